@@ -1,0 +1,126 @@
+/*
+ * driver.h - producer API of libocf: how a crypto producer (accelerator
+ * driver, the software pseudo-driver, a modeled card) plugs into the
+ * framework.  A producer sees only this header and ocf.h.
+ *
+ * Life of a producer:
+ *   ocf_get_driverid()   once, with an ops table and the producer's softc
+ *   ocf_register()       once per algorithm it serves (any time)
+ *   ocf_kregister()      once per public-key operation it serves
+ *   ... process() calls; the producer completes each request with ocf_done()
+ *   ocf_unregister()     an algorithm goes away: its sessions migrate
+ *   ocf_unregister_all() the producer goes away (card ejected): no new work,
+ *                        queued work migrates, sessions migrate on next use
+ *
+ * All functions return 0 or a positive errno value.
+ */
+#ifndef OCF_DRIVER_H
+#define OCF_DRIVER_H
+
+#include <ocf/ocf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Producer flags, given to ocf_get_driverid. */
+#define OCF_DRV_HARDWARE 0x1 /* preferred over software producers */
+#define OCF_DRV_SOFTWARE 0x2 /* last resort; never used for OCF_SESS_HWONLY */
+#define OCF_DRV_SYNC 0x4     /* process() does the work in the calling thread
+                                and has called ocf_done() when it returns: the
+                                framework calls it from its worker threads.
+                                Without it, process() must only queue the work
+                                (it may be called from the consumer's thread). */
+
+/* ocf_register flags */
+#define OCF_ALGF_NONE 0
+
+/* ERESTART-style answer: process() / kprocess() may return OCF_EBUSY_DRV to
+ * say "full, hold this request"; the framework keeps it (and later ones) until
+ * the producer calls ocf_unblock(). */
+#define OCF_EBUSY_DRV 85 /* ERESTART on Linux */
+
+/* ocf_driver_ops - a producer's entry points (designated initializers, please).
+ * softc is the pointer given to ocf_get_driverid.  Calls may come from many
+ * threads at once, also for the same session.
+ *
+ * newsession: create producer state for the chain; store it in *dsess.  The
+ *   chain has been validated (algorithms registered by this producer, key,
+ *   MAC and IV lengths legal).  Return 0 or an errno.
+ * freesession: release dsess; wipe keys.  Never called while a request on it
+ *   is inside the producer.
+ * process: run or queue req.  The data layout is validated.  Return 0 when the
+ *   request was taken (ocf_done() will follow exactly once, maybe already
+ *   called), OCF_EBUSY_DRV to have it held, or another errno to fail it (the
+ *   framework then completes it with that error; do not call ocf_done).
+ * kprocess: the same for public-key requests (ocf_kdone()).  May be NULL if
+ *   the producer registers no public-key operation. */
+struct ocf_driver_ops {
+  int (*newsession)(void *softc, void **dsess, const struct ocf_sessparam *chain);
+  void (*freesession)(void *softc, void *dsess);
+  int (*process)(void *softc, void *dsess, struct ocf_req *req);
+  int (*kprocess)(void *softc, struct ocf_kreq *kreq);
+};
+
+/* ocf_get_driverid registers a producer named name (at most 31 characters)
+ * and writes its id (never 0, never reused) into *hid.  ops and softc must
+ * stay valid until ocf_unregister_all(*hid) has returned. */
+int ocf_get_driverid(const char *name, unsigned flags, const struct ocf_driver_ops *ops,
+                     void *softc, uint32_t *hid);
+
+/* ocf_register announces that producer hid serves alg, for operations of at
+ * most maxlen bytes (0 = no limit). */
+int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags);
+
+/* ocf_kregister announces that producer hid serves public-key operation op;
+ * max_bits limits the modulus size it accepts (0 = no limit). */
+int ocf_kregister(uint32_t hid, enum ocf_kop op, size_t max_bits, unsigned flags);
+
+/* ocf_unregister withdraws one algorithm.  Sessions using it move elsewhere
+ * on their next request (which completes with EAGAIN and the new id). */
+int ocf_unregister(uint32_t hid, enum ocf_alg alg);
+
+/* ocf_unregister_all removes the producer.  Requests queued for it but not
+ * yet given to process() complete with EAGAIN (their session migrated) or
+ * ENODEV (nothing else can serve it).  It then waits until every request
+ * the producer holds has been completed with ocf_done / ocf_kdone, calls
+ * freesession for all its sessions, and returns; after that the framework
+ * never calls the producer again.  Must not be called from process(). */
+int ocf_unregister_all(uint32_t hid);
+
+/* ocf_unblock releases requests held after an OCF_EBUSY_DRV answer. */
+int ocf_unblock(uint32_t hid);
+
+/* ocf_done completes a symmetric request; req->error must be set (0 or an
+ * errno).  Callable from any thread, exactly once per process() that
+ * returned 0. */
+void ocf_done(struct ocf_req *req);
+
+/* ocf_kdone completes a public-key request (kreq->error, kreq->status set). */
+void ocf_kdone(struct ocf_kreq *kreq);
+
+/* ocf_req_params returns the session parameters the request carries (the
+ * chain given to ocf_newsession, keys included), for producers that keep no
+ * session state on the device.  Valid until ocf_done(req). */
+const struct ocf_sessparam *ocf_req_params(const struct ocf_req *req);
+
+/* ocf_buf_segment finds the byte at offset off of b: writes a pointer to it
+ * into *p and the number of contiguous bytes from there into *avail.
+ * ERANGE if off is at or past the end. */
+int ocf_buf_segment(const struct ocf_buf *b, size_t off, uint8_t **p, size_t *avail);
+
+/* ocf_random fills p[len] from a cryptographically secure source. */
+int ocf_random(void *p, size_t len);
+
+/* ocf_log emits one message for people (stderr by default).  level: 0 error,
+ * 1 warning, 2 info, 3 debug; messages above $OCF_LOG_LEVEL (default 1) are
+ * dropped. */
+void ocf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ocf_wipe clears len bytes at p in a way the compiler keeps. */
+void ocf_wipe(void *p, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OCF_DRIVER_H */

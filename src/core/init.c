@@ -1,0 +1,62 @@
+/* init.c - bringing the framework up and down. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/internal.h"
+#include "drivers/soft/soft.h"
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int running;
+static uint32_t soft_hid;
+
+int ocf_running(void) { return atomic_load_explicit(&running, memory_order_acquire); }
+
+int ocf_init(const struct ocf_init_opts *opts) {
+  struct ocf_init_opts o = {0};
+  if (opts != NULL) o = *opts;
+  pthread_mutex_lock(&init_lock);
+  if (atomic_load(&running)) {
+    pthread_mutex_unlock(&init_lock);
+    return 0;
+  }
+  if (o.workers < 0 || o.workers > 256) {
+    pthread_mutex_unlock(&init_lock);
+    return ocf_seterr(EINVAL, "ocf_init: workers must be 0..256");
+  }
+  int rc = dispatch_init(o.workers);
+  if (rc != 0) {
+    pthread_mutex_unlock(&init_lock);
+    return rc;
+  }
+  atomic_store(&running, 1);
+  if (!o.no_soft) {
+    rc = ocf_soft_attach(&soft_hid);
+    if (rc != 0) {
+      atomic_store(&running, 0);
+      dispatch_fini();
+      pthread_mutex_unlock(&init_lock);
+      return ocf_seterr(rc, "ocf_init: software producer failed to start: %s", ocf_strerror(rc));
+    }
+  }
+  pthread_mutex_unlock(&init_lock);
+  return 0;
+}
+
+void ocf_shutdown(void) {
+  pthread_mutex_lock(&init_lock);
+  if (!atomic_load(&running)) {
+    pthread_mutex_unlock(&init_lock);
+    return;
+  }
+  /* No new requests; producers finish what they hold (ocf_unregister_all
+   * waits for that), queued work drains through the workers. */
+  atomic_store(&running, 0);
+  if (soft_hid != 0) {
+    ocf_soft_detach(soft_hid);
+    soft_hid = 0;
+  }
+  drv_shutdown_all();
+  dispatch_fini(); /* runs the last callbacks */
+  sess_free_all();
+  pthread_mutex_unlock(&init_lock);
+}

@@ -1,0 +1,111 @@
+/* internal.h - framework internals shared by the files of src/core only.
+ * Producers never include this (they see driver.h). */
+#ifndef OCF_CORE_INTERNAL_H
+#define OCF_CORE_INTERNAL_H
+
+#include <ocf/driver.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define OCF_MAX_DRIVERS 64
+#define OCF_MAX_CHAIN 3 /* cipher/AEAD + MAC + compression */
+
+/* struct drv - one registered producer (FreeBSD's struct cryptocap).
+ * Locking: [R] registry lock (reg_lock in registry.c), [A] atomic,
+ * [I] immutable after ocf_get_driverid, [H] hold_lock. */
+struct drv {
+  uint32_t hid;                      /* [I] */
+  char name[32];                     /* [I] */
+  unsigned flags;                    /* [I] OCF_DRV_* */
+  struct ocf_driver_ops ops;         /* [I] */
+  void *softc;                       /* [I] */
+  atomic_uchar has[OCF_ALG__MAX];    /* [A] algorithm registered */
+  size_t maxlen[OCF_ALG__MAX];       /* [R] max op length, 0 = none */
+  atomic_uchar khas[OCF_KOP__MAX];   /* [A] */
+  size_t kmax_bits[OCF_KOP__MAX];    /* [R] */
+  atomic_int detached;               /* [A] set once by ocf_unregister_all */
+  atomic_int refs;                   /* [A] registry + session bindings */
+  atomic_long sessions;              /* [A] live producer sessions */
+  atomic_long inflight;              /* [A] requests handed over, not done */
+  atomic_long kinflight;             /* [A] */
+  atomic_ulong n_req, n_kreq, n_bytes, n_err, n_migr; /* [A] statistics */
+  pthread_mutex_t hold_lock;
+  struct ocf_req *held, **held_tail; /* [H] requests refused with EBUSY_DRV */
+  struct ocf_kreq *kheld;            /* [H] */
+  atomic_bool blocked;               /* [H] to change; peeked without it */
+  atomic_uint unblock_gen;           /* [H] to change: counts ocf_unblock calls */
+};
+
+/* struct sess - a consumer session.  Its parameters are owned copies (keys
+ * included) so that it can be re-created on another producer (migration).
+ * Locking: [T] session table lock (write side to change), [A] atomic,
+ * [I] immutable after creation. */
+struct sess {
+  ocf_sid_t sid;                               /* [T] current id */
+  struct drv *drv;                             /* [T] current producer */
+  void *dsess;                                 /* [T] producer state, NULL if lost */
+  struct ocf_sessparam param[OCF_MAX_CHAIN];   /* [I] chain copy, keys owned */
+  int nparam;                                  /* [I] */
+  const struct ocf_alg_info *ai[OCF_MAX_CHAIN]; /* [I] */
+  size_t ivlen[OCF_MAX_CHAIN], maclen[OCF_MAX_CHAIN]; /* [I] effective */
+  unsigned flags;                              /* [I] OCF_SESS_* */
+  atomic_long inflight;                        /* [A] */
+  /* old bindings whose producer state is freed once idle [T] */
+  struct retired {
+    struct drv *drv;
+    void *dsess;
+    struct retired *next;
+  } *retired;
+  ocf_sid_t alias[8]; /* [T] earlier ids of this session, still accepted */
+  int nalias;         /* [T] */
+};
+
+/* registry.c */
+struct drv *drv_get(uint32_t hid); /* takes a reference; NULL if unknown */
+void drv_put(struct drv *d);
+int drv_snapshot(struct drv **out, int max); /* referenced attached drivers */
+bool drv_serves_chain(struct drv *d, const struct sess *s);
+void drv_shutdown_all(void);
+void registry_drained(void); /* wake ocf_unregister_all waiters */
+
+/* balance.c: choose a producer for a session or a public-key request. */
+struct drv *balance_pick(const struct sess *s, struct drv *exclude);
+struct drv *balance_kpick(const struct ocf_kreq *k);
+
+/* session.c */
+int sess_bind(struct sess *s, struct drv *exclude);           /* table write-locked */
+struct sess *sess_lookup_locked(ocf_sid_t sid);               /* table read-locked */
+void sess_table_rdlock(void);
+void sess_table_wrlock(void);
+void sess_table_unlock(void);
+int sess_migrate(struct sess *s, ocf_sid_t *newsid);          /* takes the table lock */
+void sess_drop_driver(struct drv *d);                          /* unregister_all */
+void sess_free_all(void);
+ocf_sid_t sess_new_sid(struct drv *d);
+
+/* dispatch.c */
+int dispatch_init(int workers);
+void dispatch_fini(void);
+void dispatch_requeue_held(struct drv *d);
+void dispatch_drain_driver(struct drv *d);
+void complete_req(struct ocf_req *req, int error); /* framework-side completion */
+bool dispatch_on_worker(void);
+
+/* validate.c */
+int validate_req(const struct sess *s, const struct ocf_req *req, const struct drv *d);
+
+/* kdispatch.c */
+void kcomplete(struct ocf_kreq *k, int error);
+
+/* alg.c */
+int ocf_alg_maclen_ok(const struct ocf_alg_info *ai, size_t maclen);
+
+/* util.c */
+int ocf_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ocf_running(void);
+
+/* request states, for the exactly-once assertion */
+enum { RS_IDLE = 0, RS_QUEUED = 0x51ced, RS_DONE = 0xd0e };
+
+#endif

@@ -1,0 +1,144 @@
+/* kdispatch.c - the public-key request path: no session; each request goes
+ * to the capable producer with the least work in flight. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/internal.h"
+
+void dispatch_kqueue(struct ocf_kreq *k);
+void dispatch_kdeliver(struct ocf_kreq *k);
+void dispatch_kheld(struct drv *d, struct ocf_kreq *k, unsigned gen);
+
+static void kfinish(struct ocf_kreq *k) {
+  uint32_t st = __atomic_exchange_n(&k->state_, RS_DONE, __ATOMIC_ACQ_REL);
+  if (st != RS_QUEUED) {
+    ocf_log(0, "public-key request %p completed twice or never dispatched", (void *)k);
+    abort();
+  }
+  struct drv *d = k->drv_;
+  if (d != NULL) {
+    k->hid = d->hid;
+    atomic_fetch_add_explicit(&d->n_kreq, 1, memory_order_relaxed);
+    if (k->error) atomic_fetch_add_explicit(&d->n_err, 1, memory_order_relaxed);
+    bool det = atomic_load(&d->detached);
+    if (atomic_fetch_sub(&d->kinflight, 1) == 1 && det) registry_drained();
+    drv_put(d);
+    k->drv_ = NULL;
+  }
+  dispatch_kdeliver(k);
+}
+
+void ocf_kdone(struct ocf_kreq *k) {
+  if (k != NULL) kfinish(k);
+}
+
+void kcomplete(struct ocf_kreq *k, int error) {
+  k->error = error;
+  kfinish(k);
+}
+
+/* Picks a producer and counts the request in; NULL if none can serve. */
+static struct drv *kbind(struct ocf_kreq *k) {
+  for (int tries = 0; tries < 8; tries++) {
+    struct drv *d = balance_kpick(k);
+    if (d == NULL) return NULL;
+    atomic_fetch_add(&d->kinflight, 1);
+    if (!atomic_load(&d->detached) && atomic_load(&d->khas[k->op])) return d;
+    bool det = atomic_load(&d->detached);
+    if (atomic_fetch_sub(&d->kinflight, 1) == 1 && det) registry_drained();
+    drv_put(d);
+  }
+  return NULL;
+}
+
+/* Hands k to its producer; called from a worker or the dispatching thread. */
+void kdispatch_run(struct ocf_kreq *k) {
+  struct drv *d = k->drv_;
+  if (atomic_load(&d->detached)) {
+    /* Its producer went away before it got there: choose again. */
+    bool det = true;
+    if (atomic_fetch_sub(&d->kinflight, 1) == 1 && det) registry_drained();
+    drv_put(d);
+    k->drv_ = d = kbind(k);
+    if (d == NULL) {
+      kcomplete(k, ocf_seterr(ENODEV, "no producer left for public-key operation %d", k->op));
+      return;
+    }
+    if (d->flags & OCF_DRV_SYNC) {
+      dispatch_kqueue(k);
+      return;
+    }
+  }
+  unsigned gen = atomic_load(&d->unblock_gen);
+  int rc = d->ops.kprocess(d->softc, k);
+  if (rc == OCF_EBUSY_DRV)
+    dispatch_kheld(d, k, gen);
+  else if (rc != 0)
+    kcomplete(k, rc);
+}
+
+int ocf_kdispatch(struct ocf_kreq *k) {
+  if (k == NULL || k->callback == NULL)
+    return ocf_seterr(EINVAL, "ocf_kdispatch: NULL request or callback");
+  if (!ocf_running()) return ocf_seterr(ECANCELED, "ocf_kdispatch: framework not running");
+  if ((unsigned)k->op >= OCF_KOP__MAX)
+    return ocf_seterr(ENOTSUP, "unknown public-key operation %d", (int)k->op);
+  if (k->iparams < 0 || k->oparams < 0 || k->iparams + k->oparams > OCF_KMAX_PARAM)
+    return ocf_seterr(EINVAL, "public-key request with %d inputs and %d outputs (max %d)",
+                      k->iparams, k->oparams, OCF_KMAX_PARAM);
+  for (int i = 0; i < k->iparams + k->oparams; i++)
+    if (k->param[i].p == NULL && k->param[i].nbits != 0)
+      return ocf_seterr(EINVAL, "public-key parameter %d has no storage", i);
+  if (__atomic_load_n(&k->state_, __ATOMIC_ACQUIRE) == RS_QUEUED)
+    return ocf_seterr(EINVAL, "public-key request already in flight");
+  struct drv *d = kbind(k);
+  if (d == NULL) return ocf_seterr(ENODEV, "no producer serves public-key operation %d", (int)k->op);
+  k->drv_ = d;
+  k->error = 0;
+  k->status = 0;
+  k->hid = 0;
+  __atomic_store_n(&k->state_, RS_QUEUED, __ATOMIC_RELEASE);
+  if ((d->flags & OCF_DRV_SYNC) && !(k->flags & OCF_REQ_INLINE))
+    dispatch_kqueue(k);
+  else
+    kdispatch_run(k);
+  return 0;
+}
+
+struct kwaiter {
+  pthread_mutex_t m;
+  pthread_cond_t c;
+  int done;
+};
+
+static void krun_cb(struct ocf_kreq *k) {
+  struct kwaiter *w = k->opaque;
+  pthread_mutex_lock(&w->m);
+  w->done = 1;
+  pthread_cond_signal(&w->c);
+  pthread_mutex_unlock(&w->m);
+}
+
+int ocf_krun(struct ocf_kreq *k) {
+  if (k == NULL) return ocf_seterr(EINVAL, "ocf_krun: NULL request");
+  struct kwaiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  ocf_kcb cb = k->callback;
+  void *op = k->opaque;
+  unsigned flags = k->flags;
+  k->callback = krun_cb;
+  k->opaque = &w;
+  k->flags = flags & ~OCF_REQ_CBIMM;
+  int rc = ocf_kdispatch(k);
+  if (rc == 0) {
+    pthread_mutex_lock(&w.m);
+    while (!w.done) pthread_cond_wait(&w.c, &w.m);
+    pthread_mutex_unlock(&w.m);
+    rc = k->error;
+  }
+  k->callback = cb;
+  k->opaque = op;
+  k->flags = flags;
+  pthread_mutex_destroy(&w.m);
+  pthread_cond_destroy(&w.c);
+  return rc;
+}

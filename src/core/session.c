@@ -1,0 +1,395 @@
+/* session.c - the session table, ocf_newsession / ocf_freesession, and
+ * session migration (re-creating a session on another producer from the
+ * parameters it carries). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+/* Hash table from session id (current or alias) to session.  One rwlock:
+ * dispatch takes it shared; creation, freeing and migration exclusive. */
+struct entry {
+  ocf_sid_t sid;
+  struct sess *s;
+  struct entry *next;
+};
+static pthread_rwlock_t tbl_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct entry **tbl;     /* [tbl_lock] */
+static size_t tbl_size;        /* [tbl_lock] buckets, power of two */
+static size_t tbl_count;       /* [tbl_lock] entries */
+static atomic_uint lid_next = 1;
+
+void sess_table_rdlock(void) { pthread_rwlock_rdlock(&tbl_lock); }
+void sess_table_wrlock(void) { pthread_rwlock_wrlock(&tbl_lock); }
+void sess_table_unlock(void) { pthread_rwlock_unlock(&tbl_lock); }
+
+static size_t hash_sid(ocf_sid_t sid) {
+  sid ^= sid >> 33;
+  sid *= 0xff51afd7ed558ccdULL;
+  sid ^= sid >> 33;
+  return (size_t)sid;
+}
+
+struct sess *sess_lookup_locked(ocf_sid_t sid) {
+  if (tbl == NULL) return NULL;
+  for (struct entry *e = tbl[hash_sid(sid) & (tbl_size - 1)]; e != NULL; e = e->next)
+    if (e->sid == sid) return e->s;
+  return NULL;
+}
+
+static int tbl_grow(void) {
+  size_t nsize = tbl_size ? tbl_size * 2 : 256;
+  struct entry **n = calloc(nsize, sizeof(*n));
+  if (n == NULL) return ENOMEM;
+  for (size_t i = 0; i < tbl_size; i++)
+    for (struct entry *e = tbl[i], *next; e != NULL; e = next) {
+      next = e->next;
+      size_t h = hash_sid(e->sid) & (nsize - 1);
+      e->next = n[h];
+      n[h] = e;
+    }
+  free(tbl);
+  tbl = n;
+  tbl_size = nsize;
+  return 0;
+}
+
+/* Write-locked. */
+static int tbl_insert(ocf_sid_t sid, struct sess *s) {
+  if (tbl_count >= tbl_size * 2 && tbl_grow() != 0 && tbl == NULL) return ENOMEM;
+  struct entry *e = malloc(sizeof(*e));
+  if (e == NULL) return ENOMEM;
+  size_t h = hash_sid(sid) & (tbl_size - 1);
+  e->sid = sid;
+  e->s = s;
+  e->next = tbl[h];
+  tbl[h] = e;
+  tbl_count++;
+  return 0;
+}
+
+/* Write-locked. */
+static void tbl_remove(ocf_sid_t sid) {
+  if (tbl == NULL) return;
+  for (struct entry **pp = &tbl[hash_sid(sid) & (tbl_size - 1)]; *pp != NULL; pp = &(*pp)->next)
+    if ((*pp)->sid == sid) {
+      struct entry *e = *pp;
+      *pp = e->next;
+      free(e);
+      tbl_count--;
+      return;
+    }
+}
+
+/* A fresh id for a session on producer d: its id in the upper half. */
+ocf_sid_t sess_new_sid(struct drv *d) {
+  for (;;) {
+    uint32_t lid = atomic_fetch_add(&lid_next, 1);
+    if (lid == 0) continue;
+    ocf_sid_t sid = ((ocf_sid_t)d->hid << 32) | lid;
+    if (sess_lookup_locked(sid) == NULL) return sid;
+  }
+}
+
+static int validate_chain(struct sess *s, const struct ocf_sessparam *chain, unsigned flags) {
+  int ncipher = 0, nmac = 0, ncomp = 0;
+  if (chain == NULL) return ocf_seterr(EINVAL, "ocf_newsession: empty chain");
+  if ((flags & ~(OCF_SESS_HWONLY | OCF_SESS_SWONLY)) != 0 ||
+      (flags & (OCF_SESS_HWONLY | OCF_SESS_SWONLY)) == (OCF_SESS_HWONLY | OCF_SESS_SWONLY))
+    return ocf_seterr(EINVAL, "ocf_newsession: bad flags 0x%x", flags);
+  for (const struct ocf_sessparam *p = chain; p != NULL; p = p->next) {
+    if (s->nparam == OCF_MAX_CHAIN)
+      return ocf_seterr(EINVAL, "ocf_newsession: chain longer than %d", OCF_MAX_CHAIN);
+    const struct ocf_alg_info *ai = ocf_alg_lookup(p->alg);
+    if (ai == NULL) return ocf_seterr(ENOTSUP, "ocf_newsession: unknown algorithm %d", (int)p->alg);
+    if (!ocf_alg_keylen_ok(p->alg, p->keylen)) {
+      if (ai->max_key == 0)
+        return ocf_seterr(EINVAL, "%s takes no key (got %zu bytes)", ai->name, p->keylen);
+      return ocf_seterr(EINVAL, "key length %zu invalid for %s (%zu..%zu bytes)", p->keylen,
+                        ai->name, ai->min_key, ai->max_key);
+    }
+    if (p->keylen > 0 && p->key == NULL)
+      return ocf_seterr(EINVAL, "%s: key pointer is NULL", ai->name);
+    size_t maclen = p->maclen ? p->maclen : ai->maclen;
+    if (ai->maclen == 0 && p->maclen != 0)
+      return ocf_seterr(EINVAL, "%s is not a MAC: maclen must be 0", ai->name);
+    if (ai->maclen != 0 && !ocf_alg_maclen_ok(ai, maclen))
+      return ocf_seterr(EINVAL, "MAC length %zu invalid for %s (%zu..%zu)", maclen, ai->name,
+                        ai->min_mac, ai->maclen);
+    size_t ivlen = p->ivlen ? p->ivlen : ai->ivlen;
+    if (p->ivlen != 0 && (p->ivlen < ai->min_iv || p->ivlen > ai->max_iv))
+      return ocf_seterr(EINVAL, "IV length %zu invalid for %s (%zu..%zu)", p->ivlen, ai->name,
+                        ai->min_iv, ai->max_iv);
+    if (p->rounds != 0) return ocf_seterr(EINVAL, "%s: rounds must be 0", ai->name);
+    if (p->level < 0 || p->level > 9 || (p->level != 0 && ai->cls != OCF_CLASS_COMP))
+      return ocf_seterr(EINVAL, "%s: compression level %d invalid", ai->name, p->level);
+    switch (ai->cls) {
+      case OCF_CLASS_CIPHER:
+      case OCF_CLASS_AEAD: ncipher++; break;
+      case OCF_CLASS_MAC: nmac++; break;
+      case OCF_CLASS_COMP: ncomp++; break;
+      default: break;
+    }
+    if (ai->cls == OCF_CLASS_AEAD && nmac > 0)
+      return ocf_seterr(EINVAL, "an AEAD session takes no separate MAC");
+    for (int i = 0; i < s->nparam; i++)
+      if (s->param[i].alg == p->alg)
+        return ocf_seterr(EINVAL, "%s appears twice in the chain", ai->name);
+    int i = s->nparam++;
+    s->param[i] = *p;
+    s->param[i].next = NULL;
+    s->param[i].key = NULL;
+    s->ai[i] = ai;
+    s->ivlen[i] = ivlen;
+    s->maclen[i] = maclen;
+    if (p->keylen > 0) {
+      uint8_t *k = malloc(p->keylen);
+      if (k == NULL) return ENOMEM;
+      memcpy(k, p->key, p->keylen);
+      s->param[i].key = k;
+    }
+  }
+  if (ncipher > 1 || nmac > 1 || ncomp > 1)
+    return ocf_seterr(EINVAL, "at most one cipher/AEAD, one MAC and one compression per session");
+  for (int i = 0; i < s->nparam; i++)
+    if (s->ai[i]->cls == OCF_CLASS_AEAD && nmac > 0)
+      return ocf_seterr(EINVAL, "an AEAD session takes no separate MAC");
+  if (ncomp && s->nparam > 1) return ocf_seterr(EINVAL, "compression must be alone in its session");
+  for (int i = 0; i + 1 < s->nparam; i++) s->param[i].next = &s->param[i + 1];
+  s->flags = flags;
+  return 0;
+}
+
+static void sess_destroy(struct sess *s) {
+  for (int i = 0; i < s->nparam; i++)
+    if (s->param[i].key != NULL) {
+      ocf_wipe((void *)s->param[i].key, s->param[i].keylen);
+      free((void *)s->param[i].key);
+    }
+  free(s);
+}
+
+/* Creates producer state for s on the best producer other than exclude.
+ * Not locked for a new session (nobody sees it yet); write-locked for a
+ * migration. */
+int sess_bind(struct sess *s, struct drv *exclude) {
+  struct drv *d = balance_pick(s, exclude);
+  if (d == NULL)
+    return ocf_seterr(ENODEV, "no %sproducer serves %s%s%s",
+                      (s->flags & OCF_SESS_HWONLY) ? "hardware " : "", s->ai[0]->name,
+                      s->nparam > 1 ? "+" : "", s->nparam > 1 ? s->ai[1]->name : "");
+  void *dsess = NULL;
+  int rc = d->ops.newsession(d->softc, &dsess, &s->param[0]);
+  if (rc != 0) {
+    drv_put(d);
+    return ocf_seterr(rc, "producer %s refused the session: %s", d->name, ocf_strerror(rc));
+  }
+  atomic_fetch_add(&d->sessions, 1);
+  s->drv = d; /* the reference from balance_pick is the binding's */
+  s->dsess = dsess;
+  return 0;
+}
+
+int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned flags) {
+  if (sid == NULL) return ocf_seterr(EINVAL, "ocf_newsession: sid is NULL");
+  if (!ocf_running()) return ocf_seterr(ENODEV, "ocf_newsession: call ocf_init first");
+  struct sess *s = calloc(1, sizeof(*s));
+  if (s == NULL) return ENOMEM;
+  int rc = validate_chain(s, chain, flags);
+  if (rc == 0) rc = sess_bind(s, NULL);
+  if (rc != 0) {
+    sess_destroy(s);
+    return rc;
+  }
+  sess_table_wrlock();
+  s->sid = sess_new_sid(s->drv);
+  rc = tbl_insert(s->sid, s);
+  sess_table_unlock();
+  if (rc != 0) {
+    s->drv->ops.freesession(s->drv->softc, s->dsess);
+    atomic_fetch_sub(&s->drv->sessions, 1);
+    drv_put(s->drv);
+    sess_destroy(s);
+    return rc;
+  }
+  *sid = s->sid;
+  return 0;
+}
+
+/* Frees producer state of one binding (outside the table lock). */
+static void unbind(struct drv *d, void *dsess) {
+  if (d == NULL) return;
+  if (dsess != NULL) {
+    d->ops.freesession(d->softc, dsess);
+    atomic_fetch_sub(&d->sessions, 1);
+  }
+  drv_put(d);
+}
+
+int ocf_freesession(ocf_sid_t sid) {
+  sess_table_wrlock();
+  struct sess *s = sess_lookup_locked(sid);
+  if (s == NULL) {
+    sess_table_unlock();
+    return ocf_seterr(ENOENT, "no session %#llx (never created, or already freed)",
+                      (unsigned long long)sid);
+  }
+  long n = atomic_load(&s->inflight);
+  if (n > 0) {
+    sess_table_unlock();
+    return ocf_seterr(EBUSY, "session %#llx has %ld requests in flight", (unsigned long long)sid,
+                      n);
+  }
+  tbl_remove(s->sid);
+  for (int i = 0; i < s->nalias; i++) tbl_remove(s->alias[i]);
+  sess_table_unlock();
+  unbind(s->drv, s->dsess);
+  for (struct retired *r = s->retired, *next; r != NULL; r = next) {
+    next = r->next;
+    unbind(r->drv, r->dsess);
+    free(r);
+  }
+  sess_destroy(s);
+  return 0;
+}
+
+int ocf_session_driver(ocf_sid_t sid, char *name, size_t len) {
+  if (name == NULL || len == 0) return ocf_seterr(EINVAL, "ocf_session_driver: no room");
+  sess_table_rdlock();
+  struct sess *s = sess_lookup_locked(sid);
+  if (s != NULL) snprintf(name, len, "%s", s->drv ? s->drv->name : "");
+  sess_table_unlock();
+  return s ? 0 : ocf_seterr(ENOENT, "no session %#llx", (unsigned long long)sid);
+}
+
+/* The request's session is bound to a producer that lost an algorithm or
+ * went away.  Re-create it elsewhere.  Returns EAGAIN with *newsid set when
+ * the consumer must resubmit, 0 if the binding turned out fine, or ENODEV. */
+int sess_migrate(struct sess *s, ocf_sid_t *newsid) {
+  sess_table_wrlock();
+  if (s->dsess != NULL && drv_serves_chain(s->drv, s)) {
+    *newsid = s->sid;
+    sess_table_unlock();
+    return 0; /* someone migrated it already, or it came back */
+  }
+  struct drv *old = s->drv;
+  void *olds = s->dsess;
+  int rc = sess_bind(s, old);
+  if (rc != 0) {
+    s->drv = old;
+    s->dsess = olds;
+    sess_table_unlock();
+    return rc;
+  }
+  atomic_fetch_add(&old->n_migr, 1);
+  /* The old producer state may still be in use by requests inside the old
+   * producer; it is freed with the session, or when that producer goes. */
+  struct retired *r = malloc(sizeof(*r));
+  if (r != NULL) {
+    r->drv = old;
+    r->dsess = olds;
+    r->next = s->retired;
+    s->retired = r;
+  } else {
+    /* Cannot track it: leak the producer state rather than free it under a
+     * request; keep the reference count honest. */
+    ocf_log(0, "out of memory retiring a session binding");
+  }
+  if (s->nalias == (int)(sizeof(s->alias) / sizeof(s->alias[0]))) {
+    tbl_remove(s->alias[0]);
+    memmove(&s->alias[0], &s->alias[1], sizeof(s->alias) - sizeof(s->alias[0]));
+    s->nalias--;
+  }
+  s->alias[s->nalias++] = s->sid;
+  s->sid = sess_new_sid(s->drv);
+  if (tbl_insert(s->sid, s) != 0) ocf_log(0, "out of memory inserting a migrated session");
+  *newsid = s->sid;
+  sess_table_unlock();
+  ocf_log(3, "session migrated from %s to %s", old->name, s->drv->name);
+  return EAGAIN;
+}
+
+/* Producer d is going away and has no request left: free every piece of
+ * producer state it holds, current or retired. */
+void sess_drop_driver(struct drv *d) {
+  struct victim {
+    void *dsess;
+    struct retired *r;
+  };
+  size_t n = 0, cap = 16;
+  struct victim *v = malloc(cap * sizeof(*v));
+  sess_table_wrlock();
+  for (size_t i = 0; tbl != NULL && i < tbl_size; i++)
+    for (struct entry *e = tbl[i]; e != NULL; e = e->next) {
+      struct sess *s = e->s;
+      if (e->sid != s->sid) continue; /* visit each session once */
+      if (n + 1 + 8 > cap) {
+        struct victim *nv = realloc(v, cap * 2 * sizeof(*v));
+        if (nv == NULL) continue;
+        v = nv;
+        cap *= 2;
+      }
+      if (v == NULL) continue;
+      if (s->drv == d && s->dsess != NULL) {
+        v[n].dsess = s->dsess;
+        v[n++].r = NULL;
+        s->dsess = NULL; /* next request migrates */
+      }
+      for (struct retired **pp = &s->retired; *pp != NULL;) {
+        if ((*pp)->drv == d && n < cap) {
+          v[n].dsess = NULL;
+          v[n++].r = *pp;
+          *pp = (*pp)->next;
+        } else {
+          pp = &(*pp)->next;
+        }
+      }
+    }
+  sess_table_unlock();
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].r != NULL) {
+      unbind(v[i].r->drv, v[i].r->dsess);
+      free(v[i].r);
+    } else {
+      d->ops.freesession(d->softc, v[i].dsess);
+      atomic_fetch_sub(&d->sessions, 1);
+    }
+  }
+  free(v);
+}
+
+/* At shutdown: every session goes, whatever its state. */
+void sess_free_all(void) {
+  sess_table_wrlock();
+  struct sess **all = NULL;
+  size_t n = 0;
+  for (size_t i = 0; tbl != NULL && i < tbl_size; i++)
+    for (struct entry *e = tbl[i], *next; e != NULL; e = next) {
+      next = e->next;
+      if (e->sid == e->s->sid) {
+        struct sess **na = realloc(all, (n + 1) * sizeof(*all));
+        if (na != NULL) {
+          all = na;
+          all[n++] = e->s;
+        }
+      }
+      free(e);
+    }
+  free(tbl);
+  tbl = NULL;
+  tbl_size = tbl_count = 0;
+  sess_table_unlock();
+  for (size_t i = 0; i < n; i++) {
+    struct sess *s = all[i];
+    unbind(s->drv, s->dsess);
+    for (struct retired *r = s->retired, *next; r != NULL; r = next) {
+      next = r->next;
+      unbind(r->drv, r->dsess);
+      free(r);
+    }
+    sess_destroy(s);
+  }
+  free(all);
+}

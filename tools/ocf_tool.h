@@ -1,0 +1,15 @@
+/* ocf_tool.h - the subcommands of the `ocf` command. */
+#ifndef OCF_TOOLS_OCF_TOOL_H
+#define OCF_TOOLS_OCF_TOOL_H
+
+#include <stdio.h>
+
+/* Each cmd_* gets argv[0] = its own name and returns the process exit code:
+ * 0 success, 1 failure, 2 usage error. */
+int cmd_bench(int argc, char **argv);
+int cmd_drivers(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+
+void bench_usage(FILE *f);
+
+#endif /* OCF_TOOLS_OCF_TOOL_H */
