@@ -88,6 +88,31 @@ int ocf_unregister(uint32_t hid, enum ocf_alg alg);
  * never calls the producer again.  Must not be called from process(). */
 int ocf_unregister_all(uint32_t hid);
 
+/* ocf_set_rate declares what producer hid sustains for alg: payload bytes
+ * per second at full load and a fixed cost per request in nanoseconds (setup,
+ * DMA descriptors, interrupt).  The capacity and size balancing policies use
+ * it; a producer that declares nothing is measured by the framework. */
+int ocf_set_rate(uint32_t hid, enum ocf_alg alg, double bytes_per_s, double ns_per_req);
+
+/* ocf_kset_rate declares public-key operations per second for op at the
+ * given modulus size in bits. */
+int ocf_kset_rate(uint32_t hid, enum ocf_kop op, size_t bits, double ops_per_s);
+
+/* ocf_driver_detach is the first half of ocf_unregister_all, for a producer
+ * that finds its device dead or hung: it takes no new work from now on and
+ * its sessions migrate, but the call returns at once.  The producer then
+ * completes what it holds (ocf_done with OCF_ELOST for requests the device
+ * lost) and calls ocf_unregister_all to finish. */
+int ocf_driver_detach(uint32_t hid);
+
+/* OCF_ELOST: a producer completes a request with req->error = OCF_ELOST when
+ * its device lost the request (hung, reset, ejected).  The framework then
+ * treats it as never processed: the session migrates and the consumer gets
+ * EAGAIN with the new session id, as for any migration.  Output buffers may
+ * have been partly written; the consumer's resubmission must start from its
+ * own copy of the input if it processed in place. */
+#define OCF_ELOST 0x10000
+
 /* ocf_unblock releases requests held after an OCF_EBUSY_DRV answer. */
 int ocf_unblock(uint32_t hid);
 

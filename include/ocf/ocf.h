@@ -118,7 +118,9 @@ struct ocf_init_opts {
   int workers;           /* crypto worker threads; 0 = number of online CPUs */
   int no_soft;           /* do not attach the software producer */
   int soft_pk_disabled;  /* software producer refuses public-key operations */
-  const char *devices;   /* modeled devices (see the producer issue); NULL = $OCF_DEVICES */
+  const char *devices;   /* modeled devices, e.g. "hifn7751*4@pci64"; NULL = $OCF_DEVICES */
+  const char *policy;    /* balancing: "sessions" (the paper's, default), "capacity",
+                            "size"; NULL = $OCF_POLICY */
 };
 
 /* ocf_init brings the framework up: worker threads and, unless opts->no_soft,

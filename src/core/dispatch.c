@@ -211,8 +211,32 @@ static void finish(struct ocf_req *r) {
   deliver(r);
 }
 
+static void stale(struct ocf_req *r);
+
 void ocf_done(struct ocf_req *req) {
   if (req == NULL) return;
+  if (req->error == OCF_ELOST) {
+    /* The device lost it: as if it never got there.  Migration needs the
+     * producer to be detached, or the session would come straight back. */
+    struct drv *d = req->drv_;
+    if (d != NULL && !atomic_load(&d->detached)) {
+      ocf_log(1, "producer %s lost a request without detaching; detaching it", d->name);
+      ocf_driver_detach(d->hid);
+    }
+    struct fifo *saved = tl_done;
+    if (tl_done == NULL && !(req->flags & OCF_REQ_CBIMM)) {
+      /* stale() may complete inline; keep the callback off the producer's thread */
+      struct fifo tmp;
+      fifo_init(&tmp);
+      tl_done = &tmp;
+      stale(req);
+      tl_done = saved;
+      tq_push(&retq, &tmp);
+    } else {
+      stale(req);
+    }
+    return;
+  }
   finish(req);
 }
 

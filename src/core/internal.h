@@ -24,7 +24,14 @@ struct drv {
   size_t maxlen[OCF_ALG__MAX];       /* [R] max op length, 0 = none */
   atomic_uchar khas[OCF_KOP__MAX];   /* [A] */
   size_t kmax_bits[OCF_KOP__MAX];    /* [R] */
-  atomic_int detached;               /* [A] set once by ocf_unregister_all */
+  double rate_bps[OCF_ALG__MAX];      /* [R] declared payload bytes/s, 0 = unknown */
+  double rate_ns[OCF_ALG__MAX];      /* [R] declared fixed cost per request */
+  struct krate {
+    size_t bits;
+    double ops;
+  } krate[OCF_KOP__MAX][8];          /* [R] declared public-key rates */
+  atomic_int detached;               /* [A] set once: no new work */
+  atomic_int unregistering;          /* [A] ocf_unregister_all is running */
   atomic_int refs;                   /* [A] registry + session bindings */
   atomic_long sessions;              /* [A] live producer sessions */
   atomic_long inflight;              /* [A] requests handed over, not done */

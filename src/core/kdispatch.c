@@ -29,7 +29,16 @@ static void kfinish(struct ocf_kreq *k) {
 }
 
 void ocf_kdone(struct ocf_kreq *k) {
-  if (k != NULL) kfinish(k);
+  if (k == NULL) return;
+  if (k->error == OCF_ELOST && k->drv_ != NULL) {
+    /* The device lost it: run it again elsewhere (no session to migrate). */
+    struct drv *d = k->drv_;
+    if (!atomic_load(&d->detached)) ocf_driver_detach(d->hid);
+    k->error = 0;
+    dispatch_kqueue(k); /* kdispatch_run sees the detached producer and re-picks */
+    return;
+  }
+  kfinish(k);
 }
 
 void kcomplete(struct ocf_kreq *k, int error) {

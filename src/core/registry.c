@@ -117,6 +117,41 @@ int ocf_kregister(uint32_t hid, enum ocf_kop op, size_t max_bits, unsigned flags
   return 0;
 }
 
+int ocf_set_rate(uint32_t hid, enum ocf_alg alg, double bytes_per_s, double ns_per_req) {
+  if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_set_rate: unknown algorithm %d", alg);
+  if (!(bytes_per_s >= 0) || !(ns_per_req >= 0))
+    return ocf_seterr(EINVAL, "ocf_set_rate: rates must be >= 0");
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "ocf_set_rate: no producer %u", hid);
+  pthread_mutex_lock(&reg_lock);
+  d->rate_bps[alg] = bytes_per_s;
+  d->rate_ns[alg] = ns_per_req;
+  pthread_mutex_unlock(&reg_lock);
+  drv_put(d);
+  return 0;
+}
+
+int ocf_kset_rate(uint32_t hid, enum ocf_kop op, size_t bits, double ops_per_s) {
+  if ((unsigned)op >= OCF_KOP__MAX) return ocf_seterr(ENOTSUP, "ocf_kset_rate: unknown operation %d", op);
+  if (!(ops_per_s >= 0) || bits == 0) return ocf_seterr(EINVAL, "ocf_kset_rate: bad rate");
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "ocf_kset_rate: no producer %u", hid);
+  int rc = 0;
+  pthread_mutex_lock(&reg_lock);
+  int i;
+  for (i = 0; i < 8 && d->krate[op][i].bits != 0 && d->krate[op][i].bits != bits; i++) {
+  }
+  if (i == 8) {
+    rc = ocf_seterr(ENOSPC, "ocf_kset_rate: at most 8 sizes per operation");
+  } else {
+    d->krate[op][i].bits = bits;
+    d->krate[op][i].ops = ops_per_s;
+  }
+  pthread_mutex_unlock(&reg_lock);
+  drv_put(d);
+  return rc;
+}
+
 int ocf_unregister(uint32_t hid, enum ocf_alg alg) {
   if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_unregister: unknown algorithm %d", alg);
   struct drv *d = drv_get(hid);
@@ -127,18 +162,34 @@ int ocf_unregister(uint32_t hid, enum ocf_alg alg) {
   return 0;
 }
 
-int ocf_unregister_all(uint32_t hid) {
-  struct drv *d = drv_get(hid);
-  if (d == NULL) return ocf_seterr(ENOENT, "ocf_unregister_all: no producer %u", hid);
-  if (atomic_exchange(&d->detached, 1)) {
-    drv_put(d);
-    return ocf_seterr(ENOENT, "ocf_unregister_all: producer %u already going away", hid);
-  }
+/* Marks d as going away; false if it already was. */
+static bool detach(struct drv *d) {
+  if (atomic_exchange(&d->detached, 1)) return false;
   for (int a = 0; a < OCF_ALG__MAX; a++) atomic_store(&d->has[a], 0);
   for (int k = 0; k < OCF_KOP__MAX; k++) atomic_store(&d->khas[k], 0);
   /* Held requests were never given to the producer: send them back through
    * the dispatcher, which migrates them. */
   dispatch_requeue_held(d);
+  return true;
+}
+
+int ocf_driver_detach(uint32_t hid) {
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "ocf_driver_detach: no producer %u", hid);
+  bool first = detach(d);
+  drv_put(d);
+  return first ? 0 : ocf_seterr(EALREADY, "producer %u is already detached", hid);
+}
+
+int ocf_unregister_all(uint32_t hid) {
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "ocf_unregister_all: no producer %u", hid);
+  /* A producer detached with ocf_driver_detach comes here to finish. */
+  detach(d);
+  if (atomic_fetch_add(&d->unregistering, 1) != 0) {
+    drv_put(d);
+    return ocf_seterr(ENOENT, "ocf_unregister_all: producer %u already going away", hid);
+  }
   pthread_mutex_lock(&reg_lock);
   while (atomic_load(&d->inflight) > 0 || atomic_load(&d->kinflight) > 0) {
     struct timespec ts;
