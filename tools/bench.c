@@ -25,7 +25,7 @@ struct row {
   size_t size;
   int verified; /* 1 ok, 0 not checked, -1 mismatch */
   int skipped, failed;
-  char note[200];
+  char note[320];
   struct bench_result ocf, direct;
 };
 
@@ -33,6 +33,7 @@ struct opts {
   struct bench_params p;
   const char *algs, *sizes, *json, *csv;
   int workers, quiet, list, verify, rounds;
+  int only; /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
 };
 
 void bench_usage(FILE *f) {
@@ -43,8 +44,9 @@ void bench_usage(FILE *f) {
           "(asynchronous ocf_dispatch, a window of requests in flight per thread) and as\n"
           "direct OpenSSL EVP calls on the same data and key, and prints both side by side.\n"
           "\n"
-          "  --alg A,B,...      algorithms (default %s);\n"
-          "                     cipher+mac chains like aes-128-cbc+hmac-sha1; see --list\n"
+          "  --alg A,B,...      algorithms, or cipher+mac chains like aes-128-cbc+hmac-sha1\n"
+          "                     (see --list); default:\n"
+          "                     %s\n"
           "  --sizes N,N,...    request sizes in bytes (default %s)\n"
           "  --producer NAME    only sessions on that producer (see `ocf drivers`)\n"
           "  --threads N        consumer threads, for both paths (default 1)\n"
@@ -59,6 +61,7 @@ void bench_usage(FILE *f) {
           "                     seconds/N long, so drifting machine load hits both alike\n"
           "                     (default 4)\n"
           "  --no-verify        skip the one-request output check against OpenSSL\n"
+          "  --only ocf|direct  run one path only (for profiling; no ratio)\n"
           "  --list             print all algorithm names and exit\n"
           "  --json FILE        write results as one JSON array ('-' = stdout)\n"
           "  --csv FILE         write results as CSV ('-' = stdout)\n"
@@ -104,7 +107,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     O_QUIET,
     O_NOVERIFY,
     O_ROUNDS,
-    O_DBUFS
+    O_DBUFS,
+    O_ONLY
   };
   static const struct option lo[] = {
       {"alg", required_argument, NULL, O_ALG},
@@ -123,6 +127,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       {"no-verify", no_argument, NULL, O_NOVERIFY},
       {"rounds", required_argument, NULL, O_ROUNDS},
       {"direct-bufs", required_argument, NULL, O_DBUFS},
+      {"only", required_argument, NULL, O_ONLY},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -160,6 +165,14 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         break;
       case O_WORKERS:
         rc = parse_int("--workers", optarg, 1, 256, &o->workers);
+        break;
+      case O_ONLY:
+        if (strcmp(optarg, "ocf") == 0)
+          o->only = 1;
+        else if (strcmp(optarg, "direct") == 0)
+          o->only = 2;
+        else
+          return bad("--only: expected 'ocf' or 'direct', got '%s'%s", optarg, "");
         break;
       case O_DBUFS:
         rc = parse_int("--direct-bufs", optarg, 1, 1 << 20, &o->p.direct_bufs);
@@ -309,14 +322,15 @@ static void print_table(FILE *f, const struct opts *o, const struct row *rows, i
                         int workers) {
   int has_null = 0, has_chain = 0, has_deflate = 0, has_notes = 0;
   fprintf(f,
-          "ocf bench: libocf %s, %s; %d consumer thread%s, window %d, %s, %d framework "
-          "worker%s,\n%.2f s per case and path in %d alternating round%s\n\n",
+          "ocf bench: libocf %s, %s\n"
+          "%d consumer thread%s x %d requests in flight (%s), %d framework worker%s;\n"
+          "%.2f s per case and path, in %d alternating round%s\n\n",
           OCF_VERSION, OPENSSL_VERSION_TEXT, o->p.threads, o->p.threads == 1 ? "" : "s",
           o->p.window, o->p.batch ? "ocf_dispatch_batch" : "ocf_dispatch from the callback",
           workers, workers == 1 ? "" : "s", o->p.seconds, o->rounds, o->rounds == 1 ? "" : "s");
   if (o->p.batch) fprintf(f, "(batches of up to %d requests)\n\n", o->p.batch);
-  fprintf(f, "%-26s %6s %3s %-9s | %-41s | %-41s |\n", "", "", "", "", "framework (ocf)",
-          "direct (OpenSSL EVP)");
+  fprintf(f, "%-26s %6s %3s %-9s | %-41s | %-41s |\n", "", "", "", "",
+          "              framework (ocf)", "            direct (OpenSSL EVP)");
   fprintf(f, "%-26s %6s %3s %-9s | %9s %11s %8s %8s | %9s %11s %8s %8s | %9s\n", "algorithm",
           "bytes", "thr", "producer", "Mbit/s", "req/s", "p50 us", "p99 us", "Mbit/s", "req/s",
           "p50 us", "p99 us", "ocf/direct");
@@ -489,14 +503,16 @@ static void run_row(struct row *r, const struct opts *o) {
       r->verified = 1;
     }
   }
+  int do_ocf = o->only != 2, do_direct = o->only != 1;
   memset(&scratch, 0, sizeof(scratch));
-  bench_run_ocf(r->c, size, data, &warm, sw, &scratch);
+  if (do_ocf) bench_run_ocf(r->c, size, data, &warm, sw, &scratch);
   memset(&scratch, 0, sizeof(scratch));
-  bench_run_direct(r->c, size, data, &warm, sw, &scratch);
+  if (do_direct) bench_run_direct(r->c, size, data, &warm, sw, &scratch);
   int ocf_bad = 0, direct_bad = 0;
   for (int k = 0; k < o->rounds && !ocf_bad && !direct_bad; k++) {
-    if (bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0) ocf_bad = 1;
-    if (bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0) direct_bad = 1;
+    if (do_ocf && bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0) ocf_bad = 1;
+    if (do_direct && bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0)
+      direct_bad = 1;
   }
   if (ocf_bad) {
     if (r->ocf.skipped)
@@ -505,7 +521,7 @@ static void run_row(struct row *r, const struct opts *o) {
       r->failed = 1;
     snprintf(r->note, sizeof(r->note), "%s %zu B framework path %s: %s", r->c->name, size,
              r->ocf.skipped ? "skipped" : "failed", r->ocf.msg);
-  } else {
+  } else if (do_ocf) {
     bench_finish_result(&r->ocf, size, so, n);
   }
   if (direct_bad) {
@@ -513,7 +529,7 @@ static void run_row(struct row *r, const struct opts *o) {
     if (!r->note[0])
       snprintf(r->note, sizeof(r->note), "%s %zu B direct path failed: %s", r->c->name, size,
                r->direct.msg);
-  } else {
+  } else if (do_direct) {
     bench_finish_result(&r->direct, size, sd, n);
   }
   if (r->ocf.ok && r->ocf.eagain && !r->note[0])

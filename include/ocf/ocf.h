@@ -69,7 +69,8 @@ enum ocf_alg {
   OCF_ALG_SHA2_256 = 53,
   OCF_ALG_SHA2_384 = 54,
   OCF_ALG_SHA2_512 = 55,
-  OCF_ALG_AES_GMAC = 60, /* key 16/24/32, IV 12; authenticates [skip, skip+len) */
+  OCF_ALG_AES_GMAC = 60, /* key 16/24/32, IV 12 (default) or 1..64; tag 4..16;
+                            authenticates [skip, skip+len) */
   /* compression */
   OCF_ALG_DEFLATE = 80, /* raw DEFLATE (RFC 1951), as IPcomp uses */
   OCF_ALG__MAX = 81

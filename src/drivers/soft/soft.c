@@ -25,6 +25,7 @@
 #include "drivers/soft/soft.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <ocf/driver.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -33,7 +34,6 @@
 #include <openssl/md5.h>
 #include <openssl/provider.h>
 #include <openssl/sha.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -195,11 +195,11 @@ struct hash_ops {
   int (*final)(uint8_t *, union hctx *);
 };
 
-#define HASH_WRAP(name, field, INIT, UPDATE, FINAL)                                            \
-  static int name##_init(union hctx *c) { return INIT(&c->field); }                           \
-  static int name##_update(union hctx *c, const void *p, size_t n) {                          \
-    return UPDATE(&c->field, p, n);                                                           \
-  }                                                                                           \
+#define HASH_WRAP(name, field, INIT, UPDATE, FINAL)                  \
+  static int name##_init(union hctx *c) { return INIT(&c->field); }  \
+  static int name##_update(union hctx *c, const void *p, size_t n) { \
+    return UPDATE(&c->field, p, n);                                  \
+  }                                                                  \
   static int name##_final(uint8_t *md, union hctx *c) { return FINAL(md, &c->field); }
 
 HASH_WRAP(h_md5, md5, MD5_Init, MD5_Update, MD5_Final)
@@ -209,7 +209,8 @@ HASH_WRAP(h_sha256, sha256, SHA256_Init, SHA256_Update, SHA256_Final)
 HASH_WRAP(h_sha384, sha512, SHA384_Init, SHA384_Update, SHA384_Final)
 HASH_WRAP(h_sha512, sha512, SHA512_Init, SHA512_Update, SHA512_Final)
 
-#define HASH_OPS(name, d, b) {d, b, name##_init, name##_update, name##_final}
+#define HASH_OPS(name, d, b) \
+  { d, b, name##_init, name##_update, name##_final }
 static const struct hash_ops hash_md5 = HASH_OPS(h_md5, 16, 64);
 static const struct hash_ops hash_sha1 = HASH_OPS(h_sha1, 20, 64);
 static const struct hash_ops hash_sha224 = HASH_OPS(h_sha224, 28, 64);
@@ -440,7 +441,8 @@ static EVP_CIPHER_CTX *make_tmpl(const EVP_CIPHER *ciph, enum ocf_alg alg, int e
       ivlen != (size_t)EVP_CIPHER_CTX_get_iv_length(c) &&
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, (int)ivlen, NULL) <= 0)
     goto fail;
-  if (alg == OCF_ALG_AES_CCM && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)taglen, NULL) <= 0)
+  if (alg == OCF_ALG_AES_CCM &&
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)taglen, NULL) <= 0)
     goto fail;
   static const uint8_t zero_iv[MAX_BLOCK];
   if (!EVP_CipherInit_ex(c, NULL, NULL, key, is_cbc(alg) ? zero_iv : NULL, enc)) goto fail;
@@ -650,8 +652,8 @@ static int crypt_range(EVP_CIPHER_CTX *ctx, const struct ocf_buf *in, const stru
 /* whole_range gives a pointer to [off, off+len) of b: in the buffer when
  * contiguous, else in *bounce (stack space of BOUNCE_STACK bytes or a heap
  * allocation the caller frees with bounce_free), filled when fill. */
-static int whole_range(const struct ocf_buf *b, size_t off, size_t len, bool fill,
-                       uint8_t *stack, uint8_t **heap, uint8_t **p) {
+static int whole_range(const struct ocf_buf *b, size_t off, size_t len, bool fill, uint8_t *stack,
+                       uint8_t **heap, uint8_t **p) {
   struct cur c;
   static uint8_t empty[1];
   *heap = NULL;
@@ -725,6 +727,17 @@ static int aad_stream(EVP_CIPHER_CTX *ctx, const struct ocf_buf *b, size_t off, 
   return 0;
 }
 
+/* xor_blk: dst = a ^ b for one cipher block (8 or 16 bytes). */
+static inline void xor_blk(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t blk) {
+  for (size_t i = 0; i < blk; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    x ^= y;
+    memcpy(dst + i, &x, 8);
+  }
+}
+
 /* cbc_run runs a CBC cipher without re-initialising the context's IV.  In
  * OpenSSL 3.0 EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc) costs about
  * 1200 instructions (parameter lookups by name), more than encrypting 64
@@ -739,21 +752,21 @@ static int cbc_run(struct ssess *s, struct cctx *cc, bool enc, const uint8_t *iv
   struct cur ci, cw;
   int n, rc;
   if (len == 0) return 0;
-  if (len < blk || len % blk != 0 || len > INT_MAX) return EINVAL;
+  if (len < blk || (len & (blk - 1)) != 0 || len > INT_MAX) return EINVAL; /* blk: 8 or 16 */
   if (cur_seek(&ci, in, off) || cur_seek(&cw, work, off)) return EINVAL;
   if (!cc->chain_ok) {
     if (!EVP_CipherInit_ex(cc->ctx, NULL, NULL, NULL, iv, -1))
       return ossl_fail("EVP_CipherInit_ex");
     memcpy(cc->chain, iv, blk);
   }
-  for (size_t i = 0; i < blk; i++) delta[i] = iv[i] ^ cc->chain[i];
+  xor_blk(delta, iv, cc->chain, blk);
   cc->chain_ok = false; /* until this request went through completely */
   if (ci.avail >= len && cw.avail >= len) {
     /* the common case: both ranges flat in memory, one or two EVP calls */
     uint8_t *ip = ci.p, *op = cw.p;
     bool ok;
     if (enc) {
-      for (size_t i = 0; i < blk; i++) b[i] = ip[i] ^ delta[i];
+      xor_blk(b, ip, delta, blk);
       if (ip == op) {
         memcpy(op, b, blk);
         ok = EVP_CipherUpdate(cc->ctx, op, &n, op, (int)len) && (size_t)n == len;
@@ -766,9 +779,8 @@ static int cbc_run(struct ssess *s, struct cctx *cc, bool enc, const uint8_t *iv
     } else {
       memcpy(last, ip + len - blk, blk);
       ok = EVP_CipherUpdate(cc->ctx, op, &n, ip, (int)len) && (size_t)n == len;
-      for (size_t i = 0; i < blk; i++) op[i] ^= delta[i];
+      xor_blk(op, op, delta, blk);
     }
-    OPENSSL_cleanse(b, sizeof(b));
     if (!ok) return ossl_fail("EVP_CipherUpdate");
     memcpy(cc->chain, last, blk);
     cc->chain_ok = true;
@@ -776,7 +788,7 @@ static int cbc_run(struct ssess *s, struct cctx *cc, bool enc, const uint8_t *iv
   }
   if (enc) {
     if (cur_rw(&ci, b, blk, false)) return EINVAL;
-    for (size_t i = 0; i < blk; i++) b[i] ^= delta[i];
+    xor_blk(b, b, delta, blk);
     if (in == work) {
       if (buf_write(work, off, b, blk)) return EINVAL;
       rc = crypt_range(cc->ctx, work, work, off, len, blk);
@@ -793,7 +805,7 @@ static int cbc_run(struct ssess *s, struct cctx *cc, bool enc, const uint8_t *iv
     rc = crypt_range(cc->ctx, in, work, off, len, blk);
     if (rc == 0 && buf_read(work, off, b, blk)) rc = EINVAL;
     if (rc == 0) {
-      for (size_t i = 0; i < blk; i++) b[i] ^= delta[i];
+      xor_blk(b, b, delta, blk);
       if (buf_write(work, off, b, blk)) rc = EINVAL;
     }
   }
@@ -926,8 +938,7 @@ static int do_mac(struct ssess *s, struct ocf_desc *d, const struct ocf_buf *wor
     struct cctx *cc = pool_get(&s->gmac);
     if (cc == NULL) return ENOMEM;
     EVP_CIPHER_CTX *ctx = cc->ctx;
-    if (!EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, -1))
-      rc = ossl_fail("EVP_CipherInit_ex");
+    if (!EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, -1)) rc = ossl_fail("EVP_CipherInit_ex");
     if (rc == 0) rc = aad_stream(ctx, work, d->skip, d->len);
     if (rc == 0 && !EVP_CipherFinal_ex(ctx, fin, &n)) rc = ossl_fail("GMAC final");
     if (rc == 0 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)maclen, md) <= 0)
@@ -965,8 +976,10 @@ static int do_mac(struct ssess *s, struct ocf_desc *d, const struct ocf_buf *wor
     if (!ok) return ossl_fail("digest");
   }
   if (d->flags & OCF_D_VERIFY) {
-    if (buf_read(work, d->inject, want, maclen)) rc = EINVAL;
-    else if (CRYPTO_memcmp(want, md, maclen) != 0) rc = EBADMSG;
+    if (buf_read(work, d->inject, want, maclen))
+      rc = EINVAL;
+    else if (CRYPTO_memcmp(want, md, maclen) != 0)
+      rc = EBADMSG;
   } else if (buf_write(work, d->inject, md, maclen)) {
     rc = EINVAL;
   }
@@ -975,22 +988,24 @@ static int do_mac(struct ssess *s, struct ocf_desc *d, const struct ocf_buf *wor
 }
 
 /* Compression: the result goes to a growing temporary first, so a result that
- * does not fit leaves the buffer untouched (ENOSPC). */
+ * does not fit leaves the buffer untouched (ENOSPC).  The temporary may grow
+ * one byte past the room in the buffer: a stream whose output exactly fills
+ * the buffer still needs a call that consumes its end-of-block code, and that
+ * byte tells "fits exactly" from "too long". */
 static int do_comp(struct ssess *s, struct ocf_req *req, struct ocf_desc *d,
                    const struct ocf_buf *in, const struct ocf_buf *work) {
   bool compress = d->flags & OCF_D_ENCRYPT;
   size_t wlen = ocf_buf_len(work);
-  size_t cap = d->skip <= wlen ? wlen - d->skip : 0;
+  size_t cap = d->skip <= wlen ? wlen - d->skip : 0, limit = cap + 1;
   struct pool *pl = compress ? &s->defl : &s->infl;
-  z_stream *z;
   struct cur c;
-  int zr = Z_OK, rc = 0;
-  size_t len = d->len, tcap = len * 2 + 64, produced = 0;
-  if (tcap > cap) tcap = cap;
-  if (tcap < 64) tcap = 64;
+  int zr, rc = 0;
+  size_t len = d->len, tcap = len * 2 + 256;
+  if (tcap > limit) tcap = limit;
+  if (tcap > UINT_MAX) tcap = UINT_MAX;
   uint8_t *tmp = malloc(tcap);
   if (tmp == NULL) return ENOMEM;
-  z = pool_get(pl);
+  z_stream *z = pool_get(pl);
   if (z == NULL) {
     free(tmp);
     return ENOMEM;
@@ -1020,13 +1035,11 @@ static int do_comp(struct ssess *s, struct ocf_req *req, struct ocf_desc *d,
       len -= k;
     }
     if (z->avail_out == 0) {
-      /* grow the temporary, up to what the buffer can hold */
-      produced = tcap;
-      if (tcap >= cap) {
+      if (tcap >= limit) {
         rc = ENOSPC;
         break;
       }
-      size_t ncap = tcap * 2 < cap ? tcap * 2 : cap;
+      size_t ncap = tcap * 2 < limit ? tcap * 2 : limit;
       if (ncap - tcap > UINT_MAX) ncap = tcap + UINT_MAX;
       uint8_t *nt = realloc(tmp, ncap);
       if (nt == NULL) {
@@ -1041,18 +1054,19 @@ static int do_comp(struct ssess *s, struct ocf_req *req, struct ocf_desc *d,
     int flush = len == 0 ? Z_FINISH : Z_NO_FLUSH;
     zr = compress ? deflate(z, flush) : inflate(z, flush);
     if (zr == Z_STREAM_END) break;
-    if (zr == Z_BUF_ERROR && z->avail_out > 0) {
-      /* no progress possible with output room left: the input is truncated */
-      rc = compress ? EIO : EINVAL;
-      break;
+    if (zr == Z_OK || (zr == Z_BUF_ERROR && z->avail_out == 0)) continue;
+    /* Z_BUF_ERROR with room left: no progress possible, the compressed input
+     * is truncated; Z_DATA_ERROR: it is corrupt */
+    if (compress) {
+      ocf_log(0, "soft: zlib deflate failed (%d)", zr);
+      rc = EIO;
+    } else {
+      rc = EINVAL;
     }
-    if (zr != Z_OK && zr != Z_BUF_ERROR) {
-      rc = compress ? EIO : EINVAL; /* corrupt compressed data */
-      break;
-    }
+    break;
   }
   if (rc == 0) {
-    produced = (size_t)(z->next_out - tmp);
+    size_t produced = (size_t)(z->next_out - tmp);
     if (produced > cap)
       rc = ENOSPC;
     else if (buf_write(work, d->skip, tmp, produced))
@@ -1060,7 +1074,6 @@ static int do_comp(struct ssess *s, struct ocf_req *req, struct ocf_desc *d,
     else
       req->olen = produced;
   }
-  if (rc == EIO) ocf_log(0, "soft: zlib %s failed (%d)", compress ? "deflate" : "inflate", zr);
 out:
   pool_put(pl, z);
   OPENSSL_cleanse(tmp, tcap);
