@@ -87,6 +87,7 @@ static _Thread_local bool tl_worker;
 static _Thread_local struct fifo *tl_pending;
 
 bool dispatch_on_worker(void) { return tl_worker; }
+int dispatch_nworkers(void) { return nworkers; }
 
 static void tq_init(struct tqueue *t) {
   pthread_mutex_init(&t->lock, NULL);
@@ -204,6 +205,7 @@ static void finish(struct ocf_req *r) {
     atomic_fetch_add_explicit(&d->n_req, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&d->n_bytes, r->desc[0].len, memory_order_relaxed);
     if (r->error) atomic_fetch_add_explicit(&d->n_err, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
     drv_release(d, &d->inflight);
   }
   /* Last touch of the session: after this ocf_freesession may free it. */
@@ -250,7 +252,9 @@ void complete_req(struct ocf_req *req, int error) {
 static void stale(struct ocf_req *r) {
   struct sess *s = r->sess_;
   if (r->drv_ != NULL) {
-    drv_release(r->drv_, &((struct drv *)r->drv_)->inflight);
+    struct drv *d = r->drv_;
+    atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
+    drv_release(d, &d->inflight);
     r->drv_ = NULL;
   }
   if (!ocf_running()) {
@@ -299,7 +303,19 @@ static void run_process(struct ocf_req *r) {
     hold(d, r, gen);
     return;
   }
-  int rc = d->ops.process(d->softc, r->dsess_, r);
+  int rc;
+  /* Synchronous producers are timed (one request in four) so that the
+   * capacity and size policies know their rates without being told. */
+  static _Thread_local unsigned tick;
+  if (ocf_policy != POLICY_SESSIONS && (d->flags & OCF_DRV_SYNC) && (tick++ & 3) == 0) {
+    enum ocf_alg alg = r->desc[0].alg;
+    size_t len = r->desc[0].len;
+    uint64_t t0 = now_ns();
+    rc = d->ops.process(d->softc, r->dsess_, r);
+    if (rc == 0) policy_measure(d, alg, len, now_ns() - t0);
+  } else {
+    rc = d->ops.process(d->softc, r->dsess_, r);
+  }
   if (rc == 0) return;
   if (rc == OCF_EBUSY_DRV)
     hold(d, r, gen);
@@ -422,6 +438,8 @@ static int admit(struct ocf_req *r, bool *stale_out) {
   if (r->callback == NULL) return ocf_seterr(EINVAL, "request without a callback");
   if (__atomic_load_n(&r->state_, __ATOMIC_ACQUIRE) == RS_QUEUED)
     return ocf_seterr(EINVAL, "request %p is already in flight", (void *)r);
+  bool slow = false;
+again:
   sess_table_rdlock();
   struct sess *s = sess_lookup_locked(r->sid);
   if (s == NULL) {
@@ -432,6 +450,26 @@ static int admit(struct ocf_req *r, bool *stale_out) {
   struct drv *d = s->drv;
   void *ds = s->dsess;
   bool st = r->sid != s->sid || ds == NULL;
+  if (!st && ocf_policy != POLICY_SESSIONS && r->ndesc >= 1) {
+    struct drv *want;
+    bool refresh;
+    struct bind b = policy_choose(s, r->desc[0].len, &want, &refresh);
+    if ((want != NULL || refresh) && !slow) {
+      /* Needs the write lock: pin the session (ocf_freesession refuses
+       * while inflight > 0), drop the read lock, fix, and start again. */
+      atomic_fetch_add(&s->inflight, 1);
+      sess_table_unlock();
+      if (refresh)
+        sess_refresh_cand(s);
+      else
+        sess_replicate(s, want);
+      atomic_fetch_sub(&s->inflight, 1);
+      slow = true;
+      goto again;
+    }
+    d = b.drv;
+    ds = b.dsess;
+  }
   atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
   if (!st) {
     /* Count ourselves in before checking that the producer stays: pairs with
@@ -449,6 +487,7 @@ static int admit(struct ocf_req *r, bool *stale_out) {
     atomic_fetch_sub(&s->inflight, 1);
     return rc;
   }
+  if (!st) atomic_fetch_add_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
   r->sess_ = s;
   r->drv_ = st ? NULL : d;
   r->dsess_ = ds;

@@ -23,6 +23,15 @@ int ocf_init(const struct ocf_init_opts *opts) {
     pthread_mutex_unlock(&init_lock);
     return ocf_seterr(EINVAL, "ocf_init: workers must be 0..256");
   }
+  enum policy pol;
+  const char *pname = o.policy ? o.policy : getenv("OCF_POLICY");
+  if (pname != NULL && *pname == '\0') pname = NULL;
+  int prc = policy_parse(pname, &pol);
+  if (prc != 0) {
+    pthread_mutex_unlock(&init_lock);
+    return prc;
+  }
+  ocf_policy = pol;
   int rc = dispatch_init(o.workers);
   if (rc != 0) {
     pthread_mutex_unlock(&init_lock);

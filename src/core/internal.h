@@ -10,6 +10,12 @@
 
 #define OCF_MAX_DRIVERS 64
 #define OCF_MAX_CHAIN 3 /* cipher/AEAD + MAC + compression */
+#define OCF_MAX_DRIVERS_PER_SESS 8
+
+/* balancing policies */
+enum policy { POLICY_SESSIONS = 0, POLICY_CAPACITY, POLICY_SIZE };
+extern enum policy ocf_policy; /* set by ocf_init */
+extern atomic_uint reg_gen;    /* bumped on any registry change */
 
 /* struct drv - one registered producer (FreeBSD's struct cryptocap).
  * Locking: [R] registry lock (reg_lock in registry.c), [A] atomic,
@@ -24,8 +30,10 @@ struct drv {
   size_t maxlen[OCF_ALG__MAX];       /* [R] max op length, 0 = none */
   atomic_uchar khas[OCF_KOP__MAX];   /* [A] */
   size_t kmax_bits[OCF_KOP__MAX];    /* [R] */
-  double rate_bps[OCF_ALG__MAX];      /* [R] declared payload bytes/s, 0 = unknown */
-  double rate_ns[OCF_ALG__MAX];      /* [R] declared fixed cost per request */
+  _Atomic double rate_bps[OCF_ALG__MAX]; /* [A] declared payload bytes/s, 0 = unknown */
+  _Atomic double rate_ns[OCF_ALG__MAX];  /* [A] declared fixed cost per request */
+  atomic_long pend_bytes;            /* [A] payload bytes handed over, not done */
+  struct meas *meas;                 /* measured service times (balance.c), or NULL */
   struct krate {
     size_t bits;
     double ops;
@@ -66,6 +74,16 @@ struct sess {
   } *retired;
   ocf_sid_t alias[8]; /* [T] earlier ids of this session, still accepted */
   int nalias;         /* [T] */
+  /* Replicas on other producers, for the capacity and size policies, which
+   * choose a producer per request [T]. */
+  struct bind {
+    struct drv *drv;
+    void *dsess;
+  } rep[OCF_MAX_DRIVERS_PER_SESS];
+  int nrep;                                    /* [T] */
+  struct drv *cand[OCF_MAX_DRIVERS_PER_SESS];  /* [T] producers that could serve it */
+  int ncand;                                   /* [T] */
+  unsigned cand_gen;                           /* [T] registry generation of cand[] */
 };
 
 /* registry.c */
@@ -79,6 +97,15 @@ void registry_drained(void); /* wake ocf_unregister_all waiters */
 /* balance.c: choose a producer for a session or a public-key request. */
 struct drv *balance_pick(const struct sess *s, struct drv *exclude);
 struct drv *balance_kpick(const struct ocf_kreq *k);
+int policy_parse(const char *name, enum policy *out);
+const char *policy_name(enum policy p);
+/* Per-request choice (capacity, size).  Table read-locked.  Returns the
+ * binding to use, or sets *want to a producer that needs a replica first
+ * (or *refresh when cand[] is out of date). */
+struct bind policy_choose(struct sess *s, size_t len, struct drv **want, bool *refresh);
+void policy_measure(struct drv *d, enum ocf_alg alg, size_t len, uint64_t ns);
+void meas_free(struct drv *d);
+uint64_t now_ns(void);
 
 /* session.c */
 int sess_bind(struct sess *s, struct drv *exclude);           /* table write-locked */
@@ -89,6 +116,8 @@ void sess_table_unlock(void);
 int sess_migrate(struct sess *s, ocf_sid_t *newsid);          /* takes the table lock */
 void sess_drop_driver(struct drv *d);                          /* unregister_all */
 void sess_free_all(void);
+int sess_replicate(struct sess *s, struct drv *d); /* takes the table lock */
+void sess_refresh_cand(struct sess *s);            /* takes the table lock */
 ocf_sid_t sess_new_sid(struct drv *d);
 
 /* dispatch.c */

@@ -27,6 +27,7 @@ struct drv *drv_get(uint32_t hid) {
 
 void drv_put(struct drv *d) {
   if (d != NULL && atomic_fetch_sub(&d->refs, 1) == 1) {
+    meas_free(d);
     pthread_mutex_destroy(&d->hold_lock);
     free(d);
   }
@@ -84,6 +85,7 @@ int ocf_get_driverid(const char *name, unsigned flags, const struct ocf_driver_o
   d->hid = next_hid++;
   drivers[slot] = d;
   pthread_mutex_unlock(&reg_lock);
+  atomic_fetch_add(&reg_gen, 1);
   *hid = d->hid;
   ocf_log(2, "producer %s registered as %u", name, d->hid);
   return 0;
@@ -97,6 +99,7 @@ int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags) 
   d->maxlen[alg] = maxlen;
   pthread_mutex_unlock(&reg_lock);
   atomic_store(&d->has[alg], 1);
+  atomic_fetch_add(&reg_gen, 1);
   drv_put(d);
   return 0;
 }
@@ -123,10 +126,8 @@ int ocf_set_rate(uint32_t hid, enum ocf_alg alg, double bytes_per_s, double ns_p
     return ocf_seterr(EINVAL, "ocf_set_rate: rates must be >= 0");
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_set_rate: no producer %u", hid);
-  pthread_mutex_lock(&reg_lock);
-  d->rate_bps[alg] = bytes_per_s;
-  d->rate_ns[alg] = ns_per_req;
-  pthread_mutex_unlock(&reg_lock);
+  atomic_store(&d->rate_bps[alg], bytes_per_s);
+  atomic_store(&d->rate_ns[alg], ns_per_req);
   drv_put(d);
   return 0;
 }
@@ -158,6 +159,7 @@ int ocf_unregister(uint32_t hid, enum ocf_alg alg) {
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_unregister: no producer %u", hid);
   /* Sessions using alg notice on their next request (drv_serves_chain) and migrate. */
   atomic_store(&d->has[alg], 0);
+  atomic_fetch_add(&reg_gen, 1);
   drv_put(d);
   return 0;
 }
@@ -169,6 +171,7 @@ static bool detach(struct drv *d) {
   for (int k = 0; k < OCF_KOP__MAX; k++) atomic_store(&d->khas[k], 0);
   /* Held requests were never given to the producer: send them back through
    * the dispatcher, which migrates them. */
+  atomic_fetch_add(&reg_gen, 1);
   dispatch_requeue_held(d);
   return true;
 }

@@ -228,6 +228,22 @@ static void unbind(struct drv *d, void *dsess) {
   drv_put(d);
 }
 
+/* Every binding of a session nobody can reach any more. */
+static void sess_release_bindings(struct sess *s) {
+  unbind(s->drv, s->dsess);
+  s->drv = NULL;
+  for (struct retired *r = s->retired, *next; r != NULL; r = next) {
+    next = r->next;
+    unbind(r->drv, r->dsess);
+    free(r);
+  }
+  s->retired = NULL;
+  for (int i = 0; i < s->nrep; i++) unbind(s->rep[i].drv, s->rep[i].dsess);
+  s->nrep = 0;
+  for (int i = 0; i < s->ncand; i++) drv_put(s->cand[i]);
+  s->ncand = 0;
+}
+
 int ocf_freesession(ocf_sid_t sid) {
   sess_table_wrlock();
   struct sess *s = sess_lookup_locked(sid);
@@ -245,12 +261,7 @@ int ocf_freesession(ocf_sid_t sid) {
   tbl_remove(s->sid);
   for (int i = 0; i < s->nalias; i++) tbl_remove(s->alias[i]);
   sess_table_unlock();
-  unbind(s->drv, s->dsess);
-  for (struct retired *r = s->retired, *next; r != NULL; r = next) {
-    next = r->next;
-    unbind(r->drv, r->dsess);
-    free(r);
-  }
+  sess_release_bindings(s);
   sess_destroy(s);
   return 0;
 }
@@ -311,6 +322,58 @@ int sess_migrate(struct sess *s, ocf_sid_t *newsid) {
   return EAGAIN;
 }
 
+/* Recomputes the producers that could serve s (capacity and size policies). */
+void sess_refresh_cand(struct sess *s) {
+  struct drv *all[OCF_MAX_DRIVERS];
+  unsigned gen = atomic_load(&reg_gen);
+  int n = drv_snapshot(all, OCF_MAX_DRIVERS);
+  sess_table_wrlock();
+  for (int i = 0; i < s->ncand; i++) drv_put(s->cand[i]);
+  s->ncand = 0;
+  for (int i = 0; i < n; i++) {
+    bool kind = !((s->flags & OCF_SESS_HWONLY) && !(all[i]->flags & OCF_DRV_HARDWARE)) &&
+                !((s->flags & OCF_SESS_SWONLY) && !(all[i]->flags & OCF_DRV_SOFTWARE));
+    if (kind && drv_serves_chain(all[i], s) && s->ncand < OCF_MAX_DRIVERS_PER_SESS)
+      s->cand[s->ncand++] = all[i]; /* keeps the snapshot's reference */
+    else
+      drv_put(all[i]);
+  }
+  s->cand_gen = gen;
+  sess_table_unlock();
+}
+
+/* Creates a replica of s on d.  Producers whose session cache is full say
+ * so (any error): d is then dropped from the session's candidates. */
+int sess_replicate(struct sess *s, struct drv *d) {
+  sess_table_wrlock();
+  for (int i = 0; i < s->nrep; i++)
+    if (s->rep[i].drv == d) {
+      sess_table_unlock();
+      return 0;
+    }
+  int rc = EBUSY;
+  if (s->nrep < OCF_MAX_DRIVERS_PER_SESS && d != s->drv && drv_serves_chain(d, s)) {
+    void *ds = NULL;
+    rc = d->ops.newsession(d->softc, &ds, &s->param[0]);
+    if (rc == 0) {
+      atomic_fetch_add(&d->refs, 1);
+      atomic_fetch_add(&d->sessions, 1);
+      s->rep[s->nrep].drv = d;
+      s->rep[s->nrep++].dsess = ds;
+    }
+  }
+  if (rc != 0) {
+    for (int i = 0; i < s->ncand; i++)
+      if (s->cand[i] == d) {
+        drv_put(d);
+        s->cand[i] = s->cand[--s->ncand];
+        break;
+      }
+  }
+  sess_table_unlock();
+  return rc;
+}
+
 /* Producer d is going away and has no request left: free every piece of
  * producer state it holds, current or retired. */
 void sess_drop_driver(struct drv *d) {
@@ -325,7 +388,7 @@ void sess_drop_driver(struct drv *d) {
     for (struct entry *e = tbl[i]; e != NULL; e = e->next) {
       struct sess *s = e->s;
       if (e->sid != s->sid) continue; /* visit each session once */
-      if (n + 1 + 8 > cap) {
+      if (n + 2 + 8 + OCF_MAX_DRIVERS_PER_SESS > cap) {
         struct victim *nv = realloc(v, cap * 2 * sizeof(*v));
         if (nv == NULL) continue;
         v = nv;
@@ -336,6 +399,27 @@ void sess_drop_driver(struct drv *d) {
         v[n].dsess = s->dsess;
         v[n++].r = NULL;
         s->dsess = NULL; /* next request migrates */
+      }
+      for (int k = 0; k < s->nrep;) {
+        if (s->rep[k].drv == d && n < cap) {
+          struct retired *r = malloc(sizeof(*r));
+          if (r == NULL) break;
+          r->drv = d;
+          r->dsess = s->rep[k].dsess;
+          v[n].dsess = NULL;
+          v[n++].r = r;
+          s->rep[k] = s->rep[--s->nrep];
+        } else {
+          k++;
+        }
+      }
+      for (int k = 0; k < s->ncand;) {
+        if (s->cand[k] == d) {
+          drv_put(d); /* d stays alive: the caller holds a reference */
+          s->cand[k] = s->cand[--s->ncand];
+        } else {
+          k++;
+        }
       }
       for (struct retired **pp = &s->retired; *pp != NULL;) {
         if ((*pp)->drv == d && n < cap) {
@@ -382,14 +466,8 @@ void sess_free_all(void) {
   tbl_size = tbl_count = 0;
   sess_table_unlock();
   for (size_t i = 0; i < n; i++) {
-    struct sess *s = all[i];
-    unbind(s->drv, s->dsess);
-    for (struct retired *r = s->retired, *next; r != NULL; r = next) {
-      next = r->next;
-      unbind(r->drv, r->dsess);
-      free(r);
-    }
-    sess_destroy(s);
+    sess_release_bindings(all[i]);
+    sess_destroy(all[i]);
   }
   free(all);
 }
