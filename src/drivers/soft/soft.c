@@ -9,11 +9,15 @@
  *   schedule).  Requests take a ready context from a small per-session pool of
  *   atomic slots (no lock), clone the template when the pool is empty, reset
  *   only the IV, and put the context back.  Many threads may run requests of
- *   one session at once; templates are only ever read (copied).
+ *   one session at once; templates are only ever read (copied).  CBC modes do
+ *   not even reset the IV: see cbc_run.
  * - HMACs and hashes use precomputed inner/outer digest states copied onto the
  *   stack per request: measured at half the cost of re-initialising an
  *   EVP_MAC_CTX (which mallocs and frees two digest contexts each time) and
  *   needing no pool at all.
+ * - A separate output buffer receives a copy of the hull of the request's
+ *   regions, except the payload of a leading cipher, which reads the input
+ *   buffer and writes the output directly (prepare_out).
  * - Data are processed in place on the buffer's segments when a range is
  *   contiguous; ranges split across iovec/mbuf segments are streamed through
  *   EVP segment by segment, and only the pieces that cut a cipher block go
@@ -27,7 +31,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <ocf/driver.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -41,7 +44,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define POOL_SLOTS 8
+#define POOL_SLOTS 16
 #define BOUNCE_STACK 512
 #define MAX_BLOCK 16
 #define MAX_TAG 64
@@ -1011,6 +1014,10 @@ static int do_comp(struct ssess *s, struct ocf_req *req, struct ocf_desc *d,
     return ENOMEM;
   }
   zr = compress ? deflateReset(z) : inflateReset(z);
+  /* The resets keep next_in/avail_in: a pooled stream whose last request
+   * failed midway would otherwise read that request's input again. */
+  z->next_in = NULL;
+  z->avail_in = 0;
   if (zr != Z_OK) {
     rc = EIO;
     goto out;
