@@ -22,6 +22,9 @@
  *   EBUSY    ocf_freesession on a session that still has requests in flight
  *   EBADMSG  a MAC or AEAD tag did not verify (OCF_D_VERIFY, AEAD decrypt)
  *   EMSGSIZE request longer than the producer's maximum operation length
+ *   ENOSPC   (in req->error) compression output does not fit in the buffer
+ *            from desc.skip to its end; an in-place buffer is left unchanged
+ *   EINVAL   (in req->error) also: corrupt or truncated compressed input
  *   EAGAIN   (in req->error only) the session migrated; req->sid holds the
  *            new session id; resubmit the request
  *   ENOMEM   allocation failure
