@@ -388,6 +388,16 @@ int ocf_driver_stats(struct ocf_driver_stat *out, int max);
  * and their total count into *count.  ENOENT if hid is unknown. */
 int ocf_driver_algs(uint32_t hid, enum ocf_alg *algs, size_t *maxlen, int max, int *count);
 
+/* ocf_driver_kops writes into ops[max] the public-key operations producer
+ * hid has registered (with their modulus limit in bits in max_bits[max], if
+ * non-NULL; 0 = none) and their total count into *count.  ENOENT if hid is
+ * unknown. */
+int ocf_driver_kops(uint32_t hid, enum ocf_kop *ops, size_t *max_bits, int max, int *count);
+
+/* ocf_policy_name returns the balancing policy in force ("sessions",
+ * "capacity" or "size"). */
+const char *ocf_policy_name(void);
+
 #ifdef __cplusplus
 }
 #endif

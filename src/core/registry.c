@@ -289,3 +289,24 @@ int ocf_driver_algs(uint32_t hid, enum ocf_alg *algs, size_t *maxlen, int max, i
   if (count != NULL) *count = n;
   return 0;
 }
+
+int ocf_driver_kops(uint32_t hid, enum ocf_kop *ops, size_t *max_bits, int max, int *count) {
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "no producer %u", hid);
+  int n = 0;
+  pthread_mutex_lock(&reg_lock);
+  for (int k = 0; k < OCF_KOP__MAX; k++)
+    if (atomic_load(&d->khas[k])) {
+      if (ops != NULL && n < max) {
+        ops[n] = (enum ocf_kop)k;
+        if (max_bits != NULL) max_bits[n] = d->kmax_bits[k];
+      }
+      n++;
+    }
+  pthread_mutex_unlock(&reg_lock);
+  drv_put(d);
+  if (count != NULL) *count = n;
+  return 0;
+}
+
+const char *ocf_policy_name(void) { return policy_name(ocf_policy); }
