@@ -55,9 +55,13 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
     int k = -1;
     for (int j = 0; j < s->nparam; j++)
       if (s->param[j].alg == dc->alg) k = j;
-    const struct ocf_alg_info *ai = ocf_alg_lookup(dc->alg);
-    if (ai == NULL) return ocf_seterr(ENOTSUP, "descriptor %d: unknown algorithm %d", i, (int)dc->alg);
-    if (k < 0) return ocf_seterr(EINVAL, "descriptor %d: %s is not in the session", i, ai->name);
+    if (k < 0) {
+      const struct ocf_alg_info *ai = ocf_alg_lookup(dc->alg);
+      if (ai == NULL)
+        return ocf_seterr(ENOTSUP, "descriptor %d: unknown algorithm %d", i, (int)dc->alg);
+      return ocf_seterr(EINVAL, "descriptor %d: %s is not in the session", i, ai->name);
+    }
+    const struct ocf_alg_info *ai = s->ai[k];
     if (used & (1u << k)) return ocf_seterr(EINVAL, "descriptor %d: %s used twice", i, ai->name);
     used |= 1u << k;
     if (dc->flags & ~DESC_FLAGS) return ocf_seterr(EINVAL, "descriptor %d: unknown flags", i);
