@@ -284,6 +284,17 @@ static void test_busy_producer(void **state) {
   wait_for(&f.done, N);
   assert_int_equal(f.errors, 0);
   for (int i = 0; i < N; i++) assert_memory_equal(buf[i], want[i], 64);
+  struct ocf_driver_stat st[8];
+  int n = ocf_driver_stats(st, 8), found = 0;
+  for (int i = 0; i < n && i < 8; i++)
+    if (st[i].hid == testdrv_hid(t)) {
+      found = 1;
+      assert_int_equal(st[i].requests, N);
+      assert_int_equal(st[i].bytes, N * 64);
+      assert_int_equal(st[i].queued, 0);
+      assert_true(st[i].p50_us > 0 && st[i].p99_us >= st[i].p50_us);
+    }
+  assert_true(found);
   assert_int_equal(ocf_freesession(sid), 0);
   testdrv_detach(t);
 }

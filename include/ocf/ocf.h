@@ -294,6 +294,7 @@ struct ocf_req {
   void *sess_;
   void *drv_;
   void *dsess_;
+  uint64_t t0_;
   uint32_t state_;
 };
 
@@ -377,6 +378,8 @@ struct ocf_driver_stat {
   uint64_t migrations; /* sessions moved away from this producer */
   uint64_t queued;     /* requests currently queued or in process */
   int detached;        /* unregistered, waiting for its last requests */
+  double p50_us;       /* request latency, ocf_dispatch to completion, over */
+  double p99_us;       /* the producer's life (0 when nothing completed) */
 };
 
 /* ocf_driver_stats fills up to max entries and returns how many producers

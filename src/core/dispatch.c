@@ -204,6 +204,7 @@ static void finish(struct ocf_req *r) {
   if (d != NULL) {
     atomic_fetch_add_explicit(&d->n_req, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&d->n_bytes, r->desc[0].len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&d->lat[lat_bucket(now_ns() - r->t0_)], 1, memory_order_relaxed);
     if (r->error) atomic_fetch_add_explicit(&d->n_err, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
     drv_release(d, &d->inflight);
@@ -493,6 +494,7 @@ again:
   r->dsess_ = ds;
   r->error = 0;
   r->olen = 0;
+  r->t0_ = now_ns();
   __atomic_store_n(&r->state_, RS_QUEUED, __ATOMIC_RELEASE);
   *stale_out = st;
   return 0;

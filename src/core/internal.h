@@ -12,6 +12,21 @@
 #define OCF_MAX_CHAIN 3 /* cipher/AEAD + MAC + compression */
 #define OCF_MAX_DRIVERS_PER_SESS 8
 
+/* Latency histogram: 4 buckets per power of two of nanoseconds. */
+#define LAT_BUCKETS 256
+static inline int lat_bucket(uint64_t ns) {
+  if (ns < 4) return (int)ns;
+  int lg = 63 - __builtin_clzll(ns);
+  int b = lg * 4 + (int)((ns >> (lg - 2)) & 3);
+  return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
+}
+static inline double lat_bucket_ns(int b) { /* the bucket's midpoint */
+  if (b < 4) return b;
+  int lg = b / 4, sub = b % 4;
+  double lo = (double)(1ULL << lg) * (1.0 + sub / 4.0);
+  return lo * (1.0 + 1.0 / 8.0);
+}
+
 /* balancing policies */
 enum policy { POLICY_SESSIONS = 0, POLICY_CAPACITY, POLICY_SIZE };
 extern enum policy ocf_policy; /* set by ocf_init */
@@ -45,6 +60,7 @@ struct drv {
   atomic_long inflight;              /* [A] requests handed over, not done */
   atomic_long kinflight;             /* [A] */
   atomic_ulong n_req, n_kreq, n_bytes, n_err, n_migr; /* [A] statistics */
+  atomic_ulong lat[LAT_BUCKETS];     /* [A] latency histogram, see lat_bucket() */
   pthread_mutex_t hold_lock;
   struct ocf_req *held, **held_tail; /* [H] requests refused with EBUSY_DRV */
   struct ocf_kreq *kheld;            /* [H] */

@@ -264,6 +264,14 @@ int ocf_driver_stats(struct ocf_driver_stat *out, int max) {
       s->migrations = atomic_load(&d->n_migr);
       s->queued = (uint64_t)(atomic_load(&d->inflight) + atomic_load(&d->kinflight));
       s->detached = atomic_load(&d->detached);
+      uint64_t total = 0, seen = 0;
+      for (int b = 0; b < LAT_BUCKETS; b++) total += atomic_load(&d->lat[b]);
+      for (int b = 0; b < LAT_BUCKETS && total > 0; b++) {
+        uint64_t c = atomic_load(&d->lat[b]);
+        if (s->p50_us == 0 && (seen + c) * 2 >= total && c) s->p50_us = lat_bucket_ns(b) / 1000;
+        if (s->p99_us == 0 && (seen + c) * 100 >= total * 99 && c) s->p99_us = lat_bucket_ns(b) / 1000;
+        seen += c;
+      }
     }
     n++;
   }
