@@ -16,6 +16,6 @@ LD_LIBRARY_PATH="$libdir" "$prefix/encrypt" | tee "$prefix/out"
 grep -q "round trip through producer 'soft': attack at dawn" "$prefix/out"
 # static linking works too
 cc "$src/examples/encrypt.c" $(pkg-config --define-prefix --cflags ocf) "$libdir/libocf.a" \
-   $(pkg-config --libs-only-l libcrypto zlib) -lpthread -o "$prefix/encrypt-static"
+   $(pkg-config --libs-only-l libcrypto zlib) -lpthread -lm -o "$prefix/encrypt-static"
 "$prefix/encrypt-static" >/dev/null
 echo "install check: 2 passed, 0 failed"

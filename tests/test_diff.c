@@ -128,14 +128,19 @@ static void wait_cb(struct ocf_req *r) {
   pthread_mutex_unlock(&w.mu);
 }
 
-static int dispatch_wait(struct ocf_req *r) {
+static int dispatch_wait(struct ocf_req *r, int batch) {
   static int token;
   pthread_mutex_lock(&w.mu);
   w.done = 0;
   pthread_mutex_unlock(&w.mu);
   r->callback = wait_cb;
   r->opaque = &token;
-  int rc = ocf_dispatch(r);
+  int rc = 0;
+  if (batch) {
+    if (ocf_dispatch_batch(&r, 1, &rc) != 1 && rc == 0) rc = EINVAL;
+  } else {
+    rc = ocf_dispatch(r);
+  }
   if (rc != 0) return rc;
   pthread_mutex_lock(&w.mu);
   w.dispatched++;
@@ -249,8 +254,9 @@ static int run_check(const struct dcase *c, int li, uint8_t **keep, size_t *kole
   int opaque_mark;
   req.opaque = &opaque_mark;
   int err;
-  if (ref_rand(&rng) % 4 == 0) {
-    err = dispatch_wait(&req);
+  unsigned mode = (unsigned)(ref_rand(&rng) % 8);
+  if (mode < 2) {
+    err = dispatch_wait(&req, mode == 1);
   } else {
     err = ocf_run(&req);
     if (req.opaque != &opaque_mark) ok = report(c, L, "ocf_run did not restore req->opaque");

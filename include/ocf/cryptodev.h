@@ -143,10 +143,10 @@ struct crypt_auth_op {
 
 /* crypt_op / crypt_auth_op flags */
 #define COP_FLAG_NONE (0 << 0)
-#define COP_FLAG_UPDATE (1 << 0)    /* multi-part hash: add data, no result yet */
-#define COP_FLAG_FINAL (1 << 1)     /* multi-part hash: add data and finish */
-#define COP_FLAG_WRITE_IV (1 << 2)  /* write the next IV back into iv */
-#define COP_FLAG_NO_ZC (1 << 3)     /* do not zero-copy (accepted, no effect) */
+#define COP_FLAG_UPDATE (1 << 0)   /* multi-part hash: add data, no result yet */
+#define COP_FLAG_FINAL (1 << 1)    /* multi-part hash: add data and finish */
+#define COP_FLAG_WRITE_IV (1 << 2) /* write the next IV back into iv */
+#define COP_FLAG_NO_ZC (1 << 3)    /* do not zero-copy (accepted, no effect) */
 #define COP_FLAG_AEAD_TLS_TYPE (1 << 4)
 #define COP_FLAG_AEAD_SRTP_TYPE (1 << 5)
 #define COP_FLAG_RESET (1 << 6) /* multi-part hash: start over (with UPDATE) */

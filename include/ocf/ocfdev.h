@@ -172,9 +172,9 @@ enum ocfdev_bench_mode {
 };
 
 struct ocfdev_bench_result {
-  double seconds;      /* measured time */
-  double ops_per_s;    /* completed requests per second */
-  double bytes_per_s;  /* payload bytes per second */
+  double seconds;     /* measured time */
+  double ops_per_s;   /* completed requests per second */
+  double bytes_per_s; /* payload bytes per second */
   uint64_t ops;
 };
 

@@ -137,10 +137,10 @@ static inline int ocf_kop_params(enum ocf_kop op, int *in, int *out) {
  * ...), or NULL if op is not defined here. */
 static inline const char *ocf_kop_name(enum ocf_kop op) {
   static const char *const names[OCF_KOP_COUNT] = {
-      "mod-exp",          "mod-exp-crt",       "dsa-sign",        "dsa-verify",
-      "dh-compute-key",   "ecdsa-p256-sign",   "ecdsa-p256-verify", "ecdsa-p384-sign",
-      "ecdsa-p384-verify", "ecdh-p256",        "ecdh-p384",       "x25519",
-      "ed25519-sign",     "ed25519-verify",
+      "mod-exp",           "mod-exp-crt",     "dsa-sign",          "dsa-verify",
+      "dh-compute-key",    "ecdsa-p256-sign", "ecdsa-p256-verify", "ecdsa-p384-sign",
+      "ecdsa-p384-verify", "ecdh-p256",       "ecdh-p384",         "x25519",
+      "ed25519-sign",      "ed25519-verify",
   };
   return (unsigned)op < OCF_KOP_COUNT ? names[op] : NULL;
 }

@@ -212,8 +212,9 @@ struct bind policy_choose(struct sess *s, size_t len, struct drv **want, bool *r
   return best;
 }
 
-struct drv *balance_kpick(const struct ocf_kreq *k) {
+struct drv *balance_kpick(const struct ocf_kreq *k, bool *too_big) {
   struct drv *all[OCF_MAX_DRIVERS], *best = NULL;
+  if (too_big != NULL) *too_big = false;
   double bestc = INFINITY;
   int n = drv_snapshot(all, OCF_MAX_DRIVERS);
   size_t bits = 0;
@@ -222,7 +223,10 @@ struct drv *balance_kpick(const struct ocf_kreq *k) {
   for (int i = 0; i < n; i++) {
     struct drv *d = all[i];
     if (!atomic_load(&d->khas[k->op])) continue;
-    if (d->kmax_bits[k->op] != 0 && bits > d->kmax_bits[k->op]) continue;
+    if (d->kmax_bits[k->op] != 0 && bits > d->kmax_bits[k->op]) {
+      if (too_big != NULL) *too_big = true;
+      continue;
+    }
     /* Expected completion: (in flight + 1) / rate at the nearest declared
      * size at or above bits; without rates, in-flight count decides and
      * hardware wins ties (the paper's preference). */

@@ -630,6 +630,16 @@ int ocf_run(struct ocf_req *req) {
 }
 
 /* Public-key entry points share the queues. */
+void kdispatch_run(struct ocf_kreq *k);
+void dispatch_kinline(struct ocf_kreq *k) {
+  struct fifo *saved = tl_done;
+  struct fifo done;
+  fifo_init(&done);
+  tl_done = &done;
+  kdispatch_run(k);
+  tl_done = saved;
+  run_callbacks(&done);
+}
 void dispatch_kqueue(struct ocf_kreq *k) { tq_kpush1(&runq, k); }
 void dispatch_kdeliver(struct ocf_kreq *k) { kdeliver(k); }
 void dispatch_kheld(struct drv *d, struct ocf_kreq *k, unsigned gen) {

@@ -39,7 +39,7 @@ int ocf_init(const struct ocf_init_opts *opts) {
   }
   atomic_store(&running, 1);
   if (!o.no_soft) {
-    rc = ocf_soft_attach(&soft_hid);
+    rc = ocf_soft_attach(!o.soft_pk_disabled, &soft_hid);
     if (rc != 0) {
       atomic_store(&running, 0);
       dispatch_fini();

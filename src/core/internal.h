@@ -112,7 +112,7 @@ void registry_drained(void); /* wake ocf_unregister_all waiters */
 
 /* balance.c: choose a producer for a session or a public-key request. */
 struct drv *balance_pick(const struct sess *s, struct drv *exclude);
-struct drv *balance_kpick(const struct ocf_kreq *k);
+struct drv *balance_kpick(const struct ocf_kreq *k, bool *too_big); /* *too_big: only size stopped it */
 int policy_parse(const char *name, enum policy *out);
 const char *policy_name(enum policy p);
 /* Per-request choice (capacity, size).  Table read-locked.  Returns the

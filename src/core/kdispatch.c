@@ -8,6 +8,7 @@
 void dispatch_kqueue(struct ocf_kreq *k);
 void dispatch_kdeliver(struct ocf_kreq *k);
 void dispatch_kheld(struct drv *d, struct ocf_kreq *k, unsigned gen);
+void dispatch_kinline(struct ocf_kreq *k);
 
 static void kfinish(struct ocf_kreq *k) {
   uint32_t st = __atomic_exchange_n(&k->state_, RS_DONE, __ATOMIC_ACQ_REL);
@@ -47,9 +48,9 @@ void kcomplete(struct ocf_kreq *k, int error) {
 }
 
 /* Picks a producer and counts the request in; NULL if none can serve. */
-static struct drv *kbind(struct ocf_kreq *k) {
+static struct drv *kbind(struct ocf_kreq *k, bool *too_big) {
   for (int tries = 0; tries < 8; tries++) {
-    struct drv *d = balance_kpick(k);
+    struct drv *d = balance_kpick(k, too_big);
     if (d == NULL) return NULL;
     atomic_fetch_add(&d->kinflight, 1);
     if (!atomic_load(&d->detached) && atomic_load(&d->khas[k->op])) return d;
@@ -68,7 +69,7 @@ void kdispatch_run(struct ocf_kreq *k) {
     bool det = true;
     if (atomic_fetch_sub(&d->kinflight, 1) == 1 && det) registry_drained();
     drv_put(d);
-    k->drv_ = d = kbind(k);
+    k->drv_ = d = kbind(k, NULL);
     if (d == NULL) {
       kcomplete(k, ocf_seterr(ENODEV, "no producer left for public-key operation %d", k->op));
       return;
@@ -100,17 +101,23 @@ int ocf_kdispatch(struct ocf_kreq *k) {
       return ocf_seterr(EINVAL, "public-key parameter %d has no storage", i);
   if (__atomic_load_n(&k->state_, __ATOMIC_ACQUIRE) == RS_QUEUED)
     return ocf_seterr(EINVAL, "public-key request already in flight");
-  struct drv *d = kbind(k);
+  bool too_big;
+  struct drv *d = kbind(k, &too_big);
+  if (d == NULL && too_big)
+    return ocf_seterr(EMSGSIZE, "public-key operation %d: operands larger than any producer accepts",
+                      (int)k->op);
   if (d == NULL) return ocf_seterr(ENODEV, "no producer serves public-key operation %d", (int)k->op);
   k->drv_ = d;
   k->error = 0;
   k->status = 0;
   k->hid = 0;
   __atomic_store_n(&k->state_, RS_QUEUED, __ATOMIC_RELEASE);
-  if ((d->flags & OCF_DRV_SYNC) && !(k->flags & OCF_REQ_INLINE))
-    dispatch_kqueue(k);
-  else
+  if (!(d->flags & OCF_DRV_SYNC))
     kdispatch_run(k);
+  else if (k->flags & OCF_REQ_INLINE)
+    dispatch_kinline(k);
+  else
+    dispatch_kqueue(k);
   return 0;
 }
 
@@ -136,7 +143,8 @@ int ocf_krun(struct ocf_kreq *k) {
   unsigned flags = k->flags;
   k->callback = krun_cb;
   k->opaque = &w;
-  k->flags = flags & ~OCF_REQ_CBIMM;
+  /* A software producer runs it right here: the caller waits anyway. */
+  k->flags = (flags & ~OCF_REQ_CBIMM) | OCF_REQ_INLINE;
   int rc = ocf_kdispatch(k);
   if (rc == 0) {
     pthread_mutex_lock(&w.m);

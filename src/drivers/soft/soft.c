@@ -27,6 +27,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED /* low-level digests, see hash_ops */
 
 #include "drivers/soft/soft.h"
+#include "drivers/soft/soft_pk.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1203,7 +1204,7 @@ static const struct ocf_driver_ops soft_ops = {
     .newsession = soft_newsession,
     .freesession = soft_freesession,
     .process = soft_process,
-    .kprocess = NULL,
+    .kprocess = ocf_soft_pk_kprocess,
 };
 
 static void softc_free(struct softc *sc) {
@@ -1227,7 +1228,7 @@ static bool soft_has(const struct softc *sc, enum ocf_alg alg) {
   return any && all;
 }
 
-int ocf_soft_attach(uint32_t *hid) {
+int ocf_soft_attach(int pk_enabled, uint32_t *hid) {
   struct softc *sc = calloc(1, sizeof(*sc));
   int rc;
   if (sc == NULL) return ENOMEM;
@@ -1268,6 +1269,9 @@ int ocf_soft_attach(uint32_t *hid) {
       return rc;
     }
   }
+  /* A deployment may refuse software public key, as the paper's kernel did. */
+  if (pk_enabled && (rc = ocf_soft_pk_register(sc->hid)) != 0)
+    ocf_log(1, "soft: public-key operations unavailable: %s", ocf_strerror(rc));
   pthread_mutex_lock(&soft_lock);
   sc->next = soft_list;
   soft_list = sc;

@@ -12,8 +12,9 @@
  * synchronous) with all the algorithms it can serve and writes its producer
  * id into *hid.  It owns a private OpenSSL library context (default and legacy
  * providers) so that the host program's default context is left alone.
- * Returns 0 or an errno (ENOMEM, EIO if OpenSSL cannot be set up). */
-int ocf_soft_attach(uint32_t *hid);
+ * Returns 0 or an errno (ENOMEM, EIO if OpenSSL cannot be set up).  With
+ * pk_enabled it also serves the public-key operations (soft_pk.c). */
+int ocf_soft_attach(int pk_enabled, uint32_t *hid);
 
 /* ocf_soft_detach unregisters producer hid (ocf_unregister_all, which frees
  * its sessions) and then frees the producer's state.  hid must come from

@@ -11,14 +11,20 @@
  * work.
  *
  * All OpenSSL objects come from a private library context with the default
- * provider, shared by every producer that registered (reference counted), so
- * that the host program's default context and its configuration are left
- * alone.
+ * provider, so that the host program's default context and its
+ * configuration are left alone.  It is created on first registration and
+ * kept until the process exits: OpenSSL keeps per-thread state for it (the
+ * DRBGs that draw DSA and ECDSA nonces) in every worker thread that used it,
+ * and that state is torn down when the thread exits, which may be after the
+ * last producer is gone; freeing the context earlier makes that teardown
+ * touch freed memory.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +44,6 @@
 
 /* --- module state -------------------------------------------------------- */
 
-#define PK_MAX_PRODUCERS 32
-
 struct curve {
   const char *group; /* OpenSSL group name */
   int nid;
@@ -49,18 +53,23 @@ struct curve {
 static const struct curve curve_p256 = {"P-256", NID_X9_62_prime256v1, 32};
 static const struct curve curve_p384 = {"P-384", NID_secp384r1, 48};
 
-/* Written under pk_lock; read without it by kprocess, which the framework
- * only calls between a producer's ocf_soft_pk_register and the end of its
- * ocf_unregister_all, i.e. while the context is held. */
+/* Written once under pk_lock, before the first ocf_kregister; read without
+ * it by kprocess, which the framework only calls after that. */
 static pthread_mutex_t pk_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t pk_hids[PK_MAX_PRODUCERS];
-static int pk_nhids;
 static OSSL_LIB_CTX *pk_libctx;
 static OSSL_PROVIDER *pk_prov;
 static BIGNUM *pk_order_p256, *pk_order_p384;
 
-static int fail(int err, const char *fmt, const char *what) {
-  ocf_log(3, fmt, what);
+/* fail logs why a request is refused (debug level: the errno is the
+ * consumer's answer) and returns err. */
+static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int err, const char *fmt, ...) {
+  char buf[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  ocf_log(3, "soft-pk: %s", buf);
   return err;
 }
 
@@ -109,18 +118,13 @@ static int ctx_new_locked(void) {
 
 int ocf_soft_pk_register(uint32_t hid) {
   pthread_mutex_lock(&pk_lock);
-  if (pk_nhids == PK_MAX_PRODUCERS) {
-    pthread_mutex_unlock(&pk_lock);
-    return ENOSPC;
-  }
-  if (pk_nhids == 0) {
+  if (pk_libctx == NULL) {
     int rc = ctx_new_locked();
     if (rc != 0) {
       pthread_mutex_unlock(&pk_lock);
       return rc;
     }
   }
-  pk_hids[pk_nhids++] = hid;
   pthread_mutex_unlock(&pk_lock);
 
   /* The BIGNUM operations are bounded by the modulus size; the curve ones
@@ -129,20 +133,9 @@ int ocf_soft_pk_register(uint32_t hid) {
   for (int op = 0; op < OCF_KOP_COUNT; op++) {
     size_t max = op <= OCF_KOP_DH_COMPUTE_KEY ? OCF_SOFT_PK_MAX_BITS : 0;
     int rc = ocf_kregister(hid, (enum ocf_kop)op, max, 0);
-    if (rc != 0) return rc; /* the caller releases after ocf_unregister_all */
+    if (rc != 0) return rc;
   }
   return 0;
-}
-
-void ocf_soft_pk_release(uint32_t hid) {
-  pthread_mutex_lock(&pk_lock);
-  for (int i = 0; i < pk_nhids; i++) {
-    if (pk_hids[i] != hid) continue;
-    pk_hids[i] = pk_hids[--pk_nhids];
-    if (pk_nhids == 0) ctx_free_locked();
-    break;
-  }
-  pthread_mutex_unlock(&pk_lock);
 }
 
 /* --- parameters ---------------------------------------------------------- */
@@ -156,10 +149,10 @@ static size_t kp_len(const struct ocf_kparam *kp) { return (kp->nbits + 7) / 8; 
  * integer): refuse rather than compute with a value the caller did not mean. */
 static int kp_check(const struct ocf_kreq *k, int i, unsigned flags) {
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp->nbits == 0) return (flags & P_NONZERO) ? fail(EINVAL, "soft-pk: %s is empty", "an input") : 0;
+  if (kp->nbits == 0) return (flags & P_NONZERO) ? fail(EINVAL, "input %d is empty", i) : 0;
   if (kp->p == NULL) return EINVAL;
   if (kp->nbits % 8 != 0 && (kp->p[kp->nbits / 8] >> (kp->nbits % 8)) != 0)
-    return fail(EINVAL, "soft-pk: %s has bits above its nbits", "an input");
+    return fail(EINVAL, "input %d has bits set above its nbits", i);
   return 0;
 }
 
@@ -180,7 +173,7 @@ static int get_bn(const struct ocf_kreq *k, int i, BIGNUM *bn, unsigned flags) {
 static int out_cap(const struct ocf_kreq *k, int i, size_t need) {
   const struct ocf_kparam *kp = &k->param[i];
   if (kp->p == NULL || kp_len(kp) < need)
-    return fail(ENOSPC, "soft-pk: %s output parameter too small", "an");
+    return fail(ENOSPC, "output %d holds %zu bytes, needs %zu", i, kp_len(kp), need);
   return 0;
 }
 
@@ -196,7 +189,7 @@ static int get_octets(const struct ocf_kreq *k, int i, uint8_t *out, size_t len)
   int rc = kp_check(k, i, P_NONZERO);
   if (rc != 0) return rc;
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp_len(kp) > len) return fail(EINVAL, "soft-pk: %s key too long", "a");
+  if (kp_len(kp) > len) return fail(EINVAL, "input %d longer than %zu octets", i, len);
   memset(out, 0, len);
   memcpy(out, kp->p, kp_len(kp));
   return 0;
@@ -246,8 +239,8 @@ static int op_mod_exp(struct ocf_kreq *k, BN_CTX *ctx) {
   if ((rc = get_bn(k, 0, b, 0)) != 0 || (rc = get_bn(k, 1, e, 0)) != 0 ||
       (rc = get_bn(k, 2, m, P_NONZERO)) != 0)
     return rc;
-  if (!BN_is_odd(m)) return fail(EINVAL, "soft-pk: %s modulus is zero or even", "mod-exp");
-  if (BN_cmp(b, m) >= 0) return fail(EINVAL, "soft-pk: %s base >= modulus", "mod-exp");
+  if (!BN_is_odd(m)) return fail(EINVAL, "mod-exp: modulus is zero or even");
+  if (BN_cmp(b, m) >= 0) return fail(EINVAL, "mod-exp: base >= modulus");
   size_t need = (size_t)BN_num_bytes(m);
   if ((rc = out_cap(k, 3, need)) != 0) return rc;
   int ok;
@@ -277,10 +270,10 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
       (rc = get_bn(k, 5, qi, P_NONZERO | P_SECRET)) != 0)
     return rc;
   if (!BN_is_odd(p) || !BN_is_odd(q) || BN_is_one(p) || BN_is_one(q))
-    return fail(EINVAL, "soft-pk: %s p or q is not an odd number > 1", "mod-exp-crt");
+    return fail(EINVAL, "mod-exp-crt: p or q is not an odd number > 1");
   BN_set_flags(n, BN_FLG_CONSTTIME);
   if (!BN_mul(n, p, q, ctx)) return ENOMEM;
-  if (BN_cmp(x, n) >= 0) return fail(EINVAL, "soft-pk: %s x >= p*q", "mod-exp-crt");
+  if (BN_cmp(x, n) >= 0) return fail(EINVAL, "mod-exp-crt: x >= p*q");
   size_t need = (size_t)BN_num_bytes(n);
   if ((rc = out_cap(k, 6, need)) != 0) return rc;
   BN_set_flags(xp, BN_FLG_CONSTTIME);
@@ -311,8 +304,8 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
 /* Domain checks shared by DSA sign and verify: p, q odd, q < p, 1 < g < p. */
 static int dsa_domain(const BIGNUM *p, const BIGNUM *q, const BIGNUM *g) {
   if (!BN_is_odd(p) || !BN_is_odd(q) || BN_is_one(q) || BN_cmp(q, p) >= 0)
-    return fail(EINVAL, "soft-pk: %s p, q not odd with q < p", "dsa");
-  if (BN_is_one(g) || BN_cmp(g, p) >= 0) return fail(EINVAL, "soft-pk: %s g not in (1, p)", "dsa");
+    return fail(EINVAL, "dsa: p, q not odd with q < p");
+  if (BN_is_one(g) || BN_cmp(g, p) >= 0) return fail(EINVAL, "dsa: g not in (1, p)");
   return 0;
 }
 
@@ -336,7 +329,7 @@ static int op_dsa_sign(struct ocf_kreq *k, BN_CTX *ctx) {
       (rc = get_bn(k, 3, g, P_NONZERO)) != 0 || (rc = get_bn(k, 4, x, P_NONZERO | P_SECRET)) != 0)
     return rc;
   if ((rc = dsa_domain(p, q, g)) != 0) return rc;
-  if (BN_cmp(x, q) >= 0) return fail(EINVAL, "soft-pk: %s private key not below q", "dsa");
+  if (BN_cmp(x, q) >= 0) return fail(EINVAL, "dsa: private key not below q");
   if ((rc = get_digest_bn(k, 0, q, z)) != 0) return rc;
   size_t need = (size_t)BN_num_bytes(q);
   if ((rc = out_cap(k, 5, need)) != 0 || (rc = out_cap(k, 6, need)) != 0) return rc;
@@ -368,7 +361,7 @@ static int op_dsa_sign(struct ocf_kreq *k, BN_CTX *ctx) {
         !BN_mod_add(s, t, u, q, ctx) || !BN_mod_mul(s, s, kinv, q, ctx) ||
         BN_mod_inverse(binv, b, q, ctx) == NULL || !BN_mod_mul(s, s, binv, q, ctx)) {
       ERR_clear_error();
-      rc = fail(EINVAL, "soft-pk: %s failed (is q prime?)", "dsa-sign");
+      rc = fail(EINVAL, "dsa-sign: no inverse mod q (is q prime?)");
       goto out;
     }
     if (BN_is_zero(s)) continue;
@@ -395,7 +388,7 @@ static int op_dsa_verify(struct ocf_kreq *k, BN_CTX *ctx) {
       (rc = get_bn(k, 5, r, 0)) != 0 || (rc = get_bn(k, 6, s, 0)) != 0)
     return rc;
   if ((rc = dsa_domain(p, q, g)) != 0) return rc;
-  if (BN_is_one(y) || BN_cmp(y, p) >= 0) return fail(EINVAL, "soft-pk: %s y not in (1, p)", "dsa");
+  if (BN_is_one(y) || BN_cmp(y, p) >= 0) return fail(EINVAL, "dsa: y not in (1, p)");
   if ((rc = get_digest_bn(k, 0, q, z)) != 0) return rc;
   k->status = 0;
   if (BN_is_zero(r) || BN_is_zero(s) || BN_cmp(r, q) >= 0 || BN_cmp(s, q) >= 0) return 0;
@@ -418,11 +411,11 @@ static int op_dh(struct ocf_kreq *k, BN_CTX *ctx) {
   if ((rc = get_bn(k, 0, x, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 1, y, P_NONZERO)) != 0 ||
       (rc = get_bn(k, 2, p, P_NONZERO)) != 0)
     return rc;
-  if (!BN_is_odd(p) || BN_is_one(p)) return fail(EINVAL, "soft-pk: %s p is not odd > 1", "dh");
+  if (!BN_is_odd(p) || BN_is_one(p)) return fail(EINVAL, "dh: p is not an odd number > 1");
   if (!BN_copy(pm1, p) || !BN_sub_word(pm1, 1)) return ENOMEM;
   /* 1 and p-1 would give away the shared value (subgroup of order 2). */
   if (BN_is_one(y) || BN_cmp(y, pm1) >= 0)
-    return fail(EINVAL, "soft-pk: %s peer public value not in (1, p-1)", "dh");
+    return fail(EINVAL, "dh: peer public value not in (1, p-1)");
   size_t need = (size_t)BN_num_bytes(p);
   if ((rc = out_cap(k, 3, need)) != 0) return rc;
   BN_set_flags(z, BN_FLG_CONSTTIME);
@@ -480,12 +473,12 @@ static int op_ecdsa_sign(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c)
   int rc;
   if (d == NULL) return ENOMEM;
   if ((rc = get_bn(k, 1, d, P_NONZERO | P_SECRET)) != 0) return rc;
-  if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "soft-pk: %s private scalar >= n", c->group);
+  if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "%s private scalar >= n", c->group);
   if ((rc = out_cap(k, 2, c->bytes)) != 0 || (rc = out_cap(k, 3, c->bytes)) != 0) return rc;
   if ((rc = get_digest_octets(k, 0, &dg, &dlen)) != 0) return rc;
   pkey = ec_key(c, d, NULL, 0);
   if (pkey == NULL) {
-    rc = fail(EINVAL, "soft-pk: %s private key refused", c->group);
+    rc = fail(EINVAL, "%s private key refused", c->group);
     goto out;
   }
   sc = EVP_PKEY_CTX_new_from_pkey(pk_libctx, pkey, NULL);
@@ -562,7 +555,7 @@ static int derive(EVP_PKEY *own, EVP_PKEY *peer, uint8_t *out, size_t len) {
   } else if (EVP_PKEY_derive_set_peer_ex(dc, peer, 0) <= 0 || EVP_PKEY_derive(dc, out, &n) <= 0 ||
              n != len) {
     ERR_clear_error();
-    rc = fail(EINVAL, "soft-pk: %s key agreement refused the peer key", "a");
+    rc = fail(EINVAL, "key agreement refused the peer key");
   }
   EVP_PKEY_CTX_free(dc);
   return rc;
@@ -577,13 +570,13 @@ static int op_ecdh(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c) {
   if ((rc = get_bn(k, 0, d, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 1, qx, 0)) != 0 ||
       (rc = get_bn(k, 2, qy, 0)) != 0)
     return rc;
-  if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "soft-pk: %s private scalar >= n", c->group);
+  if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "%s private scalar >= n", c->group);
   if ((rc = out_cap(k, 3, c->bytes)) != 0) return rc;
   if (!ec_point(c, qx, qy, pub) || (peer = ec_key(c, NULL, pub, 1 + 2 * c->bytes)) == NULL)
-    return fail(EINVAL, "soft-pk: %s peer key is not a point of the curve", c->group);
+    return fail(EINVAL, "%s peer key is not a point of the curve", c->group);
   own = ec_key(c, d, NULL, 0);
   if (own == NULL) {
-    rc = fail(EINVAL, "soft-pk: %s private key refused", c->group);
+    rc = fail(EINVAL, "%s private key refused", c->group);
   } else if ((rc = derive(own, peer, sec, c->bytes)) == 0) {
     /* sec is the big-endian x coordinate; the parameter is little-endian. */
     struct ocf_kparam *o = &k->param[3];
@@ -625,7 +618,7 @@ out:
 /* An Ed25519 message: whole octets, possibly none. */
 static int get_message(const struct ocf_kreq *k, int i, const uint8_t **m, size_t *len) {
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp->nbits % 8 != 0) return fail(EINVAL, "soft-pk: %s message is not whole octets", "ed25519");
+  if (kp->nbits % 8 != 0) return fail(EINVAL, "ed25519: message is not whole octets");
   *m = kp->nbits != 0 ? kp->p : (const uint8_t *)"";
   *len = kp->nbits / 8;
   return 0;
@@ -633,8 +626,8 @@ static int get_message(const struct ocf_kreq *k, int i, const uint8_t **m, size_
 
 static int op_ed25519_sign(struct ocf_kreq *k) {
   uint8_t seed[32], sig[64];
-  const uint8_t *msg;
-  size_t mlen, siglen = sizeof(sig);
+  const uint8_t *msg = NULL;
+  size_t mlen = 0, siglen = sizeof(sig);
   EVP_PKEY *pkey = NULL;
   EVP_MD_CTX *md = NULL;
   int rc;
@@ -661,12 +654,13 @@ out:
 
 static int op_ed25519_verify(struct ocf_kreq *k) {
   uint8_t pub[32], sig[64];
-  const uint8_t *msg;
-  size_t mlen;
+  const uint8_t *msg = NULL;
+  size_t mlen = 0;
   EVP_PKEY *pkey = NULL;
   EVP_MD_CTX *md = NULL;
   int rc;
-  if ((rc = get_message(k, 0, &msg, &mlen)) != 0 || (rc = get_octets(k, 1, pub, 32)) != 0) return rc;
+  if ((rc = get_message(k, 0, &msg, &mlen)) != 0 || (rc = get_octets(k, 1, pub, 32)) != 0)
+    return rc;
   k->status = 0;
   /* A signature that is not 64 octets cannot be valid: not an error. */
   if (kp_check(k, 2, 0) != 0 || kp_len(&k->param[2]) > 64) return 0;
@@ -702,7 +696,7 @@ static int pk_run(struct ocf_kreq *k) {
     /* The Ed25519 message (input 0) is the only unbounded input. */
     bool msg = i == 0 && (k->op == OCF_KOP_ED25519_SIGN || k->op == OCF_KOP_ED25519_VERIFY);
     if (!msg && k->param[i].nbits > OCF_SOFT_PK_MAX_BITS)
-      return bignum ? EMSGSIZE : fail(EINVAL, "soft-pk: %s input too long", ocf_kop_name(k->op));
+      return bignum ? EMSGSIZE : fail(EINVAL, "%s input too long", ocf_kop_name(k->op));
   }
   switch ((int)k->op) {
     case OCF_KOP_X25519:

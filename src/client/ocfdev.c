@@ -1,0 +1,707 @@
+/* ocfdev.c - libocfdev: the native client of ocfd.
+ *
+ * The socket is non-blocking; every wait is a poll() that also drains
+ * replies, so a client sending many requests never deadlocks against a
+ * daemon that is itself waiting for the client to read.  Every system call
+ * is retried on EINTR and partial writes are resumed, so signals never break
+ * the message framing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ocf/ocfdev.h>
+
+#include "client/wire.h"
+
+#define CTL_TAG 0x80000000u
+#define META_MAX \
+  (OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc))
+
+enum { ST_IDLE = 0, ST_FLIGHT, ST_DONE };
+
+struct ocfdev_shm {
+  uint32_t id;
+  void *base;
+  size_t size;
+};
+
+struct ocfdev {
+  int fd;
+  int dead; /* 0, or the errno that ended the connection */
+  struct ocfw_hello_rep hello;
+  uint8_t *in;
+  size_t inlen, incap;
+  struct ocfdev_op **slot; /* in flight, by tag */
+  uint32_t nslot;
+  uint32_t *freeslot;
+  uint32_t nfree;
+  int inflight;
+  struct ocfdev_op *done_head, *done_tail; /* completed, not reaped */
+  /* the one control exchange in progress */
+  uint32_t ctl_seq;
+  uint32_t ctl_wait;
+  bool ctl_done;
+  struct ocfw_hdr ctl_hdr;
+  uint8_t *ctl_body;
+  size_t ctl_len;
+  uint8_t *meta; /* scratch for batch headers */
+  size_t metacap;
+};
+
+/* --- receiving ------------------------------------------------------------ */
+
+static void kill_conn(struct ocfdev *d, int err) {
+  if (d->dead) return;
+  d->dead = err ? err : ECONNRESET;
+  /* Everything in flight completes with the connection's error. */
+  for (uint32_t i = 0; i < d->nslot; i++) {
+    struct ocfdev_op *op = d->slot[i];
+    if (op == NULL) continue;
+    d->slot[i] = NULL;
+    op->error = d->dead;
+    op->state_ = ST_DONE;
+    op->next_ = NULL;
+    if (d->done_tail)
+      d->done_tail->next_ = op;
+    else
+      d->done_head = op;
+    d->done_tail = op;
+  }
+}
+
+static void got_crypt(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  if (h->tag >= d->nslot || d->slot[h->tag] == NULL) return; /* not ours: ignore */
+  struct ocfdev_op *op = d->slot[h->tag];
+  d->slot[h->tag] = NULL;
+  d->freeslot[d->nfree++] = h->tag;
+  d->inflight--;
+  op->error = h->status;
+  struct ocfw_crypt_rep r = {0, 0};
+  if (n >= sizeof(r))
+    memcpy(&r, b, sizeof(r));
+  else if (op->error == 0)
+    op->error = EPROTO;
+  if (op->error == 0) {
+    size_t off = sizeof(r);
+    op->olen = r.olen;
+    if (h->flags & OCFW_F_WANTIV) {
+      if (n - off < (size_t)op->ndesc * OCF_MAX_IV) op->error = EPROTO;
+      for (int i = 0; op->error == 0 && i < op->ndesc; i++, off += OCF_MAX_IV)
+        memcpy(op->desc[i].iv, b + off, OCF_MAX_IV);
+    }
+    if (op->error == 0 && r.datalen) {
+      if (r.datalen != op->len || n - off != r.datalen)
+        op->error = EPROTO;
+      else
+        memcpy(op->buf, b + off, r.datalen);
+    }
+  }
+  op->state_ = ST_DONE;
+  op->next_ = NULL;
+  if (d->done_tail)
+    d->done_tail->next_ = op;
+  else
+    d->done_head = op;
+  d->done_tail = op;
+}
+
+static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  if (h->cmd == OCFW_ERROR) {
+    kill_conn(d, h->status ? h->status : EPROTO);
+    return;
+  }
+  if (h->cmd == OCFW_CRYPT && !(h->tag & CTL_TAG)) {
+    got_crypt(d, h, b, n);
+    return;
+  }
+  if (h->tag == d->ctl_wait && !d->ctl_done) {
+    d->ctl_hdr = *h;
+    free(d->ctl_body);
+    d->ctl_body = n ? malloc(n) : NULL;
+    if (n && d->ctl_body == NULL) {
+      d->ctl_hdr.status = ENOMEM;
+      n = 0;
+    }
+    if (n) memcpy(d->ctl_body, b, n);
+    d->ctl_len = n;
+    d->ctl_done = true;
+  }
+}
+
+/* pump reads what the socket holds (waiting up to timeout_ms for something)
+ * and handles every complete message.  Returns 0 or the connection error. */
+static int pump(struct ocfdev *d, int timeout_ms) {
+  if (d->dead) return d->dead;
+  for (;;) {
+    size_t need = 64 * 1024;
+    if (d->inlen >= OCFW_HDR_LEN) {
+      struct ocfw_hdr h;
+      ocfw_get_hdr(d->in, d->inlen, &h);
+      if (h.len < OCFW_HDR_LEN || h.len > (1u << 31)) {
+        kill_conn(d, EPROTO);
+        return d->dead;
+      }
+      if (h.len > need) need = h.len;
+    }
+    if (d->incap < need || d->incap - d->inlen < 4096) {
+      size_t cap = d->incap < need ? need : d->incap;
+      if (cap - d->inlen < 4096) cap = d->inlen + 64 * 1024;
+      uint8_t *p = realloc(d->in, cap);
+      if (p == NULL) return ENOMEM;
+      d->in = p;
+      d->incap = cap;
+    }
+    ssize_t n = recv(d->fd, d->in + d->inlen, d->incap - d->inlen, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (timeout_ms == 0) return 0;
+      struct pollfd pf = {d->fd, POLLIN, 0};
+      int rc = poll(&pf, 1, timeout_ms);
+      if (rc < 0 && errno != EINTR) return errno;
+      if (rc == 0) return 0;
+      timeout_ms = 0; /* something arrived: read it, then stop waiting */
+      continue;
+    }
+    if (n <= 0) {
+      kill_conn(d, n == 0 ? ECONNRESET : errno);
+      return d->dead;
+    }
+    d->inlen += (size_t)n;
+    size_t pos = 0;
+    while (d->inlen - pos >= OCFW_HDR_LEN) {
+      struct ocfw_hdr h;
+      ocfw_get_hdr(d->in + pos, d->inlen - pos, &h);
+      if (h.len < OCFW_HDR_LEN) {
+        kill_conn(d, EPROTO);
+        return d->dead;
+      }
+      if (d->inlen - pos < h.len) break;
+      got_msg(d, &h, d->in + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
+      pos += h.len;
+      if (d->dead) return d->dead;
+    }
+    memmove(d->in, d->in + pos, d->inlen - pos);
+    d->inlen -= pos;
+    timeout_ms = 0; /* got something: drain what is there, then return */
+  }
+}
+
+/* --- sending -------------------------------------------------------------- */
+
+/* send_iov writes the whole iovec list, passing fd (if >= 0) with the first
+ * byte, and drains replies whenever the socket is full. */
+static int send_iov(struct ocfdev *d, struct iovec *iov, int cnt, int fd) {
+  while (cnt > 0 && iov[0].iov_len == 0) iov++, cnt--;
+  while (cnt > 0) {
+    if (d->dead) return d->dead;
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)(cnt > 1024 ? 1024 : cnt)};
+    if (fd >= 0) {
+      mh.msg_control = cm.buf;
+      mh.msg_controllen = sizeof(cm.buf);
+      struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+      ch->cmsg_level = SOL_SOCKET;
+      ch->cmsg_type = SCM_RIGHTS;
+      ch->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(ch), &fd, sizeof(int));
+    }
+    ssize_t n = sendmsg(d->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        struct pollfd pf = {d->fd, POLLIN | POLLOUT, 0};
+        if (poll(&pf, 1, -1) < 0 && errno != EINTR) return errno;
+        if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+          int rc = pump(d, 0);
+          if (rc) return rc;
+        }
+        continue;
+      }
+      kill_conn(d, errno == EPIPE ? EPIPE : errno);
+      return d->dead;
+    }
+    fd = -1; /* sent with the first byte */
+    size_t left = (size_t)n;
+    while (cnt > 0 && left >= iov[0].iov_len) {
+      left -= iov[0].iov_len;
+      iov++;
+      cnt--;
+    }
+    if (cnt > 0) {
+      iov[0].iov_base = (uint8_t *)iov[0].iov_base + left;
+      iov[0].iov_len -= left;
+    }
+  }
+  return 0;
+}
+
+/* ctl runs one control exchange: sends cmd with body (+ fd) and waits for
+ * its reply; the reply body is in d->ctl_body / d->ctl_len. */
+static int ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, const void *body2,
+               size_t blen2, int fd) {
+  if (d->dead) return d->dead;
+  uint8_t hdr[OCFW_HDR_LEN];
+  d->ctl_wait = CTL_TAG | (++d->ctl_seq & 0x7fffffffu);
+  d->ctl_done = false;
+  ocfw_put_hdr(hdr, (uint32_t)(OCFW_HDR_LEN + blen + blen2), cmd, 0, d->ctl_wait, 0);
+  struct iovec iov[3] = {{hdr, sizeof(hdr)}, {(void *)body, blen}, {(void *)body2, blen2}};
+  int rc = send_iov(d, iov, 3, fd);
+  while (rc == 0 && !d->ctl_done) rc = pump(d, -1);
+  if (rc) return rc;
+  return d->ctl_hdr.status;
+}
+
+/* --- connection ----------------------------------------------------------- */
+
+int ocfdev_open(const char *path, struct ocfdev **out) {
+  if (out == NULL) return EINVAL;
+  *out = NULL;
+  if (path == NULL) path = getenv("OCF_SOCKET");
+  if (path == NULL || *path == '\0') path = OCFDEV_DEFAULT_SOCKET;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path)) return ENAMETOOLONG;
+  strcpy(sa.sun_path, path);
+  struct ocfdev *d = calloc(1, sizeof(*d));
+  if (d == NULL) return ENOMEM;
+  d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (d->fd < 0) {
+    int e = errno;
+    free(d);
+    return e;
+  }
+  int rc;
+  while ((rc = connect(d->fd, (struct sockaddr *)&sa, sizeof(sa))) != 0 && errno == EINTR) {
+    /* An interrupted connect goes on in the background: wait for it. */
+    struct pollfd pf = {d->fd, POLLOUT, 0};
+    while (poll(&pf, 1, -1) < 0 && errno == EINTR) {
+    }
+    int err = 0;
+    socklen_t el = sizeof(err);
+    getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err == 0 || err == EISCONN) {
+      rc = 0;
+      break;
+    }
+    errno = err;
+    rc = -1;
+    break;
+  }
+  if (rc != 0) {
+    int e = errno;
+    close(d->fd);
+    free(d);
+    return e;
+  }
+  fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
+  struct ocfw_hello hi = {OCFW_MAGIC, OCFW_VERSION};
+  rc = ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
+  if (rc == 0 && d->ctl_len != sizeof(d->hello)) rc = EPROTO;
+  if (rc != 0) {
+    ocfdev_close(d);
+    return rc;
+  }
+  memcpy(&d->hello, d->ctl_body, sizeof(d->hello));
+  *out = d;
+  return 0;
+}
+
+void ocfdev_close(struct ocfdev *d) {
+  if (d == NULL) return;
+  if (d->fd >= 0) close(d->fd);
+  free(d->in);
+  free(d->slot);
+  free(d->freeslot);
+  free(d->ctl_body);
+  free(d->meta);
+  free(d);
+}
+
+int ocfdev_fd(const struct ocfdev *d) { return d->fd; }
+size_t ocfdev_max_request(const struct ocfdev *d) { return d->hello.max_req; }
+int ocfdev_allow_soft(const struct ocfdev *d) { return (int)d->hello.allow_soft; }
+int ocfdev_inflight(const struct ocfdev *d) { return d->inflight; }
+
+/* --- sessions ------------------------------------------------------------- */
+
+static void copy_info(struct ocfdev_sessinfo *out, const struct ocfw_sessinfo *in) {
+  memset(out, 0, sizeof(*out));
+  out->ses = in->ses;
+  out->hid = in->hid;
+  out->drv_flags = in->drvflags;
+  memcpy(out->driver, in->driver, sizeof(out->driver));
+  out->driver[sizeof(out->driver) - 1] = '\0';
+  out->nalg = in->nparam > OCF_MAX_DESC ? OCF_MAX_DESC : (int)in->nparam;
+  for (int i = 0; i < out->nalg; i++) {
+    out->alg[i].alg = (enum ocf_alg)in->alg[i].alg;
+    out->alg[i].cls = (enum ocf_alg_class)in->alg[i].cls;
+    out->alg[i].block = in->alg[i].block;
+    out->alg[i].ivlen = in->alg[i].ivlen;
+    out->alg[i].maclen = in->alg[i].maclen;
+  }
+}
+
+int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsigned flags,
+                      uint32_t *ses, struct ocfdev_sessinfo *info) {
+  if (d == NULL || chain == NULL || ses == NULL) return EINVAL;
+  uint8_t body[sizeof(struct ocfw_newsess) + OCF_MAX_DESC * sizeof(struct ocfw_param)];
+  uint8_t keys[OCF_MAX_DESC * OCFW_MAX_KEY];
+  struct ocfw_newsess ns = {flags, 0};
+  size_t klen = 0;
+  for (const struct ocf_sessparam *p = chain; p != NULL; p = p->next) {
+    if (ns.nparam == OCF_MAX_DESC || p->keylen > OCFW_MAX_KEY || (p->keylen && p->key == NULL) ||
+        p->level < 0)
+      return EINVAL;
+    struct ocfw_param wp = {(uint32_t)p->alg, (uint32_t)p->keylen, (uint32_t)p->maclen,
+                            (uint32_t)p->ivlen, (uint32_t)p->level};
+    memcpy(body + sizeof(ns) + ns.nparam * sizeof(wp), &wp, sizeof(wp));
+    if (p->keylen) memcpy(keys + klen, p->key, p->keylen);
+    klen += p->keylen;
+    ns.nparam++;
+  }
+  memcpy(body, &ns, sizeof(ns));
+  int rc = ctl(d, OCFW_NEWSESSION, body, sizeof(ns) + ns.nparam * sizeof(struct ocfw_param), keys,
+               klen, -1);
+  explicit_bzero(keys, klen);
+  if (rc == 0 && d->ctl_len != sizeof(struct ocfw_sessinfo)) rc = EPROTO;
+  if (rc != 0) return rc;
+  struct ocfw_sessinfo si;
+  memcpy(&si, d->ctl_body, sizeof(si));
+  *ses = si.ses;
+  if (info) copy_info(info, &si);
+  return 0;
+}
+
+int ocfdev_freesession(struct ocfdev *d, uint32_t ses) {
+  return ctl(d, OCFW_FREESESSION, &ses, sizeof(ses), NULL, 0, -1);
+}
+
+int ocfdev_sessinfo(struct ocfdev *d, uint32_t ses, struct ocfdev_sessinfo *info) {
+  int rc = ctl(d, OCFW_SESSINFO, &ses, sizeof(ses), NULL, 0, -1);
+  if (rc == 0 && d->ctl_len != sizeof(struct ocfw_sessinfo)) rc = EPROTO;
+  if (rc == 0) {
+    struct ocfw_sessinfo si;
+    memcpy(&si, d->ctl_body, sizeof(si));
+    copy_info(info, &si);
+  }
+  return rc;
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+static int take_slot(struct ocfdev *d, struct ocfdev_op *op) {
+  if (d->nfree == 0) {
+    uint32_t n = d->nslot ? 2 * d->nslot : 64;
+    if (n >= CTL_TAG) return EAGAIN;
+    struct ocfdev_op **s = realloc(d->slot, n * sizeof(*s));
+    if (s == NULL) return ENOMEM;
+    d->slot = s;
+    uint32_t *f = realloc(d->freeslot, n * sizeof(*f));
+    if (f == NULL) return ENOMEM;
+    d->freeslot = f;
+    for (uint32_t i = n; i > d->nslot; i--) {
+      d->slot[i - 1] = NULL;
+      d->freeslot[d->nfree++] = i - 1;
+    }
+    d->nslot = n;
+  }
+  op->tag_ = d->freeslot[--d->nfree];
+  d->slot[op->tag_] = op;
+  op->state_ = ST_FLIGHT;
+  d->inflight++;
+  return 0;
+}
+
+static void drop_slot(struct ocfdev *d, struct ocfdev_op *op) {
+  d->slot[op->tag_] = NULL;
+  d->freeslot[d->nfree++] = op->tag_;
+  d->inflight--;
+  op->state_ = ST_IDLE;
+}
+
+/* build_meta writes the header, request and descriptors of op at p and
+ * returns their length. */
+static size_t build_meta(const struct ocfdev_op *op, uint8_t *p) {
+  uint16_t flags = 0;
+  for (int i = 0; i < op->ndesc; i++) {
+    const struct ocf_desc *dc = &op->desc[i];
+    if ((dc->flags & OCF_D_ENCRYPT) && !(dc->flags & (OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT)))
+      flags |= OCFW_F_WANTIV;
+  }
+  if (op->shm)
+    flags |= OCFW_F_SHM;
+  else if (op->flags & OCFDEV_OP_NODATA)
+    flags |= OCFW_F_NODATA;
+  size_t meta = sizeof(struct ocfw_crypt) + (size_t)op->ndesc * sizeof(struct ocfw_desc);
+  size_t total = OCFW_HDR_LEN + meta + (op->shm ? 0 : op->len);
+  ocfw_put_hdr(p, (uint32_t)total, OCFW_CRYPT, flags, op->tag_, 0);
+  struct ocfw_crypt c = {op->ses,           (uint16_t)op->ndesc,       0,
+                         (uint32_t)op->len, op->shm ? op->shm->id : 0, op->shm ? op->shm_off : 0};
+  memcpy(p + OCFW_HDR_LEN, &c, sizeof(c));
+  uint8_t *q = p + OCFW_HDR_LEN + sizeof(c);
+  for (int i = 0; i < op->ndesc; i++, q += sizeof(struct ocfw_desc)) {
+    const struct ocf_desc *dc = &op->desc[i];
+    struct ocfw_desc w = {(uint32_t)dc->alg,
+                          dc->flags,
+                          (uint32_t)dc->skip,
+                          (uint32_t)dc->len,
+                          (uint32_t)dc->inject,
+                          (uint32_t)dc->iv_off,
+                          (uint32_t)dc->aad_skip,
+                          (uint32_t)dc->aad_len,
+                          {0}};
+    memcpy(w.iv, dc->iv, OCF_MAX_IV);
+    memcpy(q, &w, sizeof(w));
+  }
+  return OCFW_HDR_LEN + meta;
+}
+
+static int op_check(const struct ocfdev *d, const struct ocfdev_op *op) {
+  if (op == NULL || op->ndesc < 1 || op->ndesc > OCF_MAX_DESC) return EINVAL;
+  if (op->state_ == ST_FLIGHT) return EBUSY;
+  if (op->len > d->hello.max_req) return EMSGSIZE;
+  if (op->shm == NULL && op->len && op->buf == NULL) return EINVAL;
+  if (op->shm && (op->shm_off > op->shm->size || op->len > op->shm->size - op->shm_off))
+    return ERANGE;
+  for (int i = 0; i < op->ndesc; i++) {
+    const struct ocf_desc *dc = &op->desc[i];
+    if (dc->skip > UINT32_MAX || dc->len > UINT32_MAX || dc->inject > UINT32_MAX ||
+        dc->iv_off > UINT32_MAX || dc->aad_skip > UINT32_MAX || dc->aad_len > UINT32_MAX)
+      return ERANGE;
+  }
+  return 0;
+}
+
+int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *sent) {
+  if (sent) *sent = 0;
+  if (d == NULL || (n > 0 && ops == NULL) || n < 0) return EINVAL;
+  if (d->dead) return d->dead;
+  int done = 0;
+  while (done < n) {
+    int k = n - done > 256 ? 256 : n - done;
+    if (d->metacap < (size_t)k * META_MAX) {
+      uint8_t *m = realloc(d->meta, (size_t)k * META_MAX);
+      if (m == NULL) return ENOMEM;
+      d->meta = m;
+      d->metacap = (size_t)k * META_MAX;
+    }
+    struct iovec iov[512];
+    int cnt = 0, rc = 0, got = 0;
+    for (; got < k; got++) {
+      struct ocfdev_op *op = ops[done + got];
+      if ((rc = op_check(d, op)) != 0 || (rc = take_slot(d, op)) != 0) break;
+      op->error = 0;
+      op->olen = 0;
+      uint8_t *m = d->meta + (size_t)got * META_MAX;
+      iov[cnt].iov_base = m;
+      iov[cnt++].iov_len = build_meta(op, m);
+      if (!op->shm && op->len) {
+        iov[cnt].iov_base = op->buf;
+        iov[cnt++].iov_len = op->len;
+      }
+    }
+    int src = send_iov(d, iov, cnt, -1);
+    if (src) return src; /* the dead connection has completed them all */
+    done += got;
+    if (sent) *sent = done;
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int ocfdev_submit(struct ocfdev *d, struct ocfdev_op *op) {
+  return ocfdev_submit_batch(d, &op, 1, NULL);
+}
+
+static void unlink_done(struct ocfdev *d, struct ocfdev_op *op) {
+  struct ocfdev_op **pp = &d->done_head, *prev = NULL;
+  while (*pp && *pp != op) {
+    prev = *pp;
+    pp = &(*pp)->next_;
+  }
+  if (*pp == NULL) return;
+  *pp = op->next_;
+  if (d->done_tail == op) d->done_tail = prev;
+  op->next_ = NULL;
+}
+
+int ocfdev_crypt(struct ocfdev *d, struct ocfdev_op *op) {
+  int rc = ocfdev_submit(d, op);
+  if (rc) {
+    if (op && op->state_ == ST_DONE) {
+      unlink_done(d, op);
+      op->state_ = ST_IDLE;
+      return op->error;
+    }
+    return rc;
+  }
+  while (op->state_ != ST_DONE) {
+    rc = pump(d, -1);
+    if (rc && op->state_ != ST_DONE) {
+      drop_slot(d, op);
+      return rc;
+    }
+  }
+  unlink_done(d, op);
+  op->state_ = ST_IDLE;
+  return op->error;
+}
+
+int ocfdev_reap(struct ocfdev *d, struct ocfdev_op **done, int max, int timeout_ms, int *n) {
+  *n = 0;
+  if (d->done_head == NULL) {
+    if (d->inflight == 0) return d->dead ? d->dead : ENOENT;
+    int rc = pump(d, timeout_ms);
+    if (rc && d->done_head == NULL) return rc;
+  } else if (!d->dead) {
+    pump(d, 0);
+  }
+  while (*n < max && d->done_head) {
+    struct ocfdev_op *op = d->done_head;
+    d->done_head = op->next_;
+    if (d->done_head == NULL) d->done_tail = NULL;
+    op->next_ = NULL;
+    op->state_ = ST_IDLE;
+    done[(*n)++] = op;
+  }
+  return 0;
+}
+
+/* --- shared memory --------------------------------------------------------- */
+
+int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
+  if (d == NULL || out == NULL || size == 0) return EINVAL;
+  *out = NULL;
+  int fd = memfd_create("ocfdev", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return errno;
+  int rc = 0;
+  void *base = MAP_FAILED;
+  if (ftruncate(fd, (off_t)size) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+    rc = errno;
+  if (rc == 0) {
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) rc = errno;
+  }
+  struct ocfdev_shm *m = NULL;
+  if (rc == 0 && (m = calloc(1, sizeof(*m))) == NULL) rc = ENOMEM;
+  if (rc == 0) {
+    uint64_t sz = size;
+    rc = ctl(d, OCFW_SHM_REG, &sz, sizeof(sz), NULL, 0, fd);
+    if (rc == 0 && d->ctl_len != sizeof(uint32_t)) rc = EPROTO;
+  }
+  close(fd);
+  if (rc != 0) {
+    if (base != MAP_FAILED) munmap(base, size);
+    free(m);
+    return rc;
+  }
+  memcpy(&m->id, d->ctl_body, sizeof(m->id));
+  m->base = base;
+  m->size = size;
+  *out = m;
+  return 0;
+}
+
+void *ocfdev_shm_base(const struct ocfdev_shm *m) { return m->base; }
+size_t ocfdev_shm_size(const struct ocfdev_shm *m) { return m->size; }
+
+int ocfdev_shm_destroy(struct ocfdev *d, struct ocfdev_shm *m) {
+  if (m == NULL) return 0;
+  int rc = d->dead ? 0 : ctl(d, OCFW_SHM_UNREG, &m->id, sizeof(m->id), NULL, 0, -1);
+  munmap(m->base, m->size);
+  free(m);
+  return rc;
+}
+
+/* --- public key and introspection ----------------------------------------- */
+
+int ocfdev_kop(struct ocfdev *d, struct ocf_kreq *k) {
+  if (d == NULL || k == NULL || k->iparams < 0 || k->oparams < 0 ||
+      k->iparams + k->oparams > OCF_KMAX_PARAM)
+    return EINVAL;
+  int np = k->iparams + k->oparams;
+  uint8_t head[sizeof(struct ocfw_key) + OCF_KMAX_PARAM * sizeof(struct ocfw_kparam)];
+  struct ocfw_key wk = {(uint32_t)k->op, (uint16_t)k->iparams, (uint16_t)k->oparams};
+  memcpy(head, &wk, sizeof(wk));
+  size_t inbytes = 0;
+  for (int i = 0; i < np; i++) {
+    size_t nb = (k->param[i].nbits + 7) / 8;
+    if (nb > OCFW_MAX_KBYTES || (nb && k->param[i].p == NULL)) return EINVAL;
+    struct ocfw_kparam kp = {(uint32_t)k->param[i].nbits, (uint32_t)nb};
+    memcpy(head + sizeof(wk) + i * sizeof(kp), &kp, sizeof(kp));
+    if (i < k->iparams) inbytes += nb;
+  }
+  uint8_t *in = malloc(inbytes ? inbytes : 1);
+  if (in == NULL) return ENOMEM;
+  size_t off = 0;
+  for (int i = 0; i < k->iparams; i++) {
+    size_t nb = (k->param[i].nbits + 7) / 8;
+    if (nb) memcpy(in + off, k->param[i].p, nb);
+    off += nb;
+  }
+  int rc = ctl(d, OCFW_KEY, head, sizeof(wk) + np * sizeof(struct ocfw_kparam), in, inbytes, -1);
+  explicit_bzero(in, inbytes);
+  free(in);
+  if (rc == ECONNRESET || rc == EPIPE || d->dead) return rc;
+  k->error = rc;
+  if (rc == 0) {
+    struct ocfw_key_rep r;
+    if (d->ctl_len < sizeof(r)) return k->error = EPROTO;
+    memcpy(&r, d->ctl_body, sizeof(r));
+    k->status = (int)r.kstatus;
+    size_t p = sizeof(r);
+    for (int i = k->iparams; i < np; i++) {
+      struct ocfw_kparam kp;
+      if (d->ctl_len - p < sizeof(kp)) return k->error = EPROTO;
+      memcpy(&kp, d->ctl_body + p, sizeof(kp));
+      p += sizeof(kp);
+      size_t room = (k->param[i].nbits + 7) / 8;
+      if (d->ctl_len - p < kp.nbytes || kp.nbytes > room) return k->error = EPROTO;
+      memcpy(k->param[i].p, d->ctl_body + p, kp.nbytes);
+      if (kp.nbytes < room) memset(k->param[i].p + kp.nbytes, 0, room - kp.nbytes);
+      k->param[i].nbits = kp.nbits;
+      p += kp.nbytes;
+    }
+  }
+  return k->error;
+}
+
+int ocfdev_asymfeat(struct ocfdev *d, uint32_t *feat) {
+  int rc = ctl(d, OCFW_ASYMFEAT, NULL, 0, NULL, 0, -1);
+  if (rc == 0 && d->ctl_len != sizeof(*feat)) rc = EPROTO;
+  if (rc == 0) memcpy(feat, d->ctl_body, sizeof(*feat));
+  return rc;
+}
+
+int ocfdev_drivers(struct ocfdev *d, struct ocfdev_driver *out, int max, int *n) {
+  *n = 0;
+  int rc = ctl(d, OCFW_DRIVERS, NULL, 0, NULL, 0, -1);
+  uint32_t cnt = 0;
+  if (rc == 0 && d->ctl_len < 4) rc = EPROTO;
+  if (rc == 0) memcpy(&cnt, d->ctl_body, 4);
+  if (rc == 0 && d->ctl_len != 4 + cnt * sizeof(struct ocfw_driver)) rc = EPROTO;
+  if (rc != 0) return rc;
+  for (uint32_t i = 0; i < cnt && (int)i < max; i++) {
+    struct ocfw_driver w;
+    memcpy(&w, d->ctl_body + 4 + i * sizeof(w), sizeof(w));
+    out[i].hid = w.hid;
+    out[i].flags = w.flags;
+    memcpy(out[i].name, w.name, sizeof(out[i].name));
+    out[i].name[sizeof(out[i].name) - 1] = '\0';
+  }
+  *n = (int)cnt;
+  return 0;
+}

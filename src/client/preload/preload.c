@@ -1,0 +1,1216 @@
+/* preload.c - libocfpreload.so: runs unmodified /dev/crypto programs against
+ * ocfd.  LD_PRELOAD it; opening "/dev/crypto" then connects to the daemon
+ * ($OCF_SOCKET or the default path) and the cryptodev ioctls are served with
+ * the semantics of the Linux cryptodev module.
+ *
+ * Descriptors.  An open /dev/crypto is a "cfile": one daemon connection on a
+ * hidden close-on-exec socket.  The descriptor the program gets is a dup of
+ * that socket (so poll() works on it), and dup/dup2/dup3/fcntl(F_DUPFD) and
+ * CRIOGET give more descriptors on the same cfile, as they would on one
+ * kernel file.  The cfile lives until its last descriptor is closed.
+ *
+ * State the kernel keeps per session lives here: the chained IV (an op
+ * without IV continues from the previous one), multi-part hash input
+ * (COP_FLAG_UPDATE data is gathered and hashed at FINAL), and the keys, so a
+ * forked child, whose first ioctl opens its own connection, finds the same
+ * sessions there, and so AEAD tag lengths and CIOCCPHASH can be served by
+ * re-created sessions.  Keys are wiped when sessions are freed.
+ *
+ * Signals: all socket I/O retries on EINTR and resumes partial writes, so an
+ * ioctl is never cut in the middle of a message. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <ocf/cryptodev.h>
+#include <ocf/ocfdev.h>
+
+#define MAX_FD 65536
+#define MAX_ASYNC 64 /* cryptodev-linux's MAX_COP_RINGSIZE */
+
+enum mode { M_NONE, M_CBC, M_CTR, M_XTS, M_AEAD };
+
+struct algmap {
+  uint32_t id;
+  enum ocf_alg alg;
+  const char *name; /* the kernel's cra_name */
+  enum mode mode;
+  bool mac;
+};
+
+static const struct algmap algs[] = {
+    {CRYPTO_DES_CBC, OCF_ALG_DES_CBC, "cbc(des)", M_CBC, false},
+    {CRYPTO_3DES_CBC, OCF_ALG_3DES_CBC, "cbc(des3_ede)", M_CBC, false},
+    {CRYPTO_BLF_CBC, OCF_ALG_BLOWFISH_CBC, "cbc(blowfish)", M_CBC, false},
+    {CRYPTO_CAST_CBC, OCF_ALG_CAST5_CBC, "cbc(cast5)", M_CBC, false},
+    {CRYPTO_AES_CBC, OCF_ALG_AES_CBC, "cbc(aes)", M_CBC, false},
+    {CRYPTO_AES_CTR, OCF_ALG_AES_CTR, "ctr(aes)", M_CTR, false},
+    {CRYPTO_AES_XTS, OCF_ALG_AES_XTS, "xts(aes)", M_XTS, false},
+    {CRYPTO_NULL, OCF_ALG_NULL, "ecb(cipher_null)", M_NONE, false},
+    {CRYPTO_AES_GCM, OCF_ALG_AES_GCM, "gcm(aes)", M_AEAD, false},
+    {CRYPTO_MD5_HMAC, OCF_ALG_HMAC_MD5, "hmac(md5)", M_NONE, true},
+    {CRYPTO_SHA1_HMAC, OCF_ALG_HMAC_SHA1, "hmac(sha1)", M_NONE, true},
+    {CRYPTO_SHA2_224_HMAC, OCF_ALG_HMAC_SHA2_224, "hmac(sha224)", M_NONE, true},
+    {CRYPTO_SHA2_256_HMAC, OCF_ALG_HMAC_SHA2_256, "hmac(sha256)", M_NONE, true},
+    {CRYPTO_SHA2_384_HMAC, OCF_ALG_HMAC_SHA2_384, "hmac(sha384)", M_NONE, true},
+    {CRYPTO_SHA2_512_HMAC, OCF_ALG_HMAC_SHA2_512, "hmac(sha512)", M_NONE, true},
+    {CRYPTO_MD5, OCF_ALG_MD5, "md5", M_NONE, true},
+    {CRYPTO_SHA1, OCF_ALG_SHA1, "sha1", M_NONE, true},
+    {CRYPTO_SHA2_224, OCF_ALG_SHA2_224, "sha224", M_NONE, true},
+    {CRYPTO_SHA2_256, OCF_ALG_SHA2_256, "sha256", M_NONE, true},
+    {CRYPTO_SHA2_384, OCF_ALG_SHA2_384, "sha384", M_NONE, true},
+    {CRYPTO_SHA2_512, OCF_ALG_SHA2_512, "sha512", M_NONE, true},
+};
+
+static const struct algmap *alg_find(uint32_t id, bool mac) {
+  for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+    if (algs[i].id == id && algs[i].mac == mac) return &algs[i];
+  return NULL;
+}
+
+struct variant { /* the same keys with another tag length */
+  unsigned taglen;
+  uint32_t dses;
+  struct variant *next;
+};
+
+struct csess {
+  uint32_t ses;  /* the id the program sees */
+  uint32_t dses; /* the daemon's handle on the current connection */
+  const struct algmap *c, *m;
+  unsigned block, ivlen, maclen; /* cipher block / IV, MAC or tag length */
+  uint8_t iv[32];                /* the chained IV */
+  uint8_t key[CRYPTO_CIPHER_MAX_KEY_LEN];
+  size_t keylen;
+  uint8_t mkey[CRYPTO_HMAC_MAX_KEY_LEN];
+  size_t mkeylen;
+  uint8_t *acc; /* multi-part hash input */
+  size_t acclen, acccap;
+  char driver[32];
+  unsigned drv_flags;
+  struct variant *var;
+  struct csess *next;
+};
+
+struct apend { /* one CIOCASYNCCRYPT */
+  struct ocfdev_op op;
+  struct crypt_op cop;
+  uint32_t ses;
+  bool enc;
+  int err; /* refused before reaching the daemon */
+  struct apend *next;
+};
+
+struct cfile {
+  pthread_mutex_t lock;
+  int refs; /* descriptors of the program on it; guarded by tab_lock */
+  struct ocfdev *dev;
+  pid_t pid; /* process owning dev */
+  struct csess *sess;
+  struct apend *flight, *done; /* async: submitted / completed, in order */
+  int nasync;                  /* both lists: the ring size of the kernel */
+};
+
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfile *_Atomic *_Atomic tab; /* by descriptor */
+
+static int (*real_open)(const char *, int, ...);
+static int (*real_openat)(int, const char *, int, ...);
+static int (*real_close)(int);
+static int (*real_ioctl)(int, unsigned long, ...);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_fcntl)(int, int, ...);
+static int (*real_poll)(struct pollfd *, nfds_t, int);
+static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+
+static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
+static void atfork_child(void) {
+  pthread_mutex_unlock(&tab_lock);
+  /* A lock held by another thread at fork time would never be released;
+   * the child starts a new connection on first use anyway. */
+  if (tab == NULL) return;
+  for (int i = 0; i < MAX_FD; i++) {
+    struct cfile *f = atomic_load(&tab[i]);
+    if (f) pthread_mutex_init(&f->lock, NULL);
+  }
+}
+
+static void resolve(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  void init_once(void);
+  pthread_once(&once, init_once);
+}
+
+void init_once(void) {
+  real_open = dlsym(RTLD_NEXT, "open");
+  real_openat = dlsym(RTLD_NEXT, "openat");
+  real_close = dlsym(RTLD_NEXT, "close");
+  real_ioctl = dlsym(RTLD_NEXT, "ioctl");
+  real_dup = dlsym(RTLD_NEXT, "dup");
+  real_dup2 = dlsym(RTLD_NEXT, "dup2");
+  real_dup3 = dlsym(RTLD_NEXT, "dup3");
+  real_fcntl = dlsym(RTLD_NEXT, "fcntl");
+  real_poll = dlsym(RTLD_NEXT, "poll");
+  real_ppoll = dlsym(RTLD_NEXT, "ppoll");
+  pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static struct cfile *lookup(int fd) {
+  if (fd < 0 || fd >= MAX_FD) return NULL;
+  struct cfile *_Atomic *t = atomic_load(&tab);
+  return t ? atomic_load(&t[fd]) : NULL;
+}
+
+static bool is_devcrypto(const char *path) { return path && strcmp(path, "/dev/crypto") == 0; }
+
+/* --- cfile lifetime -------------------------------------------------------- */
+
+static void sess_wipe_free(struct csess *s) {
+  explicit_bzero(s->key, sizeof(s->key));
+  explicit_bzero(s->mkey, sizeof(s->mkey));
+  if (s->acc) explicit_bzero(s->acc, s->acccap);
+  free(s->acc);
+  for (struct variant *v = s->var, *n; v; v = n) {
+    n = v->next;
+    free(v);
+  }
+  free(s);
+}
+
+static void apend_free(struct apend *a) {
+  free(a->op.buf);
+  free(a);
+}
+
+static void cfile_free(struct cfile *f) {
+  for (struct csess *s = f->sess, *n; s; s = n) {
+    n = s->next;
+    sess_wipe_free(s);
+  }
+  /* ocfdev_close drops requests in flight: their buffers are ours to free. */
+  if (f->dev) ocfdev_close(f->dev);
+  for (struct apend *a = f->flight, *n; a; a = n) {
+    n = a->next;
+    apend_free(a);
+  }
+  for (struct apend *a = f->done, *n; a; a = n) {
+    n = a->next;
+    apend_free(a);
+  }
+  pthread_mutex_destroy(&f->lock);
+  free(f);
+}
+
+/* bind_fd makes fd a descriptor of f (tab_lock held). */
+static int bind_fd(int fd, struct cfile *f) {
+  if (fd < 0 || fd >= MAX_FD) return EMFILE;
+  if (tab == NULL) {
+    struct cfile *_Atomic *t = calloc(MAX_FD, sizeof(*t));
+    if (t == NULL) return ENOMEM;
+    atomic_store(&tab, t);
+  }
+  atomic_store(&tab[fd], f);
+  f->refs++;
+  return 0;
+}
+
+/* unbind_fd forgets fd; returns the cfile to free when it was the last. */
+static struct cfile *unbind_fd(int fd) {
+  struct cfile *f = lookup(fd);
+  if (f == NULL) return NULL;
+  atomic_store(&tab[fd], NULL);
+  return --f->refs == 0 ? f : NULL;
+}
+
+static int cd_open(int flags) {
+  struct ocfdev *d;
+  int rc = ocfdev_open(NULL, &d);
+  if (rc != 0) {
+    errno = rc == ECONNREFUSED ? ENXIO : rc;
+    return -1;
+  }
+  struct cfile *f = calloc(1, sizeof(*f));
+  int fd = f ? real_fcntl(ocfdev_fd(d), (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0) : -1;
+  if (fd < 0) {
+    int e = f ? errno : ENOMEM;
+    free(f);
+    ocfdev_close(d);
+    errno = e;
+    return -1;
+  }
+  pthread_mutex_init(&f->lock, NULL);
+  f->dev = d;
+  f->pid = getpid();
+  pthread_mutex_lock(&tab_lock);
+  rc = bind_fd(fd, f);
+  pthread_mutex_unlock(&tab_lock);
+  if (rc) {
+    real_close(fd);
+    cfile_free(f);
+    errno = rc;
+    return -1;
+  }
+  return fd;
+}
+
+/* --- sessions on the daemon ------------------------------------------------ */
+
+static int daemon_session(struct ocfdev *d, struct csess *s, unsigned taglen, uint32_t *dses,
+                          struct ocfdev_sessinfo *info) {
+  struct ocf_sessparam p[2];
+  memset(p, 0, sizeof(p));
+  int n = 0;
+  if (s->c) {
+    p[n].alg = s->c->alg;
+    p[n].key = s->keylen ? s->key : NULL;
+    p[n].keylen = s->keylen;
+    if (s->c->mode == M_AEAD) p[n].maclen = taglen;
+    n++;
+  }
+  if (s->m) {
+    p[n].alg = s->m->alg;
+    p[n].key = s->mkeylen ? s->mkey : NULL;
+    p[n].keylen = s->mkeylen;
+    p[n].maclen = taglen;
+    n++;
+  }
+  if (n == 2) p[0].next = &p[1];
+  return ocfdev_newsession(d, p, 0, dses, info);
+}
+
+/* kerr maps a daemon answer to what the kernel module would return. */
+static int kerr(int rc) {
+  switch (rc) {
+    case ECONNRESET:
+    case EPIPE:
+    case EPROTO:
+      return EIO;
+    case ENOENT:
+      return EINVAL; /* an unknown session is EINVAL in cryptodev */
+    default:
+      return rc;
+  }
+}
+
+/* revive gives a forked child its own connection with the same sessions. */
+static int revive(struct cfile *f) {
+  if (f->pid == getpid() && f->dev) return 0;
+  struct ocfdev *old = f->dev, *d;
+  int rc = ocfdev_open(NULL, &d);
+  if (rc) return EIO;
+  /* The parent's requests are the parent's. */
+  for (struct apend *a = f->flight, *n; a; a = n) {
+    n = a->next;
+    apend_free(a);
+  }
+  for (struct apend *a = f->done, *n; a; a = n) {
+    n = a->next;
+    apend_free(a);
+  }
+  f->flight = f->done = NULL;
+  f->nasync = 0;
+  for (struct csess *s = f->sess; s; s = s->next) {
+    for (struct variant *v = s->var, *n; v; v = n) {
+      n = v->next;
+      free(v);
+    }
+    s->var = NULL;
+    if (daemon_session(d, s, s->maclen, &s->dses, NULL) != 0) s->dses = 0;
+  }
+  /* Point every descriptor of this cfile at the new socket. */
+  pthread_mutex_lock(&tab_lock);
+  for (int i = 0; tab && i < MAX_FD; i++)
+    if (atomic_load(&tab[i]) == f) {
+      int fl = real_fcntl(i, F_GETFD);
+      real_dup3(ocfdev_fd(d), i, (fl > 0 && (fl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
+    }
+  pthread_mutex_unlock(&tab_lock);
+  if (old) ocfdev_close(old); /* closes only the child's copy of the socket */
+  f->dev = d;
+  f->pid = getpid();
+  return 0;
+}
+
+static struct csess *sess_find(struct cfile *f, uint32_t ses) {
+  for (struct csess *s = f->sess; s; s = s->next)
+    if (s->ses == ses) return s;
+  return NULL;
+}
+
+/* dses_for returns the daemon session producing tags of taglen bytes. */
+static int dses_for(struct cfile *f, struct csess *s, unsigned taglen, uint32_t *out) {
+  if (taglen == s->maclen) {
+    *out = s->dses;
+    return s->dses ? 0 : EIO;
+  }
+  for (struct variant *v = s->var; v; v = v->next)
+    if (v->taglen == taglen) {
+      *out = v->dses;
+      return 0;
+    }
+  struct variant *v = calloc(1, sizeof(*v));
+  if (v == NULL) return ENOMEM;
+  int rc = daemon_session(f->dev, s, taglen, &v->dses, NULL);
+  if (rc) {
+    free(v);
+    return rc == ENOTSUP ? EINVAL : rc;
+  }
+  v->taglen = taglen;
+  v->next = s->var;
+  s->var = v;
+  *out = v->dses;
+  return 0;
+}
+
+static int do_gsession(struct cfile *f, struct session_op *sop) {
+  if (sop->cipher == 0 && sop->mac == 0 && sop->compr == 0) return EINVAL;
+  if (sop->compr != 0) return EINVAL;
+  struct csess *s = calloc(1, sizeof(*s));
+  if (s == NULL) return ENOMEM;
+  int rc = 0;
+  if (sop->cipher && (s->c = alg_find(sop->cipher, false)) == NULL) rc = EINVAL;
+  if (rc == 0 && sop->mac && (s->m = alg_find(sop->mac, true)) == NULL) rc = EINVAL;
+  if (rc == 0 && s->c && s->c->mode == M_AEAD) s->m = NULL; /* the AEAD authenticates */
+  if (rc == 0 && s->c && s->c->alg != OCF_ALG_NULL) {
+    if (sop->keylen > CRYPTO_CIPHER_MAX_KEY_LEN || (sop->keylen && sop->key == NULL))
+      rc = EINVAL;
+    else {
+      s->keylen = sop->keylen;
+      if (s->keylen) memcpy(s->key, sop->key, s->keylen);
+    }
+  }
+  if (rc == 0 && s->m) {
+    if (sop->mackeylen > CRYPTO_HMAC_MAX_KEY_LEN || (sop->mackeylen && sop->mackey == NULL))
+      rc = EINVAL;
+    else {
+      s->mkeylen = sop->mackeylen;
+      if (s->mkeylen) memcpy(s->mkey, sop->mackey, s->mkeylen);
+    }
+  }
+  struct ocfdev_sessinfo info;
+  if (rc == 0) {
+    rc = daemon_session(f->dev, s, 0, &s->dses, &info);
+    if (rc == ENOTSUP || rc == ENODEV) rc = EINVAL;
+    rc = kerr(rc);
+  }
+  if (rc) {
+    sess_wipe_free(s);
+    return rc;
+  }
+  for (int i = 0; i < info.nalg; i++) {
+    if (s->c && info.alg[i].alg == s->c->alg) {
+      s->block = info.alg[i].block ? info.alg[i].block : 1;
+      s->ivlen = info.alg[i].ivlen;
+      if (s->c->mode == M_AEAD) s->maclen = info.alg[i].maclen;
+    }
+    if (s->m && info.alg[i].alg == s->m->alg) s->maclen = info.alg[i].maclen;
+  }
+  if (s->ivlen > sizeof(s->iv)) s->ivlen = sizeof(s->iv);
+  snprintf(s->driver, sizeof(s->driver), "%s", info.driver);
+  s->drv_flags = info.drv_flags;
+  /* The program's id stays the same in a forked child, whose daemon
+   * handles differ: keep our own. */
+  s->ses = s->dses;
+  while (sess_find(f, s->ses) != NULL) s->ses++;
+  s->next = f->sess;
+  f->sess = s;
+  sop->ses = s->ses;
+  return 0;
+}
+
+static int do_fsession(struct cfile *f, uint32_t ses) {
+  for (struct csess **pp = &f->sess; *pp; pp = &(*pp)->next) {
+    struct csess *s = *pp;
+    if (s->ses != ses) continue;
+    *pp = s->next;
+    if (s->dses) ocfdev_freesession(f->dev, s->dses);
+    for (struct variant *v = s->var; v; v = v->next) ocfdev_freesession(f->dev, v->dses);
+    sess_wipe_free(s);
+    return 0;
+  }
+  return ENOENT;
+}
+
+static int do_sessinfo(struct cfile *f, struct session_info_op *si) {
+  struct csess *s = sess_find(f, si->ses);
+  if (s == NULL) return EINVAL;
+  uint32_t ses = si->ses;
+  memset(si, 0, sizeof(*si));
+  si->ses = ses;
+  struct ocfdev_sessinfo info;
+  if (s->dses && ocfdev_sessinfo(f->dev, s->dses, &info) == 0) {
+    snprintf(s->driver, sizeof(s->driver), "%s", info.driver);
+    s->drv_flags = info.drv_flags;
+  }
+  if (s->c) {
+    snprintf(si->cipher_info.cra_name, CRYPTODEV_MAX_ALG_NAME, "%s", s->c->name);
+    snprintf(si->cipher_info.cra_driver_name, CRYPTODEV_MAX_ALG_NAME, "%s-ocf-%s", s->c->name,
+             s->driver);
+  }
+  if (s->m) {
+    snprintf(si->hash_info.cra_name, CRYPTODEV_MAX_ALG_NAME, "%s", s->m->name);
+    snprintf(si->hash_info.cra_driver_name, CRYPTODEV_MAX_ALG_NAME, "%s-ocf-%s", s->m->name,
+             s->driver);
+  }
+  if (s->drv_flags & 0x1 /* OCF_DRV_HARDWARE */) si->flags |= SIOP_FLAG_KERNEL_DRIVER_ONLY;
+  si->alignmask = 0;
+  return 0;
+}
+
+/* --- CIOCCRYPT --------------------------------------------------------------- */
+
+/* next_iv advances the chained IV past len bytes, as the kernel's modes
+ * leave it in the request's IV buffer. */
+static void next_iv(const struct csess *s, bool enc, const uint8_t *in, const uint8_t *out,
+                    size_t len, uint8_t *iv) {
+  if (s->c == NULL) return;
+  if (s->c->mode == M_CBC && len >= s->block && s->ivlen == s->block) {
+    memcpy(iv, (enc ? out : in) + len - s->block, s->block);
+  } else if (s->c->mode == M_CTR && s->ivlen == 16) {
+    uint64_t add = (len + 15) / 16;
+    for (int i = 15; i >= 0 && add; i--) {
+      uint64_t v = iv[i] + (add & 0xff);
+      iv[i] = (uint8_t)v;
+      add = (add >> 8) + (v >> 8);
+    }
+  }
+}
+
+/* build_crypt fills op for a crypt_op on s; buf gets the data (+ MAC room). */
+static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_t *data, size_t len,
+                       const uint8_t *iv, struct ocfdev_op *op) {
+  bool enc = cop->op == COP_ENCRYPT;
+  size_t mlen = s->m ? s->maclen : 0;
+  uint8_t *buf = malloc(len + mlen + 1);
+  if (buf == NULL) return ENOMEM;
+  if (len) memcpy(buf, data, len);
+  memset(op, 0, sizeof(*op));
+  op->ses = s->dses;
+  op->buf = buf;
+  op->len = len + mlen;
+  struct ocf_desc cd = {0}, md = {0};
+  if (s->c) {
+    cd.alg = s->c->alg;
+    cd.flags = (enc ? OCF_D_ENCRYPT : 0) | (s->ivlen ? OCF_D_IV_EXPLICIT : 0);
+    cd.len = len;
+    if (s->ivlen) memcpy(cd.iv, iv, s->ivlen);
+  }
+  if (s->m) {
+    md.alg = s->m->alg;
+    md.len = len;
+    md.inject = len;
+  }
+  /* The kernel hashes the plaintext: before encrypting, after decrypting. */
+  if (s->c && s->m) {
+    op->desc[0] = enc ? md : cd;
+    op->desc[1] = enc ? cd : md;
+    op->ndesc = 2;
+  } else {
+    op->desc[0] = s->c ? cd : md;
+    op->ndesc = 1;
+  }
+  return 0;
+}
+
+static int acc_add(struct csess *s, const uint8_t *p, size_t n) {
+  if (n == 0) return 0;
+  if (s->acclen + n > s->acccap) {
+    size_t cap = s->acccap ? s->acccap : 4096;
+    while (cap < s->acclen + n) cap *= 2;
+    uint8_t *q = malloc(cap);
+    if (q == NULL) return ENOMEM;
+    if (s->acclen) memcpy(q, s->acc, s->acclen);
+    if (s->acc) explicit_bzero(s->acc, s->acccap);
+    free(s->acc);
+    s->acc = q;
+    s->acccap = cap;
+  }
+  memcpy(s->acc + s->acclen, p, n);
+  s->acclen += n;
+  return 0;
+}
+
+static int do_crypt(struct cfile *f, struct crypt_op *cop) {
+  if (cop->op != COP_ENCRYPT && cop->op != COP_DECRYPT) return EINVAL;
+  struct csess *s = sess_find(f, cop->ses);
+  if (s == NULL) return EINVAL;
+  if (s->c && s->c->mode == M_AEAD) return EINVAL;
+  if (cop->len && cop->src == NULL) return EFAULT;
+  if (s->c && cop->len % s->block) return EINVAL;
+  bool enc = cop->op == COP_ENCRYPT;
+  if (s->c == NULL) { /* a hash or MAC, possibly in parts */
+    if (cop->flags == 0 || (cop->flags & COP_FLAG_RESET)) s->acclen = 0;
+    int rc = acc_add(s, cop->src, cop->len);
+    if (rc) return rc;
+    bool final = (cop->flags & COP_FLAG_FINAL) || !(cop->flags & COP_FLAG_UPDATE) || cop->len == 0;
+    if (!final) return 0;
+    if (cop->mac == NULL) return EFAULT;
+    if (s->acclen > ocfdev_max_request(f->dev)) return EMSGSIZE;
+    struct ocfdev_op op;
+    rc = build_crypt(s, cop, s->acc, s->acclen, NULL, &op);
+    if (rc) return rc;
+    rc = ocfdev_crypt(f->dev, &op);
+    if (rc == 0) memcpy(cop->mac, (uint8_t *)op.buf + s->acclen, s->maclen);
+    explicit_bzero(op.buf, op.len);
+    free(op.buf);
+    s->acclen = 0;
+    return kerr(rc);
+  }
+  uint8_t iv[32];
+  memcpy(iv, s->iv, sizeof(iv));
+  if (cop->iv && s->ivlen) memcpy(iv, cop->iv, s->ivlen);
+  if (cop->len == 0 && !s->m) {
+    memcpy(s->iv, iv, sizeof(iv));
+    if ((cop->flags & COP_FLAG_WRITE_IV) && cop->iv) memcpy(cop->iv, iv, s->ivlen);
+    return 0;
+  }
+  if (cop->len && cop->dst == NULL) return EFAULT;
+  if (s->m && cop->mac == NULL) return EFAULT;
+  if (cop->len > ocfdev_max_request(f->dev)) return EMSGSIZE;
+  struct ocfdev_op op;
+  int rc = build_crypt(s, cop, cop->src, cop->len, iv, &op);
+  if (rc) return rc;
+  rc = ocfdev_crypt(f->dev, &op);
+  if (rc == 0) {
+    next_iv(s, enc, cop->src, op.buf, cop->len, iv);
+    memcpy(s->iv, iv, sizeof(iv));
+    if (cop->len) memcpy(cop->dst, op.buf, cop->len);
+    if (s->m) memcpy(cop->mac, (uint8_t *)op.buf + cop->len, s->maclen);
+    if ((cop->flags & COP_FLAG_WRITE_IV) && cop->iv) memcpy(cop->iv, iv, s->ivlen);
+  }
+  explicit_bzero(op.buf, op.len);
+  free(op.buf);
+  return kerr(rc);
+}
+
+/* --- CIOCAUTHCRYPT ------------------------------------------------------------ */
+
+static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, uint8_t *buf,
+                   size_t len) {
+  struct ocfdev_op op;
+  memset(&op, 0, sizeof(op));
+  op.ses = dses;
+  op.ndesc = nd;
+  memcpy(op.desc, d, (size_t)nd * sizeof(*d));
+  op.buf = buf;
+  op.len = len;
+  if (len > ocfdev_max_request(f->dev)) return EMSGSIZE;
+  return ocfdev_crypt(f->dev, &op);
+}
+
+static int auth_aead(struct cfile *f, struct csess *s, struct crypt_auth_op *a, const uint8_t *iv) {
+  bool enc = a->op == COP_ENCRYPT;
+  unsigned tl = a->tag_len;
+  if (tl > s->maclen) return EINVAL;
+  size_t A = a->auth_len, L;
+  if (enc)
+    L = a->len;
+  else if (a->len < tl)
+    return EINVAL;
+  else
+    L = a->len - tl;
+  if ((A && a->auth_src == NULL) || (a->len && a->src == NULL) || a->dst == NULL) return EFAULT;
+  uint32_t dses;
+  int rc = dses_for(f, s, tl, &dses);
+  if (rc) return kerr(rc);
+  size_t n = A + L + tl;
+  uint8_t *buf = malloc(n + 1);
+  if (buf == NULL) return ENOMEM;
+  if (A) memcpy(buf, a->auth_src, A);
+  memcpy(buf + A, a->src, enc ? L : L + tl);
+  struct ocf_desc d = {.alg = s->c->alg,
+                       .flags = (enc ? OCF_D_ENCRYPT : 0) | OCF_D_IV_EXPLICIT,
+                       .skip = A,
+                       .len = L,
+                       .inject = A + L,
+                       .aad_skip = 0,
+                       .aad_len = A};
+  memcpy(d.iv, iv, s->ivlen);
+  rc = run_buf(f, dses, &d, 1, buf, n);
+  if (rc == 0) {
+    memcpy(a->dst, buf + A, enc ? L + tl : L);
+    a->len = (uint32_t)(enc ? L + tl : L);
+  }
+  explicit_bzero(buf, n);
+  free(buf);
+  return rc;
+}
+
+/* TLS: MAC(auth || plain), then pad, then CBC over plain || MAC || pad. */
+static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, uint8_t *iv) {
+  if (s->c == NULL || s->m == NULL || s->c->mode != M_CBC) return EINVAL;
+  bool enc = a->op == COP_ENCRYPT;
+  unsigned tl = a->tag_len, bs = s->block;
+  if (tl > s->maclen) return EINVAL;
+  size_t A = a->auth_len;
+  if ((A && a->auth_src == NULL) || a->dst == NULL) return EFAULT;
+  uint32_t dses;
+  int rc = dses_for(f, s, tl, &dses);
+  if (rc) return kerr(rc);
+  if (enc) {
+    size_t L = a->len, P = bs - (L + tl) % bs, C = L + tl + P, n = A + C;
+    uint8_t *buf = malloc(n);
+    if (buf == NULL) return ENOMEM;
+    if (A) memcpy(buf, a->auth_src, A);
+    if (L) memcpy(buf + A, a->src, L);
+    memset(buf + A + L + tl, (int)(P - 1), P);
+    struct ocf_desc d[2] = {
+        {.alg = s->m->alg, .len = A + L, .inject = A + L},
+        {.alg = s->c->alg, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .skip = A, .len = C}};
+    memcpy(d[1].iv, iv, s->ivlen);
+    rc = run_buf(f, dses, d, 2, buf, n);
+    if (rc == 0) {
+      memcpy(a->dst, buf + A, C);
+      next_iv(s, true, NULL, buf + A, C, iv);
+      a->len = (uint32_t)C;
+    }
+    explicit_bzero(buf, n);
+    free(buf);
+    return rc;
+  }
+  size_t C = a->len;
+  if (C == 0 || C % bs) return EINVAL;
+  size_t n = A + C;
+  uint8_t *buf = malloc(n);
+  if (buf == NULL) return ENOMEM;
+  if (A) memcpy(buf, a->auth_src, A);
+  memcpy(buf + A, a->src, C);
+  uint8_t niv[32];
+  memcpy(niv, iv, sizeof(niv));
+  next_iv(s, false, buf + A, NULL, C, niv);
+  struct ocf_desc d = {.alg = s->c->alg, .flags = OCF_D_IV_EXPLICIT, .skip = A, .len = C};
+  memcpy(d.iv, iv, s->ivlen);
+  rc = run_buf(f, dses, &d, 1, buf, n);
+  if (rc == 0) {
+    memcpy(iv, niv, sizeof(niv));
+    memcpy(a->dst, buf + A, C);
+    /* Check pad and MAC together, one answer for both. */
+    unsigned pad = buf[n - 1];
+    bool bad = (size_t)pad + 1 + tl > C;
+    for (unsigned i = 0; !bad && i < pad; i++) bad = buf[n - 2 - i] != pad;
+    size_t L = bad ? (C >= tl ? C - tl : 0) : C - pad - 1 - tl;
+    struct ocf_desc m = {.alg = s->m->alg, .flags = OCF_D_VERIFY, .len = A + L, .inject = A + L};
+    int vr = C >= tl ? run_buf(f, dses, &m, 1, buf, A + L + tl) : EBADMSG;
+    if (bad || vr == EBADMSG)
+      rc = EBADMSG;
+    else
+      rc = vr;
+    if (rc == 0) a->len = (uint32_t)L;
+  }
+  explicit_bzero(buf, n);
+  free(buf);
+  return rc;
+}
+
+/* SRTP: encrypt src in place, then MAC the whole auth area; the tag goes
+ * to a->tag.  Decrypt verifies first. */
+static int auth_srtp(struct cfile *f, struct csess *s, struct crypt_auth_op *a, uint8_t *iv) {
+  bool enc = a->op == COP_ENCRYPT;
+  unsigned tl = a->tag_len;
+  if (a->dst == NULL && a->auth_src == NULL) return EINVAL;
+  if (a->auth_len == 0 || a->auth_src == NULL || a->src == NULL) return EINVAL;
+  ptrdiff_t diff = a->src - a->auth_src;
+  if (diff < 0 || diff > 256 || (size_t)diff + a->len > a->auth_len) return EINVAL;
+  if (s->m && (tl > s->maclen || a->tag == NULL)) return s->m && a->tag == NULL ? EFAULT : EINVAL;
+  uint32_t dses;
+  int rc = dses_for(f, s, s->m ? tl : s->maclen, &dses);
+  if (rc) return kerr(rc);
+  size_t A = a->auth_len, n = A + (s->m ? tl : 0);
+  uint8_t *buf = malloc(n + 1);
+  if (buf == NULL) return ENOMEM;
+  memcpy(buf, a->auth_src, A);
+  if (s->m && !enc) memcpy(buf + A, a->tag, tl);
+  struct ocf_desc cd = {0}, md = {0}, d[2];
+  int nd = 0;
+  if (s->c) {
+    cd.alg = s->c->alg;
+    cd.flags = (enc ? OCF_D_ENCRYPT : 0) | (s->ivlen ? OCF_D_IV_EXPLICIT : 0);
+    cd.skip = (size_t)diff;
+    cd.len = a->len;
+    memcpy(cd.iv, iv, s->ivlen);
+  }
+  if (s->m) {
+    md.alg = s->m->alg;
+    md.flags = enc ? 0 : OCF_D_VERIFY;
+    md.len = A;
+    md.inject = A;
+  }
+  if (enc) {
+    if (s->c) d[nd++] = cd;
+    if (s->m) d[nd++] = md;
+  } else {
+    if (s->m) d[nd++] = md;
+    if (s->c) d[nd++] = cd;
+  }
+  rc = run_buf(f, dses, d, nd, buf, n);
+  if (rc == 0) {
+    next_iv(s, enc, a->auth_src + diff, buf + diff, a->len, iv);
+    memcpy(a->src, buf + diff, a->len);
+    if (s->m && enc) memcpy(a->tag, buf + A, tl);
+  }
+  explicit_bzero(buf, n);
+  free(buf);
+  return rc;
+}
+
+static int do_authcrypt(struct cfile *f, struct crypt_auth_op *a) {
+  if (a->op != COP_ENCRYPT && a->op != COP_DECRYPT) return EINVAL;
+  struct csess *s = sess_find(f, a->ses);
+  if (s == NULL) return EINVAL;
+  bool tls = a->flags & COP_FLAG_AEAD_TLS_TYPE, srtp = a->flags & COP_FLAG_AEAD_SRTP_TYPE;
+  if ((tls || srtp) && a->src != a->dst) return EINVAL;
+  if (a->tag_len == 0) a->tag_len = s->maclen;
+  uint8_t iv[32];
+  memcpy(iv, s->iv, sizeof(iv));
+  if (a->iv && s->ivlen) memcpy(iv, a->iv, s->ivlen);
+  int rc;
+  if (srtp)
+    rc = auth_srtp(f, s, a, iv);
+  else if (tls)
+    rc = auth_tls(f, s, a, iv);
+  else if (s->c && s->c->mode == M_AEAD)
+    rc = auth_aead(f, s, a, iv);
+  else
+    rc = EINVAL;
+  if (rc == 0 || rc == EBADMSG) memcpy(s->iv, iv, sizeof(iv));
+  if (rc == 0 && (a->flags & COP_FLAG_WRITE_IV) && a->iv) memcpy(a->iv, iv, s->ivlen);
+  return kerr(rc);
+}
+
+/* --- CIOCCPHASH ------------------------------------------------------------- */
+
+static int do_cphash(struct cfile *f, const struct cphash_op *cp) {
+  if (cp->dst_ses == cp->src_ses) return EDEADLK;
+  struct csess *src = sess_find(f, cp->src_ses), *dst = sess_find(f, cp->dst_ses);
+  if (src == NULL || dst == NULL) return ENOENT;
+  if (src->c || dst->c || src->m == NULL || dst->m == NULL || src->m->alg != dst->m->alg)
+    return EINVAL;
+  /* The state of an HMAC includes its key: the copy computes with src's. */
+  if (src->mkeylen != dst->mkeylen || memcmp(src->mkey, dst->mkey, src->mkeylen) != 0) {
+    struct csess tmp = *dst;
+    memcpy(tmp.mkey, src->mkey, src->mkeylen);
+    tmp.mkeylen = src->mkeylen;
+    uint32_t nd;
+    int rc = daemon_session(f->dev, &tmp, dst->maclen, &nd, NULL);
+    explicit_bzero(tmp.mkey, sizeof(tmp.mkey));
+    if (rc) return kerr(rc);
+    ocfdev_freesession(f->dev, dst->dses);
+    for (struct variant *v = dst->var, *n; v; v = n) {
+      n = v->next;
+      ocfdev_freesession(f->dev, v->dses);
+      free(v);
+    }
+    dst->var = NULL;
+    dst->dses = nd;
+    memcpy(dst->mkey, src->mkey, src->mkeylen);
+    dst->mkeylen = src->mkeylen;
+  }
+  dst->acclen = 0;
+  return acc_add(dst, src->acc, src->acclen);
+}
+
+/* --- asynchronous ------------------------------------------------------------- */
+
+static void collect(struct cfile *f) {
+  struct ocfdev_op *ops[64];
+  int n;
+  while (f->flight && ocfdev_reap(f->dev, ops, 64, 0, &n) == 0 && n > 0) {
+    for (int i = 0; i < n; i++) {
+      struct apend *a = ops[i]->opaque;
+      /* move a from flight to the tail of done */
+      for (struct apend **pp = &f->flight; *pp; pp = &(*pp)->next)
+        if (*pp == a) {
+          *pp = a->next;
+          break;
+        }
+      a->next = NULL;
+      struct apend **tp = &f->done;
+      while (*tp) tp = &(*tp)->next;
+      *tp = a;
+    }
+  }
+}
+
+static int do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
+  if (cop->op != COP_ENCRYPT && cop->op != COP_DECRYPT) return EINVAL;
+  if (cop->flags & COP_FLAG_NO_ZC) return EINVAL;
+  struct csess *s = sess_find(f, cop->ses);
+  if (s == NULL) return EINVAL;
+  collect(f);
+  if (f->nasync >= MAX_ASYNC) return EBUSY;
+  struct apend *a = calloc(1, sizeof(*a));
+  if (a == NULL) return ENOMEM;
+  a->cop = *cop;
+  a->ses = cop->ses;
+  a->enc = cop->op == COP_ENCRYPT;
+  int rc = 0;
+  if (s->c && s->c->mode == M_AEAD)
+    rc = EINVAL;
+  else if (cop->len && (cop->src == NULL || (s->c && cop->dst == NULL)))
+    rc = EFAULT;
+  else if (s->c && cop->len % s->block)
+    rc = EINVAL;
+  else if (s->m && cop->mac == NULL)
+    rc = EFAULT;
+  else if (cop->len > ocfdev_max_request(f->dev))
+    rc = EMSGSIZE;
+  uint8_t iv[32];
+  memcpy(iv, s->iv, sizeof(iv));
+  if (cop->iv && s->ivlen) memcpy(iv, cop->iv, s->ivlen);
+  if (rc == 0) rc = build_crypt(s, cop, cop->src, cop->len, iv, &a->op);
+  if (rc == 0) {
+    a->op.opaque = a;
+    /* Chain what is known now, so IV-less requests in a row line up. */
+    if (!(a->enc && s->c && s->c->mode == M_CBC)) {
+      next_iv(s, a->enc, cop->src, NULL, cop->len, iv);
+      memcpy(s->iv, iv, sizeof(iv));
+    }
+    rc = ocfdev_submit(f->dev, &a->op);
+    if (rc && a->op.state_ == 0) { /* not sent */
+      free(a->op.buf);
+      free(a);
+      return kerr(rc);
+    }
+    a->next = f->flight;
+    /* append to keep submission order */
+    a->next = NULL;
+    struct apend **tp = &f->flight;
+    while (*tp) tp = &(*tp)->next;
+    *tp = a;
+    f->nasync++;
+    return 0;
+  }
+  if (a->op.buf) free(a->op.buf);
+  free(a);
+  return rc;
+}
+
+static int do_asyncfetch(struct cfile *f, struct crypt_op *out) {
+  collect(f);
+  struct apend *a = f->done;
+  if (a == NULL) return EBUSY;
+  f->done = a->next;
+  f->nasync--;
+  struct crypt_op *cop = &a->cop;
+  struct csess *s = sess_find(f, a->ses);
+  int rc = a->err ? a->err : a->op.error;
+  if (rc == 0 && s) {
+    uint8_t *buf = a->op.buf;
+    if (s->c && cop->len) memcpy(cop->dst, buf, cop->len);
+    if (s->m) memcpy(cop->mac, buf + cop->len, s->maclen);
+    if (s->c) {
+      uint8_t iv[32];
+      memcpy(iv, s->c ? a->op.desc[s->m && a->enc ? 1 : 0].iv : s->iv, sizeof(iv));
+      next_iv(s, a->enc, cop->src, buf, cop->len, iv);
+      if (a->enc && s->c->mode == M_CBC) memcpy(s->iv, iv, sizeof(iv));
+      if ((cop->flags & COP_FLAG_WRITE_IV) && cop->iv) memcpy(cop->iv, iv, s->ivlen);
+    }
+  }
+  *out = *cop;
+  if (a->op.buf) explicit_bzero(a->op.buf, a->op.len);
+  apend_free(a);
+  return kerr(rc);
+}
+
+/* --- CIOCKEY and the rest ----------------------------------------------------- */
+
+static int do_key(struct cfile *f, struct crypt_kop *kop) {
+  if ((unsigned)kop->crk_iparams + kop->crk_oparams > CRK_MAXPARAM) return EINVAL;
+  if (kop->crk_op >= CRK_ALGORITHM_ALL) return EINVAL;
+  struct ocf_kreq k;
+  memset(&k, 0, sizeof(k));
+  k.op = (enum ocf_kop)kop->crk_op;
+  k.iparams = kop->crk_iparams;
+  k.oparams = kop->crk_oparams;
+  for (int i = 0; i < k.iparams + k.oparams; i++) {
+    k.param[i].p = kop->crk_param[i].crp_p;
+    k.param[i].nbits = kop->crk_param[i].crp_nbits;
+    if (k.param[i].nbits && k.param[i].p == NULL) return EFAULT;
+  }
+  int rc = ocfdev_kop(f->dev, &k);
+  if (rc == 0) {
+    kop->crk_status = (uint32_t)k.status;
+    for (int i = k.iparams; i < k.iparams + k.oparams; i++)
+      kop->crk_param[i].crp_nbits = (uint32_t)k.param[i].nbits;
+  }
+  return kerr(rc);
+}
+
+static int do_finddev(struct cfile *f, struct crypt_find_op *fo) {
+  struct ocfdev_driver drv[64];
+  int n;
+  int rc = ocfdev_drivers(f->dev, drv, 64, &n);
+  if (rc) return kerr(rc);
+  for (int i = 0; i < n && i < 64; i++) {
+    if (fo->crid == -1 ? strncmp(fo->name, drv[i].name, sizeof(fo->name)) == 0
+                       : (uint32_t)fo->crid == drv[i].hid) {
+      fo->crid = (int)drv[i].hid;
+      snprintf(fo->name, sizeof(fo->name), "%s", drv[i].name);
+      return 0;
+    }
+  }
+  return ENOENT;
+}
+
+static int cd_ioctl(int fd, struct cfile *f, unsigned long req, void *arg) {
+  pthread_mutex_lock(&f->lock);
+  int rc = revive(f);
+  if (rc == 0) {
+    switch (req) {
+      case CRIOGET: {
+        /* Linux: a new descriptor on the same file, which outlives fd. */
+        int nfd = real_fcntl(fd, F_DUPFD, 0);
+        if (nfd < 0) {
+          rc = errno;
+          break;
+        }
+        pthread_mutex_lock(&tab_lock);
+        rc = bind_fd(nfd, f);
+        pthread_mutex_unlock(&tab_lock);
+        if (rc)
+          real_close(nfd);
+        else
+          *(__u32 *)arg = (__u32)nfd;
+        break;
+      }
+      case CIOCGSESSION:
+        rc = do_gsession(f, arg);
+        break;
+      case CIOCFSESSION:
+        rc = do_fsession(f, *(__u32 *)arg);
+        break;
+      case CIOCGSESSINFO:
+        rc = do_sessinfo(f, arg);
+        break;
+      case CIOCCRYPT:
+        rc = do_crypt(f, arg);
+        break;
+      case CIOCAUTHCRYPT:
+        rc = do_authcrypt(f, arg);
+        break;
+      case CIOCCPHASH:
+        rc = do_cphash(f, arg);
+        break;
+      case CIOCASYNCCRYPT:
+        rc = do_asynccrypt(f, arg);
+        break;
+      case CIOCASYNCFETCH:
+        rc = do_asyncfetch(f, arg);
+        break;
+      case CIOCKEY:
+        rc = do_key(f, arg);
+        break;
+      case CIOCFINDDEV:
+        rc = do_finddev(f, arg);
+        break;
+      case CIOCASYMFEAT: {
+        uint32_t feat = 0;
+        rc = kerr(ocfdev_asymfeat(f->dev, &feat));
+        /* The native protocol also reports libocf's operations beyond the
+         * paper's five; the cryptodev ABI has bits for those five only. */
+        if (rc == 0) *(__u32 *)arg = feat & ((1u << CRK_ALGORITHM_ALL) - 1);
+        break;
+      }
+      default:
+        rc = EINVAL;
+        break;
+    }
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (rc) {
+    errno = rc;
+    return -1;
+  }
+  return 0;
+}
+
+/* --- the intercepted calls ---------------------------------------------------- */
+
+static bool has_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
+
+int open(const char *path, int flags, ...) {
+  resolve();
+  mode_t mode = 0;
+  if (has_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  if (is_devcrypto(path)) return cd_open(flags);
+  return real_open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+int openat(int dirfd, const char *path, int flags, ...) {
+  resolve();
+  mode_t mode = 0;
+  if (has_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  if (is_devcrypto(path)) return cd_open(flags);
+  return real_openat(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+/* _FORTIFY_SOURCE builds call these. */
+int __open_2(const char *path, int flags) { return open(path, flags); }
+int __open64_2(const char *path, int flags) { return open(path, flags); }
+int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+
+int close(int fd) {
+  resolve();
+  if (lookup(fd) == NULL) return real_close(fd);
+  pthread_mutex_lock(&tab_lock);
+  struct cfile *dead = unbind_fd(fd);
+  int rc = real_close(fd);
+  pthread_mutex_unlock(&tab_lock);
+  if (dead) cfile_free(dead);
+  return rc;
+}
+
+int ioctl(int fd, unsigned long req, ...) {
+  resolve();
+  va_list ap;
+  va_start(ap, req);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  struct cfile *f = lookup(fd);
+  /* Descriptor-level requests are the VFS's, not the driver's. */
+  if (f == NULL || req == FIOCLEX || req == FIONCLEX || req == FIONBIO || req == FIOASYNC)
+    return real_ioctl(fd, req, arg);
+  return cd_ioctl(fd, f, req, arg);
+}
+
+/* after_dup records newfd as a descriptor of f, dropping what newfd was. */
+static int after_dup(int newfd, struct cfile *f, struct cfile *old) {
+  if (newfd < 0) return newfd;
+  pthread_mutex_lock(&tab_lock);
+  struct cfile *dead = old ? unbind_fd(newfd) : NULL;
+  if (f && bind_fd(newfd, f) != 0) {
+    pthread_mutex_unlock(&tab_lock);
+    real_close(newfd);
+    errno = EMFILE;
+    return -1;
+  }
+  pthread_mutex_unlock(&tab_lock);
+  if (dead) cfile_free(dead);
+  return newfd;
+}
+
+int dup(int fd) {
+  resolve();
+  struct cfile *f = lookup(fd);
+  int nfd = real_dup(fd);
+  return f ? after_dup(nfd, f, NULL) : nfd;
+}
+
+int dup2(int fd, int nfd) {
+  resolve();
+  struct cfile *f = lookup(fd), *old = lookup(nfd);
+  if (fd == nfd || (f == NULL && old == NULL)) return real_dup2(fd, nfd);
+  return after_dup(real_dup2(fd, nfd), f, old);
+}
+
+int dup3(int fd, int nfd, int flags) {
+  resolve();
+  struct cfile *f = lookup(fd), *old = lookup(nfd);
+  if (fd == nfd || (f == NULL && old == NULL)) return real_dup3(fd, nfd, flags);
+  return after_dup(real_dup3(fd, nfd, flags), f, old);
+}
+
+int fcntl(int fd, int cmd, ...) {
+  resolve();
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  int rc = real_fcntl(fd, cmd, arg);
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+    struct cfile *f = lookup(fd);
+    if (f) return after_dup(rc, f, NULL);
+  }
+  return rc;
+}
+
+int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return fcntl(fd, cmd, arg);
+}
+
+/* poll: a descriptor with fetched-but-unclaimed completions is readable even
+ * if its socket is empty; one with a full ring is not writable. */
+static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms, const struct timespec *ts,
+                       const sigset_t *mask, bool pp) {
+  int ready = 0;
+  bool ours = false;
+  for (nfds_t i = 0; i < n; i++) {
+    struct cfile *f = lookup(fds[i].fd);
+    if (f == NULL) continue;
+    ours = true;
+    pthread_mutex_lock(&f->lock);
+    if (f->pid == getpid()) collect(f);
+    if (f->done && (fds[i].events & (POLLIN | POLLRDNORM))) ready++;
+    pthread_mutex_unlock(&f->lock);
+  }
+  int rc;
+  if (ready > 0) {
+    struct timespec zero = {0, 0};
+    rc = pp ? real_ppoll(fds, n, &zero, mask) : real_poll(fds, n, 0);
+  } else {
+    rc = pp ? real_ppoll(fds, n, ts, mask) : real_poll(fds, n, timeout_ms);
+  }
+  if (rc < 0 || !ours) return rc;
+  rc = 0;
+  for (nfds_t i = 0; i < n; i++) {
+    struct cfile *f = lookup(fds[i].fd);
+    if (f) {
+      pthread_mutex_lock(&f->lock);
+      if (f->done)
+        fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
+      else if (!f->flight)
+        fds[i].revents &= (short)~(POLLIN | POLLRDNORM);
+      if (f->nasync >= MAX_ASYNC) fds[i].revents &= (short)~(POLLOUT | POLLWRNORM);
+      pthread_mutex_unlock(&f->lock);
+    }
+    if (fds[i].revents) rc++;
+  }
+  return rc;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout_ms) {
+  resolve();
+  return poll_common(fds, n, timeout_ms, NULL, NULL, false);
+}
+
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
+  resolve();
+  return poll_common(fds, n, 0, ts, mask, true);
+}

@@ -1,0 +1,288 @@
+/*
+ * wire.h - the ocfd protocol, shared by the daemon (src/ocfd), the client
+ * library (src/client) and the fuzz target.  Header-only (static inline) so
+ * that every user compiles its own copy: the daemon links no client objects.
+ *
+ * A connection is a SOCK_STREAM Unix socket.  Every message, in both
+ * directions, is a 16-byte header followed by a body:
+ *
+ *   hdr.len    total length of the message, header included
+ *   hdr.cmd    OCFW_* command; a reply carries the command it answers
+ *   hdr.flags  OCFW_F_* (command specific)
+ *   hdr.tag    chosen by the client, echoed in the reply
+ *   hdr.status 0 or a positive errno in replies; 0 in requests
+ *
+ * Both ends are on one host, so integers are in host byte order.  Replies to
+ * OCFW_CRYPT and OCFW_KEY arrive in completion order, not request order; all
+ * other commands are answered before the daemon reads the next message.  A
+ * message whose framing is impossible (length below the header, above the
+ * daemon's limit) earns one OCFW_ERROR message and the end of the connection;
+ * a well-framed message with a bad body earns a reply with an errno and the
+ * connection goes on.
+ */
+#ifndef OCF_CLIENT_WIRE_H
+#define OCF_CLIENT_WIRE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ocf/ocf.h>
+
+#define OCFW_MAGIC 0x3146434fu /* "OCF1" */
+#define OCFW_VERSION 1
+
+enum ocfw_cmd {
+  OCFW_HELLO = 1,       /* {magic, version} -> ocfw_hello_rep */
+  OCFW_NEWSESSION = 2,  /* ocfw_newsess + params + keys -> ocfw_sessinfo */
+  OCFW_FREESESSION = 3, /* {u32 ses} -> empty */
+  OCFW_SESSINFO = 4,    /* {u32 ses} -> ocfw_sessinfo */
+  OCFW_CRYPT = 5,       /* ocfw_crypt + descs + data -> ocfw_crypt_rep + ivs + data */
+  OCFW_KEY = 6,         /* ocfw_key + params + input bytes -> ocfw_key_rep + outputs */
+  OCFW_ASYMFEAT = 7,    /* empty -> {u32 CRF_* bits} */
+  OCFW_SHM_REG = 8,     /* {u64 size} + one fd by SCM_RIGHTS -> {u32 shm} */
+  OCFW_SHM_UNREG = 9,   /* {u32 shm} -> empty */
+  OCFW_DRIVERS = 10,    /* empty -> {u32 n} + n * ocfw_driver */
+  OCFW_ERROR = 11,      /* daemon -> client only: fatal, the connection ends */
+  OCFW__MAX = 12
+};
+
+/* OCFW_CRYPT flags (hdr.flags) */
+#define OCFW_F_WANTIV 0x1 /* reply carries the descriptors' IVs (generated IVs) */
+#define OCFW_F_SHM 0x2    /* data lives in a registered shared-memory region */
+#define OCFW_F_NODATA 0x4 /* copy path: reply without data (e.g. a MAC verify) */
+#define OCFW_CRYPT_FLAGS (OCFW_F_WANTIV | OCFW_F_SHM | OCFW_F_NODATA)
+
+/* Limits the decoder enforces whatever the daemon's configuration. */
+#define OCFW_HDR_LEN 16u
+#define OCFW_MAX_KEY 1024u    /* bytes per key */
+#define OCFW_MAX_KBYTES 2048u /* bytes per public-key parameter (16384 bits) */
+#define OCFW_NAME_LEN 32u
+
+struct ocfw_hdr {
+  uint32_t len;
+  uint16_t cmd;
+  uint16_t flags;
+  uint32_t tag;
+  int32_t status;
+};
+
+struct ocfw_hello {
+  uint32_t magic;
+  uint32_t version;
+};
+
+struct ocfw_hello_rep {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t max_req;      /* longest data buffer of one request */
+  uint32_t max_inflight; /* requests in flight per connection before back-pressure */
+  uint32_t allow_soft;
+  uint32_t pad;
+};
+
+struct ocfw_newsess {
+  uint32_t flags; /* OCF_SESS_* (the daemon may add OCF_SESS_HWONLY) */
+  uint32_t nparam;
+};
+
+struct ocfw_param {
+  uint32_t alg;
+  uint32_t keylen; /* key bytes follow all params, in order */
+  uint32_t maclen;
+  uint32_t ivlen;
+  uint32_t level;
+};
+
+struct ocfw_alginfo {
+  uint32_t alg;
+  uint32_t cls;
+  uint32_t block;
+  uint32_t ivlen;
+  uint32_t maclen; /* effective MAC / tag length of the session */
+};
+
+struct ocfw_sessinfo {
+  uint32_t ses;
+  uint32_t hid;
+  uint32_t drvflags; /* OCF_DRV_* */
+  uint32_t nparam;
+  char driver[OCFW_NAME_LEN];
+  struct ocfw_alginfo alg[OCF_MAX_DESC];
+};
+
+struct ocfw_crypt {
+  uint32_t ses;
+  uint16_t ndesc;
+  uint16_t reqflags; /* OCF_REQ_* hints: reserved, 0 */
+  uint32_t datalen;  /* buffer length (copy path: bytes that follow) */
+  uint32_t shm;      /* OCFW_F_SHM: region id */
+  uint64_t shm_off;  /* OCFW_F_SHM: buffer offset in the region */
+};
+
+struct ocfw_desc {
+  uint32_t alg;
+  uint32_t flags; /* OCF_D_* */
+  uint32_t skip;
+  uint32_t len;
+  uint32_t inject;
+  uint32_t iv_off;
+  uint32_t aad_skip;
+  uint32_t aad_len;
+  uint8_t iv[OCF_MAX_IV];
+};
+
+struct ocfw_crypt_rep {
+  uint32_t olen;
+  uint32_t datalen; /* bytes of data that follow the IVs (0 with SHM / NODATA) */
+};
+
+struct ocfw_key {
+  uint32_t op;
+  uint16_t iparams;
+  uint16_t oparams;
+};
+
+struct ocfw_kparam {
+  uint32_t nbits;
+  uint32_t nbytes; /* input: bytes that follow; output: room wanted */
+};
+
+struct ocfw_key_rep {
+  uint32_t kstatus;
+  uint16_t oparams;
+  uint16_t pad;
+};
+
+struct ocfw_driver {
+  uint32_t hid;
+  uint32_t flags;
+  char name[OCFW_NAME_LEN];
+};
+
+/* --- decoding helpers: every function checks lengths before it reads ----- */
+
+/* ocfw_get_hdr reads a header from p[n]; returns 0, or EMSGSIZE when n is too
+ * short to hold one. */
+static inline int ocfw_get_hdr(const void *p, size_t n, struct ocfw_hdr *h) {
+  if (n < OCFW_HDR_LEN) return EMSGSIZE;
+  memcpy(h, p, sizeof(*h));
+  return 0;
+}
+
+/* ocfw_frame_ok tells whether a header's length is possible given max_msg. */
+static inline int ocfw_frame_ok(const struct ocfw_hdr *h, size_t max_msg) {
+  return h->len >= OCFW_HDR_LEN && h->len <= max_msg;
+}
+
+/* ocfw_crypt_view - a decoded OCFW_CRYPT body; pointers into the message. */
+struct ocfw_crypt_view {
+  struct ocfw_crypt c;
+  struct ocfw_desc d[OCF_MAX_DESC];
+  const uint8_t *data; /* copy path only */
+};
+
+/* ocfw_dec_crypt validates and decodes an OCFW_CRYPT body b[n] sent with
+ * header flags hflags.  Offsets are checked against the buffer length here;
+ * algorithm facts are the framework's business. */
+static inline int ocfw_dec_crypt(const uint8_t *b, size_t n, unsigned hflags,
+                                 struct ocfw_crypt_view *v) {
+  if (hflags & ~OCFW_CRYPT_FLAGS) return EINVAL;
+  if (n < sizeof(struct ocfw_crypt)) return EBADMSG;
+  memcpy(&v->c, b, sizeof(v->c));
+  if (v->c.ndesc < 1 || v->c.ndesc > OCF_MAX_DESC || v->c.reqflags != 0) return EINVAL;
+  size_t dlen = (size_t)v->c.ndesc * sizeof(struct ocfw_desc);
+  size_t need = sizeof(struct ocfw_crypt) + dlen;
+  if (n < need) return EBADMSG;
+  int shm = (hflags & OCFW_F_SHM) != 0;
+  if (shm) {
+    if (n != need) return EBADMSG;
+    v->data = NULL;
+  } else {
+    if (v->c.shm != 0 || v->c.shm_off != 0) return EINVAL;
+    if (n - need != v->c.datalen) return EBADMSG;
+    v->data = b + need;
+  }
+  memcpy(v->d, b + sizeof(struct ocfw_crypt), dlen);
+  uint64_t total = v->c.datalen;
+  for (int i = 0; i < v->c.ndesc; i++) {
+    const struct ocfw_desc *d = &v->d[i];
+    if ((uint64_t)d->skip + d->len > total) return ERANGE;
+    if ((uint64_t)d->aad_skip + d->aad_len > total) return ERANGE;
+    if (d->inject > total || d->iv_off > total) return ERANGE;
+    if (d->flags & ~(unsigned)(OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT | OCF_D_VERIFY))
+      return EINVAL;
+  }
+  return 0;
+}
+
+/* ocfw_newsess_view - a decoded OCFW_NEWSESSION body. */
+struct ocfw_newsess_view {
+  struct ocfw_newsess s;
+  struct ocfw_param p[OCF_MAX_DESC];
+  const uint8_t *key[OCF_MAX_DESC];
+};
+
+static inline int ocfw_dec_newsess(const uint8_t *b, size_t n, struct ocfw_newsess_view *v) {
+  if (n < sizeof(struct ocfw_newsess)) return EBADMSG;
+  memcpy(&v->s, b, sizeof(v->s));
+  if (v->s.nparam < 1 || v->s.nparam > OCF_MAX_DESC) return EINVAL;
+  if (v->s.flags & ~(unsigned)(OCF_SESS_HWONLY | OCF_SESS_SWONLY)) return EINVAL;
+  size_t off = sizeof(struct ocfw_newsess) + v->s.nparam * sizeof(struct ocfw_param);
+  if (n < off) return EBADMSG;
+  memcpy(v->p, b + sizeof(struct ocfw_newsess), v->s.nparam * sizeof(struct ocfw_param));
+  for (uint32_t i = 0; i < v->s.nparam; i++) {
+    if (v->p[i].keylen > OCFW_MAX_KEY) return EINVAL;
+    if (v->p[i].maclen > 1024 || v->p[i].ivlen > OCF_MAX_IV || v->p[i].level > 9) return EINVAL;
+    if (n - off < v->p[i].keylen) return EBADMSG;
+    v->key[i] = b + off;
+    off += v->p[i].keylen;
+  }
+  return off == n ? 0 : EBADMSG;
+}
+
+/* ocfw_key_view - a decoded OCFW_KEY body. */
+struct ocfw_key_view {
+  struct ocfw_key k;
+  struct ocfw_kparam p[OCF_KMAX_PARAM];
+  const uint8_t *in[OCF_KMAX_PARAM];
+};
+
+static inline int ocfw_dec_key(const uint8_t *b, size_t n, struct ocfw_key_view *v) {
+  if (n < sizeof(struct ocfw_key)) return EBADMSG;
+  memcpy(&v->k, b, sizeof(v->k));
+  unsigned np = (unsigned)v->k.iparams + v->k.oparams;
+  if (np > OCF_KMAX_PARAM || v->k.op >= OCF_KOP__MAX) return EINVAL;
+  size_t off = sizeof(struct ocfw_key) + np * sizeof(struct ocfw_kparam);
+  if (n < off) return EBADMSG;
+  memcpy(v->p, b + sizeof(struct ocfw_key), np * sizeof(struct ocfw_kparam));
+  for (unsigned i = 0; i < np; i++) {
+    if (v->p[i].nbytes > OCFW_MAX_KBYTES || (uint64_t)v->p[i].nbits > 8ull * v->p[i].nbytes)
+      return EINVAL;
+    if (i < v->k.iparams) {
+      if (n - off < v->p[i].nbytes) return EBADMSG;
+      v->in[i] = b + off;
+      off += v->p[i].nbytes;
+    } else {
+      v->in[i] = NULL;
+    }
+  }
+  return off == n ? 0 : EBADMSG;
+}
+
+/* ocfw_dec_u32 decodes a body that is exactly one uint32_t. */
+static inline int ocfw_dec_u32(const uint8_t *b, size_t n, uint32_t *x) {
+  if (n != sizeof(uint32_t)) return EBADMSG;
+  memcpy(x, b, sizeof(*x));
+  return 0;
+}
+
+/* ocfw_put_hdr writes a header at p. */
+static inline void ocfw_put_hdr(void *p, uint32_t len, uint16_t cmd, uint16_t flags, uint32_t tag,
+                                int32_t status) {
+  struct ocfw_hdr h = {len, cmd, flags, tag, status};
+  memcpy(p, &h, sizeof(h));
+}
+
+#endif /* OCF_CLIENT_WIRE_H */

@@ -1,0 +1,53 @@
+/* ocfd.h - the daemon's configuration and entry point, shared by main.c
+ * (options, config file) and server.c (the event loop). */
+#ifndef OCF_OCFD_OCFD_H
+#define OCF_OCFD_OCFD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* OCFD_DEFAULT_SOCKET is used when neither -s nor $OCF_SOCKET is given. */
+#define OCFD_DEFAULT_SOCKET "/run/ocfd/ocfd.sock"
+
+#define OCFD_MAX_UIDS 32
+
+struct ocfd_conf {
+  char socket[108];     /* listening socket path */
+  char group[64];       /* group owning the socket ("" = the daemon's) */
+  int workers;          /* framework worker threads, 0 = CPUs */
+  char devices[256];    /* modeled devices for ocf_init ("" = $OCF_DEVICES) */
+  char policy[32];      /* balancing policy ("" = default) */
+  int no_soft;          /* do not attach the software producer */
+  int soft_pk_disabled; /* software producer refuses public-key work */
+  int allow_soft;       /* kern.cryptodevallowsoft: clients may use software */
+  size_t max_req;       /* longest data buffer of one request */
+  int max_inflight;     /* requests in flight per client before back-pressure */
+  size_t max_inflight_bytes;
+  size_t max_outq; /* unread reply bytes per client before back-pressure */
+  int max_clients;
+  int max_sessions;  /* per client */
+  size_t max_shm;    /* shared-memory bytes per client */
+  size_t inline_max; /* requests up to this size run on the loop thread */
+  int verbose;       /* 0 errors, 1 connections, 2 debug */
+  int nuids;         /* if > 0, only these peer uids (and root, and ours) */
+  uid_t uids[OCFD_MAX_UIDS];
+};
+
+/* ocfd_conf_defaults fills c with the documented defaults. */
+void ocfd_conf_defaults(struct ocfd_conf *c);
+
+/* ocfd_conf_set applies one "key = value" setting (config file syntax,
+ * also used for the long options).  Returns 0 or EINVAL. */
+int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val);
+
+/* ocfd_conf_file reads a config file of "key = value" lines ('#' comments). */
+int ocfd_conf_file(struct ocfd_conf *c, const char *path);
+
+/* ocfd_serve runs the daemon until SIGINT / SIGTERM; returns an exit code. */
+int ocfd_serve(const struct ocfd_conf *c);
+
+/* ocfd_log writes one line to stderr when level <= the configured verbosity. */
+void ocfd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern int ocfd_verbose;
+
+#endif /* OCF_OCFD_OCFD_H */

@@ -1,0 +1,1137 @@
+/* server.c - ocfd's event loop: one epoll thread owns every connection; the
+ * framework's threads only hand completed requests back through a locked list
+ * and an eventfd.  The loop never waits for a crypto request.
+ *
+ * Per connection: a read buffer (at most one maximal message beyond what is
+ * parsed), a write buffer, a session table, shared-memory regions and a count
+ * of requests in flight.  Back-pressure: when a connection has too many
+ * requests in flight or too many unread reply bytes, the loop stops reading
+ * from it until that drains; memory per connection stays bounded.
+ *
+ * Ownership: a job (one request) holds a reference on its connection, its
+ * session and its shared-memory region; a closed connection is freed only
+ * when its last job has come back.  Everything here uses only <ocf/ocf.h>. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ocf/ocf.h>
+
+#include "client/wire.h"
+#include "ocfd/ocfd.h"
+
+#define MAX_FDS_QUEUED 4 /* SCM_RIGHTS descriptors waiting for their SHM_REG */
+#define MAX_SHM_REGIONS 64
+#define READ_CHUNK (256u << 10)
+
+struct sess {
+  uint32_t ses;  /* the client's handle */
+  ocf_sid_t sid; /* the framework's id; changes on migration */
+  int inflight;  /* jobs holding this session */
+  bool dead;     /* freed by the client while jobs were in flight */
+  struct ocfw_sessinfo info;
+};
+
+struct shm {
+  uint32_t id;
+  uint8_t *base;
+  size_t size;
+  int refs; /* jobs using it */
+  bool dead;
+};
+
+struct client {
+  int fd;
+  uint64_t serial;
+  pid_t pid;
+  uid_t uid;
+  uint8_t *in;
+  size_t inlen, incap;
+  uint8_t *out;
+  size_t outoff, outlen, outcap;
+  struct sess **sess;
+  int nsess, capsess;
+  struct shm *shm[MAX_SHM_REGIONS];
+  int nshm;
+  size_t shm_bytes;
+  int fds[MAX_FDS_QUEUED];
+  int nfds;
+  int inflight;
+  size_t inflight_bytes;
+  bool closed;                /* socket gone; waiting for jobs */
+  bool reading;               /* EPOLLIN armed */
+  bool writing;               /* EPOLLOUT armed */
+  bool dirty;                 /* has output to flush at the end of this round */
+  bool freeing;               /* on the free list */
+  struct client *next, *prev; /* all live clients */
+  struct client *dnext;       /* dirty / free list */
+};
+
+enum job_kind { JOB_SYM, JOB_KEY };
+
+struct job {
+  struct ocf_req req;
+  struct ocf_kreq kreq;
+  enum job_kind kind;
+  struct client *c;
+  struct sess *s;
+  struct shm *shm;
+  uint32_t tag;
+  uint16_t hflags;
+  int tries;
+  size_t len;
+  uint8_t *data; /* copy path / key parameter storage */
+  struct job *next;
+};
+
+/* The completion list: filled by framework threads, drained by the loop. */
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job *done_head, *done_tail; /* guarded by done_lock */
+static int done_efd = -1;
+/* Callbacks that ran inside ocf_dispatch on the loop thread need no lock. */
+static __thread bool on_loop;
+static struct job *local_head, *local_tail; /* loop thread only */
+
+static const struct ocfd_conf *cf;
+static int epfd = -1, lfd = -1, sfd = -1;
+static struct client *clients;
+static int nclients;
+static uint64_t next_serial;
+static uint32_t next_ses = 1, next_shm = 1;
+static struct client *dirty_list, *free_list;
+static size_t max_msg;
+
+static void job_free(struct job *j);
+
+/* --- completions ---------------------------------------------------------- */
+
+static void push_done(struct job *j) {
+  j->next = NULL;
+  if (on_loop) {
+    if (local_tail)
+      local_tail->next = j;
+    else
+      local_head = j;
+    local_tail = j;
+    return;
+  }
+  pthread_mutex_lock(&done_lock);
+  bool wake = done_head == NULL;
+  if (done_tail)
+    done_tail->next = j;
+  else
+    done_head = j;
+  done_tail = j;
+  pthread_mutex_unlock(&done_lock);
+  if (wake) {
+    uint64_t one = 1;
+    while (write(done_efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+static void sym_cb(struct ocf_req *r) { push_done(r->opaque); }
+static void key_cb(struct ocf_kreq *k) { push_done(k->opaque); }
+
+/* --- connection plumbing -------------------------------------------------- */
+
+static void arm(struct client *c) {
+  if (c->closed) return;
+  struct epoll_event ev = {.events = (c->reading ? EPOLLIN : 0) | (c->writing ? EPOLLOUT : 0),
+                           .data.ptr = c};
+  if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+    ocfd_log(0, "epoll_ctl: %s", strerror(errno));
+}
+
+static void mark_dirty(struct client *c) {
+  if (c->dirty || c->closed) return;
+  c->dirty = true;
+  c->dnext = dirty_list;
+  dirty_list = c;
+}
+
+/* out_reserve makes room for n more bytes of output and returns where. */
+static uint8_t *out_reserve(struct client *c, size_t n) {
+  if (c->outoff > 0 && c->outoff == c->outlen) c->outoff = c->outlen = 0;
+  if (c->outlen + n > c->outcap) {
+    if (c->outoff > 0) {
+      memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+      c->outlen -= c->outoff;
+      c->outoff = 0;
+    }
+    if (c->outlen + n > c->outcap) {
+      size_t cap = c->outcap ? c->outcap : 64 * 1024;
+      while (cap < c->outlen + n) cap *= 2;
+      uint8_t *p = realloc(c->out, cap);
+      if (p == NULL) return NULL;
+      c->out = p;
+      c->outcap = cap;
+    }
+  }
+  uint8_t *p = c->out + c->outlen;
+  c->outlen += n;
+  mark_dirty(c);
+  return p;
+}
+
+static void reply(struct client *c, uint16_t cmd, uint16_t flags, uint32_t tag, int status,
+                  const void *body, size_t blen) {
+  if (c->closed) return;
+  uint8_t *p = out_reserve(c, OCFW_HDR_LEN + blen);
+  if (p == NULL) return;
+  ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + blen), cmd, flags, tag, status);
+  if (blen) memcpy(p + OCFW_HDR_LEN, body, blen);
+}
+
+static size_t out_pending(const struct client *c) { return c->outlen - c->outoff; }
+
+static bool throttled(const struct client *c) {
+  return c->inflight >= cf->max_inflight || c->inflight_bytes >= cf->max_inflight_bytes ||
+         out_pending(c) >= cf->max_outq;
+}
+
+static void sess_release(struct sess *s) {
+  if (ocf_freesession(s->sid) != 0) ocfd_log(0, "freeing session %u: %s", s->ses, ocf_errdetail());
+  free(s);
+}
+
+static void shm_release(struct shm *m) {
+  munmap(m->base, m->size);
+  free(m);
+}
+
+/* client_close drops the socket at once; the memory waits for the jobs. */
+static void client_close(struct client *c, const char *why) {
+  if (c->closed) return;
+  ocfd_log(why ? 1 : 2, "client %llu (pid %d uid %d) closed%s%s", (unsigned long long)c->serial,
+           (int)c->pid, (int)c->uid, why ? ": " : "", why ? why : "");
+  c->closed = true;
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->fd = -1;
+  for (int i = 0; i < c->nfds; i++) close(c->fds[i]);
+  c->nfds = 0;
+  for (int i = 0; i < c->nsess; i++) {
+    struct sess *s = c->sess[i];
+    if (s->inflight > 0)
+      s->dead = true;
+    else
+      sess_release(s);
+  }
+  c->nsess = 0;
+  for (int i = 0; i < c->nshm; i++) {
+    if (c->shm[i]->refs > 0)
+      c->shm[i]->dead = true;
+    else
+      shm_release(c->shm[i]);
+  }
+  c->nshm = 0;
+  free(c->in);
+  c->in = NULL;
+  free(c->out);
+  c->out = NULL;
+  c->inlen = c->incap = c->outlen = c->outoff = c->outcap = 0;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    clients = c->next;
+  if (c->next) c->next->prev = c->prev;
+  nclients--;
+  if (c->inflight == 0 && !c->freeing) {
+    c->freeing = true;
+    c->dnext = free_list;
+    free_list = c;
+  }
+}
+
+static void client_flush(struct client *c) {
+  while (!c->closed && out_pending(c) > 0) {
+    ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c->outoff += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c->writing) {
+        c->writing = true;
+        arm(c);
+      }
+      return;
+    }
+    client_close(c, n < 0 ? strerror(errno) : "short write");
+    return;
+  }
+  if (c->closed) return;
+  c->outoff = c->outlen = 0;
+  if (c->outcap > (1u << 20)) { /* give back a burst's memory */
+    free(c->out);
+    c->out = NULL;
+    c->outcap = 0;
+  }
+  if (c->writing) {
+    c->writing = false;
+    arm(c);
+  }
+}
+
+/* fatal: one OCFW_ERROR message, then the end of the connection. */
+static void fatal(struct client *c, int err, const char *why) {
+  reply(c, OCFW_ERROR, 0, 0, err, why, strlen(why) + 1);
+  if (!c->closed) client_flush(c);
+  client_close(c, why);
+}
+
+/* --- sessions ------------------------------------------------------------- */
+
+static struct sess *sess_find(struct client *c, uint32_t ses, int *idx) {
+  for (int i = 0; i < c->nsess; i++)
+    if (c->sess[i]->ses == ses) {
+      if (idx) *idx = i;
+      return c->sess[i];
+    }
+  return NULL;
+}
+
+static void fill_info(struct sess *s, const struct ocfw_newsess_view *v) {
+  struct ocfw_sessinfo *in = &s->info;
+  memset(in, 0, sizeof(*in));
+  in->ses = s->ses;
+  in->hid = OCF_SID_DRIVER(s->sid);
+  in->nparam = v->s.nparam;
+  ocf_session_driver(s->sid, in->driver, sizeof(in->driver));
+  struct ocf_driver_stat st[64];
+  int n = ocf_driver_stats(st, 64);
+  for (int i = 0; i < n && i < 64; i++)
+    if (st[i].hid == in->hid) in->drvflags = st[i].flags;
+  for (uint32_t i = 0; i < v->s.nparam; i++) {
+    const struct ocf_alg_info *ai = ocf_alg_lookup((enum ocf_alg)v->p[i].alg);
+    struct ocfw_alginfo *a = &in->alg[i];
+    a->alg = v->p[i].alg;
+    if (ai == NULL) continue;
+    a->cls = ai->cls;
+    a->block = (uint32_t)ai->block;
+    a->ivlen = (uint32_t)(v->p[i].ivlen ? v->p[i].ivlen : ai->ivlen);
+    a->maclen = (uint32_t)(v->p[i].maclen ? v->p[i].maclen : ai->maclen);
+  }
+}
+
+static void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  struct ocfw_newsess_view v;
+  int rc = ocfw_dec_newsess(b, n, &v);
+  if (rc == 0 && c->nsess >= cf->max_sessions) rc = ENOSPC;
+  struct ocf_sessparam chain[OCF_MAX_DESC];
+  if (rc == 0) {
+    memset(chain, 0, sizeof(chain));
+    for (uint32_t i = 0; i < v.s.nparam; i++) {
+      chain[i].alg = (enum ocf_alg)v.p[i].alg;
+      chain[i].key = v.key[i];
+      chain[i].keylen = v.p[i].keylen;
+      chain[i].maclen = v.p[i].maclen;
+      chain[i].ivlen = v.p[i].ivlen;
+      chain[i].level = (int)v.p[i].level;
+      chain[i].next = i + 1 < v.s.nparam ? &chain[i + 1] : NULL;
+    }
+    unsigned flags = v.s.flags;
+    if (!cf->allow_soft) flags = (flags & ~(unsigned)OCF_SESS_SWONLY) | OCF_SESS_HWONLY;
+    ocf_sid_t sid;
+    rc = ocf_newsession(&sid, chain, flags);
+    /* cryptodevallowsoft=0: the caller should fall back to its own software. */
+    if (rc == ENODEV && !cf->allow_soft) rc = EINVAL;
+    if (rc == 0) {
+      struct sess *s = calloc(1, sizeof(*s));
+      if (s != NULL && c->nsess == c->capsess) {
+        int cap = c->capsess ? 2 * c->capsess : 8;
+        struct sess **p = realloc(c->sess, (size_t)cap * sizeof(*p));
+        if (p != NULL) {
+          c->sess = p;
+          c->capsess = cap;
+        }
+      }
+      if (s == NULL || c->nsess == c->capsess) {
+        free(s);
+        ocf_freesession(sid);
+        rc = ENOMEM;
+      } else {
+        s->sid = sid;
+        do s->ses = next_ses++;
+        while (s->ses == 0);
+        fill_info(s, &v);
+        c->sess[c->nsess++] = s;
+        reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
+      }
+    }
+    /* The keys sit in our read buffer: wipe them now. */
+    for (uint32_t i = 0; i < v.s.nparam; i++)
+      explicit_bzero((void *)(uintptr_t)v.key[i], v.p[i].keylen);
+  }
+  if (rc != 0) reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
+static void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint32_t ses;
+  int idx, rc = ocfw_dec_u32(b, n, &ses);
+  struct sess *s = rc ? NULL : sess_find(c, ses, &idx);
+  if (rc == 0 && s == NULL) rc = ENOENT;
+  if (s != NULL) {
+    c->sess[idx] = c->sess[--c->nsess];
+    if (s->inflight > 0)
+      s->dead = true;
+    else
+      sess_release(s);
+  }
+  reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
+static void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint32_t ses;
+  int rc = ocfw_dec_u32(b, n, &ses);
+  struct sess *s = rc ? NULL : sess_find(c, ses, NULL);
+  if (rc == 0 && s == NULL) rc = ENOENT;
+  if (s) {
+    ocf_session_driver(s->sid, s->info.driver, sizeof(s->info.driver));
+    s->info.hid = OCF_SID_DRIVER(s->sid);
+    reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
+  } else {
+    reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+  }
+}
+
+/* --- symmetric requests --------------------------------------------------- */
+
+static struct job *pending[256]; /* built this round, dispatched as a batch */
+static int npending;
+
+static void finish_job_accounting(struct job *j) {
+  struct client *c = j->c;
+  c->inflight--;
+  c->inflight_bytes -= j->len;
+  if (j->s) {
+    j->s->inflight--;
+    if (j->s->dead && j->s->inflight == 0) sess_release(j->s);
+  }
+  if (j->shm) {
+    j->shm->refs--;
+    if (j->shm->dead && j->shm->refs == 0) shm_release(j->shm);
+  }
+  if (c->closed && c->inflight == 0 && !c->freeing) {
+    c->freeing = true;
+    c->dnext = free_list;
+    free_list = c;
+  }
+}
+
+static void sym_reply(struct job *j, int err) {
+  struct client *c = j->c;
+  if (c->closed) return;
+  bool wantiv = (j->hflags & OCFW_F_WANTIV) && err == 0;
+  bool data = !(j->hflags & (OCFW_F_SHM | OCFW_F_NODATA)) && err == 0;
+  size_t ivb = wantiv ? (size_t)j->req.ndesc * OCF_MAX_IV : 0;
+  size_t body = sizeof(struct ocfw_crypt_rep) + ivb + (data ? j->len : 0);
+  uint8_t *p = out_reserve(c, OCFW_HDR_LEN + body);
+  if (p == NULL) {
+    fatal(c, ENOMEM, "out of memory for a reply");
+    return;
+  }
+  ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + body), OCFW_CRYPT, j->hflags, j->tag, err);
+  struct ocfw_crypt_rep r = {(uint32_t)j->req.olen, data ? (uint32_t)j->len : 0};
+  memcpy(p + OCFW_HDR_LEN, &r, sizeof(r));
+  p += OCFW_HDR_LEN + sizeof(r);
+  for (int i = 0; wantiv && i < j->req.ndesc; i++, p += OCF_MAX_IV)
+    memcpy(p, j->req.desc[i].iv, OCF_MAX_IV);
+  if (data) memcpy(p, j->data, j->len);
+}
+
+static void dispatch_pending(void) {
+  int i = 0;
+  on_loop = true;
+  while (i < npending) {
+    int err = 0;
+    int k = ocf_dispatch_batch((struct ocf_req **)&pending[i], npending - i, &err);
+    i += k;
+    if (i < npending) { /* refused up front: answer it, go on with the rest */
+      struct job *j = pending[i++];
+      finish_job_accounting(j);
+      sym_reply(j, err ? err : EINVAL);
+      job_free(j);
+    }
+  }
+  on_loop = false;
+  npending = 0;
+}
+
+static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  struct ocfw_crypt_view v;
+  int rc = ocfw_dec_crypt(b, n, h->flags, &v);
+  struct sess *s = NULL;
+  struct shm *m = NULL;
+  if (rc == 0 && v.c.datalen > cf->max_req) rc = EMSGSIZE;
+  if (rc == 0 && (s = sess_find(c, v.c.ses, NULL)) == NULL) rc = ENOENT;
+  if (rc == 0 && (h->flags & OCFW_F_SHM)) {
+    for (int i = 0; i < c->nshm; i++)
+      if (c->shm[i]->id == v.c.shm) m = c->shm[i];
+    if (m == NULL)
+      rc = EBADF;
+    else if (v.c.shm_off > m->size || v.c.datalen > m->size - v.c.shm_off)
+      rc = ERANGE;
+  }
+  struct job *j = NULL;
+  if (rc == 0) {
+    size_t extra = m ? 0 : v.c.datalen;
+    j = calloc(1, sizeof(*j) + extra);
+    if (j == NULL) rc = ENOMEM;
+  }
+  if (rc != 0) {
+    struct job tmp = {.c = c, .tag = h->tag, .hflags = h->flags};
+    sym_reply(&tmp, rc);
+    return;
+  }
+  j->kind = JOB_SYM;
+  j->c = c;
+  j->s = s;
+  j->shm = m;
+  j->tag = h->tag;
+  j->hflags = h->flags;
+  j->len = v.c.datalen;
+  if (m) {
+    j->req.buf = ocf_buf_contig(m->base + v.c.shm_off, j->len);
+    m->refs++;
+  } else {
+    j->data = (uint8_t *)(j + 1);
+    memcpy(j->data, v.data, j->len);
+    j->req.buf = ocf_buf_contig(j->data, j->len);
+  }
+  j->req.sid = s->sid;
+  j->req.flags = j->len <= cf->inline_max ? OCF_REQ_INLINE : 0;
+  j->req.ndesc = v.c.ndesc;
+  for (int i = 0; i < v.c.ndesc; i++) {
+    struct ocf_desc *d = &j->req.desc[i];
+    d->alg = (enum ocf_alg)v.d[i].alg;
+    d->flags = v.d[i].flags;
+    d->skip = v.d[i].skip;
+    d->len = v.d[i].len;
+    d->inject = v.d[i].inject;
+    d->iv_off = v.d[i].iv_off;
+    d->aad_skip = v.d[i].aad_skip;
+    d->aad_len = v.d[i].aad_len;
+    memcpy(d->iv, v.d[i].iv, OCF_MAX_IV);
+  }
+  j->req.callback = sym_cb;
+  j->req.opaque = j;
+  s->inflight++;
+  c->inflight++;
+  c->inflight_bytes += j->len;
+  pending[npending++] = j;
+  if (npending == (int)(sizeof(pending) / sizeof(pending[0]))) dispatch_pending();
+}
+
+static void sym_complete(struct job *j) {
+  struct client *c = j->c;
+  int err = j->req.error;
+  if (err == EAGAIN && !c->closed && j->tries++ < 16) {
+    /* The session migrated: the request carries its new id.  Keep it. */
+    j->s->sid = j->req.sid;
+    on_loop = true;
+    int rc = ocf_dispatch(&j->req);
+    on_loop = false;
+    if (rc == 0) return;
+    err = rc;
+  }
+  finish_job_accounting(j);
+  sym_reply(j, err);
+  job_free(j);
+}
+
+/* --- public key ----------------------------------------------------------- */
+
+static void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  struct ocfw_key_view v;
+  int rc = ocfw_dec_key(b, n, &v);
+  struct job *j = NULL;
+  if (rc == 0) {
+    size_t total = 0;
+    for (unsigned i = 0; i < (unsigned)v.k.iparams + v.k.oparams; i++) total += v.p[i].nbytes;
+    j = calloc(1, sizeof(*j) + total);
+    if (j == NULL)
+      rc = ENOMEM;
+    else {
+      j->len = total;
+      j->data = (uint8_t *)(j + 1);
+    }
+  }
+  if (rc == 0) {
+    j->kind = JOB_KEY;
+    j->c = c;
+    j->tag = h->tag;
+    struct ocf_kreq *k = &j->kreq;
+    k->op = (enum ocf_kop)v.k.op;
+    k->iparams = v.k.iparams;
+    k->oparams = v.k.oparams;
+    uint8_t *p = j->data;
+    for (int i = 0; i < k->iparams + k->oparams; i++) {
+      if (i < k->iparams) memcpy(p, v.in[i], v.p[i].nbytes);
+      k->param[i].p = v.p[i].nbytes ? p : NULL;
+      k->param[i].nbits = i < k->iparams ? v.p[i].nbits : 8u * v.p[i].nbytes;
+      p += v.p[i].nbytes;
+    }
+    k->callback = key_cb;
+    k->opaque = j;
+    c->inflight++;
+    c->inflight_bytes += j->len;
+    on_loop = true;
+    rc = ocf_kdispatch(k);
+    on_loop = false;
+    if (rc != 0) {
+      c->inflight--;
+      c->inflight_bytes -= j->len;
+      job_free(j);
+    }
+  }
+  if (rc != 0) reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
+static void key_complete(struct job *j) {
+  struct client *c = j->c;
+  finish_job_accounting(j);
+  if (!c->closed) {
+    struct ocf_kreq *k = &j->kreq;
+    int err = k->error;
+    size_t body = sizeof(struct ocfw_key_rep);
+    if (err == 0)
+      for (int i = k->iparams; i < k->iparams + k->oparams; i++)
+        body += sizeof(struct ocfw_kparam) + (k->param[i].nbits + 7) / 8;
+    uint8_t *p = out_reserve(c, OCFW_HDR_LEN + body);
+    if (p != NULL) {
+      ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + body), OCFW_KEY, 0, j->tag, err);
+      struct ocfw_key_rep r = {(uint32_t)k->status, err ? 0 : (uint16_t)k->oparams, 0};
+      memcpy(p + OCFW_HDR_LEN, &r, sizeof(r));
+      p += OCFW_HDR_LEN + sizeof(r);
+      for (int i = k->iparams; err == 0 && i < k->iparams + k->oparams; i++) {
+        struct ocfw_kparam kp = {(uint32_t)k->param[i].nbits,
+                                 (uint32_t)((k->param[i].nbits + 7) / 8)};
+        memcpy(p, &kp, sizeof(kp));
+        if (kp.nbytes) memcpy(p + sizeof(kp), k->param[i].p, kp.nbytes);
+        p += sizeof(kp) + kp.nbytes;
+      }
+    }
+  }
+  job_free(j);
+}
+
+/* asymfeat: the CRF_* bits of the operations some live producer serves. */
+static uint32_t asymfeat(void) {
+  uint32_t feat = 0;
+  struct ocf_driver_stat st[64];
+  int n = ocf_driver_stats(st, 64);
+  for (int i = 0; i < n && i < 64; i++) {
+    enum ocf_kop ops[OCF_KOP__MAX];
+    int cnt = 0;
+    if (st[i].detached || ocf_driver_kops(st[i].hid, ops, NULL, OCF_KOP__MAX, &cnt) != 0) continue;
+    for (int k = 0; k < cnt && k < OCF_KOP__MAX; k++)
+      if (ops[k] < 32) feat |= 1u << ops[k];
+  }
+  return feat;
+}
+
+/* --- shared memory --------------------------------------------------------- */
+
+static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint64_t size;
+  int rc = 0, fd = -1;
+  if (n != sizeof(size))
+    rc = EBADMSG;
+  else
+    memcpy(&size, b, sizeof(size));
+  if (c->nfds > 0) { /* the oldest descriptor belongs to this message */
+    fd = c->fds[0];
+    memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+  } else if (rc == 0) {
+    rc = EBADF;
+  }
+  struct stat st;
+  if (rc == 0 && (size == 0 || size > cf->max_shm || c->shm_bytes + size > cf->max_shm ||
+                  c->nshm >= MAX_SHM_REGIONS))
+    rc = ENOSPC;
+  if (rc == 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size))
+    rc = EINVAL;
+  /* Without a shrink seal the client could truncate the file under us and
+   * turn our next access into SIGBUS. */
+  if (rc == 0) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK)) rc = EPERM;
+  }
+  struct shm *m = NULL;
+  if (rc == 0) {
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+      rc = errno == ENOMEM ? ENOMEM : EINVAL;
+    else if ((m = calloc(1, sizeof(*m))) == NULL) {
+      munmap(base, size);
+      rc = ENOMEM;
+    } else {
+      m->base = base;
+      m->size = size;
+      m->id = next_shm++;
+      c->shm[c->nshm++] = m;
+      c->shm_bytes += size;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (rc)
+    reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+  else
+    reply(c, h->cmd, 0, h->tag, 0, &m->id, sizeof(m->id));
+}
+
+static void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint32_t id;
+  int rc = ocfw_dec_u32(b, n, &id);
+  if (rc == 0) {
+    rc = ENOENT;
+    for (int i = 0; i < c->nshm; i++) {
+      struct shm *m = c->shm[i];
+      if (m->id != id) continue;
+      c->shm[i] = c->shm[--c->nshm];
+      c->shm_bytes -= m->size;
+      if (m->refs > 0)
+        m->dead = true;
+      else
+        shm_release(m);
+      rc = 0;
+      break;
+    }
+  }
+  reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
+/* --- message dispatch ------------------------------------------------------ */
+
+static void do_drivers(struct client *c, const struct ocfw_hdr *h) {
+  struct ocf_driver_stat st[64];
+  int n = ocf_driver_stats(st, 64);
+  if (n > 64) n = 64;
+  uint8_t buf[4 + 64 * sizeof(struct ocfw_driver)];
+  uint32_t cnt = 0;
+  for (int i = 0; i < n; i++) {
+    if (st[i].detached) continue;
+    struct ocfw_driver d = {st[i].hid, st[i].flags, {0}};
+    snprintf(d.name, sizeof(d.name), "%s", st[i].name);
+    memcpy(buf + 4 + cnt * sizeof(d), &d, sizeof(d));
+    cnt++;
+  }
+  memcpy(buf, &cnt, 4);
+  reply(c, h->cmd, 0, h->tag, 0, buf, 4 + cnt * sizeof(struct ocfw_driver));
+}
+
+static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  if (h->cmd != OCFW_CRYPT && npending) dispatch_pending(); /* keep order visible */
+  if (h->status != 0 || (h->cmd != OCFW_CRYPT && h->flags != 0)) {
+    reply(c, h->cmd, 0, h->tag, EINVAL, NULL, 0);
+    return;
+  }
+  switch (h->cmd) {
+    case OCFW_HELLO: {
+      struct ocfw_hello hi;
+      if (n != sizeof(hi)) {
+        reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+        break;
+      }
+      memcpy(&hi, b, sizeof(hi));
+      if (hi.magic != OCFW_MAGIC || hi.version != OCFW_VERSION) {
+        reply(c, h->cmd, 0, h->tag, EPROTONOSUPPORT, NULL, 0);
+        break;
+      }
+      struct ocfw_hello_rep r = {OCFW_MAGIC,
+                                 OCFW_VERSION,
+                                 (uint32_t)cf->max_req,
+                                 (uint32_t)cf->max_inflight,
+                                 (uint32_t)cf->allow_soft,
+                                 0};
+      reply(c, h->cmd, 0, h->tag, 0, &r, sizeof(r));
+      break;
+    }
+    case OCFW_NEWSESSION:
+      do_newsession(c, h, b, n);
+      break;
+    case OCFW_FREESESSION:
+      do_freesession(c, h, b, n);
+      break;
+    case OCFW_SESSINFO:
+      do_sessinfo(c, h, b, n);
+      break;
+    case OCFW_CRYPT:
+      do_crypt(c, h, b, n);
+      break;
+    case OCFW_KEY:
+      do_key(c, h, b, n);
+      break;
+    case OCFW_ASYMFEAT: {
+      uint32_t f = asymfeat();
+      reply(c, h->cmd, 0, h->tag, n ? EBADMSG : 0, &f, n ? 0 : sizeof(f));
+      break;
+    }
+    case OCFW_SHM_REG:
+      do_shm_reg(c, h, b, n);
+      break;
+    case OCFW_SHM_UNREG:
+      do_shm_unreg(c, h, b, n);
+      break;
+    case OCFW_DRIVERS:
+      if (n)
+        reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+      else
+        do_drivers(c, h);
+      break;
+    default:
+      reply(c, h->cmd, 0, h->tag, EBADRQC, NULL, 0);
+      break;
+  }
+}
+
+/* parse consumes whole messages from the read buffer while the client is not
+ * throttled; returns false when the client was closed. */
+static bool parse(struct client *c) {
+  size_t pos = 0;
+  while (!c->closed && c->inlen - pos >= OCFW_HDR_LEN) {
+    struct ocfw_hdr h;
+    ocfw_get_hdr(c->in + pos, c->inlen - pos, &h);
+    if (!ocfw_frame_ok(&h, max_msg)) {
+      fatal(c, EMSGSIZE,
+            h.len < OCFW_HDR_LEN ? "message shorter than its header"
+                                 : "message longer than the daemon's limit");
+      break;
+    }
+    if (c->inlen - pos < h.len) break;
+    if (throttled(c)) break;
+    handle(c, &h, c->in + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
+    pos += h.len;
+  }
+  if (npending) dispatch_pending();
+  if (c->closed) return false;
+  if (pos > 0) {
+    memmove(c->in, c->in + pos, c->inlen - pos);
+    c->inlen -= pos;
+  }
+  bool want = !throttled(c);
+  if (want != c->reading) {
+    c->reading = want;
+    arm(c);
+  }
+  return true;
+}
+
+static void client_read(struct client *c) {
+  for (int round = 0; round < 8 && c->reading && !c->closed; round++) {
+    /* Room for at least the message at the head of the buffer. */
+    size_t need = READ_CHUNK;
+    if (c->inlen >= OCFW_HDR_LEN) {
+      struct ocfw_hdr h;
+      ocfw_get_hdr(c->in, c->inlen, &h);
+      if (ocfw_frame_ok(&h, max_msg) && h.len > need) need = h.len;
+    }
+    if (c->incap < need || c->incap - c->inlen < 4096) {
+      size_t cap = c->incap < need ? need : c->incap;
+      if (cap - c->inlen < 4096) cap = c->inlen + READ_CHUNK;
+      uint8_t *p = realloc(c->in, cap);
+      if (p == NULL) {
+        fatal(c, ENOMEM, "out of memory");
+        return;
+      }
+      c->in = p;
+      c->incap = cap;
+    }
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_QUEUED)];
+    } cm;
+    struct iovec iov = {c->in + c->inlen, c->incap - c->inlen};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
+    ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    bool bad_fds = (mh.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); n > 0 && ch; ch = CMSG_NXTHDR(&mh, ch)) {
+      if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS) continue;
+      int cnt = (int)((ch->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < cnt; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
+        if (c->nfds < MAX_FDS_QUEUED)
+          c->fds[c->nfds++] = fd;
+        else {
+          close(fd);
+          bad_fds = true;
+        }
+      }
+    }
+    if (n <= 0) {
+      client_close(c, n == 0 ? NULL : strerror(errno));
+      return;
+    }
+    c->inlen += (size_t)n;
+    if (bad_fds) {
+      fatal(c, EPROTO, "too many descriptors passed");
+      return;
+    }
+    if (!parse(c)) return;
+    if ((size_t)n < iov.iov_len) return; /* drained the socket */
+  }
+}
+
+static void accept_clients(void) {
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) ocfd_log(0, "accept: %s", strerror(errno));
+      return;
+    }
+    struct ucred cr;
+    socklen_t cl = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0) {
+      close(fd);
+      continue;
+    }
+    bool ok = cf->nuids == 0 || cr.uid == 0 || cr.uid == geteuid();
+    for (int i = 0; !ok && i < cf->nuids; i++) ok = cf->uids[i] == cr.uid;
+    if (!ok || nclients >= cf->max_clients) {
+      ocfd_log(1, "refusing pid %d uid %d: %s", (int)cr.pid, (int)cr.uid,
+               ok ? "too many clients" : "uid not allowed");
+      close(fd);
+      continue;
+    }
+    struct client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+      close(fd);
+      continue;
+    }
+    c->fd = fd;
+    c->pid = cr.pid;
+    c->uid = cr.uid;
+    c->serial = ++next_serial;
+    c->reading = true;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      close(fd);
+      free(c);
+      continue;
+    }
+    c->next = clients;
+    if (clients) clients->prev = c;
+    clients = c;
+    nclients++;
+    ocfd_log(2, "client %llu: pid %d uid %d", (unsigned long long)c->serial, (int)cr.pid,
+             (int)cr.uid);
+  }
+}
+
+static void job_free(struct job *j) { free(j); }
+
+static void complete_one(struct job *j) {
+  struct client *c = j->c;
+  if (j->kind == JOB_SYM)
+    sym_complete(j);
+  else
+    key_complete(j);
+  /* A throttled client may read again. */
+  if (!c->closed && !c->reading && !throttled(c)) parse(c);
+}
+
+static void drain_completions(void) {
+  for (;;) {
+    struct job *list = local_head;
+    local_head = local_tail = NULL;
+    if (list == NULL) {
+      pthread_mutex_lock(&done_lock);
+      list = done_head;
+      done_head = done_tail = NULL;
+      pthread_mutex_unlock(&done_lock);
+      if (list == NULL) return;
+    }
+    for (struct job *j = list, *next; j != NULL; j = next) {
+      next = j->next;
+      complete_one(j);
+    }
+  }
+}
+
+/* --- setup ---------------------------------------------------------------- */
+
+static int listen_socket(const char *path, const char *group) {
+  /* systemd socket activation: one stream socket on fd 3. */
+  const char *lp = getenv("LISTEN_PID"), *lf = getenv("LISTEN_FDS");
+  if (lp && lf && atoi(lp) == (int)getpid() && atoi(lf) == 1) {
+    int fd = 3;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ocfd_log(1, "using the socket passed by systemd");
+    return fd;
+  }
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path)) {
+    ocfd_log(0, "socket path too long: %s", path);
+    return -1;
+  }
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  /* A stale socket file is removed; a live daemon on it is left alone. */
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+      ocfd_log(0, "another daemon is listening on %s", path);
+      close(probe);
+      close(fd);
+      return -1;
+    }
+    close(probe);
+  }
+  unlink(path);
+  mode_t old = umask(0117);
+  int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+  umask(old);
+  if (rc != 0 || chmod(path, 0660) != 0) {
+    ocfd_log(0, "bind %s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (group && *group) {
+    struct group *g = getgrnam(group);
+    if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0)
+      ocfd_log(0, "cannot give %s to group %s", path, group);
+  }
+  if (listen(fd, 1024) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ocfd_serve(const struct ocfd_conf *conf) {
+  cf = conf;
+  max_msg = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc) +
+            conf->max_req;
+  if (max_msg < 64 * 1024) max_msg = 64 * 1024;
+  signal(SIGPIPE, SIG_IGN);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  /* Blocked before the framework starts its threads, which inherit the
+   * mask: the signals then reach only our signalfd. */
+  sigset_t ss;
+  sigemptyset(&ss);
+  sigaddset(&ss, SIGINT);
+  sigaddset(&ss, SIGTERM);
+  sigaddset(&ss, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &ss, NULL);
+  struct ocf_init_opts io = {.workers = conf->workers,
+                             .no_soft = conf->no_soft,
+                             .soft_pk_disabled = conf->soft_pk_disabled,
+                             .devices = conf->devices[0] ? conf->devices : NULL,
+                             .policy = conf->policy[0] ? conf->policy : NULL};
+  int rc = ocf_init(&io);
+  if (rc != 0) {
+    ocfd_log(0, "framework: %s", ocf_errdetail());
+    return 1;
+  }
+  sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+  done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  lfd = listen_socket(conf->socket, conf->group);
+  if (sfd < 0 || done_efd < 0 || epfd < 0 || lfd < 0) {
+    ocfd_log(0, "startup failed on %s", conf->socket);
+    ocf_shutdown();
+    return 1;
+  }
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &lfd};
+  epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+  ev.data.ptr = &done_efd;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, done_efd, &ev);
+  ev.data.ptr = &sfd;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+  ocfd_log(1, "listening on %s (allow-soft %s, max request %zu)", conf->socket,
+           conf->allow_soft ? "yes" : "no", conf->max_req);
+  bool stop = false;
+  struct epoll_event evs[256];
+  while (!stop) {
+    int n = epoll_wait(epfd, evs, 256, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ocfd_log(0, "epoll_wait: %s", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      void *p = evs[i].data.ptr;
+      if (p == &lfd) {
+        accept_clients();
+      } else if (p == &done_efd) {
+        uint64_t v;
+        while (read(done_efd, &v, sizeof(v)) < 0 && errno == EINTR) {
+        }
+      } else if (p == &sfd) {
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+          if (si.ssi_signo != SIGHUP) stop = true;
+      } else {
+        struct client *c = p;
+        if (c->closed) continue;
+        if (evs[i].events & EPOLLOUT) client_flush(c);
+        if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+          if (c->reading)
+            client_read(c);
+          else if (evs[i].events & (EPOLLHUP | EPOLLERR))
+            client_close(c, "hang-up");
+        }
+      }
+    }
+    drain_completions();
+    while (dirty_list) {
+      struct client *c = dirty_list;
+      dirty_list = c->dnext;
+      c->dirty = false;
+      if (!c->closed) client_flush(c);
+    }
+    while (free_list) {
+      struct client *c = free_list;
+      free_list = c->dnext;
+      free(c->sess);
+      free(c);
+    }
+  }
+  ocfd_log(1, "shutting down");
+  close(lfd);
+  if (!(getenv("LISTEN_PID"))) unlink(conf->socket);
+  while (clients) client_close(clients, NULL);
+  /* Requests still in flight complete with ECANCELED inside ocf_shutdown. */
+  ocf_shutdown();
+  drain_completions();
+  while (free_list) {
+    struct client *c = free_list;
+    free_list = c->dnext;
+    free(c->sess);
+    free(c);
+  }
+  close(epfd);
+  close(done_efd);
+  close(sfd);
+  return 0;
+}

@@ -1,0 +1,595 @@
+/* test_ocfd.c - ocfd through libocfdev, and ocfd against bad clients.
+ *
+ * The native API: known answers (NIST CBC vectors), many requests in flight
+ * and batches, shared-memory buffers processed in place.  Bad clients: broken
+ * framing, malformed bodies, unknown commands, someone else's session, a
+ * disconnect with requests in flight, a client that never reads, a thousand
+ * clients at once.  Each gets an error or is disconnected, and the daemon
+ * keeps serving a well-behaved client throughout; it must exit cleanly
+ * (no leaks under ASan) at the end of every test. */
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "../src/client/wire.h"
+#include "test_ocfd_util.h"
+#include "vectors.h"
+
+static struct ocfd_proc daemon_;
+
+static int setup(void **state) {
+  (void)state;
+  return ocfd_start(&daemon_, NULL);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  int rc = ocfd_stop(&daemon_);
+  if (rc != 0) fprintf(stderr, "ocfd exited with status %d\n", rc);
+  return rc;
+}
+
+static struct ocfdev *conn(void) {
+  struct ocfdev *d = NULL;
+  assert_int_equal(ocfdev_open(daemon_.sock, &d), 0);
+  return d;
+}
+
+static uint32_t session(struct ocfdev *d, enum ocf_alg alg, const uint8_t *key, size_t klen) {
+  struct ocf_sessparam p = {.alg = alg, .key = key, .keylen = klen};
+  uint32_t ses = 0;
+  assert_int_equal(ocfdev_newsession(d, &p, 0, &ses, NULL), 0);
+  return ses;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(seed * 29 + i * 13 + (i >> 7));
+}
+
+/* healthy: a fresh client still gets correct AES-CBC through the daemon. */
+static void healthy(void) {
+  struct ocfdev *d = conn();
+  uint8_t key[16] = {0}, buf[16] = {0};
+  uint32_t ses = session(d, OCF_ALG_AES_CBC, key, 16);
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = 16};
+  op.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 16};
+  assert_int_equal(ocfdev_crypt(d, &op), 0);
+  /* AES-128(0^128) with a zero key: FIPS-197 style known value */
+  static const uint8_t want[16] = {0x66, 0xe9, 0x4b, 0xd4, 0xef, 0x8a, 0x2c, 0x3b,
+                                   0x88, 0x4c, 0xfa, 0x59, 0xca, 0x34, 0x2b, 0x2e};
+  assert_memory_equal(buf, want, 16);
+  ocfdev_close(d);
+}
+
+/* --- the native API --------------------------------------------------------- */
+
+static void t_kat_cbc(void **state) {
+  (void)state;
+  ocf_vec_require_dir();
+  struct ocfdev *d = conn();
+  struct ocf_vec *v = ocf_vec_open("ciphers/AES/CBC/CBCMMT128.rsp", "COUNT");
+  assert_non_null(v);
+  int n = 0;
+  while (ocf_vec_next(v)) {
+    uint8_t *key, *iv, *pt, *ct;
+    size_t kl, il, pl, cl;
+    assert_int_equal(ocf_vec_bytes(v, "KEY", &key, &kl), 0);
+    assert_int_equal(ocf_vec_bytes(v, "IV", &iv, &il), 0);
+    assert_int_equal(ocf_vec_bytes(v, "PLAINTEXT", &pt, &pl), 0);
+    assert_int_equal(ocf_vec_bytes(v, "CIPHERTEXT", &ct, &cl), 0);
+    int enc = ocf_vec_section(v) == 1;
+    uint32_t ses = session(d, OCF_ALG_AES_CBC, key, kl);
+    uint8_t *buf = malloc(pl);
+    memcpy(buf, enc ? pt : ct, pl);
+    struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = pl};
+    op.desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = (enc ? OCF_D_ENCRYPT : 0) | OCF_D_IV_EXPLICIT, .len = pl};
+    memcpy(op.desc[0].iv, iv, il);
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+    assert_memory_equal(buf, enc ? ct : pt, pl);
+    assert_int_equal(ocfdev_freesession(d, ses), 0);
+    free(buf), free(key), free(iv), free(pt), free(ct);
+    n++;
+  }
+  ocf_vec_close(v);
+  assert_true(n >= 20);
+  ocfdev_close(d);
+}
+
+/* Many requests in flight, submitted in batches; every result checked
+ * against OpenSSL. */
+static void t_async_batch(void **state) {
+  (void)state;
+  struct ocfdev *d = conn();
+  uint8_t key[16];
+  fill(key, 16, 1);
+  uint32_t ses = session(d, OCF_ALG_AES_CTR, key, 16);
+  enum { N = 2000, LEN = 200 };
+  struct ocfdev_op *ops = calloc(N, sizeof(*ops));
+  uint8_t(*bufs)[LEN] = malloc((size_t)N * LEN);
+  struct ocfdev_op *ptrs[N];
+  for (int i = 0; i < N; i++) {
+    fill(bufs[i], LEN, (unsigned)i);
+    ops[i] =
+        (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs[i], .len = LEN, .opaque = &ops[i]};
+    ops[i].desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CTR, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = LEN};
+    ops[i].desc[0].iv[0] = (uint8_t)i;
+    ops[i].desc[0].iv[1] = (uint8_t)(i >> 8);
+    ptrs[i] = &ops[i];
+  }
+  int sent;
+  assert_int_equal(ocfdev_submit_batch(d, ptrs, N, &sent), 0);
+  assert_int_equal(sent, N);
+  int got = 0;
+  while (got < N) {
+    struct ocfdev_op *done[128];
+    int n;
+    assert_int_equal(ocfdev_reap(d, done, 128, 10000, &n), 0);
+    assert_true(n > 0);
+    for (int k = 0; k < n; k++) {
+      struct ocfdev_op *op = done[k];
+      int i = (int)(op - ops);
+      assert_int_equal(op->error, 0);
+      uint8_t in[LEN], ref[LEN];
+      int ol;
+      fill(in, LEN, (unsigned)i);
+      EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+      EVP_EncryptInit_ex(x, EVP_aes_128_ctr(), NULL, key, op->desc[0].iv);
+      EVP_EncryptUpdate(x, ref, &ol, in, LEN);
+      EVP_CIPHER_CTX_free(x);
+      assert_memory_equal(bufs[i], ref, LEN);
+    }
+    got += n;
+  }
+  assert_int_equal(ocfdev_inflight(d), 0);
+  int n;
+  struct ocfdev_op *none[1];
+  assert_int_equal(ocfdev_reap(d, none, 1, 0, &n), ENOENT);
+  free(ops);
+  free(bufs);
+  ocfdev_close(d);
+}
+
+/* Shared memory: AES-128-GCM sealed in place, same bytes as OpenSSL; a
+ * generated IV comes back in the descriptor. */
+static void t_shm(void **state) {
+  (void)state;
+  struct ocfdev *d = conn();
+  uint8_t key[16];
+  fill(key, 16, 2);
+  uint32_t ses = session(d, OCF_ALG_AES_GCM, key, 16);
+  struct ocfdev_shm *m;
+  assert_int_equal(ocfdev_shm_create(d, 1 << 20, &m), 0);
+  uint8_t *base = ocfdev_shm_base(m);
+  enum { LEN = 16384, AAD = 13 };
+  for (int r = 0; r < 8; r++) {
+    uint8_t *p = base + r * 65536;
+    fill(p, AAD + LEN, (unsigned)r);
+    uint8_t ref[LEN], tag[16], iv[12];
+    struct ocfdev_op op = {
+        .ses = ses, .ndesc = 1, .shm = m, .shm_off = (size_t)r * 65536, .len = AAD + LEN + 16};
+    op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_AES_GCM,
+                                   .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT,
+                                   .skip = AAD,
+                                   .len = LEN,
+                                   .inject = AAD + LEN,
+                                   .aad_len = AAD};
+    fill(iv, 12, 50 + r);
+    memcpy(op.desc[0].iv, iv, 12);
+    uint8_t plain[AAD + LEN];
+    memcpy(plain, p, AAD + LEN);
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    int ol;
+    EVP_EncryptInit_ex(x, EVP_aes_128_gcm(), NULL, key, iv);
+    EVP_EncryptUpdate(x, NULL, &ol, plain, AAD);
+    EVP_EncryptUpdate(x, ref, &ol, plain + AAD, LEN);
+    EVP_EncryptFinal_ex(x, ref, &ol);
+    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    EVP_CIPHER_CTX_free(x);
+    assert_memory_equal(p + AAD, ref, LEN);
+    assert_memory_equal(p + AAD + LEN, tag, 16);
+    /* open it again in place; a flipped bit is EBADMSG */
+    op.desc[0].flags = OCF_D_IV_EXPLICIT;
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+    assert_memory_equal(p, plain, AAD + LEN);
+  }
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .shm = m, .shm_off = (1 << 20) - 10, .len = 11};
+  op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_AES_GCM, .flags = OCF_D_ENCRYPT};
+  assert_int_equal(ocfdev_crypt(d, &op), ERANGE);
+  /* generated IV: written into the buffer and returned */
+  struct ocfdev_op g = {.ses = ses, .ndesc = 1, .shm = m, .len = 12 + 32 + 16};
+  g.desc[0] = (struct ocf_desc){.alg = OCF_ALG_AES_GCM,
+                                .flags = OCF_D_ENCRYPT,
+                                .iv_off = 0,
+                                .skip = 12,
+                                .len = 32,
+                                .inject = 44};
+  assert_int_equal(ocfdev_crypt(d, &g), 0);
+  assert_memory_equal(g.desc[0].iv, base, 12);
+  assert_int_equal(ocfdev_shm_destroy(d, m), 0);
+  ocfdev_close(d);
+}
+
+static void t_sessions(void **state) {
+  (void)state;
+  struct ocfdev *a = conn(), *b = conn();
+  uint8_t key[16] = {0};
+  uint32_t sa = session(a, OCF_ALG_AES_CBC, key, 16);
+  struct ocfdev_sessinfo si;
+  assert_int_equal(ocfdev_sessinfo(a, sa, &si), 0);
+  assert_string_equal(si.driver, "soft");
+  assert_int_equal(si.alg[0].block, 16);
+  /* b cannot see or free a's session */
+  assert_int_equal(ocfdev_sessinfo(b, sa, &si), ENOENT);
+  assert_int_equal(ocfdev_freesession(b, sa), ENOENT);
+  uint8_t buf[16] = {0};
+  struct ocfdev_op op = {.ses = sa, .ndesc = 1, .buf = buf, .len = 16};
+  op.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 16};
+  assert_int_equal(ocfdev_crypt(b, &op), ENOENT);
+  assert_int_equal(ocfdev_crypt(a, &op), 0);
+  /* bad parameters come back as the framework's errors */
+  struct ocf_sessparam bad = {.alg = OCF_ALG_AES_CBC, .key = key, .keylen = 15};
+  uint32_t x;
+  assert_int_equal(ocfdev_newsession(a, &bad, 0, &x, NULL), EINVAL);
+  bad.alg = (enum ocf_alg)77;
+  assert_int_not_equal(ocfdev_newsession(a, &bad, 0, &x, NULL), 0);
+  op.len = 15;
+  op.desc[0].len = 15;
+  assert_int_equal(ocfdev_crypt(a, &op), EINVAL);
+  /* free with requests in flight: they still complete */
+  struct ocfdev_op ops[100];
+  uint8_t bufs[100][4096];
+  for (int i = 0; i < 100; i++) {
+    ops[i] = (struct ocfdev_op){.ses = sa, .ndesc = 1, .buf = bufs[i], .len = 4096};
+    ops[i].desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 4096};
+    assert_int_equal(ocfdev_submit(a, &ops[i]), 0);
+  }
+  assert_int_equal(ocfdev_freesession(a, sa), 0);
+  int got = 0, n;
+  struct ocfdev_op *done[100];
+  while (got < 100 && ocfdev_reap(a, done, 100, 10000, &n) == 0) got += n;
+  assert_int_equal(got, 100);
+  uint32_t f;
+  assert_int_equal(ocfdev_asymfeat(a, &f), 0);
+  struct ocfdev_driver drv[8];
+  assert_int_equal(ocfdev_drivers(a, drv, 8, &n), 0);
+  assert_true(n >= 1);
+  ocfdev_close(a);
+  ocfdev_close(b);
+}
+
+/* --- bad clients ------------------------------------------------------------ */
+
+static int raw(void) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  strcpy(sa.sun_path, daemon_.sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  return fd;
+}
+
+/* rd reads one message (header + up to cap body bytes) or returns -1 on EOF. */
+static int rd(int fd, struct ocfw_hdr *h, uint8_t *body, size_t cap) {
+  uint8_t hb[OCFW_HDR_LEN];
+  size_t got = 0;
+  while (got < sizeof(hb)) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) return -2;
+    ssize_t n = read(fd, hb + got, sizeof(hb) - got);
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  memcpy(h, hb, sizeof(*h));
+  size_t blen = h->len - OCFW_HDR_LEN;
+  for (size_t i = 0; i < blen;) {
+    uint8_t tmp[4096];
+    size_t want = blen - i < sizeof(tmp) ? blen - i : sizeof(tmp);
+    ssize_t n = read(fd, tmp, want);
+    if (n <= 0) return -1;
+    if (i < cap) memcpy(body + i, tmp, (size_t)n < cap - i ? (size_t)n : cap - i);
+    i += (size_t)n;
+  }
+  return 0;
+}
+
+static void wr(int fd, uint32_t len, uint16_t cmd, uint16_t flags, uint32_t tag, const void *body,
+               size_t blen) {
+  uint8_t hb[OCFW_HDR_LEN];
+  ocfw_put_hdr(hb, len, cmd, flags, tag, 0);
+  assert_int_equal(write(fd, hb, sizeof(hb)), sizeof(hb));
+  if (blen) assert_int_equal(write(fd, body, blen), (ssize_t)blen);
+}
+
+static void t_bad_frames(void **state) {
+  (void)state;
+  struct ocfw_hdr h;
+  uint8_t body[256];
+  /* shorter than a header */
+  int fd = raw();
+  wr(fd, 3, OCFW_HELLO, 0, 1, NULL, 0);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.cmd, OCFW_ERROR);
+  assert_int_equal(h.status, EMSGSIZE);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), -1); /* disconnected */
+  close(fd);
+  /* longer than the limit */
+  fd = raw();
+  wr(fd, 0x7fffffff, OCFW_CRYPT, 0, 1, NULL, 0);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.cmd, OCFW_ERROR);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), -1);
+  close(fd);
+  /* truncated: half a message, then gone */
+  fd = raw();
+  wr(fd, 200, OCFW_CRYPT, 0, 1, "abc", 3);
+  close(fd);
+  /* unknown command and malformed bodies: an error each, connection goes on */
+  fd = raw();
+  wr(fd, OCFW_HDR_LEN, 999, 0, 7, NULL, 0);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.tag, 7);
+  assert_int_equal(h.status, EBADRQC);
+  struct ocfw_newsess ns = {0, 0};
+  wr(fd, OCFW_HDR_LEN + sizeof(ns), OCFW_NEWSESSION, 0, 8, &ns, sizeof(ns));
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EINVAL);
+  struct ocfw_crypt c = {.ses = 1, .ndesc = 5, .datalen = 0};
+  wr(fd, OCFW_HDR_LEN + sizeof(c), OCFW_CRYPT, 0, 9, &c, sizeof(c));
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EINVAL);
+  uint8_t m[sizeof(c) + sizeof(struct ocfw_desc) + 4] = {0};
+  c.ndesc = 1;
+  c.datalen = 100; /* says 100, carries 4 */
+  memcpy(m, &c, sizeof(c));
+  wr(fd, OCFW_HDR_LEN + sizeof(m), OCFW_CRYPT, 0, 10, m, sizeof(m));
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EBADMSG);
+  c.datalen = 4; /* a session that is not ours */
+  memcpy(m, &c, sizeof(c));
+  wr(fd, OCFW_HDR_LEN + sizeof(m), OCFW_CRYPT, 0, 11, m, sizeof(m));
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, ENOENT);
+  wr(fd, OCFW_HDR_LEN + 2, OCFW_FREESESSION, 0, 12, "xy", 2);
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EBADMSG);
+  wr(fd, OCFW_HDR_LEN, OCFW_SHM_REG, 0, 13, NULL, 0); /* no size, no descriptor */
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_not_equal(h.status, 0);
+  struct ocfw_hello hi = {0x1234, 1};
+  wr(fd, OCFW_HDR_LEN + sizeof(hi), OCFW_HELLO, 0, 14, &hi, sizeof(hi));
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EPROTONOSUPPORT);
+  close(fd);
+  healthy();
+}
+
+/* A region must be a sealed memfd: a pipe or an unsealed file is refused. */
+static void t_bad_shm(void **state) {
+  (void)state;
+  int fd = raw();
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  int mfd = memfd_create("x", 0);
+  assert_int_equal(ftruncate(mfd, 4096), 0);
+  int cands[2] = {pfd[0], mfd};
+  for (int i = 0; i < 2; i++) {
+    uint8_t msg[OCFW_HDR_LEN + 8];
+    uint64_t sz = 4096;
+    ocfw_put_hdr(msg, sizeof(msg), OCFW_SHM_REG, 0, 5, 0);
+    memcpy(msg + OCFW_HDR_LEN, &sz, 8);
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct iovec iov = {msg, sizeof(msg)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
+    struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+    ch->cmsg_level = SOL_SOCKET;
+    ch->cmsg_type = SCM_RIGHTS;
+    ch->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(ch), &cands[i], sizeof(int));
+    assert_int_equal(sendmsg(fd, &mh, 0), sizeof(msg));
+    struct ocfw_hdr h;
+    uint8_t body[16];
+    assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+    assert_int_equal(h.status, i == 0 ? EINVAL : EPERM);
+  }
+  close(pfd[0]), close(pfd[1]), close(mfd);
+  close(fd);
+  healthy();
+}
+
+/* A client that leaves with many requests in flight. */
+static void t_disconnect_inflight(void **state) {
+  (void)state;
+  for (int round = 0; round < 5; round++) {
+    struct ocfdev *d = conn();
+    uint8_t key[16] = {0};
+    uint32_t ses = session(d, OCF_ALG_AES_CBC, key, 16);
+    enum { N = 300 };
+    static uint8_t bufs[N][8192];
+    static struct ocfdev_op ops[N];
+    struct ocfdev_op *p[N];
+    for (int i = 0; i < N; i++) {
+      ops[i] = (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs[i], .len = 8192};
+      ops[i].desc[0] = (struct ocf_desc){
+          .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 8192};
+      p[i] = &ops[i];
+    }
+    int sent;
+    assert_int_equal(ocfdev_submit_batch(d, p, N, &sent), 0);
+    ocfdev_close(d);
+  }
+  healthy();
+}
+
+static long daemon_rss_kb(void) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)daemon_.pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+/* A client that sends and never reads: the daemon stops reading it once its
+ * replies pile up; its memory stays bounded and others are served. */
+static void t_never_reads(void **state) {
+  (void)state;
+  struct ocfdev *d = conn(); /* for the session only */
+  int fd = raw();
+  struct ocfw_hello hi = {OCFW_MAGIC, OCFW_VERSION};
+  wr(fd, OCFW_HDR_LEN + sizeof(hi), OCFW_HELLO, 0, 1, &hi, sizeof(hi));
+  uint8_t nsb[sizeof(struct ocfw_newsess) + sizeof(struct ocfw_param)];
+  struct ocfw_newsess ns = {0, 1};
+  struct ocfw_param pp = {.alg = OCF_ALG_NULL};
+  memcpy(nsb, &ns, sizeof(ns));
+  memcpy(nsb + sizeof(ns), &pp, sizeof(pp));
+  wr(fd, OCFW_HDR_LEN + sizeof(nsb), OCFW_NEWSESSION, 0, 2, nsb, sizeof(nsb));
+  struct ocfw_hdr h;
+  uint8_t body[sizeof(struct ocfw_sessinfo)];
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0); /* hello */
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, 0);
+  struct ocfw_sessinfo si;
+  memcpy(&si, body, sizeof(si));
+  long before = daemon_rss_kb();
+  /* 64 KB requests, non-blocking, until the socket stays full */
+  enum { LEN = 65536 };
+  size_t msglen = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + sizeof(struct ocfw_desc) + LEN;
+  uint8_t *msg = calloc(1, msglen);
+  struct ocfw_crypt c = {.ses = si.ses, .ndesc = 1, .datalen = LEN};
+  struct ocfw_desc dd = {.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = LEN};
+  ocfw_put_hdr(msg, (uint32_t)msglen, OCFW_CRYPT, 0, 3, 0);
+  memcpy(msg + OCFW_HDR_LEN, &c, sizeof(c));
+  memcpy(msg + OCFW_HDR_LEN + sizeof(c), &dd, sizeof(dd));
+  size_t total = 0;
+  int stalls = 0;
+  while (stalls < 20 && total < (size_t)2 << 30) {
+    ssize_t n = send(fd, msg + total % msglen, msglen - total % msglen, MSG_DONTWAIT);
+    if (n > 0) {
+      total += (size_t)n;
+      stalls = 0;
+    } else {
+      stalls++;
+      usleep(20000);
+    }
+  }
+  long after = daemon_rss_kb();
+  fprintf(stderr, "never-reads: sent %zu MB; daemon RSS %ld -> %ld KB\n", total >> 20, before,
+          after);
+  assert_true(total < (size_t)2 << 30); /* it did stop reading us */
+  assert_true(after - before < 200 * 1024);
+  healthy(); /* others are served meanwhile */
+  close(fd);
+  free(msg);
+  ocfdev_close(d);
+  healthy();
+}
+
+/* A thousand clients at once, each with a session and a request. */
+static void t_thousand(void **state) {
+  (void)state;
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2200 && rl.rlim_max >= 2200) {
+    rl.rlim_cur = 2200;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  int n = rl.rlim_cur >= 1100 ? 1000 : (int)rl.rlim_cur - 100;
+  struct ocfdev **d = calloc((size_t)n, sizeof(*d));
+  uint32_t *ses = calloc((size_t)n, sizeof(*ses));
+  uint8_t key[16] = {0};
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(ocfdev_open(daemon_.sock, &d[i]), 0);
+    ses[i] = session(d[i], OCF_ALG_AES_CBC, key, 16);
+  }
+  static uint8_t bufs[1000][16];
+  static struct ocfdev_op ops[1000];
+  for (int i = 0; i < n; i++) {
+    memset(bufs[i], 0, 16);
+    ops[i] = (struct ocfdev_op){.ses = ses[i], .ndesc = 1, .buf = bufs[i], .len = 16};
+    ops[i].desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 16};
+    assert_int_equal(ocfdev_submit(d[i], &ops[i]), 0);
+  }
+  for (int i = 0; i < n; i++) {
+    struct ocfdev_op *done;
+    int k;
+    assert_int_equal(ocfdev_reap(d[i], &done, 1, 10000, &k), 0);
+    assert_int_equal(k, 1);
+    assert_int_equal(done->error, 0);
+    assert_int_equal(bufs[i][0], 0x66);
+  }
+  for (int i = 0; i < n; i++) ocfdev_close(d[i]);
+  free(d);
+  free(ses);
+  healthy();
+}
+
+/* The daemon's limits: max request size. */
+static void t_limits(void **state) {
+  (void)state;
+  struct ocfd_proc saved = daemon_;
+  assert_int_equal(ocfd_start(&daemon_, "--max-request", "4096", NULL), 0);
+  struct ocfdev *d = conn();
+  assert_int_equal(ocfdev_max_request(d), 4096);
+  uint32_t ses = session(d, OCF_ALG_NULL, NULL, 0);
+  static uint8_t buf[8192];
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = 4096};
+  op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = 4096};
+  assert_int_equal(ocfdev_crypt(d, &op), 0);
+  op.len = op.desc[0].len = 4097;
+  assert_int_equal(ocfdev_crypt(d, &op), EMSGSIZE);
+  ocfdev_close(d);
+  assert_int_equal(ocfd_stop(&daemon_), 0);
+  /* allow-soft off: sessions only software could serve are EINVAL */
+  assert_int_equal(ocfd_start(&daemon_, "--allow-soft", "no", NULL), 0);
+  d = conn();
+  assert_int_equal(ocfdev_allow_soft(d), 0);
+  struct ocf_sessparam p = {.alg = OCF_ALG_AES_CBC, .key = buf, .keylen = 16};
+  uint32_t x;
+  assert_int_equal(ocfdev_newsession(d, &p, 0, &x, NULL), EINVAL);
+  ocfdev_close(d);
+  assert_int_equal(ocfd_stop(&daemon_), 0);
+  daemon_ = saved;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(t_kat_cbc, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_async_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_shm, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_sessions, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_bad_frames, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_bad_shm, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_disconnect_inflight, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_never_reads, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_thousand, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

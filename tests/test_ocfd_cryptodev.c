@@ -1,0 +1,589 @@
+/* test_ocfd_cryptodev.c - programs written against <ocf/cryptodev.h>, run
+ * under LD_PRELOAD=libocfpreload.so against a spawned ocfd.  Each cmocka test
+ * re-executes this binary with the shim preloaded and a scenario name; the
+ * scenario checks results against OpenSSL computed independently, and the
+ * errno values the Linux cryptodev module returns. */
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <ocf/cryptodev.h>
+
+#include "test_ocfd_util.h"
+
+static const char *self;
+static int fails;
+
+#define CHECK(cond, ...)                                         \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                              \
+      fprintf(stderr, "\n");                                     \
+      fails++;                                                   \
+    }                                                            \
+  } while (0)
+#define ERRNO_IS(call, e) CHECK((call) == -1 && errno == (e), "want errno %d, got %d", e, errno)
+#define OK(call) CHECK((call) == 0, "errno %d (%s)", errno, strerror(errno))
+
+/* --- independent references (OpenSSL) ------------------------------------ */
+
+static void ref_cipher(const EVP_CIPHER *c, const uint8_t *key, const uint8_t *iv, int enc,
+                       const uint8_t *in, int len, uint8_t *out) {
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int n1 = 0, n2 = 0;
+  EVP_CipherInit_ex(x, c, NULL, key, iv, enc);
+  EVP_CIPHER_CTX_set_padding(x, 0);
+  EVP_CipherUpdate(x, out, &n1, in, len);
+  EVP_CipherFinal_ex(x, out + n1, &n2);
+  EVP_CIPHER_CTX_free(x);
+}
+
+static void ref_gcm(const uint8_t *key, const uint8_t *iv, const uint8_t *aad, int alen,
+                    const uint8_t *in, int len, uint8_t *out, uint8_t *tag) {
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int n;
+  EVP_EncryptInit_ex(x, EVP_aes_128_gcm(), NULL, key, iv);
+  if (alen) EVP_EncryptUpdate(x, NULL, &n, aad, alen);
+  EVP_EncryptUpdate(x, out, &n, in, len);
+  EVP_EncryptFinal_ex(x, out + n, &n);
+  EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, tag);
+  EVP_CIPHER_CTX_free(x);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+static int devopen(void) {
+  int fd = open("/dev/crypto", O_RDWR);
+  CHECK(fd >= 0, "open /dev/crypto: %s", strerror(errno));
+  return fd;
+}
+
+static uint32_t mksess(int fd, uint32_t cipher, const void *key, uint32_t klen, uint32_t mac,
+                       const void *mkey, uint32_t mklen) {
+  struct session_op s = {.cipher = cipher,
+                         .mac = mac,
+                         .keylen = klen,
+                         .key = (__u8 *)key,
+                         .mackeylen = mklen,
+                         .mackey = (__u8 *)mkey};
+  CHECK(ioctl(fd, CIOCGSESSION, &s) == 0, "CIOCGSESSION cipher %u mac %u: %s", cipher, mac,
+        strerror(errno));
+  return s.ses;
+}
+
+static int cryptop(int fd, uint32_t ses, int op, uint16_t flags, const void *src, void *dst,
+                   uint32_t len, void *mac, void *iv) {
+  struct crypt_op c = {.ses = ses,
+                       .op = (uint16_t)op,
+                       .flags = flags,
+                       .len = len,
+                       .src = (__u8 *)src,
+                       .dst = dst,
+                       .mac = mac,
+                       .iv = iv};
+  return ioctl(fd, CIOCCRYPT, &c);
+}
+
+/* --- scenarios ------------------------------------------------------------ */
+
+static void sc_cbc(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16], pt[256], ct[256], ref[256], back[256];
+  fill(key, 16, 1);
+  fill(iv, 16, 2);
+  fill(pt, 256, 3);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  uint8_t ivc[16];
+  memcpy(ivc, iv, 16);
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, 256, NULL, ivc));
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 256, ref);
+  CHECK(memcmp(ct, ref, 256) == 0, "AES-CBC ciphertext differs from OpenSSL");
+  CHECK(memcmp(ivc, iv, 16) == 0, "IV changed without COP_FLAG_WRITE_IV");
+  OK(cryptop(fd, ses, COP_DECRYPT, 0, ct, back, 256, NULL, ivc));
+  CHECK(memcmp(back, pt, 256) == 0, "AES-CBC decryption does not round-trip");
+  /* WRITE_IV: the next IV is the last ciphertext block. */
+  OK(cryptop(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, pt, ct, 128, NULL, ivc));
+  CHECK(memcmp(ivc, ref + 112, 16) == 0, "COP_FLAG_WRITE_IV did not return the next IV");
+  /* IV absent: continue the chain from the previous request. */
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt + 128, ct + 128, 128, NULL, NULL));
+  CHECK(memcmp(ct, ref, 256) == 0, "IV-less request did not continue the CBC chain");
+  /* errors */
+  ERRNO_IS(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, 17, NULL, iv), EINVAL);
+  ERRNO_IS(cryptop(fd, ses, 2, 0, pt, ct, 16, NULL, iv), EINVAL);
+  ERRNO_IS(cryptop(fd, ses + 1000, COP_ENCRYPT, 0, pt, ct, 16, NULL, iv), EINVAL);
+  struct session_op bad = {0};
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, &bad), EINVAL);
+  bad.cipher = 999;
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, &bad), EINVAL);
+  bad.cipher = CRYPTO_AES_CBC;
+  bad.keylen = 15;
+  bad.key = key;
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, &bad), EINVAL);
+  ERRNO_IS(ioctl(fd, 0xdead, &bad), EINVAL);
+  /* session info */
+  struct session_info_op si = {.ses = ses};
+  OK(ioctl(fd, CIOCGSESSINFO, &si));
+  CHECK(strcmp(si.cipher_info.cra_name, "cbc(aes)") == 0, "cra_name %s", si.cipher_info.cra_name);
+  CHECK(strstr(si.cipher_info.cra_driver_name, "soft") != NULL, "driver %s",
+        si.cipher_info.cra_driver_name);
+  CHECK(!(si.flags & SIOP_FLAG_KERNEL_DRIVER_ONLY), "software flagged as hardware");
+  uint32_t s32 = ses;
+  OK(ioctl(fd, CIOCFSESSION, &s32));
+  ERRNO_IS(ioctl(fd, CIOCFSESSION, &s32), ENOENT);
+  ERRNO_IS(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, 16, NULL, iv), EINVAL);
+  OK(close(fd));
+}
+
+static void sc_null_ctr(void) {
+  int fd = devopen();
+  uint8_t pt[100], out[100];
+  fill(pt, 100, 4);
+  uint32_t ses = mksess(fd, CRYPTO_NULL, NULL, 0, 0, NULL, 0);
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, out, 100, NULL, NULL));
+  CHECK(memcmp(pt, out, 100) == 0, "NULL cipher changed the data");
+  uint8_t key[16], iv[16], ct[100], ref[100];
+  fill(key, 16, 5);
+  fill(iv, 16, 6);
+  iv[15] = 0xff; /* make the counter carry */
+  ses = mksess(fd, CRYPTO_AES_CTR, key, 16, 0, NULL, 0);
+  ref_cipher(EVP_aes_128_ctr(), key, iv, 1, pt, 100, ref);
+  uint8_t ivc[16];
+  memcpy(ivc, iv, 16);
+  OK(cryptop(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, pt, ct, 32, NULL, ivc));
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt + 32, ct + 32, 68, NULL, NULL));
+  CHECK(memcmp(ct, ref, 100) == 0, "AES-CTR in two parts differs from OpenSSL");
+  OK(close(fd));
+}
+
+static void sc_hash(void) {
+  int fd = devopen();
+  uint8_t msg[1000], md[64], ref[64];
+  fill(msg, sizeof(msg), 7);
+  uint32_t h = mksess(fd, 0, NULL, 0, CRYPTO_SHA2_256, NULL, 0);
+  OK(cryptop(fd, h, COP_ENCRYPT, 0, msg, NULL, 1000, md, NULL));
+  unsigned rl;
+  EVP_Digest(msg, 1000, ref, &rl, EVP_sha256(), NULL);
+  CHECK(memcmp(md, ref, 32) == 0, "SHA-256 differs from OpenSSL");
+  /* multi-part: UPDATE, UPDATE, FINAL */
+  memset(md, 0, sizeof(md));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE | COP_FLAG_RESET, msg, NULL, 300, md, NULL));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 300, NULL, 300, md, NULL));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_FINAL, msg + 600, NULL, 400, md, NULL));
+  CHECK(memcmp(md, ref, 32) == 0, "multi-part SHA-256 differs from one-shot");
+  /* RESET drops what was gathered */
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE, msg, NULL, 10, md, NULL));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE | COP_FLAG_RESET, msg, NULL, 600, md, NULL));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 600, NULL, 400, md, NULL));
+  OK(cryptop(fd, h, COP_ENCRYPT, COP_FLAG_UPDATE, NULL, NULL, 0, md, NULL)); /* len 0: final */
+  CHECK(memcmp(md, ref, 32) == 0, "RESET / zero-length final wrong");
+  /* HMAC-SHA1 */
+  uint8_t k[20];
+  fill(k, 20, 8);
+  uint32_t m = mksess(fd, 0, NULL, 0, CRYPTO_SHA1_HMAC, k, 20);
+  OK(cryptop(fd, m, COP_ENCRYPT, 0, msg, NULL, 1000, md, NULL));
+  HMAC(EVP_sha1(), k, 20, msg, 1000, ref, &rl);
+  CHECK(memcmp(md, ref, 20) == 0, "HMAC-SHA1 differs from OpenSSL");
+  /* CIOCCPHASH: copy a partial state, continue both */
+  uint32_t a = mksess(fd, 0, NULL, 0, CRYPTO_SHA2_256, NULL, 0);
+  uint32_t b = mksess(fd, 0, NULL, 0, CRYPTO_SHA2_256, NULL, 0);
+  OK(cryptop(fd, a, COP_ENCRYPT, COP_FLAG_UPDATE | COP_FLAG_RESET, "abc", NULL, 3, md, NULL));
+  struct cphash_op cp = {.dst_ses = b, .src_ses = a};
+  OK(ioctl(fd, CIOCCPHASH, &cp));
+  OK(cryptop(fd, b, COP_ENCRYPT, COP_FLAG_FINAL, "def", NULL, 3, md, NULL));
+  EVP_Digest("abcdef", 6, ref, &rl, EVP_sha256(), NULL);
+  CHECK(memcmp(md, ref, 32) == 0, "CIOCCPHASH copy did not carry the state");
+  OK(cryptop(fd, a, COP_ENCRYPT, COP_FLAG_FINAL, NULL, NULL, 0, md, NULL));
+  EVP_Digest("abc", 3, ref, &rl, EVP_sha256(), NULL);
+  CHECK(memcmp(md, ref, 32) == 0, "CIOCCPHASH disturbed the source");
+  cp.src_ses = b;
+  ERRNO_IS(ioctl(fd, CIOCCPHASH, &cp), EDEADLK);
+  /* cipher + MAC: the MAC covers the plaintext */
+  uint8_t key[16], iv[16], ct[64], ctr[64];
+  fill(key, 16, 9);
+  fill(iv, 16, 10);
+  uint32_t cm = mksess(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA2_256_HMAC, k, 20);
+  OK(cryptop(fd, cm, COP_ENCRYPT, 0, msg, ct, 64, md, iv));
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, msg, 64, ctr);
+  HMAC(EVP_sha256(), k, 20, msg, 64, ref, &rl);
+  CHECK(memcmp(ct, ctr, 64) == 0 && memcmp(md, ref, 32) == 0, "cipher+MAC session wrong");
+  OK(cryptop(fd, cm, COP_DECRYPT, 0, ct, ctr, 64, md, iv));
+  CHECK(memcmp(ctr, msg, 64) == 0 && memcmp(md, ref, 32) == 0, "cipher+MAC decrypt wrong");
+  OK(close(fd));
+}
+
+static void sc_aead(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[12], aad[20], pt[100], out[116], ref[100], tag[16], back[116];
+  fill(key, 16, 11);
+  fill(iv, 12, 12);
+  fill(aad, 20, 13);
+  fill(pt, 100, 14);
+  uint32_t ses = mksess(fd, CRYPTO_AES_GCM, key, 16, 0, NULL, 0);
+  struct crypt_auth_op a = {.ses = ses,
+                            .op = COP_ENCRYPT,
+                            .len = 100,
+                            .auth_len = 20,
+                            .auth_src = aad,
+                            .src = pt,
+                            .dst = out,
+                            .iv = iv,
+                            .iv_len = 12};
+  OK(ioctl(fd, CIOCAUTHCRYPT, &a));
+  ref_gcm(key, iv, aad, 20, pt, 100, ref, tag);
+  CHECK(a.len == 116, "output length %u", a.len);
+  CHECK(memcmp(out, ref, 100) == 0 && memcmp(out + 100, tag, 16) == 0, "GCM differs from OpenSSL");
+  struct crypt_auth_op d = {.ses = ses,
+                            .op = COP_DECRYPT,
+                            .len = 116,
+                            .auth_len = 20,
+                            .auth_src = aad,
+                            .src = out,
+                            .dst = back,
+                            .iv = iv,
+                            .iv_len = 12};
+  OK(ioctl(fd, CIOCAUTHCRYPT, &d));
+  CHECK(d.len == 100 && memcmp(back, pt, 100) == 0, "GCM decrypt wrong");
+  out[110] ^= 1;
+  d.len = 116;
+  ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &d), EBADMSG);
+  out[110] ^= 1;
+  /* a truncated tag */
+  a.len = 100;
+  a.tag_len = 12;
+  OK(ioctl(fd, CIOCAUTHCRYPT, &a));
+  CHECK(a.len == 112 && memcmp(out + 100, tag, 12) == 0, "12-byte GCM tag wrong");
+  d.len = 112;
+  d.tag_len = 12;
+  OK(ioctl(fd, CIOCAUTHCRYPT, &d));
+  CHECK(d.len == 100 && memcmp(back, pt, 100) == 0, "GCM decrypt with 12-byte tag wrong");
+  /* plain AEAD mode needs an AEAD session */
+  uint32_t cbc = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  a.ses = cbc;
+  a.iv = NULL; /* a CBC IV would be 16 bytes */
+  ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EINVAL);
+  /* GCM is not for CIOCCRYPT */
+  ERRNO_IS(cryptop(fd, ses, COP_ENCRYPT, 0, pt, out, 16, NULL, iv), EINVAL);
+  OK(close(fd));
+}
+
+static void sc_tls_srtp(void) {
+  int fd = devopen();
+  uint8_t key[16], mkey[20], iv[16], aad[13], rec[200], ref[200], mac[64];
+  fill(key, 16, 15);
+  fill(mkey, 20, 16);
+  fill(iv, 16, 17);
+  fill(aad, 13, 18);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA1_HMAC, mkey, 20);
+  /* TLS: 50 bytes of data, 20 of MAC, 10 of padding (value 9) */
+  fill(rec, 50, 19);
+  uint8_t plain[80];
+  memcpy(plain, rec, 50);
+  unsigned ml;
+  uint8_t hin[63];
+  memcpy(hin, aad, 13);
+  memcpy(hin + 13, rec, 50);
+  HMAC(EVP_sha1(), mkey, 20, hin, 63, mac, &ml);
+  memcpy(plain + 50, mac, 20);
+  memset(plain + 70, 9, 10);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, plain, 80, ref);
+  struct crypt_auth_op a = {.ses = ses,
+                            .op = COP_ENCRYPT,
+                            .flags = COP_FLAG_AEAD_TLS_TYPE,
+                            .len = 50,
+                            .auth_len = 13,
+                            .auth_src = aad,
+                            .src = rec,
+                            .dst = rec,
+                            .iv = iv,
+                            .iv_len = 16};
+  OK(ioctl(fd, CIOCAUTHCRYPT, &a));
+  CHECK(a.len == 80 && memcmp(rec, ref, 80) == 0, "TLS record differs (len %u)", a.len);
+  a.op = COP_DECRYPT;
+  OK(ioctl(fd, CIOCAUTHCRYPT, &a));
+  CHECK(a.len == 50 && memcmp(rec, plain, 50) == 0, "TLS decrypt wrong (len %u)", a.len);
+  memcpy(rec, ref, 80);
+  rec[40] ^= 1;
+  a.len = 80;
+  ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+  uint8_t other[80];
+  a.dst = other;
+  a.len = 80;
+  ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EINVAL); /* TLS mode is in place only */
+  /* SRTP: AES-CTR + HMAC-SHA1-80 over header || encrypted payload */
+  uint32_t sr = mksess(fd, CRYPTO_AES_CTR, key, 16, CRYPTO_SHA1_HMAC, mkey, 20);
+  uint8_t pkt[172], want[172], tag[10], t2[10];
+  fill(pkt, 172, 20);
+  memcpy(want, pkt, 12);
+  ref_cipher(EVP_aes_128_ctr(), key, iv, 1, pkt + 12, 160, want + 12);
+  HMAC(EVP_sha1(), mkey, 20, want, 172, mac, &ml);
+  struct crypt_auth_op s = {.ses = sr,
+                            .op = COP_ENCRYPT,
+                            .flags = COP_FLAG_AEAD_SRTP_TYPE,
+                            .len = 160,
+                            .auth_len = 172,
+                            .auth_src = pkt,
+                            .src = pkt + 12,
+                            .dst = pkt + 12,
+                            .tag = tag,
+                            .tag_len = 10,
+                            .iv = iv,
+                            .iv_len = 16};
+  OK(ioctl(fd, CIOCAUTHCRYPT, &s));
+  CHECK(memcmp(pkt, want, 172) == 0 && memcmp(tag, mac, 10) == 0, "SRTP encrypt wrong");
+  s.op = COP_DECRYPT;
+  memcpy(t2, tag, 10);
+  s.tag = t2;
+  OK(ioctl(fd, CIOCAUTHCRYPT, &s));
+  uint8_t orig[172];
+  fill(orig, 172, 20);
+  CHECK(memcmp(pkt, orig, 172) == 0, "SRTP decrypt wrong");
+  memcpy(pkt, want, 172);
+  t2[0] ^= 1;
+  ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &s), EBADMSG);
+  OK(close(fd));
+}
+
+static void sc_async(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16];
+  fill(key, 16, 21);
+  fill(iv, 16, 22);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  enum { N = 64 };
+  static uint8_t pt[N][64], ct[N][64], ref[64];
+  static uint8_t ivs[N][16];
+  struct crypt_op ops[N];
+  for (int i = 0; i < N; i++) {
+    fill(pt[i], 64, 100 + i);
+    memcpy(ivs[i], iv, 16);
+    ops[i] = (struct crypt_op){
+        .ses = ses, .op = COP_ENCRYPT, .len = 64, .src = pt[i], .dst = ct[i], .iv = ivs[i]};
+    OK(ioctl(fd, CIOCASYNCCRYPT, &ops[i]));
+  }
+  struct crypt_op extra = ops[0];
+  ERRNO_IS(ioctl(fd, CIOCASYNCCRYPT, &extra), EBUSY); /* the ring is full */
+  int got = 0, spins = 0;
+  while (got < N && spins++ < 1000) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int pr = poll(&p, 1, 5000);
+    CHECK(pr == 1 && (p.revents & POLLIN), "poll gave %d revents %x", pr, p.revents);
+    if (pr != 1) break;
+    struct crypt_op r;
+    while (ioctl(fd, CIOCASYNCFETCH, &r) == 0) {
+      int i = (int)(((uint8_t(*)[64])r.src) - pt);
+      CHECK(i >= 0 && i < N, "fetched an unknown request");
+      if (i < 0 || i >= N) break;
+      ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt[i], 64, ref);
+      CHECK(memcmp(ct[i], ref, 64) == 0, "async result %d wrong", i);
+      got++;
+    }
+    CHECK(errno == EBUSY, "fetch on empty ring: errno %d", errno);
+  }
+  CHECK(got == N, "fetched %d of %d", got, N);
+  struct crypt_op r;
+  ERRNO_IS(ioctl(fd, CIOCASYNCFETCH, &r), EBUSY);
+  OK(close(fd));
+}
+
+static void sc_fds(void) {
+  uint8_t key[16], iv[16], pt[32], ct[32], ref[32];
+  fill(key, 16, 23);
+  fill(iv, 16, 24);
+  fill(pt, 32, 25);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 32, ref);
+  int fd = devopen();
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  /* CRIOGET: a clone on the same file, outliving the original */
+  __u32 clone = 0;
+  OK(ioctl(fd, CRIOGET, &clone));
+  int d1 = dup(fd), d2 = fcntl(fd, F_DUPFD_CLOEXEC, 100), d3 = dup2(fd, 200);
+  CHECK(d1 >= 0 && d2 >= 100 && d3 == 200, "dup family failed");
+  OK(close(fd));
+  memset(ct, 0, 32);
+  OK(cryptop((int)clone, ses, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv));
+  CHECK(memcmp(ct, ref, 32) == 0, "CRIOGET clone does not see the session");
+  OK(close((int)clone));
+  OK(cryptop(d1, ses, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv));
+  OK(close(d1));
+  OK(close(d2));
+  /* dup2 over a /dev/crypto descriptor closes that one */
+  int other = devopen();
+  uint32_t s2 = mksess(other, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  CHECK(dup2(d3, other) == other, "dup2");
+  ERRNO_IS(cryptop(other, s2, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv), EINVAL);
+  OK(cryptop(other, ses, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv));
+  OK(close(other));
+  /* sessions are invisible to another open */
+  int fresh = devopen();
+  ERRNO_IS(cryptop(fresh, ses, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv), EINVAL);
+  OK(close(fresh));
+  /* fork: the child keeps using the inherited session */
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint8_t c2[32];
+    int ok =
+        cryptop(d3, ses, COP_ENCRYPT, 0, pt, c2, 32, NULL, iv) == 0 && memcmp(c2, ref, 32) == 0;
+    uint32_t cs = mksess(d3, CRYPTO_NULL, NULL, 0, 0, NULL, 0);
+    ok = ok && cryptop(d3, cs, COP_ENCRYPT, 0, pt, c2, 32, NULL, NULL) == 0;
+    close(d3);
+    _exit(ok ? 0 : 1);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child could not use the inherited session");
+  memset(ct, 0, 32);
+  OK(cryptop(d3, ses, COP_ENCRYPT, 0, pt, ct, 32, NULL, iv));
+  CHECK(memcmp(ct, ref, 32) == 0, "parent disturbed by the child");
+  OK(close(d3));
+  ERRNO_IS(close(d3), EBADF);
+}
+
+static volatile sig_atomic_t ticks;
+static void on_alarm(int sig) {
+  (void)sig;
+  ticks++;
+}
+
+static void sc_signals(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16], pt[512], ct[512], ref[512];
+  fill(key, 16, 26);
+  fill(iv, 16, 27);
+  fill(pt, 512, 28);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 512, ref);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 50}, {0, 50}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  int bad = 0;
+  for (int i = 0; i < 20000; i++) {
+    memset(ct, 0, sizeof(ct));
+    if (cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, 512, NULL, iv) != 0 || memcmp(ct, ref, 512) != 0)
+      bad++;
+  }
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, NULL);
+  CHECK(bad == 0, "%d of 20000 requests failed under signals", bad);
+  CHECK(ticks > 10, "only %d signals were delivered", (int)ticks);
+  OK(close(fd));
+}
+
+static void sc_key(void) {
+  int fd = devopen();
+  __u32 feat = 0xffffffff;
+  OK(ioctl(fd, CIOCASYMFEAT, &feat));
+  CHECK(feat < (1u << CRK_ALGORITHM_ALL), "feature bits %#x", feat);
+  /* 4^13 mod 497 = 445 (little-endian big integers) */
+  uint8_t b = 4, e = 13, m[2] = {0xf1, 0x01}, r[2] = {0, 0};
+  struct crypt_kop k = {.crk_op = CRK_MOD_EXP, .crk_iparams = 3, .crk_oparams = 1};
+  k.crk_param[0] = (struct crparam){&b, 3};
+  k.crk_param[1] = (struct crparam){&e, 4};
+  k.crk_param[2] = (struct crparam){m, 9};
+  k.crk_param[3] = (struct crparam){r, 16};
+  int rc = ioctl(fd, CIOCKEY, &k);
+  if (feat & CRF_MOD_EXP) {
+    CHECK(rc == 0, "CIOCKEY mod_exp: %s", strerror(errno));
+    CHECK(r[0] == (445 & 0xff) && r[1] == (445 >> 8), "4^13 mod 497 gave %u", r[0] | r[1] << 8);
+  } else {
+    CHECK(rc == -1 && errno == ENODEV, "CIOCKEY without a producer: rc %d errno %d", rc, errno);
+  }
+  k.crk_iparams = 7;
+  k.crk_oparams = 2;
+  ERRNO_IS(ioctl(fd, CIOCKEY, &k), EINVAL);
+  struct crypt_find_op fo = {.crid = -1, .name = "soft"};
+  OK(ioctl(fd, CIOCFINDDEV, &fo));
+  CHECK(fo.crid >= 0, "CIOCFINDDEV crid %d", fo.crid);
+  OK(close(fd));
+}
+
+static void sc_nosoft(void) {
+  int fd = devopen();
+  uint8_t key[16] = {0};
+  struct session_op s = {.cipher = CRYPTO_AES_CBC, .keylen = 16, .key = key};
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, &s), EINVAL);
+  OK(close(fd));
+}
+
+static const struct {
+  const char *name;
+  void (*fn)(void);
+} scenarios[] = {{"cbc", sc_cbc},      {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
+                 {"aead", sc_aead},    {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
+                 {"fds", sc_fds},      {"signals", sc_signals},   {"key", sc_key},
+                 {"nosoft", sc_nosoft}};
+
+/* --- the cmocka side -------------------------------------------------------- */
+
+static void run_scenario(const char *name, const char *extra) {
+  struct ocfd_proc p;
+  int rc = extra ? ocfd_start(&p, extra, NULL) : ocfd_start(&p, NULL);
+  assert_int_equal(rc, 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char pre[600], asan[600];
+    snprintf(pre, sizeof(pre), "%s/libocfpreload.so", ocfd_build_dir());
+    setenv("LD_PRELOAD", pre, 1);
+    setenv("OCF_SOCKET", p.sock, 1);
+    const char *ao = getenv("ASAN_OPTIONS");
+    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", ao ? ao : "", ao ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+    execl(self, self, "--scenario", name, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  int drc = ocfd_stop(&p);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  assert_int_equal(drc, 0);
+}
+
+static void t_cbc(void **s) { (void)s, run_scenario("cbc", NULL); }
+static void t_null_ctr(void **s) { (void)s, run_scenario("null_ctr", NULL); }
+static void t_hash(void **s) { (void)s, run_scenario("hash", NULL); }
+static void t_aead(void **s) { (void)s, run_scenario("aead", NULL); }
+static void t_tls_srtp(void **s) { (void)s, run_scenario("tls_srtp", NULL); }
+static void t_async(void **s) { (void)s, run_scenario("async", NULL); }
+static void t_fds(void **s) { (void)s, run_scenario("fds", NULL); }
+static void t_signals(void **s) { (void)s, run_scenario("signals", NULL); }
+static void t_key(void **s) { (void)s, run_scenario("key", NULL); }
+static void t_nosoft(void **s) { (void)s, run_scenario("nosoft", "--allow-soft=no"); }
+
+int main(int argc, char **argv) {
+  self = argv[0];
+  if (argc == 3 && strcmp(argv[1], "--scenario") == 0) {
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+      if (strcmp(scenarios[i].name, argv[2]) == 0) {
+        scenarios[i].fn();
+        return fails ? 1 : 0;
+      }
+    return 2;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr), cmocka_unit_test(t_hash),
+      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
+      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
+      cmocka_unit_test(t_nosoft),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
