@@ -122,6 +122,14 @@ void policy_measure(struct drv *d, enum ocf_alg alg, size_t len, uint64_t ns) {
   pthread_mutex_lock(&m->lock);
   struct fit *f = &m->fit[alg];
   if (f->samples == 0) w = 1.0;
+  if (f->samples >= 8) {
+    /* A preempted call can take a thousand times the usual: clip samples to
+     * four times what the fit predicts, so one such call cannot swing it. */
+    double var = f->nn - f->n * f->n, pred = f->t;
+    if (var > 0.01 * f->n * f->n + 1.0) pred = f->t + (f->nt - f->n * f->t) / var * (n - f->n);
+    else if (f->n > 0) pred = f->t / f->n * n;
+    if (pred > 0 && t > 4 * pred) t = 4 * pred;
+  }
   f->n += w * (n - f->n);
   f->t += w * (t - f->t);
   f->nn += w * (n * n - f->nn);

@@ -439,7 +439,7 @@ static int admit(struct ocf_req *r, bool *stale_out) {
   if (r->callback == NULL) return ocf_seterr(EINVAL, "request without a callback");
   if (__atomic_load_n(&r->state_, __ATOMIC_ACQUIRE) == RS_QUEUED)
     return ocf_seterr(EINVAL, "request %p is already in flight", (void *)r);
-  bool slow = false;
+  int slow = 0; /* write-locked fixes done: a refresh, then a replica */
 again:
   sess_table_rdlock();
   struct sess *s = sess_lookup_locked(r->sid);
@@ -455,7 +455,7 @@ again:
     struct drv *want;
     bool refresh;
     struct bind b = policy_choose(s, r->desc[0].len, &want, &refresh);
-    if ((want != NULL || refresh) && !slow) {
+    if ((want != NULL || refresh) && slow < 2) {
       /* Needs the write lock: pin the session (ocf_freesession refuses
        * while inflight > 0), drop the read lock, fix, and start again. */
       atomic_fetch_add(&s->inflight, 1);
@@ -465,7 +465,7 @@ again:
       else
         sess_replicate(s, want);
       atomic_fetch_sub(&s->inflight, 1);
-      slow = true;
+      slow++;
       goto again;
     }
     d = b.drv;
