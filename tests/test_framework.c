@@ -501,6 +501,36 @@ static void test_kdispatch_path(void **state) {
   testdrv_detach(t);
 }
 
+/* A producer that computes wrong answers fails its registration self-test
+ * (a NIST vector run through its own process()) and gets no traffic. */
+static void test_selftest_refuses_broken(void **state) {
+  struct testdrv *t =
+      testdrv_attach(&(struct testdrv_opts){.name = "broken", .hardware = 1, .async = 1, .broken = 1});
+  int err;
+  assert_int_equal(new_cbc(OCF_SESS_HWONLY, &err), 0);
+  assert_int_equal(err, ENODEV);
+  ocf_sid_t sid = new_cbc(0, &err); /* software serves it instead */
+  assert_int_equal(err, 0);
+  char name[32];
+  driver_of(sid, name);
+  assert_string_equal(name, "soft");
+  assert_int_equal(ocf_freesession(sid), 0);
+  enum ocf_alg failed[8];
+  int n = 0;
+  assert_int_equal(ocf_driver_failed_algs(testdrv_hid(t), failed, 8, &n), 0);
+  assert_int_equal(n, 2); /* NULL and AES-CBC */
+  assert_int_equal(ocf_driver_algs(testdrv_hid(t), NULL, NULL, 0, &n), 0);
+  assert_int_equal(n, 0);
+  /* the same producer, honest, passes */
+  struct testdrv *ok = testdrv_attach(&(struct testdrv_opts){.name = "honest", .hardware = 1, .async = 1});
+  assert_int_equal(ocf_driver_failed_algs(testdrv_hid(ok), failed, 8, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(ocf_driver_algs(testdrv_hid(ok), NULL, NULL, 0, &n), 0);
+  assert_int_equal(n, 2);
+  testdrv_detach(ok);
+  testdrv_detach(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_registry_errors),
@@ -512,6 +542,7 @@ int main(void) {
       cmocka_unit_test(test_unregister_alg_migrates),
       cmocka_unit_test(test_migration_under_load),
       cmocka_unit_test(test_kdispatch_path),
+      cmocka_unit_test(test_selftest_refuses_broken),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

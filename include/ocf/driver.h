@@ -34,6 +34,8 @@ extern "C" {
 
 /* ocf_register flags */
 #define OCF_ALGF_NONE 0
+#define OCF_ALGF_NOSELFTEST 0x1 /* skip the known-answer self-test: for producers
+                                   that model timing without computing results */
 
 /* ERESTART-style answer: process() / kprocess() may return OCF_EBUSY_DRV to
  * say "full, hold this request"; the framework keeps it (and later ones) until
@@ -69,7 +71,11 @@ int ocf_get_driverid(const char *name, unsigned flags, const struct ocf_driver_o
                      void *softc, uint32_t *hid);
 
 /* ocf_register announces that producer hid serves alg, for operations of at
- * most maxlen bytes (0 = no limit). */
+ * most maxlen bytes (0 = no limit).  First it runs a known-answer self-test
+ * (a NIST or RFC vector) through the producer's process(), so the producer
+ * must be ready to process when it calls this; an asynchronous producer has
+ * two seconds to answer.  An algorithm that fails is not announced, gets no
+ * traffic, and is reported by ocf_driver_failed_algs; the call returns EIO. */
 int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags);
 
 /* ocf_kregister announces that producer hid serves public-key operation op;

@@ -391,6 +391,11 @@ int ocf_driver_stats(struct ocf_driver_stat *out, int max);
  * and their total count into *count.  ENOENT if hid is unknown. */
 int ocf_driver_algs(uint32_t hid, enum ocf_alg *algs, size_t *maxlen, int max, int *count);
 
+/* ocf_driver_failed_algs writes into algs[max] the algorithms producer hid
+ * tried to register but which failed their registration self-test, and their
+ * count into *count.  ENOENT if hid is unknown. */
+int ocf_driver_failed_algs(uint32_t hid, enum ocf_alg *algs, int max, int *count);
+
 /* ocf_driver_kops writes into ops[max] the public-key operations producer
  * hid has registered (with their modulus limit in bits in max_bits[max], if
  * non-NULL; 0 = none) and their total count into *count.  ENOENT if hid is

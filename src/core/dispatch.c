@@ -87,6 +87,11 @@ static _Thread_local bool tl_worker;
 static _Thread_local struct fifo *tl_pending;
 
 bool dispatch_on_worker(void) { return tl_worker; }
+
+const struct ocf_sessparam *ocf_req_params(const struct ocf_req *req) {
+  const struct sess *s = req != NULL ? req->sess_ : NULL;
+  return s != NULL ? &s->param[0] : NULL;
+}
 int dispatch_nworkers(void) { return nworkers; }
 
 static void tq_init(struct tqueue *t) {
@@ -218,7 +223,9 @@ static void stale(struct ocf_req *r);
 
 void ocf_done(struct ocf_req *req) {
   if (req == NULL) return;
-  if (req->error == OCF_ELOST) {
+  if (req->error == OCF_ELOST && ((struct sess *)req->sess_)->selftest) {
+    req->error = EIO; /* a self-test request has no session to migrate */
+  } else if (req->error == OCF_ELOST) {
     /* The device lost it: as if it never got there.  Migration needs the
      * producer to be detached, or the session would come straight back. */
     struct drv *d = req->drv_;

@@ -4,6 +4,9 @@
 
 #include "core/internal.h"
 #include "drivers/soft/soft.h"
+#include <ocf/devices.h>
+#include <stdio.h>
+#include <string.h>
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int running;
@@ -47,6 +50,18 @@ int ocf_init(const struct ocf_init_opts *opts) {
       return ocf_seterr(rc, "ocf_init: software producer failed to start: %s", ocf_strerror(rc));
     }
   }
+  const char *dev = o.devices ? o.devices : getenv("OCF_DEVICES");
+  if (dev != NULL && *dev != '\0') {
+    char err[256] = "";
+    rc = ocf_sim_attach(dev, err, sizeof(err));
+    if (rc != 0) {
+      char msg[256];
+      snprintf(msg, sizeof(msg), "%s", err);
+      pthread_mutex_unlock(&init_lock);
+      ocf_shutdown();
+      return ocf_seterr(rc, "ocf_init: %s", msg[0] ? msg : ocf_strerror(rc));
+    }
+  }
   pthread_mutex_unlock(&init_lock);
   return 0;
 }
@@ -60,6 +75,7 @@ void ocf_shutdown(void) {
   /* No new requests; producers finish what they hold (ocf_unregister_all
    * waits for that), queued work drains through the workers. */
   atomic_store(&running, 0);
+  ocf_sim_detach("all"); /* modeled cards: stops their timer thread too */
   if (soft_hid != 0) {
     ocf_soft_detach(soft_hid);
     soft_hid = 0;

@@ -42,6 +42,7 @@ struct drv {
   struct ocf_driver_ops ops;         /* [I] */
   void *softc;                       /* [I] */
   atomic_uchar has[OCF_ALG__MAX];    /* [A] algorithm registered */
+  atomic_uchar failed[OCF_ALG__MAX]; /* [A] registration self-test failed */
   size_t maxlen[OCF_ALG__MAX];       /* [R] max op length, 0 = none */
   atomic_uchar khas[OCF_KOP__MAX];   /* [A] */
   size_t kmax_bits[OCF_KOP__MAX];    /* [R] */
@@ -100,6 +101,7 @@ struct sess {
   struct drv *cand[OCF_MAX_DRIVERS_PER_SESS];  /* [T] producers that could serve it */
   int ncand;                                   /* [T] */
   unsigned cand_gen;                           /* [T] registry generation of cand[] */
+  bool selftest;                               /* [I] a registration self-test's */
 };
 
 /* registry.c */
@@ -143,6 +145,9 @@ void dispatch_requeue_held(struct drv *d);
 void dispatch_drain_driver(struct drv *d);
 void complete_req(struct ocf_req *req, int error); /* framework-side completion */
 bool dispatch_on_worker(void);
+
+/* selftest.c: 0, or EIO when the producer gave a wrong answer */
+int selftest_run(struct drv *d, enum ocf_alg alg);
 
 /* validate.c */
 int validate_req(const struct sess *s, const struct ocf_req *req, const struct drv *d);

@@ -93,8 +93,19 @@ int ocf_get_driverid(const char *name, unsigned flags, const struct ocf_driver_o
 
 int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags) {
   if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_register: unknown algorithm %d", alg);
+  if (flags & ~OCF_ALGF_NOSELFTEST) return ocf_seterr(EINVAL, "ocf_register: unknown flags %#x", flags);
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_register: no producer %u", hid);
+  if (!(flags & OCF_ALGF_NOSELFTEST)) {
+    int rc = selftest_run(d, alg);
+    if (rc != 0) {
+      atomic_store(&d->failed[alg], 1);
+      ocf_log(0, "%s", ocf_errdetail());
+      drv_put(d);
+      return rc;
+    }
+  }
+  atomic_store(&d->failed[alg], 0);
   pthread_mutex_lock(&reg_lock);
   d->maxlen[alg] = maxlen;
   pthread_mutex_unlock(&reg_lock);
@@ -318,3 +329,17 @@ int ocf_driver_kops(uint32_t hid, enum ocf_kop *ops, size_t *max_bits, int max, 
 }
 
 const char *ocf_policy_name(void) { return policy_name(ocf_policy); }
+
+int ocf_driver_failed_algs(uint32_t hid, enum ocf_alg *algs, int max, int *count) {
+  struct drv *d = drv_get(hid);
+  if (d == NULL) return ocf_seterr(ENOENT, "no producer %u", hid);
+  int n = 0;
+  for (int a = 0; a < OCF_ALG__MAX; a++)
+    if (atomic_load(&d->failed[a])) {
+      if (algs != NULL && n < max) algs[n] = (enum ocf_alg)a;
+      n++;
+    }
+  drv_put(d);
+  if (count != NULL) *count = n;
+  return 0;
+}

@@ -16,6 +16,7 @@ struct testdrv_opts {
   int async;       /* own completion thread instead of OCF_DRV_SYNC */
   int ring;        /* async: requests it holds at most before answering busy (0 = 1024) */
   int with_kops;   /* register OCF_KOP_MOD_EXP */
+  int broken;      /* computes wrong answers (fails the registration self-test) */
 };
 
 /* testdrv_attach registers the producer with NULL and AES-CBC. */

@@ -1,0 +1,192 @@
+/*
+ * cpu.c - the dedicated-core producer: process() appends the request to a
+ * bounded ring and returns; N worker threads of the producer's own take
+ * requests off it in batches (one lock round trip per batch) and run them
+ * with the shared transform engine.  A full ring answers OCF_EBUSY_DRV and
+ * the workers call ocf_unblock once it has drained to half.
+ *
+ * It registers as a SOFTWARE producer (not SYNC): it runs on the host's
+ * cores, so it must never displace an accelerator under the paper's
+ * hardware-first rule, and HWONLY sessions must not land on it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drivers/cpu/cpu.h"
+
+#define RING 4096
+#define BATCH 16
+
+struct cpu {
+  uint32_t hid;
+  int nthreads;
+  pthread_t *thr;
+  pthread_mutex_t m;
+  pthread_cond_t cv;
+  struct ocf_req *ring[RING]; /* [m] */
+  unsigned head, count;       /* [m] */
+  int waiting;                /* [m] workers asleep on cv */
+  bool blocked;               /* [m] answered busy: unblock when drained */
+  bool stop;                  /* [m] */
+  struct cpu *next;           /* [list_lock] */
+};
+
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cpu *list;   /* [list_lock] */
+static unsigned instances; /* [list_lock] names handed out */
+
+static int cpu_newsession(void *softc, void **dsess, const struct ocf_sessparam *chain) {
+  struct ocf_xf_sess *s;
+  int rc = ocf_xf_new(&s, chain);
+  if (rc == 0) *dsess = s;
+  return rc;
+}
+
+static void cpu_freesession(void *softc, void *dsess) { ocf_xf_free(dsess); }
+
+static int cpu_process(void *softc, void *dsess, struct ocf_req *req) {
+  struct cpu *c = softc;
+  pthread_mutex_lock(&c->m);
+  if (c->count == RING) {
+    c->blocked = true;
+    pthread_mutex_unlock(&c->m);
+    return OCF_EBUSY_DRV;
+  }
+  c->ring[(c->head + c->count) % RING] = req;
+  c->count++;
+  if (c->waiting > 0) pthread_cond_signal(&c->cv);
+  pthread_mutex_unlock(&c->m);
+  return 0;
+}
+
+static void *cpu_worker(void *arg) {
+  struct cpu *c = arg;
+  struct ocf_req *batch[BATCH];
+  pthread_mutex_lock(&c->m);
+  for (;;) {
+    while (c->count == 0 && !c->stop) {
+      c->waiting++;
+      pthread_cond_wait(&c->cv, &c->m);
+      c->waiting--;
+    }
+    if (c->count == 0 && c->stop) break;
+    /* Take a share, leaving work for the others (they run in parallel). */
+    unsigned take = (c->count + (unsigned)c->nthreads - 1) / (unsigned)c->nthreads;
+    if (take > BATCH) take = BATCH;
+    for (unsigned i = 0; i < take; i++) {
+      batch[i] = c->ring[c->head];
+      c->head = (c->head + 1) % RING;
+    }
+    c->count -= take;
+    if (c->count > 0 && c->waiting > 0) pthread_cond_signal(&c->cv);
+    bool unblock = c->blocked && c->count <= RING / 2;
+    if (unblock) c->blocked = false;
+    pthread_mutex_unlock(&c->m);
+    if (unblock) ocf_unblock(c->hid);
+    for (unsigned i = 0; i < take; i++) {
+      struct ocf_req *r = batch[i];
+      r->error = ocf_xf_run(r->dsess_, r);
+      ocf_done(r);
+    }
+    pthread_mutex_lock(&c->m);
+  }
+  pthread_mutex_unlock(&c->m);
+  return NULL;
+}
+
+static const struct ocf_driver_ops cpu_ops = {
+    .newsession = cpu_newsession,
+    .freesession = cpu_freesession,
+    .process = cpu_process,
+    .kprocess = NULL,
+};
+
+static void cpu_stop(struct cpu *c, int started) {
+  pthread_mutex_lock(&c->m);
+  c->stop = true;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->m);
+  for (int i = 0; i < started; i++) pthread_join(c->thr[i], NULL);
+  pthread_mutex_destroy(&c->m);
+  pthread_cond_destroy(&c->cv);
+  free(c->thr);
+  free(c);
+  ocf_xf_release();
+}
+
+int ocf_cpu_attach(int nthreads, int pin, uint32_t *hid) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 1;
+  if (nthreads == 0) nthreads = (int)ncpu;
+  if (nthreads < 1 || nthreads > 256 || hid == NULL) return EINVAL;
+  int rc = ocf_xf_hold();
+  if (rc != 0) return rc;
+  struct cpu *c = calloc(1, sizeof(*c));
+  if (c == NULL || (c->thr = calloc((size_t)nthreads, sizeof(pthread_t))) == NULL) {
+    free(c);
+    ocf_xf_release();
+    return ENOMEM;
+  }
+  c->nthreads = nthreads;
+  pthread_mutex_init(&c->m, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  int started = 0;
+  for (; started < nthreads; started++) {
+    if (pthread_create(&c->thr[started], NULL, cpu_worker, c) != 0) break;
+    if (pin) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET((int)((ncpu - 1 - started % ncpu + ncpu) % ncpu), &set);
+      if (pthread_setaffinity_np(c->thr[started], sizeof(set), &set) != 0)
+        ocf_log(1, "cpu: cannot pin worker %d", started);
+    }
+  }
+  if (started < nthreads) {
+    cpu_stop(c, started);
+    return EAGAIN;
+  }
+  char name[32];
+  pthread_mutex_lock(&list_lock);
+  unsigned idx = instances++;
+  pthread_mutex_unlock(&list_lock);
+  if (idx == 0)
+    snprintf(name, sizeof(name), "cpu");
+  else
+    snprintf(name, sizeof(name), "cpu%u", idx);
+  rc = ocf_get_driverid(name, OCF_DRV_SOFTWARE, &cpu_ops, c, &c->hid);
+  if (rc != 0) {
+    cpu_stop(c, started);
+    return rc;
+  }
+  for (int a = 1; a < OCF_ALG__MAX; a++)
+    if (ocf_alg_lookup((enum ocf_alg)a) != NULL && ocf_xf_supports((enum ocf_alg)a))
+      ocf_register(c->hid, (enum ocf_alg)a, 0, 0);
+  pthread_mutex_lock(&list_lock);
+  c->next = list;
+  list = c;
+  pthread_mutex_unlock(&list_lock);
+  *hid = c->hid;
+  return 0;
+}
+
+void ocf_cpu_detach(uint32_t hid) {
+  pthread_mutex_lock(&list_lock);
+  struct cpu **pp = &list, *c = NULL;
+  for (; *pp != NULL; pp = &(*pp)->next)
+    if ((*pp)->hid == hid) {
+      c = *pp;
+      *pp = c->next;
+      break;
+    }
+  pthread_mutex_unlock(&list_lock);
+  if (c == NULL) return;
+  /* The workers keep running until the framework has taken back everything:
+   * ocf_unregister_all waits for the requests they hold. */
+  ocf_unregister_all(hid);
+  cpu_stop(c, c->nthreads);
+}
