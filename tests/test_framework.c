@@ -128,6 +128,36 @@ static void test_fewest_sessions(void **state) {
 
 static void noop_cb(struct ocf_req *r) { (void)r; }
 
+/* Sessions created at the same moment from many threads still spread evenly
+ * (the choice and the count are made together). */
+static pthread_barrier_t place_barrier;
+static void *place_main(void *arg) {
+  ocf_sid_t *sids = arg;
+  int err;
+  pthread_barrier_wait(&place_barrier);
+  for (int i = 0; i < 4; i++) sids[i] = new_cbc(0, &err);
+  return NULL;
+}
+
+static void test_concurrent_placement(void **state) {
+  struct testdrv *c[4];
+  for (int i = 0; i < 4; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "place%d", i);
+    c[i] = testdrv_attach(&(struct testdrv_opts){.name = name, .hardware = 1});
+  }
+  pthread_t th[8];
+  static ocf_sid_t sids[8][4];
+  pthread_barrier_init(&place_barrier, NULL, 8);
+  for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, place_main, sids[i]);
+  for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&place_barrier);
+  for (int i = 0; i < 4; i++) assert_int_equal(testdrv_sessions(c[i]), 8);
+  for (int i = 0; i < 8; i++)
+    for (int k = 0; k < 4; k++) assert_int_equal(ocf_freesession(sids[i][k]), 0);
+  for (int i = 0; i < 4; i++) testdrv_detach(c[i]);
+}
+
 static void test_bad_input(void **state) {
   ocf_sid_t sid;
   uint8_t buf[64] = {0};
@@ -536,6 +566,7 @@ int main(void) {
       cmocka_unit_test(test_registry_errors),
       cmocka_unit_test(test_hardware_preferred),
       cmocka_unit_test(test_fewest_sessions),
+      cmocka_unit_test(test_concurrent_placement),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_free_with_requests_in_flight),
       cmocka_unit_test(test_busy_producer),

@@ -174,8 +174,16 @@ static void sess_destroy(struct sess *s) {
 /* Creates producer state for s on the best producer other than exclude.
  * Not locked for a new session (nobody sees it yet); write-locked for a
  * migration. */
+/* Choosing a producer and counting the session on it happen together, so
+ * that sessions created at the same moment spread instead of all seeing the
+ * same least-loaded producer. */
+static pthread_mutex_t pick_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int sess_bind(struct sess *s, struct drv *exclude) {
+  pthread_mutex_lock(&pick_lock);
   struct drv *d = balance_pick(s, exclude);
+  if (d != NULL) atomic_fetch_add(&d->sessions, 1);
+  pthread_mutex_unlock(&pick_lock);
   if (d == NULL)
     return ocf_seterr(ENODEV, "no %sproducer serves %s%s%s",
                       (s->flags & OCF_SESS_HWONLY) ? "hardware " : "", s->ai[0]->name,
@@ -183,10 +191,10 @@ int sess_bind(struct sess *s, struct drv *exclude) {
   void *dsess = NULL;
   int rc = d->ops.newsession(d->softc, &dsess, &s->param[0]);
   if (rc != 0) {
+    atomic_fetch_sub(&d->sessions, 1);
     drv_put(d);
     return ocf_seterr(rc, "producer %s refused the session: %s", d->name, ocf_strerror(rc));
   }
-  atomic_fetch_add(&d->sessions, 1);
   s->drv = d; /* the reference from balance_pick is the binding's */
   s->dsess = dsess;
   return 0;
