@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "ocf_tool.h"
+#include "paper.h"
+#include "plot.h"
 
 static const char *const default_algs =
     "null,3des-cbc,aes-128-cbc,aes-128-gcm,chacha20-poly1305,hmac-sha1";
@@ -31,8 +33,10 @@ struct row {
 
 struct opts {
   struct bench_params p;
-  const char *algs, *sizes, *json, *csv;
+  const char *algs, *sizes, *json, *csv, *plot, *devices, *policy;
   int workers, quiet, list, verify, rounds;
+  struct paper_opts paper; /* --figure / --table / --paper */
+  int seconds_set;
   int only; /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
 };
 
@@ -65,8 +69,27 @@ void bench_usage(FILE *f) {
           "  --list             print all algorithm names and exit\n"
           "  --json FILE        write results as one JSON array ('-' = stdout)\n"
           "  --csv FILE         write results as CSV ('-' = stdout)\n"
-          "  --quiet            no table and no progress (use with --json / --csv)\n"
-          "  -h, --help         this text\n",
+          "  -q, --quiet        no table and no progress (use with --json / --csv)\n"
+          "  --plot DIR         draw throughput vs size (gnuplot) as DIR/bench.svg and .png\n"
+          "  --devices SPEC     attach modeled cards (ocf_init's devices, e.g.\n"
+          "                     hifn7751*4@pci64); default $OCF_DEVICES\n"
+          "  --policy NAME      balancing policy: sessions, capacity, size\n"
+          "  -h, --help         this text\n"
+          "\n"
+          "The paper's evaluation (section 5), one command each:\n"
+          "  --figure 1         throughput vs size: null, des, 3des, aes-128-cbc, aes-128-gcm,\n"
+          "                     per producer (1 and 64 in flight), direct OpenSSL beside\n"
+          "  --figure 2 | 3     RSA sign | verify per second vs modulus size, per producer\n"
+          "  --figure 4         a CPU-bound process's elapsed time while 1..24 threads do\n"
+          "                     DES, 3DES, DSA-1024 in software vs offloaded to a card model\n"
+          "  --table 1 | 2      3DES, threads x sizes, four Hifn 7751 | Broadcom 5820 models,\n"
+          "                     beside the paper's Mbit/s\n"
+          "  --paper            all of the above and a Markdown report (--out, default\n"
+          "                     docs/bench/report.md; plots next to it unless --plot)\n"
+          "  --full             the long version (more sizes, threads, seconds)\n"
+          "  --out FILE         where --paper writes its report\n"
+          "  --ocfd SOCKET      figure 1 also through a running ocfd (needs libocfdev)\n"
+          "  (--seconds, --workers, --devices, --json, --csv, --plot, --quiet apply too)\n",
           default_algs, default_sizes);
 }
 
@@ -108,7 +131,16 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     O_NOVERIFY,
     O_ROUNDS,
     O_DBUFS,
-    O_ONLY
+    O_ONLY,
+    O_PLOT,
+    O_DEVICES,
+    O_POLICY,
+    O_FIGURE,
+    O_TABLE,
+    O_PAPER,
+    O_FULL,
+    O_OUT,
+    O_OCFD
   };
   static const struct option lo[] = {
       {"alg", required_argument, NULL, O_ALG},
@@ -128,6 +160,15 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       {"rounds", required_argument, NULL, O_ROUNDS},
       {"direct-bufs", required_argument, NULL, O_DBUFS},
       {"only", required_argument, NULL, O_ONLY},
+      {"plot", required_argument, NULL, O_PLOT},
+      {"devices", required_argument, NULL, O_DEVICES},
+      {"policy", required_argument, NULL, O_POLICY},
+      {"figure", required_argument, NULL, O_FIGURE},
+      {"table", required_argument, NULL, O_TABLE},
+      {"paper", no_argument, NULL, O_PAPER},
+      {"full", no_argument, NULL, O_FULL},
+      {"out", required_argument, NULL, O_OUT},
+      {"ocfd", required_argument, NULL, O_OCFD},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -142,7 +183,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
   opterr = 0;
   optind = 1;
   int ch;
-  while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":hq", lo, NULL)) != -1) {
     int rc = 0;
     switch (ch) {
       case O_ALG:
@@ -177,6 +218,33 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       case O_DBUFS:
         rc = parse_int("--direct-bufs", optarg, 1, 1 << 20, &o->p.direct_bufs);
         break;
+      case O_PLOT:
+        o->plot = optarg;
+        break;
+      case O_DEVICES:
+        o->devices = optarg;
+        break;
+      case O_POLICY:
+        o->policy = optarg;
+        break;
+      case O_FIGURE:
+        rc = parse_int("--figure", optarg, 1, 4, &o->paper.figure);
+        break;
+      case O_TABLE:
+        rc = parse_int("--table", optarg, 1, 2, &o->paper.table);
+        break;
+      case O_PAPER:
+        o->paper.paper = 1;
+        break;
+      case O_FULL:
+        o->paper.full = 1;
+        break;
+      case O_OUT:
+        o->paper.out = optarg;
+        break;
+      case O_OCFD:
+        o->paper.ocfd = optarg;
+        break;
       case O_ROUNDS:
         rc = parse_int("--rounds", optarg, 1, 1000, &o->rounds);
         break;
@@ -187,6 +255,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         if (errno || end == optarg || *end || !(o->p.seconds > 0) || o->p.seconds > 3600)
           return bad("--seconds: expected a number of seconds in (0, 3600], got '%s'%s", optarg,
                      "");
+        o->seconds_set = 1;
         break;
       }
       case O_LIST:
@@ -198,6 +267,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       case O_CSV:
         o->csv = optarg;
         break;
+      case 'q':
       case O_QUIET:
         o->quiet = 1;
         break;
@@ -215,6 +285,11 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     if (rc) return rc;
   }
   if (o->p.direct_bufs == 0) o->p.direct_bufs = o->p.window;
+  int modes = (o->paper.figure != 0) + (o->paper.table != 0) + o->paper.paper;
+  if (modes > 1) return bad("--figure, --table and --paper exclude each other%s%s", "", "");
+  if (modes == 0 && (o->paper.full || o->paper.out || o->paper.ocfd))
+    return bad("--full, --out and --ocfd go with --figure, --table or --paper%s%s", "", "");
+  if (o->paper.out && !o->paper.paper) return bad("--out goes with --paper%s%s", "", "");
   if (optind < argc) return bad("unexpected argument '%s'%s", argv[optind], "");
   if (o->json && o->csv && strcmp(o->json, "-") == 0 && strcmp(o->csv, "-") == 0)
     return bad("--json and --csv cannot both go to stdout%s%s", "", "");
@@ -465,6 +540,36 @@ static int write_csv(const char *path, const struct row *rows, int nrows, const 
   return close_out(f, path);
 }
 
+/* plot_rows draws Mbit/s vs size, one line per (algorithm, path). */
+static int plot_rows(const char *dir, const struct row *rows, int nrows, const struct opts *o) {
+  struct plot *pl = calloc(1, sizeof(*pl));
+  if (pl == NULL) abort();
+  snprintf(pl->name, sizeof(pl->name), "bench");
+  snprintf(pl->title, sizeof(pl->title), "ocf bench: %d thread%s, %d in flight", o->p.threads,
+           o->p.threads == 1 ? "" : "s", o->p.window);
+  snprintf(pl->xlabel, sizeof(pl->xlabel), "request size (bytes)");
+  snprintf(pl->ylabel, sizeof(pl->ylabel), "Mbit/s");
+  pl->logx = pl->logy = 1;
+  struct plot_panel *pp = plot_panel_get(pl, "");
+  for (int i = 0; i < nrows; i++) {
+    char t[96];
+    snprintf(t, sizeof(t), "%.40s, framework", rows[i].c->name);
+    if (rows[i].ocf.ok) plot_add(plot_series_get(pp, t), (double)rows[i].size, rows[i].ocf.mbps);
+    snprintf(t, sizeof(t), "%.40s, OpenSSL direct", rows[i].c->name);
+    struct plot_series *s = rows[i].direct.ok ? plot_series_get(pp, t) : NULL;
+    if (s) s->dashed = 1;
+    if (s) plot_add(s, (double)rows[i].size, rows[i].direct.mbps);
+  }
+  char msg[300];
+  int rc = plot_draw(pl, dir, msg, sizeof(msg));
+  if (rc != 0)
+    fprintf(stderr, "ocf bench: --plot: %s\n", msg);
+  else if (!o->quiet)
+    fprintf(stderr, "ocf bench: drew %s/bench.svg and %s/bench.png\n", dir, dir);
+  free(pl);
+  return rc != 0;
+}
+
 static void run_row(struct row *r, const struct opts *o) {
   size_t size = r->size;
   uint8_t *data = bench_alloc(size);
@@ -556,6 +661,16 @@ int cmd_bench(int argc, char **argv) {
     list_algs();
     return 0;
   }
+  if (o.paper.figure || o.paper.table || o.paper.paper) {
+    o.paper.quiet = o.quiet;
+    o.paper.seconds = o.seconds_set ? o.p.seconds : 0;
+    o.paper.workers = o.workers;
+    o.paper.devices = o.devices;
+    o.paper.json = o.json;
+    o.paper.csv = o.csv;
+    o.paper.plot = o.plot;
+    return bench_paper(&o.paper);
+  }
 
   int nalg = 0, nsize = 0;
   size_t *sizes = NULL;
@@ -578,7 +693,7 @@ int cmd_bench(int argc, char **argv) {
   free_list(names, nalg);
   if (rc) goto out_free;
 
-  struct ocf_init_opts io = {.workers = o.workers};
+  struct ocf_init_opts io = {.workers = o.workers, .devices = o.devices, .policy = o.policy};
   int e = ocf_init(&io);
   if (e != 0) {
     fprintf(stderr, "ocf bench: ocf_init: %s (%s)\n", ocf_strerror(e), ocf_errdetail());
@@ -618,6 +733,7 @@ int cmd_bench(int argc, char **argv) {
   if (!o.quiet) print_table(json_stdout || csv_stdout ? stderr : stdout, &o, rows, nrows, workers);
   if (o.json && write_json(o.json, rows, nrows, &o)) rc = 1;
   if (o.csv && write_csv(o.csv, rows, nrows, &o)) rc = 1;
+  if (o.plot && plot_rows(o.plot, rows, nrows, &o)) rc = 1;
   for (int i = 0; i < nrows; i++)
     if (rows[i].failed || rows[i].verified < 0) rc = 1;
 

@@ -11,6 +11,7 @@ static const struct {
   const char *help;
 } cmds[] = {
     {"bench", cmd_bench, "framework vs direct OpenSSL throughput and latency"},
+    {"check", cmd_check, "check every producer's algorithms against OpenSSL and known answers"},
     {"drivers", cmd_drivers, "list producers, their flags, algorithms and limits"},
     {"stat", cmd_stat, "per-producer counters"},
 };

@@ -7,6 +7,7 @@
 /* Each cmd_* gets argv[0] = its own name and returns the process exit code:
  * 0 success, 1 failure, 2 usage error. */
 int cmd_bench(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_drivers(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 
