@@ -127,6 +127,10 @@ int ocf_unblock(uint32_t hid);
  * returned 0. */
 void ocf_done(struct ocf_req *req);
 
+/* ocf_done_batch completes n requests at once, as a coalesced interrupt
+ * would: their callbacks reach the return thread in one hand-off. */
+void ocf_done_batch(struct ocf_req **reqs, int n);
+
 /* ocf_kdone completes a public-key request (kreq->error, kreq->status set). */
 void ocf_kdone(struct ocf_kreq *kreq);
 

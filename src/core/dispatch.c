@@ -250,6 +250,18 @@ void ocf_done(struct ocf_req *req) {
   finish(req);
 }
 
+void ocf_done_batch(struct ocf_req **reqs, int n) {
+  if (reqs == NULL || n <= 0) return;
+  /* One hand-off to the return thread for the whole batch (a coalesced
+   * interrupt), unless this thread already collects completions. */
+  struct fifo *saved = tl_done, local;
+  fifo_init(&local);
+  if (saved == NULL) tl_done = &local;
+  for (int i = 0; i < n; i++) ocf_done(reqs[i]);
+  tl_done = saved;
+  if (saved == NULL) tq_push(&retq, &local);
+}
+
 void complete_req(struct ocf_req *req, int error) {
   req->error = error;
   finish(req);

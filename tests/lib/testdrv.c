@@ -85,7 +85,7 @@ static int compute(struct tsess *s, struct ocf_req *r) {
   return rc;
 }
 
-static void finish(struct testdrv *t, struct ocf_req *r) {
+static void compute_one(struct testdrv *t, struct ocf_req *r) {
   r->error = compute(r->dsess_, r);
   if (t->broken && r->error == 0) {
     uint8_t b;
@@ -96,6 +96,10 @@ static void finish(struct testdrv *t, struct ocf_req *r) {
     }
   }
   atomic_fetch_add(&t->processed, 1);
+}
+
+static void finish(struct testdrv *t, struct ocf_req *r) {
+  compute_one(t, r);
   ocf_done(r);
 }
 
@@ -134,13 +138,19 @@ static void *t_thread(void *arg) {
       pthread_mutex_lock(&t->m);
       continue;
     }
-    struct ocf_req *r = t->q[t->qhead];
-    t->qhead = (t->qhead + 1) % t->ring;
-    t->qcount--;
+    /* Take up to 16 and complete them together, like a coalesced interrupt. */
+    struct ocf_req *batch[16];
+    int nb = 0;
+    while (nb < 16 && t->qcount > 0) {
+      batch[nb++] = t->q[t->qhead];
+      t->qhead = (t->qhead + 1) % t->ring;
+      t->qcount--;
+    }
     int unblock = t->blocked && t->qcount < t->ring / 2;
     if (unblock) t->blocked = 0;
     pthread_mutex_unlock(&t->m);
-    finish(t, r);
+    for (int i = 0; i < nb; i++) compute_one(t, batch[i]);
+    ocf_done_batch(batch, nb);
     if (unblock) ocf_unblock(t->hid);
     pthread_mutex_lock(&t->m);
   }
