@@ -391,25 +391,40 @@ void sess_drop_driver(struct drv *d) {
   };
   size_t n = 0, cap = 16;
   struct victim *v = malloc(cap * sizeof(*v));
+  if (v == NULL) {
+    ocf_log(0, "out of memory dropping producer %s's sessions", d->name);
+    abort();
+  }
   sess_table_wrlock();
   for (size_t i = 0; tbl != NULL && i < tbl_size; i++)
     for (struct entry *e = tbl[i]; e != NULL; e = e->next) {
       struct sess *s = e->s;
       if (e->sid != s->sid) continue; /* visit each session once */
-      if (n + 2 + 8 + OCF_MAX_DRIVERS_PER_SESS > cap) {
+      /* Room for every binding this session could hold on d: missing one
+       * would leave producer state to be freed after the producer is gone. */
+      size_t need = 1 + (size_t)s->nrep;
+      for (struct retired *r = s->retired; r != NULL; r = r->next) need++;
+      while (v != NULL && n + need > cap) {
         struct victim *nv = realloc(v, cap * 2 * sizeof(*v));
-        if (nv == NULL) continue;
+        if (nv == NULL) {
+          free(v);
+          v = NULL;
+          break;
+        }
         v = nv;
         cap *= 2;
       }
-      if (v == NULL) continue;
+      if (v == NULL) {
+        ocf_log(0, "out of memory dropping producer %s's sessions", d->name);
+        abort(); /* continuing would free state of a producer that is gone */
+      }
       if (s->drv == d && s->dsess != NULL) {
         v[n].dsess = s->dsess;
         v[n++].r = NULL;
         s->dsess = NULL; /* next request migrates */
       }
       for (int k = 0; k < s->nrep;) {
-        if (s->rep[k].drv == d && n < cap) {
+        if (s->rep[k].drv == d) {
           struct retired *r = malloc(sizeof(*r));
           if (r == NULL) break;
           r->drv = d;
@@ -430,7 +445,7 @@ void sess_drop_driver(struct drv *d) {
         }
       }
       for (struct retired **pp = &s->retired; *pp != NULL;) {
-        if ((*pp)->drv == d && n < cap) {
+        if ((*pp)->drv == d) {
           v[n].dsess = NULL;
           v[n++].r = *pp;
           *pp = (*pp)->next;
