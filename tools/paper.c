@@ -17,15 +17,21 @@
  * and up again between them (ocf_shutdown / ocf_init with other devices):
  * public-key requests carry no session, so that is how a figure aims them at
  * one producer. */
+#define OCF_PAPER_INTERNAL
 #include "paper.h"
 
 #include <errno.h>
 #include <math.h>
+#include <ocf/devices.h>
 #include <ocf/driver.h>
 #include <ocf/pk.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,25 +49,7 @@
 
 /* --- results ---------------------------------------------------------------- */
 
-struct point {
-  char exp[12];    /* "fig1" .. "fig4", "table1", "table2" */
-  char series[64]; /* legend entry */
-  char alg[32];
-  size_t size; /* bytes, or modulus bits for public key */
-  int threads;
-  char path[16]; /* "ocf", "direct", "ocfd", "hog" */
-  char producer[64];
-  double mbps, ops_per_s, p50_us, p99_us;
-  double hog_s; /* figure 4: the hog's elapsed time */
-  double paper; /* the paper's figure for this cell, NAN if none */
-};
-
-struct results {
-  struct point *v;
-  int n, cap;
-};
-
-static struct point *add_point(struct results *r, const char *exp) {
+struct point *pap_add_point(struct results *r, const char *exp) {
   if (r->n == r->cap) {
     r->cap = r->cap ? 2 * r->cap : 64;
     r->v = realloc(r->v, (size_t)r->cap * sizeof(*r->v));
@@ -71,34 +59,23 @@ static struct point *add_point(struct results *r, const char *exp) {
   memset(p, 0, sizeof(*p));
   snprintf(p->exp, sizeof(p->exp), "%s", exp);
   p->mbps = p->ops_per_s = p->p50_us = p->p99_us = p->hog_s = p->paper = NAN;
+  p->peak_mbps = p->peak_ops = p->cpu_cores = p->vs_direct = NAN;
   return p;
 }
 
-struct run {
-  const struct paper_opts *po;
-  struct results res;
-  int progress; /* a terminal is watching */
-  double secs;  /* per measurement */
-  const char *plotdir;
-  char notes[16][240];
-  int nnotes;
-  int failed;
-};
-
-static void note(struct run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct run *R, const char *fmt, ...) {
+void pap_note(struct run *R, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char buf[240];
+  char buf[320];
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   for (int i = 0; i < R->nnotes; i++)
     if (strcmp(R->notes[i], buf) == 0) return;
-  if (R->nnotes < 16) snprintf(R->notes[R->nnotes++], sizeof(R->notes[0]), "%s", buf);
+  if (R->nnotes < (int)(sizeof(R->notes) / sizeof(R->notes[0])))
+    snprintf(R->notes[R->nnotes++], sizeof(R->notes[0]), "%s", buf);
 }
 
-static void progress(struct run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void progress(struct run *R, const char *fmt, ...) {
+void pap_progress(struct run *R, const char *fmt, ...) {
   if (!R->progress) return;
   va_list ap;
   va_start(ap, fmt);
@@ -108,7 +85,7 @@ static void progress(struct run *R, const char *fmt, ...) {
   va_end(ap);
 }
 
-static void progress_done(struct run *R) {
+void pap_progress_done(struct run *R) {
   if (R->progress) fputs("\r\033[K", stderr);
 }
 
@@ -128,16 +105,20 @@ static int any_hardware(void) {
 /* setup brings the framework up with devices (NULL: none) and optionally
  * without the software producer.  Returns 0, or ENODEV when devices were
  * asked for and no hardware producer appeared (modeled cards not built in). */
-static int setup(struct run *R, const char *devices, int no_soft) {
+int pap_setup(struct run *R, const char *devices, int no_soft, const char *policy) {
   char exact[256];
   ocf_shutdown();
-  struct ocf_init_opts io = {.workers = R->po->workers, .devices = devices, .no_soft = no_soft};
+  /* an $OCF_POLICY of the caller must not change what a figure measures */
+  struct ocf_init_opts io = {.workers = R->po->workers,
+                             .devices = devices,
+                             .no_soft = no_soft,
+                             .policy = policy ? policy : "sessions"};
   /* an $OCF_DEVICES of the caller must not leak into a set-up that has none */
   if (devices == NULL) io.devices = "";
   int e = init_with(&io);
   if (e != 0) {
-    note(R, "ocf_init(devices \"%s\"%s): %s", devices ? devices : "", no_soft ? ", no soft" : "",
-         ocf_strerror(e));
+    pap_note(R, "ocf_init(devices \"%s\"%s): %s", devices ? devices : "",
+             no_soft ? ", no soft" : "", ocf_strerror(e));
     return e;
   }
   if (devices == NULL || *devices == 0) return 0;
@@ -147,9 +128,9 @@ static int setup(struct run *R, const char *devices, int no_soft) {
     snprintf(exact, sizeof(exact), "%s", devices);
     char *m = strstr(exact, "mode=timing");
     memcpy(m, "mode=exact ", 11);
-    note(R,
-         "modeled cards in timing mode did not attach (failed their registration self-test?); "
-         "using mode=exact, which computes on the host");
+    pap_note(R,
+             "modeled cards in timing mode did not attach (failed their registration self-test?); "
+             "using mode=exact, which computes on the host");
     ocf_shutdown();
     io.devices = exact;
     if ((e = init_with(&io)) != 0) return e;
@@ -159,14 +140,15 @@ static int setup(struct run *R, const char *devices, int no_soft) {
   int n = ocf_driver_stats(st, 64);
   for (int i = 0; i < n && i < 64; i++)
     if ((st[i].flags & OCF_DRV_HARDWARE) && !st[i].detached) return 0;
-  note(R, "modeled cards \"%s\" did not attach (this libocf's ocf_init does not handle devices)",
-       devices);
+  pap_note(R,
+           "modeled cards \"%s\" did not attach (this libocf's ocf_init does not handle devices)",
+           devices);
   return ENODEV;
 }
 
 /* --- symmetric measurements ---------------------------------------------------- */
 
-static int resolve(const char *producer, struct bench_params *p) {
+int pap_resolve(const char *producer, struct bench_params *p) {
   struct ocf_driver_stat st[64];
   int n = ocf_driver_stats(st, 64);
   for (int i = 0; i < n && i < 64; i++)
@@ -178,8 +160,8 @@ static int resolve(const char *producer, struct bench_params *p) {
   return ENODEV;
 }
 
-static int measure(const struct bench_case *c, size_t size, const struct bench_params *p,
-                   int direct, struct bench_result *r) {
+int pap_measure(const struct bench_case *c, size_t size, const struct bench_params *p, int direct,
+                struct bench_result *r) {
   int n = p->threads, err;
   uint8_t *data = bench_alloc(size);
   bench_case_fill(c, data, size);
@@ -297,8 +279,8 @@ static void *sync_thread(void *arg) {
 }
 
 /* measure_sync: p->threads threads each block on one request at a time. */
-static int measure_sync(const struct bench_case *c, size_t size, const struct bench_params *p,
-                        struct bench_result *r) {
+int pap_measure_sync(const struct bench_case *c, size_t size, const struct bench_params *p,
+                     struct bench_result *r) {
   int n = p->threads, err = 0;
   uint8_t *data = bench_alloc(size);
   bench_case_fill(c, data, size);
@@ -341,8 +323,8 @@ static int measure_sync(const struct bench_case *c, size_t size, const struct be
   return err;
 }
 
-static void fill_point(struct point *pt, const char *series, const struct bench_case *c,
-                       size_t size, int threads, const char *path, const struct bench_result *r) {
+void pap_fill_point(struct point *pt, const char *series, const struct bench_case *c, size_t size,
+                    int threads, const char *path, const struct bench_result *r) {
   snprintf(pt->series, sizeof(pt->series), "%s", series);
   snprintf(pt->alg, sizeof(pt->alg), "%.31s", c->name);
   pt->size = size;
@@ -369,7 +351,7 @@ static void figure1(struct run *R) {
    * the four symmetric card models unless --devices says otherwise */
   const char *dev = R->po->devices;
   if (dev == NULL && R->po->paper) dev = "hifn7751,hifn7811,bcm5805,bcm5820:mode=timing";
-  if (setup(R, dev, 0) != 0 && dev) setup(R, NULL, 0);
+  if (pap_setup(R, dev, 0, NULL) != 0 && dev) pap_setup(R, NULL, 0, NULL);
   struct ocf_driver_stat st[16];
   int nprod = ocf_driver_stats(st, 16);
   if (nprod > 16) nprod = 16;
@@ -384,39 +366,40 @@ static void figure1(struct run *R) {
       for (int pi = 0; pi < nprod; pi++) {
         if (st[pi].detached) continue;
         for (int w = 0; w < 2; w++) {
-          progress(R, "figure 1: [%d/%d] %s %zu B on %s, %d in flight", ++done, total, c.name, size,
-                   st[pi].name, windows[w]);
+          pap_progress(R, "figure 1: [%d/%d] %s %zu B on %s, %d in flight", ++done, total, c.name,
+                       size, st[pi].name, windows[w]);
           struct bench_params p = {
               .seconds = R->secs, .threads = 1, .window = windows[w], .direct_bufs = 1};
-          if (resolve(st[pi].name, &p) != 0) continue;
+          if (pap_resolve(st[pi].name, &p) != 0) continue;
           struct bench_result r;
-          int e = windows[w] == 1 ? measure_sync(&c, size, &p, &r) : measure(&c, size, &p, 0, &r);
+          int e = windows[w] == 1 ? pap_measure_sync(&c, size, &p, &r)
+                                  : pap_measure(&c, size, &p, 0, &r);
           if (e == ENODEV || e == EMSGSIZE || e == ENOTSUP) continue; /* not served there */
           char series[64];
           snprintf(series, sizeof(series), "%s, %s", st[pi].name,
                    windows[w] == 1 ? "blocking" : "64 in flight");
-          struct point *pt = add_point(&R->res, "fig1");
-          fill_point(pt, series, &c, size, 1, "ocf", &r);
+          struct point *pt = pap_add_point(&R->res, "fig1");
+          pap_fill_point(pt, series, &c, size, 1, "ocf", &r);
           if (e != 0) {
-            note(R, "figure 1: %s %zu B on %s failed: %s", c.name, size, st[pi].name, r.msg);
+            pap_note(R, "figure 1: %s %zu B on %s failed: %s", c.name, size, st[pi].name, r.msg);
             R->failed = 1;
           }
         }
       }
-      progress(R, "figure 1: [%d/%d] %s %zu B, direct OpenSSL", ++done, total, c.name, size);
+      pap_progress(R, "figure 1: [%d/%d] %s %zu B, direct OpenSSL", ++done, total, c.name, size);
       struct bench_params p = {.seconds = R->secs, .threads = 1, .window = 1, .direct_bufs = 1};
       struct bench_result r;
-      if (measure(&c, size, &p, 1, &r) == 0)
-        fill_point(add_point(&R->res, "fig1"), "OpenSSL direct", &c, size, 1, "direct", &r);
+      if (pap_measure(&c, size, &p, 1, &r) == 0)
+        pap_fill_point(pap_add_point(&R->res, "fig1"), "OpenSSL direct", &c, size, 1, "direct", &r);
     }
     bench_case_wipe(&c);
   }
   if (R->po->ocfd)
-    note(R,
-         "figure 1: the path through ocfd (--ocfd %s) needs libocfdev linked into `ocf`; "
-         "not measured in this build",
-         R->po->ocfd);
-  progress_done(R);
+    pap_note(R,
+             "figure 1: the path through ocfd (--ocfd %s) needs libocfdev linked into `ocf`; "
+             "not measured in this build",
+             R->po->ocfd);
+  pap_progress_done(R);
 }
 
 /* --- figures 2 and 3: RSA ------------------------------------------------------ */
@@ -433,6 +416,12 @@ static const struct pk_setup pk_setups[] = {
     {"Hifn 6500", "hifn6500:mode=timing"},
     {"Hifn 7814", "hifn7814:mode=timing"},
 };
+
+/* requests in flight for the "many in flight" series: a card's whole
+ * public-key ring (16) and then some, held by the framework */
+enum { PK_WINDOW = 24 };
+/* rounds of the paired software / OpenSSL measurement */
+#define ROUNDS_PK 6
 
 /* kop_max: does some producer serve op, and up to how many bits (0 = any)? */
 static int kop_max(enum ocf_kop op, size_t *max_bits) {
@@ -453,141 +442,361 @@ static int kop_max(enum ocf_kop op, size_t *max_bits) {
   return found;
 }
 
+/* What a measurement does: a CRT signature (MOD_EXP_CRT), a signature
+ * without CRT (MOD_EXP with the full private exponent d), or a verification
+ * (MOD_EXP with e). */
+enum rsa_kind { RK_CRT, RK_NOCRT, RK_VERIFY };
+
 struct rsa_req {
-  struct ocf_kreq k;
+  struct ocf_kreq k, tmpl; /* tmpl: the filled request, to resubmit from */
   uint8_t buf[7][512];
+  struct kwin *w;
 };
 
-static void rsa_fill(struct rsa_req *q, const struct ck_rsa *key, const BIGNUM *x, int sign) {
+static void rsa_fill(struct rsa_req *q, const struct ck_rsa *key, const BIGNUM *x,
+                     enum rsa_kind kind) {
   memset(&q->k, 0, sizeof(q->k));
   size_t nb = (size_t)BN_num_bytes(key->n);
-  if (sign) {
+  if (kind == RK_CRT) {
     const BIGNUM *in[6] = {key->p, key->q, x, key->dp, key->dq, key->qinv};
     for (int i = 0; i < 6; i++) ck_kp_bn(&q->k.param[i], q->buf[i], 512, in[i]);
     ocf_kparam_out(&q->k.param[6], q->buf[6], nb);
     q->k.op = OCF_KOP_MOD_EXP_CRT;
     q->k.iparams = 6;
   } else {
-    const BIGNUM *in[3] = {x, key->e, key->n};
+    const BIGNUM *in[3] = {x, kind == RK_VERIFY ? key->e : key->d, key->n};
     for (int i = 0; i < 3; i++) ck_kp_bn(&q->k.param[i], q->buf[i], 512, in[i]);
     ocf_kparam_out(&q->k.param[3], q->buf[3], nb);
     q->k.op = OCF_KOP_MOD_EXP;
     q->k.iparams = 3;
   }
   q->k.oparams = 1;
+  q->tmpl = q->k;
 }
 
-/* rsa_rate: one thread, one request at a time (as the paper's test),
- * through the framework or (direct) with OpenSSL's BIGNUM code. */
-static double rsa_rate(const struct ck_rsa *key, int sign, int direct, double secs, char *prod,
-                       size_t plen, int *err) {
-  BN_CTX *bn = BN_CTX_new();
-  BIGNUM *x = BN_new(), *y = BN_new(), *m1 = BN_new(), *m2 = BN_new();
+/* A window of asynchronous public-key requests: every callback resubmits
+ * until the deadline.  The rate is taken from the first completion to the
+ * last, so the time the window needs to fill is not counted. */
+struct kwin {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int inflight, err;
+  uint64_t deadline, t_first, t_last, done; /* [mu] */
+  uint64_t min_done;
+};
+
+static void kwin_cb(struct ocf_kreq *k) {
+  struct rsa_req *q = (struct rsa_req *)k;
+  struct kwin *w = q->w;
+  uint64_t now = bench_now_ns();
+  pthread_mutex_lock(&w->mu);
+  int again = 0;
+  if (k->error != 0) {
+    if (w->err == 0) w->err = k->error;
+  } else {
+    if (w->done++ == 0) w->t_first = now;
+    w->t_last = now;
+    again = w->err == 0 && (now < w->deadline || w->done < w->min_done);
+  }
+  if (!again && --w->inflight == 0) pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  if (again) {
+    q->k = q->tmpl;
+    q->k.callback = kwin_cb;
+    int e = ocf_kdispatch(&q->k);
+    if (e != 0) {
+      pthread_mutex_lock(&w->mu);
+      if (w->err == 0) w->err = e;
+      if (--w->inflight == 0) pthread_cond_signal(&w->cv);
+      pthread_mutex_unlock(&w->mu);
+    }
+  }
+}
+
+/* rsa_rate: operations per second through the framework with window
+ * requests in flight (1: one thread blocking in ocf_krun, as the paper's
+ * test).  Runs at least secs and at least 8 operations.  *prod gets the
+ * producer that served the first request. */
+static double rsa_rate(const struct ck_rsa *key, enum rsa_kind kind, int window, double secs,
+                       char *prod, size_t plen, int *err) {
+  BIGNUM *x = BN_new();
   BN_rand_range(x, key->n);
-  struct rsa_req *q = calloc(1, sizeof(*q));
-  if (q == NULL || bn == NULL) abort();
-  /* Montgomery contexts prepared once, as OpenSSL's RSA code caches them */
-  BN_MONT_CTX *mp = BN_MONT_CTX_new(), *mq = BN_MONT_CTX_new(), *mn = BN_MONT_CTX_new();
-  if (!mp || !mq || !mn || !BN_MONT_CTX_set(mp, key->p, bn) || !BN_MONT_CTX_set(mq, key->q, bn) ||
-      !BN_MONT_CTX_set(mn, key->n, bn))
-    abort();
-  uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(secs * 1e9), now = t0, ops = 0;
+  struct rsa_req *q = calloc((size_t)window, sizeof(*q));
+  if (q == NULL || x == NULL) abort();
+  for (int i = 0; i < window; i++) rsa_fill(&q[i], key, x, kind);
+  BN_free(x);
+  double rate = NAN;
   *err = 0;
-  while (now < deadline) {
-    if (direct) {
-      if (sign) {
-        /* the CRT recombination OpenSSL's RSA code does, without blinding */
-        BN_mod(m1, x, key->p, bn);
-        BN_mod_exp_mont_consttime(m1, m1, key->dp, key->p, bn, mp);
-        BN_mod(m2, x, key->q, bn);
-        BN_mod_exp_mont_consttime(m2, m2, key->dq, key->q, bn, mq);
-        BN_mod_sub(m1, m1, m2, key->p, bn);
-        BN_mod_mul(m1, m1, key->qinv, key->p, bn);
-        BN_mul(m1, m1, key->q, bn);
-        BN_add(y, m1, m2);
-      } else {
-        BN_mod_exp_mont(y, x, key->e, key->n, bn, mn);
-      }
-    } else {
-      rsa_fill(q, key, x, sign);
+  uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(secs * 1e9);
+  if (window == 1) {
+    uint64_t now = t0, ops = 0;
+    while (now < deadline || ops < 8) {
+      q->k = q->tmpl;
       int e = ocf_krun(&q->k);
       if (e != 0) {
         *err = e;
         break;
       }
-      if (ops == 0 && prod) {
-        struct ocf_driver_stat st[16];
-        int n = ocf_driver_stats(st, 16);
-        for (int i = 0; i < n && i < 16; i++)
-          if (st[i].hid == q->k.hid) snprintf(prod, plen, "%s", st[i].name);
+      ops++;
+      now = bench_now_ns();
+    }
+    if (*err == 0) rate = (double)ops / ((double)(now - t0) / 1e9);
+  } else {
+    struct kwin w = {.deadline = deadline, .min_done = 8};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    pthread_mutex_lock(&w.mu);
+    for (int i = 0; i < window; i++) {
+      q[i].w = &w;
+      q[i].k.callback = kwin_cb;
+      w.inflight++;
+      pthread_mutex_unlock(&w.mu);
+      int e = ocf_kdispatch(&q[i].k);
+      pthread_mutex_lock(&w.mu);
+      if (e != 0) {
+        w.inflight--;
+        if (w.err == 0) w.err = e;
+        break;
       }
     }
-    ops++;
+    while (w.inflight > 0) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    *err = w.err;
+    if (w.err == 0 && w.done > 1 && w.t_last > w.t_first)
+      rate = (double)(w.done - 1) / ((double)(w.t_last - w.t_first) / 1e9);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+  }
+  if (prod && *err == 0) {
+    struct ocf_driver_stat st[16];
+    int n = ocf_driver_stats(st, 16);
+    for (int i = 0; i < n && i < 16; i++)
+      if (st[i].hid == q->k.hid) snprintf(prod, plen, "%s", st[i].name);
+  }
+  OPENSSL_cleanse(q, (size_t)window * sizeof(*q));
+  free(q);
+  return rate;
+}
+
+/* --- OpenSSL's own RSA, for comparison: raw (unpadded) private-key
+ * operations, as `openssl speed rsa` times them (CRT, blinding and the
+ * fault check included), and raw public-key operations. */
+
+static EVP_PKEY *rsa_pkey(const struct ck_rsa *key) {
+  OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+  OSSL_PARAM *params = NULL;
+  EVP_PKEY *pk = NULL;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+  if (b && ctx && OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, key->n) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, key->e) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_D, key->d) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_FACTOR1, key->p) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_FACTOR2, key->q) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_EXPONENT1, key->dp) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_EXPONENT2, key->dq) &&
+      OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, key->qinv) &&
+      (params = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(ctx) > 0 &&
+      EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) > 0) {
+  }
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(b);
+  EVP_PKEY_CTX_free(ctx);
+  return pk;
+}
+
+struct ossl_thread {
+  pthread_t tid;
+  EVP_PKEY *pk;
+  int sign;
+  double secs;
+  pthread_barrier_t *bar;
+  uint64_t ops, t0, t1;
+  int err;
+};
+
+static void *ossl_rsa_thread(void *arg) {
+  struct ossl_thread *t = arg;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t->pk, NULL);
+  size_t nb = (size_t)EVP_PKEY_get_size(t->pk), outlen;
+  uint8_t in[512], out[512];
+  memset(in, 0, sizeof(in));
+  in[nb - 1] = 0x5a; /* below the modulus: a raw operation accepts it */
+  in[1] = 0x17;
+  int ok = ctx != NULL &&
+           (t->sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_recover_init(ctx)) > 0 &&
+           EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) > 0;
+  /* one untimed operation: OpenSSL sets up its Montgomery and blinding
+   * state on the first use of the key */
+  outlen = sizeof(out);
+  if (ok)
+    ok = (t->sign ? EVP_PKEY_sign(ctx, out, &outlen, in, nb)
+                  : EVP_PKEY_verify_recover(ctx, out, &outlen, in, nb)) > 0;
+  pthread_barrier_wait(t->bar);
+  uint64_t now = bench_now_ns(), deadline = now + (uint64_t)(t->secs * 1e9);
+  t->t0 = now;
+  while (ok && (now < deadline || t->ops < 8)) {
+    outlen = sizeof(out);
+    ok = (t->sign ? EVP_PKEY_sign(ctx, out, &outlen, in, nb)
+                  : EVP_PKEY_verify_recover(ctx, out, &outlen, in, nb)) > 0;
+    t->ops += ok;
     now = bench_now_ns();
   }
-  BN_free(x);
-  BN_free(y);
-  BN_free(m1);
-  BN_free(m2);
-  BN_MONT_CTX_free(mp);
-  BN_MONT_CTX_free(mq);
-  BN_MONT_CTX_free(mn);
-  BN_CTX_free(bn);
-  OPENSSL_cleanse(q, sizeof(*q));
-  free(q);
-  return *err ? NAN : (double)ops / ((double)(now - t0) / 1e9);
+  t->t1 = now;
+  t->err = ok ? 0 : EIO;
+  EVP_PKEY_CTX_free(ctx);
+  return NULL;
+}
+
+/* ossl_rsa_rate: operations per second of OpenSSL's RSA in n threads. */
+static double ossl_rsa_rate(EVP_PKEY *pk, int sign, int n, double secs, int *err) {
+  struct ossl_thread t[64];
+  pthread_barrier_t bar;
+  if (n > 64) n = 64;
+  pthread_barrier_init(&bar, NULL, (unsigned)n);
+  for (int i = 0; i < n; i++) {
+    t[i] = (struct ossl_thread){.pk = pk, .sign = sign, .secs = secs, .bar = &bar};
+    if (pthread_create(&t[i].tid, NULL, ossl_rsa_thread, &t[i]) != 0) abort();
+  }
+  uint64_t ops = 0, t0 = UINT64_MAX, t1 = 0;
+  *err = 0;
+  for (int i = 0; i < n; i++) {
+    pthread_join(t[i].tid, NULL);
+    ops += t[i].ops;
+    if (t[i].t0 < t0) t0 = t[i].t0;
+    if (t[i].t1 > t1) t1 = t[i].t1;
+    if (t[i].err) *err = t[i].err;
+  }
+  pthread_barrier_destroy(&bar);
+  return *err || t1 <= t0 ? NAN : (double)ops / ((double)(t1 - t0) / 1e9);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static struct point *rsa_point(struct run *R, int sign, const char *series, int bits, int window,
+                               int threads, const char *path, const char *prod, double rate) {
+  struct point *pt = pap_add_point(&R->res, sign ? "fig2" : "fig3");
+  snprintf(pt->series, sizeof(pt->series), "%s", series);
+  snprintf(pt->alg, sizeof(pt->alg), "%s",
+           !sign                      ? "rsa-verify"
+           : strstr(series, "no CRT") ? "rsa-sign"
+                                      : "rsa-sign-crt");
+  pt->size = (size_t)bits;
+  pt->threads = threads;
+  pt->window = window;
+  snprintf(pt->path, sizeof(pt->path), "%s", path);
+  snprintf(pt->producer, sizeof(pt->producer), "%s", prod);
+  pt->ops_per_s = rate;
+  if (window == 1 && threads == 1) pt->p50_us = 1e6 / rate; /* one at a time: the mean latency */
+  return pt;
 }
 
 static void figure23(struct run *R, int want2, int want3) {
-  static const int bits_quick[] = {512, 1024, 2048},
+  static const int bits_quick[] = {512, 1024, 2048, 3072, 4096},
                    bits_full[] = {512, 768, 1024, 1536, 2048, 3072, 4096};
   const int *bits = R->po->full ? bits_full : bits_quick;
-  int nbits = R->po->full ? 7 : 3;
+  int nbits = R->po->full ? 7 : 5;
+  int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 1;
   for (int b = 0; b < nbits; b++) {
-    progress(R, "figures 2-3: generating an RSA-%d key", bits[b]);
+    pap_progress(R, "figures 2-3: generating an RSA-%d key", bits[b]);
     ck_rsa_get(bits[b]);
   }
+  /* OpenSSL's own RSA, beside the software producer: one thread is measured
+   * in rounds alternating with the framework's, so that the load of the
+   * machine hits both alike (the target compares them) */
+  enum { ROUNDS = ROUNDS_PK };
+  double rsecs = R->secs / 3 > 0.04 ? R->secs / 3 : 0.04;
   int nsetups = (int)(sizeof(pk_setups) / sizeof(pk_setups[0]));
-  for (int s = 0; s <= nsetups; s++) {
-    int direct = s == nsetups;
-    const struct pk_setup *ps = direct ? NULL : &pk_setups[s];
-    if (!direct && setup(R, ps->devices, ps->devices != NULL) != 0) continue;
+  for (int s = 0; s < nsetups; s++) {
+    const struct pk_setup *ps = &pk_setups[s];
+    int soft = ps->devices == NULL;
+    if (pap_setup(R, ps->devices, !soft, NULL) != 0) continue;
     for (int sign = 1; sign >= 0; sign--) {
       if ((sign && !want2) || (!sign && !want3)) continue;
-      size_t maxb = 0;
-      if (!direct && !kop_max(sign ? OCF_KOP_MOD_EXP_CRT : OCF_KOP_MOD_EXP, &maxb)) {
-        note(R, "figures 2-3: %s serves no %s", ps->label, sign ? "mod-exp-crt" : "mod-exp");
-        continue;
-      }
-      for (int b = 0; b < nbits; b++) {
-        if (maxb && (size_t)bits[b] > maxb) continue;
-        const struct ck_rsa *key = ck_rsa_get(bits[b]);
-        if (key == NULL) continue;
-        progress(R, "figure %d: RSA-%d %s, %s", sign ? 2 : 3, bits[b], sign ? "sign" : "verify",
-                 direct ? "OpenSSL direct" : ps->label);
-        char prod[64] = "";
-        int err;
-        double r = rsa_rate(key, sign, direct, R->secs, prod, sizeof(prod), &err);
-        if (err != 0) {
-          note(R, "figure %d: %s RSA-%d: %s", sign ? 2 : 3, direct ? "direct" : ps->label, bits[b],
-               ocf_strerror(err));
+      for (int kind = sign ? RK_CRT : RK_VERIFY; kind <= (sign ? RK_NOCRT : RK_VERIFY); kind++) {
+        enum ocf_kop op = kind == RK_CRT ? OCF_KOP_MOD_EXP_CRT : OCF_KOP_MOD_EXP;
+        size_t maxb = 0;
+        if (!kop_max(op, &maxb)) {
+          pap_note(R, "figures 2-3: %s serves no %s", ps->label,
+                   op == OCF_KOP_MOD_EXP_CRT ? "mod-exp-crt" : "mod-exp");
           continue;
         }
-        struct point *pt = add_point(&R->res, sign ? "fig2" : "fig3");
-        snprintf(pt->series, sizeof(pt->series), "%s", direct ? "OpenSSL direct" : ps->label);
-        snprintf(pt->alg, sizeof(pt->alg), "%s", sign ? "rsa-sign-crt" : "rsa-verify");
-        pt->size = (size_t)bits[b];
-        pt->threads = 1;
-        snprintf(pt->path, sizeof(pt->path), "%s", direct ? "direct" : "ocf");
-        snprintf(pt->producer, sizeof(pt->producer), "%s", direct ? "openssl" : prod);
-        pt->ops_per_s = r;
-        pt->p50_us = 1e6 / r; /* one at a time: the mean latency */
-        if (sign && bits[b] == 1024 && ps && ps->devices && strstr(ps->devices, "bcm5820"))
-          pt->paper = 100; /* "slightly over 100" (section 5.2) */
+        for (int b = 0; b < nbits; b++) {
+          if (maxb && (size_t)bits[b] > maxb) continue;
+          const struct ck_rsa *key = ck_rsa_get(bits[b]);
+          if (key == NULL) continue;
+          EVP_PKEY *pk = soft && kind != RK_NOCRT ? rsa_pkey(key) : NULL;
+          for (int wi = 0; wi < 2; wi++) {
+            int window = wi ? PK_WINDOW : 1;
+            char series[64];
+            /* one request at a time is the paper's test: no suffix */
+            snprintf(series, sizeof(series), "%s%s", ps->label,
+                     kind == RK_CRT     ? " CRT"
+                     : kind == RK_NOCRT ? " no CRT"
+                                        : "");
+            if (window > 1)
+              snprintf(series + strlen(series), sizeof(series) - strlen(series), ", %d in flight",
+                       window);
+            pap_progress(R, "figure %d: RSA-%d %s", sign ? 2 : 3, bits[b], series);
+            char prod[64] = "";
+            int err = 0, oerr = 0;
+            double r = NAN, orate = NAN, ratio = NAN;
+            if (pk && window == 1) {
+              /* paired rounds: framework, OpenSSL, framework, ...; the
+               * comparison is the median of the rounds' ratios, so that a
+               * burst of load from elsewhere hits one pair, not the result */
+              double sum = 0, osum = 0, rat[ROUNDS];
+              int k = 0;
+              for (; k < ROUNDS && !err && !oerr; k++) {
+                double a = rsa_rate(key, kind, 1, rsecs, prod, sizeof(prod), &err);
+                double o = ossl_rsa_rate(pk, sign, 1, rsecs, &oerr);
+                sum += 1.0 / a;
+                osum += 1.0 / o;
+                rat[k] = a / o;
+              }
+              r = k / sum; /* mean time per operation, inverted */
+              orate = k / osum;
+              qsort(rat, (size_t)k, sizeof(rat[0]), cmp_double);
+              if (k > 0) ratio = k % 2 ? rat[k / 2] : (rat[k / 2 - 1] + rat[k / 2]) / 2;
+            } else {
+              r = rsa_rate(key, (enum rsa_kind)kind, window, R->secs, prod, sizeof(prod), &err);
+            }
+            if (err != 0) {
+              pap_note(R, "figure %d: %s RSA-%d: %s", sign ? 2 : 3, series, bits[b],
+                       ocf_strerror(err));
+              continue;
+            }
+            struct point *pt = rsa_point(R, sign, series, bits[b], window, 1, "ocf", prod, r);
+            pt->vs_direct = ratio;
+            if (!soft) {
+              const char *mode = ocf_sim_mode();
+              snprintf(pt->mode, sizeof(pt->mode), "%s", mode ? mode : "");
+              /* the model's peak counts a full-length exponent: not for e */
+              if (kind != RK_VERIFY) pt->peak_ops = ocf_sim_kpeak_ops(op, (size_t)bits[b]);
+            }
+            if (sign && kind == RK_NOCRT && window == 1 && bits[b] == 1024 &&
+                strcmp(ps->label, "Broadcom 5820") == 0)
+              pt->paper = 100; /* "slightly over 100", one blocked thread, no CRT (5.2) */
+            if (pk && window == 1 && !oerr)
+              rsa_point(R, sign, "OpenSSL direct", bits[b], 1, 1, "direct", "openssl", orate);
+          }
+          if (pk) {
+            pap_progress(R, "figure %d: RSA-%d OpenSSL, %d threads", sign ? 2 : 3, bits[b], ncpu);
+            int oerr;
+            double orate = ossl_rsa_rate(pk, sign, ncpu, R->secs, &oerr);
+            char series[64];
+            snprintf(series, sizeof(series), "OpenSSL direct, %d threads", ncpu);
+            if (!oerr) rsa_point(R, sign, series, bits[b], 1, ncpu, "direct", "openssl", orate);
+            EVP_PKEY_free(pk);
+          }
+        }
       }
     }
   }
-  progress_done(R);
+  pap_progress_done(R);
 }
 
 /* --- figure 4: the hog ------------------------------------------------------------ */
@@ -726,14 +935,14 @@ static void figure4(struct run *R) {
   const int *thr = R->po->full ? thr_full : thr_quick;
   int nthr = R->po->full ? 10 : 6;
   double hog_target = R->po->full ? 1.0 : 0.15;
-  progress(R, "figure 4: calibrating the hog");
+  pap_progress(R, "figure 4: calibrating the hog");
   double rate = hog_calibrate();
   uint64_t calls = (uint64_t)(rate * hog_target);
   const struct ck_dsa *dsa = ck_dsa_get(1024);
   static const char *const kinds[] = {"DES", "3DES", "DSA-1024"};
   for (int mode = 0; mode < 2; mode++) {
     const char *label = mode ? "bcm5820 model" : "software";
-    if (setup(R, mode ? "bcm5820:mode=timing" : NULL, mode) != 0) continue;
+    if (pap_setup(R, mode ? "bcm5820:mode=timing" : NULL, mode, NULL) != 0) continue;
     for (int kd = 0; kd < 3; kd++) {
       int use_kop = 0;
       if (kd == CK_DSA) {
@@ -741,23 +950,23 @@ static void figure4(struct run *R) {
         use_kop = kop_max(OCF_KOP_DSA_SIGN, &mb) ? 2 : kop_max(OCF_KOP_MOD_EXP, &mb) ? 1 : 0;
         if (dsa == NULL) continue;
         if (mode && use_kop == 0) {
-          note(R, "figure 4: the card model serves no public-key operation: DSA not offloaded");
+          pap_note(R, "figure 4: the card model serves no public-key operation: DSA not offloaded");
           continue;
         }
         if (use_kop == 1)
-          note(R,
-               "figure 4: DSA-1024 %s: g^k mod p on the producer (MOD_EXP), the rest on the "
-               "host",
-               label);
+          pap_note(R,
+                   "figure 4: DSA-1024 %s: g^k mod p on the producer (MOD_EXP), the rest on the "
+                   "host",
+                   label);
         if (use_kop == 0)
-          note(R,
-               "figure 4: DSA-1024 software: no producer serves public-key operations, "
-               "OpenSSL BIGNUM on the host");
+          pap_note(R,
+                   "figure 4: DSA-1024 software: no producer serves public-key operations, "
+                   "OpenSSL BIGNUM on the host");
       }
       for (int ti = 0; ti < nthr; ti++) {
         int n = thr[ti];
         if (mode && n == 0) continue; /* the idle baseline is the same machine */
-        progress(R, "figure 4: %s, %s, %d thread%s", kinds[kd], label, n, n == 1 ? "" : "s");
+        pap_progress(R, "figure 4: %s, %s, %d thread%s", kinds[kd], label, n, n == 1 ? "" : "s");
         _Atomic int stop = 0;
         struct cthread *ct = calloc((size_t)n + 1, sizeof(*ct));
         if (ct == NULL) abort();
@@ -783,10 +992,10 @@ static void figure4(struct run *R) {
         }
         free(ct);
         if (err) {
-          note(R, "figure 4: %s %s: %s", kinds[kd], label, ocf_strerror(err));
+          pap_note(R, "figure 4: %s %s: %s", kinds[kd], label, ocf_strerror(err));
           break;
         }
-        struct point *pt = add_point(&R->res, "fig4");
+        struct point *pt = pap_add_point(&R->res, "fig4");
         snprintf(pt->series, sizeof(pt->series), "%s, %s", kinds[kd], label);
         snprintf(pt->alg, sizeof(pt->alg), "%s",
                  kd == 0   ? "des-cbc"
@@ -802,7 +1011,7 @@ static void figure4(struct run *R) {
       }
     }
   }
-  progress_done(R);
+  pap_progress_done(R);
 }
 
 /* --- tables 1 and 2 ------------------------------------------------------------- */
@@ -825,35 +1034,39 @@ static const double paper_t2[5][6] = {{5.42, 18.88, 61.94, 151.95, 300.88, 254.7
 static void table(struct run *R, int which) {
   const char *dev = which == 1 ? "hifn7751*4@pci64:mode=timing" : "bcm5820*4@pci64:mode=timing";
   const char *exp = which == 1 ? "table1" : "table2";
-  if (setup(R, dev, 1) != 0) return;
+  if (pap_setup(R, dev, 1, NULL) != 0) return;
   struct bench_case c;
   char msg[200];
   if (bench_case_init(&c, "3des-cbc", msg, sizeof(msg)) != 0) return;
   int done = 0;
   for (int ti = 0; ti < 5; ti++)
     for (int si = 0; si < 6; si++) {
-      progress(R, "table %d: [%d/30] %d thread%s, %zu B", which, ++done, tab_threads[ti],
-               tab_threads[ti] == 1 ? "" : "s", tab_sizes[si]);
+      pap_progress(R, "table %d: [%d/30] %d thread%s, %zu B", which, ++done, tab_threads[ti],
+                   tab_threads[ti] == 1 ? "" : "s", tab_sizes[si]);
       /* each thread blocks on its request, as the paper's did */
       struct bench_params p = {
           .seconds = R->secs, .threads = tab_threads[ti], .window = 1, .direct_bufs = 1};
       struct bench_result r;
-      int e = measure_sync(&c, tab_sizes[si], &p, &r);
-      struct point *pt = add_point(&R->res, exp);
-      fill_point(pt, "ocf", &c, tab_sizes[si], tab_threads[ti], "ocf", &r);
+      int e = pap_measure_sync(&c, tab_sizes[si], &p, &r);
+      struct point *pt = pap_add_point(&R->res, exp);
+      pap_fill_point(pt, "ocf", &c, tab_sizes[si], tab_threads[ti], "ocf", &r);
       pt->paper = which == 1 ? paper_t1[ti][si] : paper_t2[ti][si];
+      pt->window = 1;
+      pt->peak_mbps = ocf_sim_peak_mbps(OCF_ALG_3DES_CBC, tab_sizes[si]);
+      const char *mode = ocf_sim_mode();
+      snprintf(pt->mode, sizeof(pt->mode), "%s", mode ? mode : "");
       if (e != 0) {
-        note(R, "table %d: %d threads %zu B: %s", which, tab_threads[ti], tab_sizes[si], r.msg);
+        pap_note(R, "table %d: %d threads %zu B: %s", which, tab_threads[ti], tab_sizes[si], r.msg);
         pt->mbps = NAN;
       }
     }
   bench_case_wipe(&c);
-  progress_done(R);
+  pap_progress_done(R);
 }
 
 /* --- output ------------------------------------------------------------------- */
 
-static void fmt(char *b, size_t n, double v, int prec) {
+void pap_fmt(char *b, size_t n, double v, int prec) {
   if (isfinite(v))
     snprintf(b, n, "%.*f", prec, v);
   else
@@ -917,7 +1130,7 @@ static void print_fig1(FILE *f, const struct results *res, int md) {
       for (int s = 0; s < ns; s++) {
         const struct point *p = find(res, "fig1", ser[s], fig1_algs[a], sizes[si], -1);
         char b[32];
-        fmt(b, sizeof(b), p ? p->mbps : NAN, 1);
+        pap_fmt(b, sizeof(b), p ? p->mbps : NAN, 1);
         fprintf(f, md ? " %s |" : " %22s", b);
       }
       fputc('\n', f);
@@ -925,31 +1138,69 @@ static void print_fig1(FILE *f, const struct results *res, int md) {
   }
 }
 
+/* print_fig23: one row per series, modulus sizes across, then the targets. */
 static void print_fig23(FILE *f, const struct results *res, const char *exp, int md) {
-  const char *ser[16];
-  int ns = series_list(res, exp, ser, 16);
+  const char *ser[48];
+  int ns = series_list(res, exp, ser, 48);
   if (ns == 0) return;
-  fprintf(f, md ? "\n| modulus bits |" : "\n%s, operations/s\n%8s",
-          strcmp(exp, "fig2") == 0 ? "RSA sign (CRT)" : "RSA verify (e = 65537)", "bits");
-  for (int s = 0; s < ns; s++) fprintf(f, md ? " %s |" : " %18.18s", ser[s]);
+  int fig2 = strcmp(exp, "fig2") == 0;
+  static const int bits[] = {512, 768, 1024, 1536, 2048, 3072, 4096};
+  int have[7], nh = 0;
+  for (int b = 0; b < 7; b++)
+    if (find(res, exp, NULL, NULL, (size_t)bits[b], -1)) have[nh++] = bits[b];
+  if (md)
+    fprintf(f, "\n| %s, operations/s |", fig2 ? "RSA sign" : "RSA verify (e = 65537)");
+  else
+    fprintf(f, "\n%s, operations/s\n%-34s", fig2 ? "RSA sign" : "RSA verify (e = 65537)",
+            "series / modulus bits");
+  for (int b = 0; b < nh; b++) fprintf(f, md ? " %d |" : " %9d", have[b]);
   fputc('\n', f);
   if (md) {
-    fprintf(f, "|---:|");
-    for (int s = 0; s < ns; s++) fprintf(f, "---:|");
+    fprintf(f, "|---|");
+    for (int b = 0; b < nh; b++) fprintf(f, "---:|");
     fputc('\n', f);
   }
-  int bits[] = {512, 768, 1024, 1536, 2048, 3072, 4096};
-  for (int b = 0; b < 7; b++) {
-    if (!find(res, exp, NULL, NULL, (size_t)bits[b], -1)) continue;
-    fprintf(f, md ? "| %d |" : "%8d", bits[b]);
-    for (int s = 0; s < ns; s++) {
-      const struct point *p = find(res, exp, ser[s], NULL, (size_t)bits[b], -1);
+  for (int s = 0; s < ns; s++) {
+    fprintf(f, md ? "| %s |" : "%-34.34s", ser[s]);
+    for (int b = 0; b < nh; b++) {
+      const struct point *p = find(res, exp, ser[s], NULL, (size_t)have[b], -1);
       char v[32];
-      fmt(v, sizeof(v), p ? p->ops_per_s : NAN, 0);
-      fprintf(f, md ? " %s |" : " %18s", v);
+      pap_fmt(v, sizeof(v), p ? p->ops_per_s : NAN, 0);
+      fprintf(f, md ? " %s |" : " %9s", v);
     }
     fputc('\n', f);
   }
+  if (!fig2) return;
+  const char *br = md ? "\n" : "";
+  const struct point *so = find(res, exp, "software (soft) CRT", NULL, 2048, 1);
+  const struct point *os = find(res, exp, "OpenSSL direct", NULL, 2048, 1);
+  if (so && os && isfinite(so->vs_direct)) {
+    double pct = 100.0 * so->vs_direct;
+    fprintf(f,
+            "%sTarget: software RSA-2048 CRT signatures through the framework, one thread: "
+            "%.0f/s against OpenSSL's own %.0f/s, median of %d alternating rounds in the same "
+            "run: %.1f%%; >= 95%%: %s\n",
+            br, so->ops_per_s, os->ops_per_s, ROUNDS_PK, pct, pct >= 95 ? "met" : "NOT met");
+  }
+  const struct point *bc = NULL;
+  char want[64];
+  snprintf(want, sizeof(want), "Broadcom 5820 CRT, %d in flight", PK_WINDOW);
+  bc = find(res, exp, want, NULL, 1024, 1);
+  if (bc && isfinite(bc->ops_per_s)) {
+    double pct = 100.0 * bc->ops_per_s / 800;
+    fprintf(f,
+            "%sTarget: modeled Broadcom 5820, RSA-1024 CRT signatures, %d in flight: %.1f/s = "
+            "%.1f%% of its rated 800/s (model peak %.1f/s, %s mode); within 5%%: %s\n",
+            br, PK_WINDOW, bc->ops_per_s, pct, bc->peak_ops, bc->mode,
+            fabs(pct - 100) <= 5 ? "met" : "NOT met");
+  }
+  const struct point *b1 = find(res, exp, "Broadcom 5820 CRT", NULL, 1024, 1);
+  const struct point *bn = find(res, exp, "Broadcom 5820 no CRT", NULL, 1024, 1);
+  if (b1 && bn)
+    fprintf(f,
+            "%sOne request at a time the same card gives %.0f/s with CRT and %.0f/s without "
+            "(the paper: \"slightly over 100\", one blocked thread, no CRT).\n",
+            br, b1->ops_per_s, bn->ops_per_s);
 }
 
 static void print_fig4(FILE *f, const struct results *res, int md) {
@@ -981,7 +1232,7 @@ static void print_fig4(FILE *f, const struct results *res, int md) {
         for (int i = 0; i < res->n && !p; i++)
           if (strcmp(res->v[i].exp, "fig4") == 0 && res->v[i].threads == 0) p = &res->v[i];
       char v[32];
-      fmt(v, sizeof(v), p ? p->hog_s : NAN, 3);
+      pap_fmt(v, sizeof(v), p ? p->hog_s : NAN, 3);
       fprintf(f, md ? " %s |" : " %24s", v);
     }
     fputc('\n', f);
@@ -1008,12 +1259,50 @@ static void print_table(FILE *f, const struct results *res, int which, int md) {
     for (int s = 0; s < 6; s++) {
       const struct point *p = find(res, exp, NULL, NULL, tab_sizes[s], tab_threads[t]);
       char a[32], b[32], cell[80];
-      fmt(a, sizeof(a), p ? p->mbps : NAN, 1);
-      fmt(b, sizeof(b), p ? p->paper : NAN, 1);
+      pap_fmt(a, sizeof(a), p ? p->mbps : NAN, 1);
+      pap_fmt(b, sizeof(b), p ? p->paper : NAN, 1);
       snprintf(cell, sizeof(cell), "%s / %s", a, b);
       fprintf(f, md ? " %s |" : " %15s", cell);
     }
     fputc('\n', f);
+  }
+  /* the same cells as a share of the modeled aggregate peak */
+  fprintf(f,
+          md ? "\n*%% of the modeled aggregate peak* (last row: the peak, Mbit/s)\n\n| threads |"
+             : "%% of the modeled aggregate peak\n%7s",
+          "threads");
+  if (md) {
+    for (int s = 0; s < 6; s++) fprintf(f, " %zu B |", tab_sizes[s]);
+    fprintf(f, "\n|---:|");
+    for (int s = 0; s < 6; s++) fprintf(f, "---:|");
+  } else {
+    for (int s = 0; s < 6; s++) fprintf(f, " %15zu", tab_sizes[s]);
+  }
+  fputc('\n', f);
+  for (int t = 0; t <= 5; t++) {
+    if (t < 5)
+      fprintf(f, md ? "| %d |" : "%7d", tab_threads[t]);
+    else
+      fprintf(f, md ? "| peak |" : "%7s", "peak");
+    for (int s = 0; s < 6; s++) {
+      const struct point *p = find(res, exp, NULL, NULL, tab_sizes[s], t < 5 ? tab_threads[t] : 1);
+      char a[32];
+      double v = p == NULL ? NAN : t < 5 ? 100.0 * p->mbps / p->peak_mbps : p->peak_mbps;
+      pap_fmt(a, sizeof(a), v, 1);
+      fprintf(f, md ? " %s |" : " %15s", a);
+    }
+    fputc('\n', f);
+  }
+  const struct point *u = find(res, exp, NULL, NULL, 16384, 32);
+  if (u && isfinite(u->mbps) && u->peak_mbps > 0) {
+    double pct = 100.0 * u->mbps / u->peak_mbps;
+    fprintf(f,
+            "%sUtilization at 16 KB, 32 threads: %.1f of %.1f Mbit/s = %.1f%% of the modeled "
+            "peak (%s mode); target >= 95%% (paper: 96%%), aim 98%%: %s\n",
+            md ? "\n" : "", u->mbps, u->peak_mbps, pct, u->mode[0] ? u->mode : "?",
+            pct >= 98   ? "met, aim reached"
+            : pct >= 95 ? "met"
+                        : "NOT met");
   }
 }
 
@@ -1024,6 +1313,15 @@ static void print_all(FILE *f, const struct run *R, int md) {
   print_fig4(f, &R->res, md);
   print_table(f, &R->res, 1, md);
   print_table(f, &R->res, 2, md);
+  pap_print_hetero(f, &R->res, md);
+  pap_print_dedicated(f, &R->res, md);
+}
+
+/* pct_of_peak: the measured rate as a share of the point's peak (NAN if none). */
+static double pct_of_peak(const struct point *p) {
+  if (p->peak_mbps > 0 && isfinite(p->mbps)) return 100.0 * p->mbps / p->peak_mbps;
+  if (p->peak_ops > 0 && isfinite(p->ops_per_s)) return 100.0 * p->ops_per_s / p->peak_ops;
+  return NAN;
 }
 
 static int write_json(const char *path, const struct results *res) {
@@ -1053,6 +1351,21 @@ static int write_json(const char *path, const struct results *res) {
     json_num(f, p->hog_s);
     fprintf(f, ", \"paper\": ");
     json_num(f, p->paper);
+    fprintf(f, ", \"window\": %d, \"mode\": ", p->window);
+    if (p->mode[0])
+      json_str(f, p->mode);
+    else
+      fputs("null", f);
+    fprintf(f, ", \"peak_mbps\": ");
+    json_num(f, p->peak_mbps);
+    fprintf(f, ", \"peak_ops_per_s\": ");
+    json_num(f, p->peak_ops);
+    fprintf(f, ", \"pct_of_peak\": ");
+    json_num(f, pct_of_peak(p));
+    fprintf(f, ", \"cpu_cores\": ");
+    json_num(f, p->cpu_cores);
+    fprintf(f, ", \"vs_direct\": ");
+    json_num(f, p->vs_direct);
     fputc('}', f);
   }
   fputs(res->n ? "\n]\n" : "]\n", f);
@@ -1073,7 +1386,7 @@ static int write_csv(const char *path, const struct results *res) {
   }
   fprintf(f,
           "experiment,series,alg,size,path,producer,threads,mbps,ops_per_s,p50_us,p99_us,"
-          "hog_s,paper\n");
+          "hog_s,paper,window,mode,peak_mbps,peak_ops_per_s,pct_of_peak,cpu_cores,vs_direct\n");
   for (int i = 0; i < res->n; i++) {
     const struct point *p = &res->v[i];
     fprintf(f, "%s,\"%s\",%s,%zu,%s,\"%s\",%d,", p->exp, p->series, p->alg, p->size, p->path,
@@ -1081,7 +1394,13 @@ static int write_csv(const char *path, const struct results *res) {
     double v[6] = {p->mbps, p->ops_per_s, p->p50_us, p->p99_us, p->hog_s, p->paper};
     for (int k = 0; k < 6; k++) {
       csv_val(f, v[k]);
-      fputc(k < 5 ? ',' : '\n', f);
+      fputc(',', f);
+    }
+    fprintf(f, "%d,%s,", p->window, p->mode);
+    double w[5] = {p->peak_mbps, p->peak_ops, pct_of_peak(p), p->cpu_cores, p->vs_direct};
+    for (int k = 0; k < 5; k++) {
+      csv_val(f, w[k]);
+      fputc(k < 4 ? ',' : '\n', f);
     }
   }
   int bad = ferror(f);
@@ -1091,7 +1410,7 @@ static int write_csv(const char *path, const struct results *res) {
 
 /* --- plots -------------------------------------------------------------------- */
 
-static int draw(struct run *R, struct plot *pl) {
+int pap_draw(struct run *R, struct plot *pl) {
   char msg[300];
   int any = 0;
   for (int i = 0; i < pl->npanels; i++)
@@ -1104,6 +1423,30 @@ static int draw(struct run *R, struct plot *pl) {
   }
   if (!R->po->quiet) fprintf(stderr, "ocf bench: drew %s/%s.svg and .png\n", R->plotdir, pl->name);
   return 0;
+}
+
+/* short_label: a figure 2-3 series for a legend, without its window and with
+ * short producer names, so the key leaves room for the plot. */
+static void short_label(char *out, size_t n, const char *series) {
+  static const char *const from[] = {"software (soft)", "Broadcom ", "Hifn ", "OpenSSL direct"};
+  static const char *const to[] = {"soft", "bcm", "hifn", "OpenSSL"};
+  char tmp[64];
+  snprintf(tmp, sizeof(tmp), "%.*s", (int)strcspn(series, ","), series);
+  out[0] = 0;
+  for (const char *p = tmp; *p;) {
+    size_t k = 0;
+    while (k < 4 && strncmp(p, from[k], strlen(from[k])) != 0) k++;
+    size_t l = strlen(out);
+    if (k < 4) {
+      snprintf(out + l, n - l, "%s", to[k]);
+      p += strlen(from[k]);
+    } else if (l + 1 < n) {
+      out[l] = *p++;
+      out[l + 1] = 0;
+    } else {
+      break;
+    }
+  }
 }
 
 static int plots(struct run *R) {
@@ -1138,31 +1481,55 @@ static int plots(struct run *R) {
     s->dashed = strstr(p->series, "in flight") != NULL;
     plot_add(s, (double)p->size, p->mbps);
   }
-  bad |= draw(R, pl);
-  /* figures 2 and 3 */
+  bad |= pap_draw(R, pl);
+  /* figures 2 and 3: one panel for one request at a time, one for many */
   for (int k = 2; k <= 3; k++) {
     memset(pl, 0, sizeof(*pl));
     snprintf(pl->name, sizeof(pl->name), "fig%d", k);
-    snprintf(pl->title, sizeof(pl->title),
-             "Figure %d: RSA %s per second (one thread, one at a time)", k,
-             k == 2 ? "signatures (CRT)" : "verifications (e = 65537)");
+    snprintf(pl->title, sizeof(pl->title), "Figure %d: RSA %s per second", k,
+             k == 2 ? "signatures" : "verifications (e = 65537)");
     snprintf(pl->xlabel, sizeof(pl->xlabel), "modulus (bits)");
     snprintf(pl->ylabel, sizeof(pl->ylabel), "operations/s");
     pl->logx = pl->logy = 1;
-    snprintf(pl->key, sizeof(pl->key), "bottom left");
-    struct plot_panel *pp = plot_panel_get(pl, "");
+    snprintf(pl->key, sizeof(pl->key), "outside right top");
+    char one[64], many[64];
+    snprintf(one, sizeof(one), "one request at a time (1 thread)");
+    snprintf(many, sizeof(many), "%d in flight (OpenSSL: one thread per core)", PK_WINDOW);
+    struct plot_panel *p1 = plot_panel_get(pl, one), *pm = plot_panel_get(pl, many);
     char exp[8];
     snprintf(exp, sizeof(exp), "fig%d", k);
-    for (int i = 0; i < res->n; i++)
-      if (strcmp(res->v[i].exp, exp) == 0)
-        plot_add(plot_series_get(pp, res->v[i].series), (double)res->v[i].size,
-                 res->v[i].ops_per_s);
+    /* one colour per producer, CRT solid, no CRT dashed */
+    char prods[12][32];
+    int nprods = 0;
+    for (int i = 0; i < res->n; i++) {
+      const struct point *p = &res->v[i];
+      if (strcmp(p->exp, exp) != 0) continue;
+      int manyp = p->window > 1 || p->threads > 1;
+      /* legend: the series without its window; colour: the producer */
+      char title[64], prod[32];
+      short_label(title, sizeof(title), p->series);
+      snprintf(prod, sizeof(prod), "%.31s", title);
+      char *cut = strstr(prod, " no CRT");
+      if (cut == NULL) cut = strstr(prod, " CRT");
+      if (cut) *cut = 0;
+      int c = 0;
+      while (c < nprods && strcmp(prods[c], prod) != 0) c++;
+      if (c == nprods && nprods < 12) snprintf(prods[nprods++], sizeof(prods[0]), "%s", prod);
+      struct plot_series *ps = plot_series_get(manyp ? pm : p1, title);
+      if (ps == NULL) continue;
+      ps->ls = strncmp(prod, "OpenSSL", 7) == 0 ? 8 : c % 7 + 1;
+      ps->dashed = strstr(p->series, "no CRT") != NULL;
+      plot_add(ps, (double)p->size, p->ops_per_s);
+    }
     if (k == 2) {
-      struct plot_series *s = plot_series_get(pp, "paper: Broadcom 5820 (\"slightly over 100\")");
+      struct plot_series *s = plot_series_get(p1, "paper: bcm5820 no CRT");
       if (s) s->dashed = 1;
       plot_add(s, 1024, 100);
+      s = plot_series_get(pm, "rated: bcm5820");
+      if (s) s->dashed = 1;
+      plot_add(s, 1024, 800);
     }
-    bad |= draw(R, pl);
+    bad |= pap_draw(R, pl);
   }
   /* figure 4 */
   memset(pl, 0, sizeof(*pl));
@@ -1182,7 +1549,7 @@ static int plots(struct run *R) {
     if (s && s->npts == 0 && isfinite(base)) plot_add(s, 0, base);
     plot_add(s, p->threads, p->hog_s);
   }
-  bad |= draw(R, pl);
+  bad |= pap_draw(R, pl);
   /* tables 1 and 2: one line per thread count, ours solid, the paper's dashed */
   for (int k = 1; k <= 2; k++) {
     memset(pl, 0, sizeof(*pl));
@@ -1211,7 +1578,7 @@ static int plots(struct run *R) {
         if (p) plot_add(ps, (double)tab_sizes[si], p->paper);
       }
     }
-    bad |= draw(R, pl);
+    bad |= pap_draw(R, pl);
   }
   free(pl);
   return bad;
@@ -1272,7 +1639,8 @@ static int report(struct run *R, const char *path, const char *imgrel) {
 
   fprintf(f,
           "\n## Figure 1: throughput vs request size\n\n"
-          "One consumer thread; *blocking* waits for each request (`ocf_run`) as the paper's "
+          "`ocf bench --figure 1`. One consumer thread; *blocking* waits for each request "
+          "(`ocf_run`) as the paper's "
           "/dev/crypto process did, *64 in flight* keeps a window of asynchronous requests. The "
           "paper reports "
           "for its NULL algorithm about 420 Mbit/s at 1024 bytes and about 600 Mbit/s at "
@@ -1283,19 +1651,28 @@ static int report(struct run *R, const char *path, const char *imgrel) {
   print_fig1(f, &R->res, 1);
   fprintf(f,
           "\n## Figures 2 and 3: RSA signatures and verifications per second\n\n"
-          "One thread, one request at a time. Signatures use the CRT parameters (MOD_EXP_CRT; the "
-          "paper's engine did not, which it gives as one reason for seeing slightly over 100 "
-          "RSA-1024 signatures/s on the Broadcom 5820 where the vendor claims 800); "
-          "verifications use e = 65537 (MOD_EXP). The paper found software signing faster than "
-          "the cards, and the Hifn 6500 and 7814 much slower than software.\n\n"
+          "`ocf bench --figure 2` and `--figure 3`. Each producer alone (the framework is "
+          "restarted with one card model, or with the software producer only), with one request "
+          "at a time (one thread blocking in `ocf_krun`, as the paper's test) and with %d "
+          "asynchronous requests in flight (`ocf_kdispatch`; the rate counts from the first "
+          "completion to the last). Signatures with CRT use MOD_EXP_CRT; *no CRT* is MOD_EXP "
+          "with the full private exponent, as the paper's engine did (one reason it gives for "
+          "seeing slightly over 100 RSA-1024 signatures/s on the Broadcom 5820 where the vendor "
+          "claims 800). Verifications are MOD_EXP with e = 65537. *OpenSSL RSA* is OpenSSL's own "
+          "raw RSA (`EVP_PKEY_sign` / `EVP_PKEY_verify_recover` without padding: CRT, blinding "
+          "and its fault check included), measured in the same run, one thread in rounds "
+          "alternating with the software producer's, and one thread per core. The paper found "
+          "software signing faster than the cards, and the Hifn 6500 and 7814 much slower than "
+          "software.\n\n"
           "![Figure 2](%sfig2.png)\n",
-          imgrel);
+          PK_WINDOW, imgrel);
   print_fig23(f, &R->res, "fig2", 1);
   fprintf(f, "\n![Figure 3](%sfig3.png)\n", imgrel);
   print_fig23(f, &R->res, "fig3", 1);
   fprintf(f,
           "\n## Figure 4: system-wide effect\n\n"
-          "A separate CPU-bound process (a fixed number of function calls, each an integer "
+          "`ocf bench --figure 4`. A separate CPU-bound process (a fixed number of function calls, "
+          "each an integer "
           "multiply) runs while N threads of this process do crypto: DES and 3DES on 1 KB "
           "requests, DSA-1024 signatures. The paper saw the hog's time grow with the threads in "
           "software and stay constant with the crypto offloaded.\n\n![Figure 4](%sfig4.png)\n",
@@ -1303,8 +1680,11 @@ static int report(struct run *R, const char *path, const char *imgrel) {
   print_fig4(f, &R->res, 1);
   fprintf(f,
           "\n## Tables 1 and 2: load balancing over four cards\n\n"
-          "3DES encryption, each thread blocking on its request; cells are *ours / the "
-          "paper's* Mbit/s. The paper's text gives Table 2's rows for 1 and 32 threads only.\n\n"
+          "`ocf bench --table 1` and `--table 2`. 3DES encryption, each thread blocking on its "
+          "request; cells are *ours / the paper's* Mbit/s, and below, ours as a share of the "
+          "modeled aggregate peak (`ocf_sim_peak_mbps`: each card's engine, setup plus "
+          "size / rate, limited by the shared bus). The paper's text gives Table 2's rows for 1 "
+          "and 32 threads only.\n\n"
           "**Table 1**: four Hifn 7751 on a 64-bit/66 MHz PCI bus\n\n![Table 1](%stable1.png)\n",
           imgrel);
   print_table(f, &R->res, 1, 1);
@@ -1313,6 +1693,28 @@ static int report(struct run *R, const char *path, const char *imgrel) {
       "\n**Table 2**: four Broadcom 5820 on a 64-bit/66 MHz PCI bus\n\n![Table 2](%stable2.png)\n",
       imgrel);
   print_table(f, &R->res, 2, 1);
+  fprintf(
+      f,
+      "\n## Beyond the paper: a heterogeneous set and two balancing policies\n\n"
+      "`ocf bench --experiment hetero`. One Broadcom 5820 (PCI 64-bit) and two Hifn 7751 "
+      "(sharing a 32-bit PCI bus) modeled in timing mode, the software producer and the "
+      "dedicated-core producer (`cpu`, one worker per core), 3DES on 16 KB requests, "
+      "eight consumer threads with 16 requests in flight each. Every producer is measured "
+      "alone first, in a framework instance of its own, then soft and cpu together, then the whole "
+      "set under the paper's `sessions` policy and under `capacity` (each request to the "
+      "producer expected to finish it first; sessions replicated). Indented rows show "
+      "where the bytes went. Soft and cpu run on the same cores of this host, so the "
+      "summed capacity counts them together, not each alone.\n");
+  pap_print_hetero(f, &R->res, 1);
+  fprintf(f,
+          "\n## Beyond the paper: dedicated cores\n\n"
+          "`ocf bench --experiment dedicated`. The paper's section 6.4 idea: one consumer "
+          "thread hands AES-128-GCM 16 KB requests to the `cpu` producer, whose worker "
+          "threads (one per core) do the crypto, against the software producer run inline "
+          "in the consumer's thread (`OCF_REQ_INLINE`) or through the framework's workers "
+          "with `ocf_run`, and direct OpenSSL. *CPU cores busy* is the process's CPU time "
+          "over the wall time.\n");
+  pap_print_dedicated(f, &R->res, 1);
   if (R->nnotes) {
     fprintf(f, "\n## Notes\n\n");
     for (int i = 0; i < R->nnotes; i++) fprintf(f, "- %s\n", R->notes[i]);
@@ -1325,7 +1727,15 @@ static int report(struct run *R, const char *path, const char *imgrel) {
 
 /* --- entry ---------------------------------------------------------------------- */
 
+int paper_experiment_ok(const char *name) {
+  return name != NULL && (strcmp(name, "hetero") == 0 || strcmp(name, "dedicated") == 0);
+}
+
 int bench_paper(const struct paper_opts *po) {
+  if (po->experiment && !paper_experiment_ok(po->experiment)) {
+    fprintf(stderr, "ocf bench: --experiment: unknown '%s' (hetero, dedicated)\n", po->experiment);
+    return 2;
+  }
   struct run R;
   memset(&R, 0, sizeof(R));
   R.po = po;
@@ -1354,6 +1764,8 @@ int bench_paper(const struct paper_opts *po) {
   if (po->paper || po->figure == 4) figure4(&R);
   if (po->paper || po->table == 1) table(&R, 1);
   if (po->paper || po->table == 2) table(&R, 2);
+  if (po->paper || (po->experiment && strcmp(po->experiment, "hetero") == 0)) pap_hetero(&R);
+  if (po->paper || (po->experiment && strcmp(po->experiment, "dedicated") == 0)) pap_dedicated(&R);
   ocf_shutdown();
   bench_direct_unload_providers();
   double took = (double)(bench_now_ns() - t0) / 1e9;

@@ -1,13 +1,18 @@
-/* paper.h - `ocf bench --figure N | --table N | --paper`: the evaluation of
- * the paper (section 5), one command per figure or table. */
+/* paper.h - `ocf bench --figure N | --table N | --experiment NAME | --paper`:
+ * the evaluation of the paper (section 5) and the experiments beyond it, one
+ * command each. */
 #ifndef OCF_TOOLS_PAPER_H
 #define OCF_TOOLS_PAPER_H
 
 struct paper_opts {
   int figure; /* 1..4, 0 = none */
   int table;  /* 1..2, 0 = none */
-  int paper;  /* everything, and the Markdown report */
-  int full;   /* the long version */
+  /* "hetero" (capacity vs sessions over a mixed set of producers) or
+   * "dedicated" (the cpu producer vs inline software, one consumer thread);
+   * NULL = none */
+  const char *experiment;
+  int paper; /* everything, and the Markdown report */
+  int full;  /* the long version */
   int quiet;
   double seconds; /* per measurement; 0 = the mode's default */
   int workers;
@@ -18,5 +23,79 @@ struct paper_opts {
 
 /* bench_paper runs what po selects; returns the exit code (0, 1, 2). */
 int bench_paper(const struct paper_opts *po);
+
+/* paper_experiment_ok tells whether name is a known --experiment. */
+int paper_experiment_ok(const char *name);
+
+#ifdef OCF_PAPER_INTERNAL
+/* --- shared between paper.c and paper_extra.c ------------------------------ */
+#include <stdio.h>
+
+#include "bench.h"
+#include "plot.h"
+
+struct point {
+  char exp[12];    /* "fig1" .. "fig4", "table1", "table2", "hetero", "dedic" */
+  char series[64]; /* legend entry */
+  char alg[32];
+  size_t size; /* bytes, or modulus bits for public key */
+  int threads;
+  int window;    /* requests in flight per consumer thread (0: not recorded) */
+  char path[16]; /* "ocf", "direct", "ocfd", "hog" */
+  char producer[64];
+  char mode[8]; /* modeled cards: "exact" / "timing" / "mixed"; "" = real */
+  double mbps, ops_per_s, p50_us, p99_us;
+  double hog_s;     /* figure 4: the hog's elapsed time */
+  double paper;     /* the paper's figure for this cell, NAN if none */
+  double peak_mbps; /* modeled aggregate peak (or the measured capacity the
+                       experiment compares with), NAN if none */
+  double peak_ops;  /* the same for public-key operations per second */
+  double cpu_cores; /* process CPU time / elapsed time, NAN if not taken */
+  double vs_direct; /* figures 2-3: median ratio to OpenSSL over paired rounds */
+};
+
+struct results {
+  struct point *v;
+  int n, cap;
+};
+
+struct run {
+  const struct paper_opts *po;
+  struct results res;
+  int progress; /* a terminal is watching */
+  double secs;  /* per measurement */
+  const char *plotdir;
+  char notes[24][320];
+  int nnotes;
+  int failed;
+};
+
+struct point *pap_add_point(struct results *r, const char *exp);
+void pap_note(struct run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pap_progress(struct run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pap_progress_done(struct run *R);
+/* pap_setup restarts the framework with devices (NULL: none), without the
+ * software producer if no_soft, under policy (NULL: sessions). */
+int pap_setup(struct run *R, const char *devices, int no_soft, const char *policy);
+int pap_resolve(const char *producer, struct bench_params *p);
+/* pap_measure: asynchronous windows (bench_run_ocf) or direct OpenSSL;
+ * pap_measure_sync: each thread blocks in ocf_run. */
+int pap_measure(const struct bench_case *c, size_t size, const struct bench_params *p, int direct,
+                struct bench_result *r);
+int pap_measure_sync(const struct bench_case *c, size_t size, const struct bench_params *p,
+                     struct bench_result *r);
+void pap_fill_point(struct point *pt, const char *series, const struct bench_case *c, size_t size,
+                    int threads, const char *path, const struct bench_result *r);
+void pap_fmt(char *b, size_t n, double v, int prec);
+int pap_draw(struct run *R, struct plot *pl);
+double pap_cpu_seconds(void); /* process user + system CPU seconds */
+
+/* paper_extra.c */
+void pap_hetero(struct run *R);
+void pap_dedicated(struct run *R);
+void pap_print_hetero(FILE *f, const struct results *res, int md);
+void pap_print_dedicated(FILE *f, const struct results *res, int md);
+int pap_plot_extra(struct run *R);
+#endif /* OCF_PAPER_INTERNAL */
 
 #endif /* OCF_TOOLS_PAPER_H */

@@ -10,11 +10,14 @@
  * hardware-first rule, and HWONLY sessions must not land on it.
  */
 #include <errno.h>
+#include <math.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drivers/cpu/cpu.h"
@@ -91,12 +94,87 @@ static void *cpu_worker(void *arg) {
     for (unsigned i = 0; i < take; i++) {
       struct ocf_req *r = batch[i];
       r->error = ocf_xf_run(r->dsess_, r);
-      ocf_done(r);
     }
+    /* one hand-off to the framework's return thread per batch, as a card
+     * coalesces its interrupts: per-request hand-offs cost more than
+     * the crypto of a small request */
+    ocf_done_batch(batch, (int)take);
     pthread_mutex_lock(&c->m);
   }
   pthread_mutex_unlock(&c->m);
   return NULL;
+}
+
+/* --- self-calibration ------------------------------------------------------
+ * The capacity and size policies place work only on producers whose rate
+ * they know: the framework measures synchronous producers, asynchronous ones
+ * must declare it.  At attach the engine is timed on this host for each
+ * algorithm at two request sizes (best of a few tries, so a preempted try
+ * does not count), and the fit time = fixed + bytes * per_byte, scaled by
+ * the workers that can run at once, is declared with ocf_set_rate. */
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+enum { CAL_SMALL = 64, CAL_LARGE = 4096, CAL_ROOM = CAL_LARGE + OCF_MAX_IV };
+
+/* cal_time: best nanoseconds per request of len bytes over a few tries. */
+static double cal_time(struct ocf_xf_sess *s, const struct ocf_alg_info *ai, uint8_t *buf,
+                       size_t len, int reps) {
+  double best = INFINITY;
+  for (int t = 0; t < 3; t++) {
+    uint64_t t0 = mono_ns();
+    for (int i = 0; i < reps; i++) {
+      struct ocf_req req;
+      memset(&req, 0, sizeof(req));
+      req.buf = ocf_buf_contig(buf, CAL_ROOM);
+      req.ndesc = 1;
+      struct ocf_desc *d = &req.desc[0];
+      d->alg = ai->alg;
+      d->len = len;
+      d->inject = len;
+      if (ai->cls == OCF_CLASS_CIPHER || ai->cls == OCF_CLASS_AEAD) d->flags = OCF_D_ENCRYPT;
+      if (ai->ivlen > 0) d->flags |= OCF_D_IV_EXPLICIT; /* d->iv: zeros */
+      if (ocf_xf_run(s, &req) != 0) return NAN;
+    }
+    double per = (double)(mono_ns() - t0) / reps;
+    if (per < best) best = per;
+  }
+  return best;
+}
+
+static void cpu_calibrate(struct cpu *c) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  double par = c->nthreads < ncpu ? c->nthreads : (double)(ncpu > 0 ? ncpu : 1);
+  uint8_t key[64], *buf = calloc(1, CAL_ROOM);
+  if (buf == NULL) return;
+  ocf_random(key, sizeof(key));
+  for (int a = 1; a < OCF_ALG__MAX; a++) {
+    const struct ocf_alg_info *ai = ocf_alg_lookup((enum ocf_alg)a);
+    /* compression speed depends on the data: left to be learned elsewhere */
+    if (ai == NULL || ai->cls == OCF_CLASS_COMP || !ocf_xf_supports((enum ocf_alg)a)) continue;
+    struct ocf_sessparam sp = {.alg = (enum ocf_alg)a};
+    size_t kl = ai->min_key;
+    while (kl > 0 && kl <= ai->max_key && !ocf_alg_keylen_ok((enum ocf_alg)a, kl)) kl++;
+    if (kl > sizeof(key)) continue;
+    sp.key = kl ? key : NULL;
+    sp.keylen = kl;
+    struct ocf_xf_sess *s;
+    if (ocf_xf_new(&s, &sp) != 0) continue;
+    double small = cal_time(s, ai, buf, CAL_SMALL, 32), large = cal_time(s, ai, buf, CAL_LARGE, 8);
+    ocf_xf_free(s);
+    if (!(small > 0) || !(large > 0)) continue;
+    double per_byte = (large - small) / (CAL_LARGE - CAL_SMALL);
+    if (per_byte <= 0) per_byte = large / CAL_LARGE;
+    double fixed = small - per_byte * CAL_SMALL;
+    if (fixed < 0) fixed = 0;
+    ocf_set_rate(c->hid, (enum ocf_alg)a, par * 1e9 / per_byte, fixed / par);
+  }
+  OPENSSL_cleanse(key, sizeof(key));
+  free(buf);
 }
 
 static const struct ocf_driver_ops cpu_ops = {
@@ -166,6 +244,7 @@ int ocf_cpu_attach(int nthreads, int pin, uint32_t *hid) {
   for (int a = 1; a < OCF_ALG__MAX; a++)
     if (ocf_alg_lookup((enum ocf_alg)a) != NULL && ocf_xf_supports((enum ocf_alg)a))
       ocf_register(c->hid, (enum ocf_alg)a, 0, 0);
+  cpu_calibrate(c);
   pthread_mutex_lock(&list_lock);
   c->next = list;
   list = c;
