@@ -276,6 +276,141 @@ static void t_sessions(void **state) {
   ocfdev_close(b);
 }
 
+static int raw(void);
+static int rd(int fd, struct ocfw_hdr *h, uint8_t *body, size_t cap);
+static void wr(int fd, uint32_t len, uint16_t cmd, uint16_t flags, uint32_t tag, const void *body,
+               size_t blen);
+
+/* The statistics message: the daemon's counters and its producers' lists,
+ * and that both move with the traffic. */
+static const struct ocfdev_producer *soft_of(const struct ocfdev_stats *s) {
+  for (int i = 0; i < s->nprod; i++)
+    if (strcmp(s->prod[i].st.name, "soft") == 0) return &s->prod[i];
+  return NULL;
+}
+
+static void t_stats(void **state) {
+  (void)state;
+  struct ocfdev *d = conn(), *other = conn();
+  struct ocfdev_stats *a = NULL, *b = NULL;
+  assert_int_equal(ocfdev_stats(d, &a), 0);
+  assert_true(a->clients >= 2);
+  assert_true(a->accepted >= 3); /* setup's probe, d, other */
+  assert_int_equal(a->sessions, 0);
+  assert_int_equal(a->inflight, 0);
+  assert_true(a->policy[0] != 0);
+  const struct ocfdev_producer *sp = soft_of(a);
+  assert_non_null(sp);
+  assert_true(sp->st.flags & 0x2); /* OCF_DRV_SOFTWARE */
+  int has_cbc = 0, has_gcm = 0;
+  for (int k = 0; k < sp->nalg; k++) {
+    has_cbc |= sp->alg[k] == OCF_ALG_AES_CBC;
+    has_gcm |= sp->alg[k] == OCF_ALG_AES_GCM;
+  }
+  assert_true(has_cbc && has_gcm);
+  assert_int_equal(sp->nfailed, 0);
+  int has_modexp = 0;
+  for (int k = 0; k < sp->nkop; k++) has_modexp |= sp->kop[k] == OCF_KOP_MOD_EXP;
+  assert_true(has_modexp);
+
+  /* traffic: 50 synchronous AES-CBC requests, 200 asynchronous ones of which
+   * 10 fail (a length that is not a block multiple), a session on the other
+   * connection and a shared-memory region */
+  uint8_t key[16] = {0};
+  uint32_t ses = session(d, OCF_ALG_AES_CBC, key, 16);
+  (void)session(other, OCF_ALG_NULL, NULL, 0);
+  struct ocfdev_shm *m;
+  assert_int_equal(ocfdev_shm_create(d, 1 << 16, &m), 0);
+  static uint8_t bufs[200][1024];
+  static struct ocfdev_op ops[200];
+  for (int i = 0; i < 50; i++) {
+    struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = bufs[0], .len = 1024};
+    op.desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 1024};
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+  }
+  struct ocfdev_op *p[200];
+  for (int i = 0; i < 200; i++) {
+    size_t len = i < 10 ? 1000 : 1024;
+    ops[i] = (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs[i], .len = len};
+    ops[i].desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = len};
+    p[i] = &ops[i];
+  }
+  int sent, got = 0, n, bad = 0;
+  assert_int_equal(ocfdev_submit_batch(d, p, 200, &sent), 0);
+  while (got < 200) {
+    struct ocfdev_op *done[200];
+    assert_int_equal(ocfdev_reap(d, done, 200, 10000, &n), 0);
+    for (int k = 0; k < n; k++) bad += done[k]->error != 0;
+    got += n;
+  }
+  assert_int_equal(bad, 10);
+  assert_int_equal(ocfdev_stats(other, &b), 0);
+  assert_int_equal(b->sessions, 2);
+  assert_int_equal(b->inflight, 0);
+  assert_int_equal(b->shm_bytes, 1 << 16);
+  assert_true(b->served - a->served >= 250);
+  assert_true(b->failed - a->failed >= 10);
+  assert_true(b->uptime >= a->uptime);
+  const struct ocfdev_producer *sa = soft_of(a), *sb = soft_of(b);
+  assert_non_null(sb);
+  assert_true(sb->st.requests - sa->st.requests >= 240);
+  assert_true(sb->st.bytes - sa->st.bytes >= 240 * 1024);
+  assert_true(sb->st.sessions >= 2);
+  ocfdev_stats_free(a);
+  ocfdev_stats_free(b);
+  assert_int_equal(ocfdev_shm_destroy(d, m), 0);
+  ocfdev_close(other);
+  ocfdev_close(d);
+  /* the other connection's session is gone with it */
+  d = conn();
+  for (int i = 0; i < 100; i++) { /* closing is asynchronous to us */
+    assert_int_equal(ocfdev_stats(d, &a), 0);
+    int done = a->sessions == 0 && a->shm_bytes == 0;
+    ocfdev_stats_free(a);
+    if (done) break;
+    usleep(10000);
+    assert_true(i < 99);
+  }
+  /* a body on a statistics request is malformed */
+  int fd = raw();
+  wr(fd, OCFW_HDR_LEN + 4, OCFW_STATS, 0, 3, "abcd", 4);
+  struct ocfw_hdr h;
+  uint8_t body[16];
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), 0);
+  assert_int_equal(h.status, EBADMSG);
+  close(fd);
+  ocfdev_close(d);
+}
+
+/* ocfw_dec_stats refuses replies whose records do not fill the body. */
+static void t_stats_decoder(void **state) {
+  (void)state;
+  uint8_t buf[sizeof(struct ocfw_stats) + sizeof(struct ocfw_dstat) + 2 * sizeof(struct ocfw_lim)];
+  memset(buf, 0, sizeof(buf));
+  struct ocfw_stats hd = {.ndrv = 1};
+  struct ocfw_dstat ds = {.hid = 1, .nalg = 1, .nkop = 1};
+  memcpy(buf, &hd, sizeof(hd));
+  memcpy(buf + sizeof(hd), &ds, sizeof(ds));
+  struct ocfw_stats out;
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(buf), &out), 0);
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(buf) - 1, &out), EBADMSG);
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(hd) - 1, &out), EBADMSG);
+  ds.nalg = 2; /* claims more limits than there are */
+  memcpy(buf + sizeof(hd), &ds, sizeof(ds));
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(buf), &out), EBADMSG);
+  ds.nalg = OCF_ALG__MAX + 1;
+  memcpy(buf + sizeof(hd), &ds, sizeof(ds));
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(buf), &out), EINVAL);
+  ds.nalg = 0; /* fewer: bytes left over */
+  memcpy(buf + sizeof(hd), &ds, sizeof(ds));
+  assert_int_equal(ocfw_dec_stats(buf, sizeof(buf), &out), EBADMSG);
+  hd.ndrv = 0xffffffffu;
+  memcpy(buf, &hd, sizeof(hd));
+  assert_int_not_equal(ocfw_dec_stats(buf, sizeof(buf), &out), 0);
+}
+
 /* --- bad clients ------------------------------------------------------------ */
 
 static int raw(void) {
@@ -584,6 +719,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_async_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(t_shm, setup, teardown),
       cmocka_unit_test_setup_teardown(t_sessions, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_stats, setup, teardown),
+      cmocka_unit_test(t_stats_decoder),
       cmocka_unit_test_setup_teardown(t_bad_frames, setup, teardown),
       cmocka_unit_test_setup_teardown(t_bad_shm, setup, teardown),
       cmocka_unit_test_setup_teardown(t_disconnect_inflight, setup, teardown),

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_ocfd_util.h"
+
 static char ocf_bin[1024];
 static char tmpdir[] = "/tmp/ocf_tool_XXXXXX";
 
@@ -203,6 +205,95 @@ static void test_stat_and_drivers(void **state) {
   assert_true(reqs > 0);
 }
 
+/* `ocf stat`, `ocf drivers` and `ocf bench` against a running ocfd, and
+ * `ocf bench --via ocfd` with a private one. */
+static void test_ocfd_modes(void **state) {
+  (void)state;
+  static char out[1 << 16], err[1 << 16];
+  struct ocfd_proc d;
+  assert_int_equal(ocfd_start(&d, NULL), 0);
+  int rc = run(out, sizeof(out), err, sizeof(err), "'%s' drivers --ocfd '%s'", ocf_bin, d.sock);
+  if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(out, "ocfd at "));
+  assert_non_null(strstr(out, "\nsoft "));
+  assert_non_null(strstr(out, "aes-gcm"));
+  assert_non_null(strstr(out, "mod-exp"));
+  /* $OCF_SOCKET names the daemon when --ocfd is '-' */
+  rc = run(out, sizeof(out), err, sizeof(err), "OCF_SOCKET='%s' '%s' stat --ocfd -", d.sock,
+           ocf_bin);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(out, "ocfd: "));
+  assert_non_null(strstr(out, " soft "));
+  /* the live view with a load through the daemon: requests move */
+  rc = run(out, sizeof(out), err, sizeof(err),
+           "'%s' stat --ocfd '%s' -w 0.2 -c 2 --load aes-cbc --load-threads 1", ocf_bin, d.sock);
+  if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
+  assert_int_equal(rc, 0);
+  const char *line = strstr(out, "\nsoft ");
+  assert_non_null(line);
+  unsigned long sessions = 0;
+  double reqs = 0;
+  assert_int_equal(sscanf(line + 1, "soft %lu %lf", &sessions, &reqs), 2);
+  assert_true(sessions >= 1);
+  assert_true(reqs > 0);
+  line = strstr(out, "\nocfd ");
+  assert_non_null(line);
+  assert_int_equal(sscanf(line + 1, "ocfd %lu %lf", &sessions, &reqs), 2);
+  assert_true(reqs > 0);
+  /* afterwards the daemon's counters show the load's requests */
+  rc = run(out, sizeof(out), err, sizeof(err), "'%s' stat --ocfd '%s'", ocf_bin, d.sock);
+  assert_int_equal(rc, 0);
+  unsigned long long answered = 0;
+  line = strstr(out, "in flight, ");
+  assert_non_null(line);
+  assert_int_equal(sscanf(line, "in flight, %llu answered", &answered), 1);
+  assert_true(answered > 10);
+  /* bench through the daemon: three more paths in the JSON */
+  rc = run(out, sizeof(out), err, sizeof(err),
+           "'%s' bench --ocfd '%s' --quiet --json - --alg null,aes-128-gcm --sizes 64 "
+           "--seconds 0.1 --rounds 1 --window 8",
+           ocf_bin, d.sock);
+  if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(out, "\"path\": \"ocfd\""));
+  assert_non_null(strstr(out, "\"path\": \"ocfd-async\""));
+  assert_non_null(strstr(out, "\"path\": \"ocfd-shm\""));
+  assert_non_null(strstr(out, "\"ratio_inproc\""));
+  assert_int_equal(ocfd_stop(&d), 0);
+  if (have_python()) {
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/dev.json", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    rc = run(NULL, 0, err, sizeof(err),
+             "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+             "assert len(d) == 10, len(d); "
+             "p = {(x[\"alg\"], x[\"path\"]): x for x in d}; "
+             "assert all(p[(a, q)][\"ops_per_s\"] > 0 and p[(a, q)][\"producer\"] == \"soft\" "
+             "for a in (\"null\", \"aes-128-gcm\") for q in (\"ocf\", \"ocfd\", "
+             "\"ocfd-async\", \"ocfd-shm\")); "
+             "assert p[(\"null\", \"ocfd-async\")][\"ratio_inproc\"] > 0' '%s'",
+             path);
+    if (rc != 0) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+  }
+  /* --via ocfd: a private daemon from the build directory, for the run */
+  rc = run(out, sizeof(out), err, sizeof(err),
+           "'%s' bench --via ocfd --alg null --sizes 256 --seconds 0.1 --rounds 1 --window 4",
+           ocf_bin);
+  if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(out, "through ocfd at /tmp/ocf-bench."));
+  assert_non_null(strstr(out, "(a private daemon for this run)"));
+  /* a daemon that is not there */
+  rc = run(out, sizeof(out), err, sizeof(err), "'%s' stat --ocfd '%s/none'", ocf_bin, tmpdir);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "cannot reach ocfd"));
+}
+
 static void test_bad_options(void **state) {
   (void)state;
   static const struct {
@@ -221,6 +312,8 @@ static void test_bad_options(void **state) {
       {"stat -w 0", "-w"},
       {"stat --load nosuch", "unknown algorithm"},
       {"drivers --bogus", "unknown option"},
+      {"drivers --ocfd /x --devices y", "--ocfd"},
+      {"bench --via nowhere", "--via"},
       {"nosuch", "unknown command"},
   };
   static char err[1 << 14];
@@ -238,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_check_passes),     cmocka_unit_test(test_check_one_producer),
       cmocka_unit_test(test_bench_json),       cmocka_unit_test(test_bench_paper_mode),
       cmocka_unit_test(test_stat_and_drivers), cmocka_unit_test(test_bad_options),
+      cmocka_unit_test(test_ocfd_modes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,17 +1,26 @@
 /* bench.c - `ocf bench`: options, the case loop, and the table / JSON / CSV
  * output.  Each (algorithm, size) case runs through the framework and then
- * as direct OpenSSL calls on the same data, in the same process. */
+ * as direct OpenSSL calls on the same data, in the same process; with
+ * --ocfd / --via ocfd also through the daemon (libocfdev), three ways: one
+ * request at a time with data copied through the socket (cryptodev-style),
+ * many in flight copied, and many in flight in shared memory. */
 #include "bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <ocf/driver.h>
+#include <ocf/ocfdev.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ocf_tool.h"
@@ -29,7 +38,16 @@ struct row {
   int skipped, failed;
   char note[320];
   struct bench_result ocf, direct;
+  struct bench_result dev[3]; /* through ocfd: DEV_SYNC, DEV_ASYNC, DEV_SHM */
 };
+
+/* The daemon paths, in table / JSON order. */
+enum { DEV_SYNC, DEV_ASYNC, DEV_SHM, NDEV };
+static const char *const dev_path[NDEV] = {"ocfd", "ocfd-async", "ocfd-shm"};
+#ifdef OCF_HAVE_OCFDEV
+static const enum ocfdev_bench_mode dev_mode[NDEV] = {OCFDEV_BENCH_SYNC, OCFDEV_BENCH_ASYNC,
+                                                      OCFDEV_BENCH_SHM};
+#endif
 
 struct opts {
   struct bench_params p;
@@ -37,7 +55,11 @@ struct opts {
   int workers, quiet, list, verify, rounds;
   struct paper_opts paper; /* --figure / --table / --paper */
   int seconds_set;
-  int only; /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
+  int only;         /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
+  int via_ocfd;     /* measure through the daemon too */
+  const char *ocfd; /* its socket (NULL with via_ocfd: a private daemon) */
+  pid_t priv_pid;   /* the private daemon */
+  char priv_dir[64], priv_sock[128];
 };
 
 void bench_usage(FILE *f) {
@@ -74,6 +96,13 @@ void bench_usage(FILE *f) {
           "  --devices SPEC     attach modeled cards (ocf_init's devices, e.g.\n"
           "                     hifn7751*4@pci64); default $OCF_DEVICES\n"
           "  --policy NAME      balancing policy: sessions, capacity, size\n"
+          "  --ocfd SOCKET      also measure each case through the ocfd on SOCKET ('-' =\n"
+          "                     $OCF_SOCKET, else %s): one request at a time,\n"
+          "                     data copied (path ocfd, as CIOCCRYPT); --window in flight,\n"
+          "                     copied (ocfd-async); --window in flight in shared memory\n"
+          "                     (ocfd-shm)\n"
+          "  --via ocfd         the same; without --ocfd, through a private ocfd started\n"
+          "                     from the directory of this `ocf` for the run\n"
           "  -h, --help         this text\n"
           "\n"
           "The paper's evaluation (section 5), one command each:\n"
@@ -84,13 +113,16 @@ void bench_usage(FILE *f) {
           "                     DES, 3DES, DSA-1024 in software vs offloaded to a card model\n"
           "  --table 1 | 2      3DES, threads x sizes, four Hifn 7751 | Broadcom 5820 models,\n"
           "                     beside the paper's Mbit/s\n"
+          "  --experiment hetero | dedicated\n"
+          "                     capacity vs sessions on a mixed set of producers | the cpu\n"
+          "                     producer vs inline software, one consumer thread\n"
           "  --paper            all of the above and a Markdown report (--out, default\n"
           "                     docs/bench/report.md; plots next to it unless --plot)\n"
           "  --full             the long version (more sizes, threads, seconds)\n"
           "  --out FILE         where --paper writes its report\n"
-          "  --ocfd SOCKET      figure 1 also through a running ocfd (needs libocfdev)\n"
+          "  --ocfd SOCKET      figure 1 also through a running ocfd (--via ocfd: a private one)\n"
           "  (--seconds, --workers, --devices, --json, --csv, --plot, --quiet apply too)\n",
-          default_algs, default_sizes);
+          default_algs, default_sizes, OCFDEV_DEFAULT_SOCKET);
 }
 
 static int bad(const char *fmt, const char *a, const char *b) {
@@ -140,7 +172,9 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     O_PAPER,
     O_FULL,
     O_OUT,
-    O_OCFD
+    O_EXPERIMENT,
+    O_OCFD,
+    O_VIA
   };
   static const struct option lo[] = {
       {"alg", required_argument, NULL, O_ALG},
@@ -169,6 +203,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       {"full", no_argument, NULL, O_FULL},
       {"out", required_argument, NULL, O_OUT},
       {"ocfd", required_argument, NULL, O_OCFD},
+      {"experiment", required_argument, NULL, O_EXPERIMENT},
+      {"via", required_argument, NULL, O_VIA},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -242,8 +278,23 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       case O_OUT:
         o->paper.out = optarg;
         break;
+      case O_EXPERIMENT:
+        if (!paper_experiment_ok(optarg))
+          return bad("--experiment: expected hetero or dedicated, got '%s'%s", optarg, "");
+        o->paper.experiment = optarg;
+        break;
       case O_OCFD:
-        o->paper.ocfd = optarg;
+        o->via_ocfd = 1;
+        o->ocfd = optarg;
+        /* "-" or "": $OCF_SOCKET, else the default path */
+        if (strcmp(optarg, "-") == 0 || *optarg == '\0') o->ocfd = getenv("OCF_SOCKET");
+        if (o->ocfd == NULL || *o->ocfd == '\0') o->ocfd = OCFDEV_DEFAULT_SOCKET;
+        break;
+      case O_VIA:
+        if (strcmp(optarg, "ocfd") == 0)
+          o->via_ocfd = 1;
+        else if (strcmp(optarg, "inproc") != 0)
+          return bad("--via: expected 'ocfd' (or 'inproc'), got '%s'%s", optarg, "");
         break;
       case O_ROUNDS:
         rc = parse_int("--rounds", optarg, 1, 1000, &o->rounds);
@@ -285,10 +336,14 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     if (rc) return rc;
   }
   if (o->p.direct_bufs == 0) o->p.direct_bufs = o->p.window;
-  int modes = (o->paper.figure != 0) + (o->paper.table != 0) + o->paper.paper;
+  int modes = (o->paper.figure != 0) + (o->paper.table != 0) + o->paper.paper +
+              (o->paper.experiment != NULL);
   if (modes > 1) return bad("--figure, --table and --paper exclude each other%s%s", "", "");
-  if (modes == 0 && (o->paper.full || o->paper.out || o->paper.ocfd))
-    return bad("--full, --out and --ocfd go with --figure, --table or --paper%s%s", "", "");
+  if (modes == 0 && (o->paper.full || o->paper.out))
+    return bad("--full and --out go with --figure, --table or --paper%s%s", "", "");
+#ifndef OCF_HAVE_OCFDEV
+  if (o->via_ocfd) return bad("--ocfd / --via ocfd: built without libocfdev%s%s", "", "");
+#endif
   if (o->paper.out && !o->paper.paper) return bad("--out goes with --paper%s%s", "", "");
   if (optind < argc) return bad("unexpected argument '%s'%s", argv[optind], "");
   if (o->json && o->csv && strcmp(o->json, "-") == 0 && strcmp(o->csv, "-") == 0)
@@ -450,6 +505,48 @@ static void print_table(FILE *f, const struct opts *o, const struct row *rows, i
   }
 }
 
+/* dev_ratio: a daemon path's request rate relative to the in-process one. */
+static double dev_ratio(const struct row *r, int m) {
+  if (!r->dev[m].ok || !r->ocf.ok || !(r->ocf.ops_per_s > 0)) return NAN;
+  return r->dev[m].ops_per_s / r->ocf.ops_per_s;
+}
+
+static void print_dev_path(FILE *f, const struct bench_result *r, double ratio, int with_ratio) {
+  char a[32], b[32], c[32];
+  fmt_num(a, sizeof(a), r->ok ? r->mbps : NAN, "%.1f");
+  fmt_num(b, sizeof(b), r->ok ? r->ops_per_s : NAN, "%.0f");
+  fmt_num(c, sizeof(c), ratio * 100.0, "%.1f%%");
+  if (with_ratio)
+    fprintf(f, " | %9s %10s %7s", a, b, c);
+  else
+    fprintf(f, " | %9s %10s", a, b);
+}
+
+/* print_dev_table: the same cases through the daemon, beside in-process. */
+static void print_dev_table(FILE *f, const struct opts *o, const struct row *rows, int nrows) {
+  fprintf(f,
+          "\nthrough ocfd at %s%s: ocfd = one request at a time, data copied through the\n"
+          "socket (as CIOCCRYPT); ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
+          "shared memory (no copy).  %% = request rate relative to in-process.\n\n",
+          o->ocfd, o->priv_pid > 0 ? " (a private daemon for this run)" : "", o->p.window,
+          o->p.window);
+  fprintf(f, "%-26s %6s | %-20s | %-20s | %-28s | %-28s |\n", "", "", "     in-process",
+          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)");
+  fprintf(f, "%-26s %6s | %9s %10s | %9s %10s | %9s %10s %7s | %9s %10s %7s\n", "algorithm",
+          "bytes", "Mbit/s", "req/s", "Mbit/s", "req/s", "Mbit/s", "req/s", "%", "Mbit/s", "req/s",
+          "%");
+  for (int i = 0; i < nrows; i++) {
+    const struct row *r = &rows[i];
+    fprintf(f, "%-26s %6zu", r->c->name, r->size);
+    print_dev_path(f, &r->ocf, NAN, 0);
+    print_dev_path(f, &r->dev[DEV_SYNC], NAN, 0);
+    print_dev_path(f, &r->dev[DEV_ASYNC], dev_ratio(r, DEV_ASYNC), 1);
+    print_dev_path(f, &r->dev[DEV_SHM], dev_ratio(r, DEV_SHM), 1);
+    if (r->note[0]) fprintf(f, "  [%d]", i + 1);
+    fputc('\n', f);
+  }
+}
+
 static FILE *open_out(const char *path) {
   if (strcmp(path, "-") == 0) return stdout;
   FILE *f = fopen(path, "w");
@@ -487,6 +584,14 @@ static void json_obj(FILE *f, const struct row *r, const struct bench_result *re
     json_num(f, ratio_of(r));
     fprintf(f, ", \"window\": %d, \"batch\": %d", o->p.window, o->p.batch);
   }
+  for (int m = 0; m < NDEV; m++)
+    if (strcmp(path, dev_path[m]) == 0) {
+      /* relative to the in-process framework path of the same run */
+      fprintf(f, ", \"ratio_inproc\": ");
+      json_num(f, dev_ratio(r, m));
+      fprintf(f, ", \"window\": %d, \"socket\": ", m == DEV_SYNC ? 1 : o->p.window);
+      json_str(f, o->ocfd);
+    }
   fprintf(f, ", \"seconds\": ");
   json_num(f, res->elapsed);
   fprintf(f, ", \"ops\": %llu, \"verified\": %s}", (unsigned long long)res->ops,
@@ -501,6 +606,8 @@ static int write_json(const char *path, const struct row *rows, int nrows, const
   for (int i = 0; i < nrows; i++) {
     if (rows[i].ocf.ok) json_obj(f, &rows[i], &rows[i].ocf, "ocf", o, &first);
     if (rows[i].direct.ok) json_obj(f, &rows[i], &rows[i].direct, "direct", o, &first);
+    for (int m = 0; m < NDEV; m++)
+      if (rows[i].dev[m].ok) json_obj(f, &rows[i], &rows[i].dev[m], dev_path[m], o, &first);
   }
   fputs(first ? "]\n" : "\n]\n", f);
   return close_out(f, path);
@@ -518,11 +625,14 @@ static int write_csv(const char *path, const struct row *rows, int nrows, const 
           "batch,ops\n");
   for (int i = 0; i < nrows; i++) {
     const struct row *r = &rows[i];
-    for (int k = 0; k < 2; k++) {
-      const struct bench_result *res = k ? &r->direct : &r->ocf;
+    for (int k = 0; k < 2 + NDEV; k++) {
+      const struct bench_result *res = k >= 2 ? &r->dev[k - 2] : k ? &r->direct : &r->ocf;
       if (!res->ok) continue;
-      fprintf(f, "%s,%zu,%s,%s,%d,", r->c->name, r->size, k ? "direct" : "ocf", res->producer,
-              o->p.threads);
+      fprintf(f, "%s,%zu,%s,%s,%d,", r->c->name, r->size,
+              k >= 2 ? dev_path[k - 2]
+              : k    ? "direct"
+                     : "ocf",
+              res->producer, o->p.threads);
       csv_num(f, res->mbps);
       fputc(',', f);
       fprintf(f, "%.0f,", res->ops_per_s);
@@ -531,10 +641,11 @@ static int write_csv(const char *path, const struct row *rows, int nrows, const 
       csv_num(f, res->p99_us);
       fputc(',', f);
       if (!k) csv_num(f, ratio_of(r));
+      if (k >= 2) csv_num(f, dev_ratio(r, k - 2));
       fputc(',', f);
       csv_num(f, res->elapsed);
-      fprintf(f, ",%d,%d,%llu\n", k ? 0 : o->p.window, k ? 0 : o->p.batch,
-              (unsigned long long)res->ops);
+      int window = k == 0 || k > 2 ? o->p.window : k == 2 ? 1 : 0;
+      fprintf(f, ",%d,%d,%llu\n", window, k ? 0 : o->p.batch, (unsigned long long)res->ops);
     }
   }
   return close_out(f, path);
@@ -559,6 +670,11 @@ static int plot_rows(const char *dir, const struct row *rows, int nrows, const s
     struct plot_series *s = rows[i].direct.ok ? plot_series_get(pp, t) : NULL;
     if (s) s->dashed = 1;
     if (s) plot_add(s, (double)rows[i].size, rows[i].direct.mbps);
+    for (int m = 0; m < NDEV; m++) {
+      if (!rows[i].dev[m].ok) continue;
+      snprintf(t, sizeof(t), "%.40s, %s", rows[i].c->name, dev_path[m]);
+      plot_add(plot_series_get(pp, t), (double)rows[i].size, rows[i].dev[m].mbps);
+    }
   }
   char msg[300];
   int rc = plot_draw(pl, dir, msg, sizeof(msg));
@@ -568,6 +684,153 @@ static int plot_rows(const char *dir, const struct row *rows, int nrows, const s
     fprintf(stderr, "ocf bench: drew %s/bench.svg and %s/bench.png\n", dir, dir);
   free(pl);
   return rc != 0;
+}
+
+#ifdef OCF_HAVE_OCFDEV
+/* start_private_ocfd runs the ocfd next to this executable on a socket in a
+ * fresh temporary directory, with the framework options of this run, and
+ * waits until it answers. */
+static int start_private_ocfd(struct opts *o) {
+  char exe[PATH_MAX], bin[PATH_MAX + 8];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) {
+    fprintf(stderr, "ocf bench: --via ocfd: cannot find my own executable: %s\n", strerror(errno));
+    return 1;
+  }
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  snprintf(bin, sizeof(bin), "%s/ocfd", exe);
+  if (access(bin, X_OK) != 0) {
+    fprintf(stderr, "ocf bench: --via ocfd: no ocfd next to ocf (%s); give --ocfd SOCKET\n", bin);
+    return 1;
+  }
+  snprintf(o->priv_dir, sizeof(o->priv_dir), "/tmp/ocf-bench.XXXXXX");
+  if (mkdtemp(o->priv_dir) == NULL) {
+    fprintf(stderr, "ocf bench: mkdtemp: %s\n", strerror(errno));
+    o->priv_dir[0] = '\0';
+    return 1;
+  }
+  snprintf(o->priv_sock, sizeof(o->priv_sock), "%s/ocfd.sock", o->priv_dir);
+  char workers[16];
+  const char *argv[16];
+  int k = 0;
+  argv[k++] = bin;
+  argv[k++] = "-s";
+  argv[k++] = o->priv_sock;
+  if (o->workers) {
+    snprintf(workers, sizeof(workers), "%d", o->workers);
+    argv[k++] = "--workers";
+    argv[k++] = workers;
+  }
+  if (o->devices) {
+    argv[k++] = "--devices";
+    argv[k++] = o->devices;
+  }
+  if (o->policy) {
+    argv[k++] = "--policy";
+    argv[k++] = o->policy;
+  }
+  argv[k] = NULL;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "ocf bench: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    /* the daemon must not hold our stdout open (e.g. a pipe being read) */
+    int nul = open("/dev/null", O_WRONLY);
+    if (nul >= 0) dup2(nul, STDOUT_FILENO);
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  o->priv_pid = pid;
+  o->ocfd = o->priv_sock;
+  for (int i = 0; i < 500; i++) {
+    struct ocfdev *d;
+    if (ocfdev_open(o->priv_sock, &d) == 0) {
+      ocfdev_close(d);
+      return 0;
+    }
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      o->priv_pid = 0;
+      fprintf(stderr, "ocf bench: the private ocfd exited at start (status %d)\n",
+              WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+      return 1;
+    }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  fprintf(stderr, "ocf bench: the private ocfd does not answer on %s\n", o->priv_sock);
+  return 1;
+}
+#endif
+
+static void stop_private_ocfd(struct opts *o) {
+  if (o->priv_pid > 0) {
+    kill(o->priv_pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 1000 && waitpid(o->priv_pid, &st, WNOHANG) == 0; i++) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      if (i == 999) {
+        kill(o->priv_pid, SIGKILL);
+        waitpid(o->priv_pid, &st, 0);
+      }
+    }
+    o->priv_pid = 0;
+  }
+  if (o->priv_sock[0]) unlink(o->priv_sock);
+  if (o->priv_dir[0]) rmdir(o->priv_dir);
+  o->priv_sock[0] = o->priv_dir[0] = '\0';
+}
+
+/* run_dev runs one timed round through the daemon and adds it to r. */
+static int run_dev(const struct bench_case *c, size_t size, int mode, const struct opts *o,
+                   double seconds, struct bench_result *r, double *lat_w) {
+#ifdef OCF_HAVE_OCFDEV
+  struct ocf_sessparam sp[2];
+  memset(sp, 0, sizeof(sp));
+  sp[0].alg = c->first->alg;
+  sp[0].key = c->key1;
+  sp[0].keylen = c->first->keylen;
+  if (c->second) {
+    sp[0].next = &sp[1];
+    sp[1].alg = c->second->alg;
+    sp[1].key = c->key2;
+    sp[1].keylen = c->second->keylen;
+  }
+  struct ocfdev_bench_result br;
+  int e = ocfdev_bench_chain(o->ocfd, sp, o->p.sess_flags, size, dev_mode[mode], o->p.window,
+                             seconds, &br);
+  if (e != 0) {
+    snprintf(r->msg, sizeof(r->msg), "%s", strerror(e));
+    if (e == EMSGSIZE || e == ENODEV || e == ENOTSUP) r->skipped = 1;
+    return e;
+  }
+  snprintf(r->producer, sizeof(r->producer), "%s", br.driver);
+  r->ops += br.ops;
+  r->elapsed += br.seconds;
+  /* percentiles of the rounds, weighted by their requests */
+  lat_w[0] += br.p50_us * (double)br.ops;
+  lat_w[1] += br.p99_us * (double)br.ops;
+  return 0;
+#else
+  (void)c, (void)size, (void)mode, (void)o, (void)seconds, (void)lat_w;
+  snprintf(r->msg, sizeof(r->msg), "built without libocfdev");
+  return ENOTSUP;
+#endif
+}
+
+static void finish_dev(struct bench_result *r, size_t size, const double *lat_w) {
+  if (r->ops == 0 || !(r->elapsed > 0)) return;
+  r->ok = 1;
+  r->ops_per_s = (double)r->ops / r->elapsed;
+  r->mbps = r->ops_per_s * (double)size * 8 / 1e6;
+  r->p50_us = lat_w[0] / (double)r->ops;
+  r->p99_us = lat_w[1] / (double)r->ops;
 }
 
 static void run_row(struct row *r, const struct opts *o) {
@@ -613,11 +876,37 @@ static void run_row(struct row *r, const struct opts *o) {
   if (do_ocf) bench_run_ocf(r->c, size, data, &warm, sw, &scratch);
   memset(&scratch, 0, sizeof(scratch));
   if (do_direct) bench_run_direct(r->c, size, data, &warm, sw, &scratch);
-  int ocf_bad = 0, direct_bad = 0;
+  int ocf_bad = 0, direct_bad = 0, dev_bad[NDEV] = {0};
+  double lat_w[NDEV][2] = {{0}};
+  if (o->via_ocfd) { /* warm the daemon's threads and pages too */
+    struct bench_result tmp;
+    double tw[2];
+    for (int m = 0; m < NDEV; m++) {
+      memset(&tmp, 0, sizeof(tmp));
+      if (run_dev(r->c, size, m, o, warm.seconds, &tmp, tw) != 0) {
+        dev_bad[m] = 1;
+        r->dev[m] = tmp;
+      }
+    }
+  }
   for (int k = 0; k < o->rounds && !ocf_bad && !direct_bad; k++) {
     if (do_ocf && bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0) ocf_bad = 1;
     if (do_direct && bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0)
       direct_bad = 1;
+    for (int m = 0; o->via_ocfd && m < NDEV; m++)
+      if (!dev_bad[m] && run_dev(r->c, size, m, o, round.seconds, &r->dev[m], lat_w[m]) != 0)
+        dev_bad[m] = 1;
+  }
+  for (int m = 0; o->via_ocfd && m < NDEV; m++) {
+    if (!dev_bad[m]) {
+      finish_dev(&r->dev[m], size, lat_w[m]);
+      continue;
+    }
+    r->dev[m].ok = 0;
+    if (!r->dev[m].skipped) r->failed = 1;
+    if (!r->note[0])
+      snprintf(r->note, sizeof(r->note), "%s %zu B through ocfd (%s) %s: %s", r->c->name, size,
+               dev_path[m], r->dev[m].skipped ? "skipped" : "failed", r->dev[m].msg);
   }
   if (ocf_bad) {
     if (r->ocf.skipped)
@@ -661,7 +950,14 @@ int cmd_bench(int argc, char **argv) {
     list_algs();
     return 0;
   }
-  if (o.paper.figure || o.paper.table || o.paper.paper) {
+#ifdef OCF_HAVE_OCFDEV
+  if (o.via_ocfd && o.ocfd == NULL && start_private_ocfd(&o) != 0) {
+    stop_private_ocfd(&o);
+    return 1;
+  }
+#endif
+  if (o.paper.figure || o.paper.table || o.paper.paper || o.paper.experiment) {
+    o.paper.ocfd = o.ocfd;
     o.paper.quiet = o.quiet;
     o.paper.seconds = o.seconds_set ? o.p.seconds : 0;
     o.paper.workers = o.workers;
@@ -669,12 +965,17 @@ int cmd_bench(int argc, char **argv) {
     o.paper.json = o.json;
     o.paper.csv = o.csv;
     o.paper.plot = o.plot;
-    return bench_paper(&o.paper);
+    rc = bench_paper(&o.paper);
+    stop_private_ocfd(&o);
+    return rc;
   }
 
   int nalg = 0, nsize = 0;
   size_t *sizes = NULL;
-  if ((rc = parse_sizes(o.sizes, &sizes, &nsize)) != 0) return rc;
+  if ((rc = parse_sizes(o.sizes, &sizes, &nsize)) != 0) {
+    stop_private_ocfd(&o);
+    return rc;
+  }
   char **names = split_list(o.algs, &nalg);
   struct bench_case *cases = calloc((size_t)nalg + 1, sizeof(*cases));
   struct row *rows = calloc((size_t)nalg * (size_t)nsize + 1, sizeof(*rows));
@@ -731,6 +1032,8 @@ int cmd_bench(int argc, char **argv) {
   int workers = o.workers;
   if (workers == 0) workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (!o.quiet) print_table(json_stdout || csv_stdout ? stderr : stdout, &o, rows, nrows, workers);
+  if (!o.quiet && o.via_ocfd)
+    print_dev_table(json_stdout || csv_stdout ? stderr : stdout, &o, rows, nrows);
   if (o.json && write_json(o.json, rows, nrows, &o)) rc = 1;
   if (o.csv && write_csv(o.csv, rows, nrows, &o)) rc = 1;
   if (o.plot && plot_rows(o.plot, rows, nrows, &o)) rc = 1;
@@ -745,5 +1048,6 @@ out_free:
   free(cases);
   free(rows);
   free(sizes);
+  stop_private_ocfd(&o);
   return rc;
 }

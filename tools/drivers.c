@@ -1,10 +1,14 @@
-/* drivers.c - `ocf drivers` and `ocf stat`: what the in-process framework
- * instance has registered, and its per-producer counters. */
+/* drivers.c - `ocf drivers` and `ocf stat`: what a framework instance has
+ * registered, and its per-producer counters.  The instance is either
+ * in-process (started here) or a running ocfd's (--ocfd, through the
+ * daemon's OCFW_STATS message); both are read into a struct ocfdev_stats so
+ * that the printing is one code path. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <ocf/driver.h>
 #include <ocf/ocf.h>
+#include <ocf/ocfdev.h>
 #include <ocf/pk.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +23,7 @@
 /* dopts - options shared by `ocf drivers` and `ocf stat`. */
 struct dopts {
   const char *devices, *policy, *load, *ocfd;
+  int remote; /* --ocfd given (ocfd NULL then means $OCF_SOCKET / the default) */
   int no_soft, workers, count, load_threads, load_size;
   double interval; /* stat -w; 0 = one snapshot */
 };
@@ -112,17 +117,52 @@ static int parse_dargs(int argc, char **argv, const char *usage, int is_stat, st
     return 2;
   }
   if (o->ocfd) {
-    /* hook: ocfd has no statistics message yet */
-    fprintf(stderr,
-            "ocf %s: --ocfd: the daemon's protocol has no statistics message yet; only the "
-            "in-process instance can be shown\n",
-            argv[0]);
+#ifndef OCF_HAVE_OCFDEV
+    fprintf(stderr, "ocf %s: --ocfd: this `ocf` was built without libocfdev\n", argv[0]);
     return 1;
+#endif
+    if (o->devices || o->no_soft || o->policy || o->workers) {
+      fprintf(stderr,
+              "ocf %s: --devices, --no-soft, --policy and --workers set up an in-process "
+              "instance; with --ocfd the daemon's own configuration applies\n",
+              argv[0]);
+      return 2;
+    }
+    o->remote = 1;
+    /* "-" or "": $OCF_SOCKET, else the default path */
+    if (strcmp(o->ocfd, "-") == 0 || *o->ocfd == '\0') o->ocfd = NULL;
   }
   return -1;
 }
 
-static int start(const char *cmd, const struct dopts *o) {
+/* src - where the figures come from. */
+struct src {
+  int remote;
+  struct ocfdev *conn; /* remote */
+};
+
+static const char *socket_name(const char *path) {
+  if (path == NULL) path = getenv("OCF_SOCKET");
+  return path && *path ? path : OCFDEV_DEFAULT_SOCKET;
+}
+
+static int start(const char *cmd, const struct dopts *o, struct src *src) {
+  memset(src, 0, sizeof(*src));
+  if (o->remote) {
+    src->remote = 1;
+#ifdef OCF_HAVE_OCFDEV
+    int e = ocfdev_open(o->ocfd, &src->conn);
+    if (e != 0) {
+      fprintf(stderr, "ocf %s: cannot reach ocfd at %s: %s\n", cmd, socket_name(o->ocfd),
+              strerror(e));
+      return e;
+    }
+    return 0;
+#else
+    (void)cmd;
+    return ENOTSUP;
+#endif
+  }
   struct ocf_init_opts io = {
       .workers = o->workers, .devices = o->devices, .no_soft = o->no_soft, .policy = o->policy};
   int e = ocf_init(&io);
@@ -141,18 +181,79 @@ static int start(const char *cmd, const struct dopts *o) {
   return 0;
 }
 
-/* snapshot returns a malloc'ed array of all producers' counters. */
-static struct ocf_driver_stat *snapshot(int *n) {
+static void stop(struct src *src) {
+  (void)src;
+#ifdef OCF_HAVE_OCFDEV
+  if (src->remote) {
+    ocfdev_close(src->conn);
+    src->conn = NULL;
+    return;
+  }
+#endif
+  ocf_shutdown();
+}
+
+/* local_snapshot reads the in-process instance the way the daemon answers
+ * OCFW_STATS. */
+static struct ocfdev_stats *local_snapshot(void) {
+  struct ocfdev_stats *s = calloc(1, sizeof(*s));
   struct ocf_driver_stat *st = NULL;
-  int cap = 16;
+  int n = 0, cap = 16;
+  if (s == NULL) abort();
   for (;;) {
     st = realloc(st, (size_t)cap * sizeof(*st));
     if (st == NULL) abort();
-    *n = ocf_driver_stats(st, cap);
-    if (*n <= cap) return st;
-    cap = *n;
+    n = ocf_driver_stats(st, cap);
+    if (n <= cap) break;
+    cap = n;
   }
+  snprintf(s->policy, sizeof(s->policy), "%s", ocf_policy_name());
+  s->prod = calloc((size_t)(n ? n : 1), sizeof(*s->prod));
+  if (s->prod == NULL) abort();
+  for (int i = 0; i < n; i++) {
+    struct ocfdev_producer *p = &s->prod[s->nprod++];
+    p->st = st[i];
+    if (ocf_driver_algs(st[i].hid, p->alg, p->alg_maxlen, OCF_ALG__MAX, &p->nalg) != 0)
+      p->nalg = -1; /* shown as unavailable */
+    if (ocf_driver_failed_algs(st[i].hid, p->failed, OCF_ALG__MAX, &p->nfailed) != 0)
+      p->nfailed = 0;
+    if (ocf_driver_kops(st[i].hid, p->kop, p->kop_maxbits, OCF_KOP__MAX, &p->nkop) != 0)
+      p->nkop = 0;
+    if (p->nalg > OCF_ALG__MAX) p->nalg = OCF_ALG__MAX;
+    if (p->nfailed > OCF_ALG__MAX) p->nfailed = OCF_ALG__MAX;
+    if (p->nkop > OCF_KOP__MAX) p->nkop = OCF_KOP__MAX;
+  }
+  free(st);
+  return s;
 }
+
+/* snapshot returns the figures (free with ocfdev_stats_free), or NULL with a
+ * message printed when the daemon cannot answer. */
+static struct ocfdev_stats *snapshot(const char *cmd, struct src *src) {
+#ifdef OCF_HAVE_OCFDEV
+  if (src->remote) {
+    struct ocfdev_stats *s = NULL;
+    int e = ocfdev_stats(src->conn, &s);
+    if (e != 0) {
+      fprintf(stderr, "ocf %s: ocfd: %s%s\n", cmd, strerror(e),
+              e == EBADRQC ? " (the daemon predates the statistics message)" : "");
+      return NULL;
+    }
+    return s;
+  }
+#endif
+  (void)cmd;
+  (void)src;
+  return local_snapshot();
+}
+
+#ifndef OCF_HAVE_OCFDEV
+void ocfdev_stats_free(struct ocfdev_stats *s) {
+  if (s == NULL) return;
+  free(s->prod);
+  free(s);
+}
+#endif
 
 static void flag_names(unsigned flags, int detached, char *buf, size_t len) {
   snprintf(buf, len, "%s%s%s%s", flags & OCF_DRV_HARDWARE ? "hardware," : "",
@@ -165,14 +266,80 @@ static void flag_names(unsigned flags, int detached, char *buf, size_t len) {
     snprintf(buf, len, "-");
 }
 
+/* print_items prints a comma-separated list wrapped at 96 columns. */
+static void print_items(char items[][96], int n) {
+  int col = 0;
+  for (int k = 0; k < n; k++) {
+    int w = (int)strlen(items[k]) + 2;
+    if (col > 0 && col + w > 96) {
+      fputs(",\n", stdout);
+      col = 0;
+    } else if (col > 0) {
+      fputs(", ", stdout);
+    }
+    printf("%s%s", col == 0 ? "    " : "", items[k]);
+    col += w + (col == 0 ? 4 : 0);
+  }
+  if (n > 0) putchar('\n');
+}
+
+static int print_producer(const struct ocfdev_producer *p) {
+  static char items[OCF_ALG__MAX + OCF_KOP__MAX][96];
+  char flags[64];
+  flag_names(p->st.flags, p->st.detached, flags, sizeof(flags));
+  printf("%-20s %5u  %-24s %8llu\n", p->st.name, p->st.hid, flags,
+         (unsigned long long)p->st.sessions);
+  if (p->nalg < 0) {
+    printf("  (algorithms unavailable)\n");
+    return 1;
+  }
+  printf("  %d algorithm%s:\n", p->nalg, p->nalg == 1 ? "" : "s");
+  int unlimited = 1;
+  for (int k = 0; k < p->nalg; k++) {
+    const struct ocf_alg_info *ai = ocf_alg_lookup(p->alg[k]);
+    if (p->alg_maxlen[k])
+      snprintf(items[k], sizeof(items[k]), "%s (max %zu B)", ai ? ai->name : "?", p->alg_maxlen[k]);
+    else
+      snprintf(items[k], sizeof(items[k]), "%s", ai ? ai->name : "?");
+    unlimited &= p->alg_maxlen[k] == 0;
+  }
+  print_items(items, p->nalg);
+  if (p->nfailed > 0) {
+    printf("  %d algorithm%s refused at registration (failed the self-test, no traffic):\n",
+           p->nfailed, p->nfailed == 1 ? "" : "s");
+    for (int k = 0; k < p->nfailed; k++) {
+      const struct ocf_alg_info *ai = ocf_alg_lookup(p->failed[k]);
+      snprintf(items[k], sizeof(items[k]), "%s", ai ? ai->name : "?");
+    }
+    print_items(items, p->nfailed);
+  }
+  if (p->nkop > 0) {
+    printf("  %d public-key operation%s:\n", p->nkop, p->nkop == 1 ? "" : "s");
+    for (int k = 0; k < p->nkop; k++) {
+      const char *kn = ocf_kop_name(p->kop[k]);
+      if (p->kop_maxbits[k])
+        snprintf(items[k], sizeof(items[k]), "%s (max %zu bits)", kn ? kn : "?", p->kop_maxbits[k]);
+      else
+        snprintf(items[k], sizeof(items[k]), "%s", kn ? kn : "?");
+    }
+    print_items(items, p->nkop);
+  }
+  if (p->nalg > 0 && unlimited) printf("    (no operation length limit)\n");
+  return 0;
+}
+
 int cmd_drivers(int argc, char **argv) {
   static const char usage[] =
-      "usage: ocf drivers [--devices SPEC] [--no-soft] [--policy NAME]\n"
+      "usage: ocf drivers [--ocfd SOCKET | --devices SPEC] [--no-soft] [--policy NAME]\n"
       "\n"
-      "Lists the producers of an in-process framework instance: id, flags, active\n"
-      "sessions, each registered algorithm with its maximum operation length, and\n"
-      "each public-key operation with its modulus limit.\n"
+      "Lists the producers of a framework instance (in-process, or a running ocfd's):\n"
+      "id, flags, active sessions, each registered algorithm with its maximum\n"
+      "operation length, algorithms refused by the registration self-test, and each\n"
+      "public-key operation with its modulus limit.\n"
       "\n"
+      "  --ocfd SOCKET    the producers of the ocfd listening on SOCKET ('-' =\n"
+      "                   $OCF_SOCKET, else " OCFDEV_DEFAULT_SOCKET
+      ")\n"
       "  --devices SPEC   attach modeled cards (e.g. hifn7751*4@pci64); default $OCF_DEVICES\n"
       "  --no-soft        without the software producer\n"
       "  --policy NAME    balancing policy: sessions, capacity, size\n"
@@ -181,103 +348,61 @@ int cmd_drivers(int argc, char **argv) {
   int rc = parse_dargs(argc, argv, usage, 0, &o);
   if (rc >= 0) return rc;
   rc = 0;
-  if (start("drivers", &o) != 0) return 1;
-  printf("balancing policy: %s\n", ocf_policy_name());
-  int n;
-  struct ocf_driver_stat *st = snapshot(&n);
-  printf("%-20s %5s  %-24s %8s\n", "producer", "hid", "flags", "sessions");
-  for (int i = 0; i < n; i++) {
-    char flags[64];
-    flag_names(st[i].flags, st[i].detached, flags, sizeof(flags));
-    printf("%-20s %5u  %-24s %8llu\n", st[i].name, st[i].hid, flags,
-           (unsigned long long)st[i].sessions);
-    enum ocf_alg algs[OCF_ALG__MAX];
-    size_t maxlen[OCF_ALG__MAX];
-    int count = 0, e = ocf_driver_algs(st[i].hid, algs, maxlen, OCF_ALG__MAX, &count);
-    if (e != 0) {
-      printf("  (algorithms unavailable: %s)\n", ocf_strerror(e));
-      rc = 1;
-      continue;
-    }
-    if (count > OCF_ALG__MAX) count = OCF_ALG__MAX;
-    printf("  %d algorithm%s:\n", count, count == 1 ? "" : "s");
-    int col = 0;
-    for (int k = 0; k < count; k++) {
-      const struct ocf_alg_info *ai = ocf_alg_lookup(algs[k]);
-      char item[96];
-      if (maxlen[k])
-        snprintf(item, sizeof(item), "%s (max %zu B)", ai ? ai->name : "?", maxlen[k]);
-      else
-        snprintf(item, sizeof(item), "%s", ai ? ai->name : "?");
-      int w = (int)strlen(item) + 2;
-      if (col > 0 && col + w > 96) {
-        putchar('\n');
-        col = 0;
-      }
-      printf("%s%s%s", col == 0 ? "    " : "", item, k + 1 < count ? ", " : "\n");
-      col += w + (col == 0 ? 4 : 0);
-    }
-    enum ocf_alg failed[OCF_ALG__MAX];
-    int nfailed = 0;
-    if (ocf_driver_failed_algs(st[i].hid, failed, OCF_ALG__MAX, &nfailed) == 0 && nfailed > 0) {
-      if (nfailed > OCF_ALG__MAX) nfailed = OCF_ALG__MAX;
-      printf("  %d algorithm%s refused at registration (failed the self-test, no traffic):\n    ",
-             nfailed, nfailed == 1 ? "" : "s");
-      for (int k = 0; k < nfailed; k++) {
-        const struct ocf_alg_info *ai = ocf_alg_lookup(failed[k]);
-        printf("%s%s", ai ? ai->name : "?", k + 1 < nfailed ? ", " : "\n");
-      }
-    }
-    enum ocf_kop kops[OCF_KOP__MAX];
-    size_t kbits[OCF_KOP__MAX];
-    int kcount = 0;
-    if (ocf_driver_kops(st[i].hid, kops, kbits, OCF_KOP__MAX, &kcount) == 0 && kcount > 0) {
-      if (kcount > OCF_KOP__MAX) kcount = OCF_KOP__MAX;
-      printf("  %d public-key operation%s:\n", kcount, kcount == 1 ? "" : "s");
-      int kc = 0;
-      for (int k = 0; k < kcount; k++) {
-        const char *kn = ocf_kop_name(kops[k]);
-        char item[96];
-        if (kbits[k])
-          snprintf(item, sizeof(item), "%s (max %zu bits)", kn ? kn : "?", kbits[k]);
-        else
-          snprintf(item, sizeof(item), "%s", kn ? kn : "?");
-        int w = (int)strlen(item) + 2;
-        if (kc > 0 && kc + w > 96) {
-          putchar('\n');
-          kc = 0;
-        }
-        printf("%s%s%s", kc == 0 ? "    " : "", item, k + 1 < kcount ? ", " : "\n");
-        kc += w + (kc == 0 ? 4 : 0);
-      }
-    }
-    if (count > 0 && maxlen[0] == 0) {
-      int all_unlimited = 1;
-      for (int k = 0; k < count; k++) all_unlimited &= maxlen[k] == 0;
-      if (all_unlimited) printf("    (no operation length limit)\n");
-    }
+  struct src src;
+  if (start("drivers", &o, &src) != 0) return 1;
+  struct ocfdev_stats *s = snapshot("drivers", &src);
+  if (s == NULL) {
+    stop(&src);
+    return 1;
   }
-  if (n == 0) printf("(no producers)\n");
-  free(st);
-  ocf_shutdown();
+  if (src.remote)
+    printf("ocfd at %s: %u client%s, %llu session%s, up %.0f s\n", socket_name(o.ocfd), s->clients,
+           s->clients == 1 ? "" : "s", (unsigned long long)s->sessions, s->sessions == 1 ? "" : "s",
+           s->uptime);
+  printf("balancing policy: %s\n", s->policy);
+  printf("%-20s %5s  %-24s %8s\n", "producer", "hid", "flags", "sessions");
+  for (int i = 0; i < s->nprod; i++) rc |= print_producer(&s->prod[i]);
+  if (s->nprod == 0) printf("(no producers)\n");
+  ocfdev_stats_free(s);
+  stop(&src);
   return rc;
 }
 
 /* --- ocf stat ------------------------------------------------------------ */
 
-/* An optional load (--load ALG) keeps the in-process producers busy so that
- * the live view has something to show: threads each blocking on requests of
- * --load-size bytes; they also measure the consumer-side latency. */
+/* An optional load (--load ALG) keeps the producers busy so that the live
+ * view has something to show: threads each blocking on requests of
+ * --load-size bytes (in-process, or through the daemon with --ocfd); they
+ * also measure the consumer-side latency. */
 struct load {
   pthread_t tid;
   enum ocf_alg alg;
   size_t size;
+  const char *socket; /* remote: the daemon's socket */
+  int remote;
   _Atomic int *stop;
   pthread_mutex_t *mu;
   uint64_t *lat; /* this interval's latencies in ns, guarded by mu */
   size_t *nlat, cap;
   int err;
 };
+
+static void load_desc(const struct ocf_alg_info *ai, size_t len, struct ocf_desc *d) {
+  memset(d, 0, sizeof(*d));
+  d->alg = ai->alg;
+  d->len = len;
+  d->inject = len;
+  d->flags = ai->cls == OCF_CLASS_MAC ? 0 : OCF_D_ENCRYPT;
+  if (ai->ivlen && ai->cls != OCF_CLASS_COMP) d->flags |= OCF_D_IV_EXPLICIT;
+}
+
+static void load_sample(struct load *l, const struct timespec *a, const struct timespec *b) {
+  uint64_t ns =
+      (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000u + (uint64_t)(b->tv_nsec - a->tv_nsec);
+  pthread_mutex_lock(l->mu);
+  if (*l->nlat < l->cap) l->lat[(*l->nlat)++] = ns;
+  pthread_mutex_unlock(l->mu);
+}
 
 static void *load_thread(void *arg) {
   struct load *l = arg;
@@ -286,23 +411,48 @@ static void *load_thread(void *arg) {
   if (buf == NULL) abort();
   struct ocf_sessparam sp = {.alg = l->alg, .key = key, .keylen = ai->min_key ? ai->min_key : 0};
   if (ai->alg >= OCF_ALG_HMAC_MD5 && ai->alg <= OCF_ALG_HMAC_SHA2_512) sp.keylen = 20;
+  size_t len = l->size - l->size % (ai->block ? ai->block : 1);
+  if (l->remote) {
+#ifdef OCF_HAVE_OCFDEV
+    struct ocfdev *d = NULL;
+    uint32_t ses = 0;
+    if ((l->err = ocfdev_open(l->socket, &d)) == 0)
+      l->err = ocfdev_newsession(d, &sp, 0, &ses, NULL);
+    while (l->err == 0 && !atomic_load(l->stop)) {
+      struct ocfdev_op op;
+      memset(&op, 0, sizeof(op));
+      op.ses = ses;
+      op.ndesc = 1;
+      op.buf = buf;
+      op.len = len + 64;
+      load_desc(ai, len, &op.desc[0]);
+      struct timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      int e = ocfdev_crypt(d, &op);
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (e != 0) {
+        l->err = e;
+        break;
+      }
+      load_sample(l, &a, &b);
+    }
+    ocfdev_close(d);
+#endif
+    free(buf);
+    return NULL;
+  }
   ocf_sid_t sid;
   if ((l->err = ocf_newsession(&sid, &sp, 0)) != 0) {
     free(buf);
     return NULL;
   }
-  size_t len = l->size - l->size % (ai->block ? ai->block : 1);
   while (!atomic_load(l->stop)) {
     struct ocf_req req;
     memset(&req, 0, sizeof(req));
     req.sid = sid;
     req.buf = ocf_buf_contig(buf, len + 64);
     req.ndesc = 1;
-    req.desc[0].alg = l->alg;
-    req.desc[0].len = len;
-    req.desc[0].inject = len;
-    req.desc[0].flags = ai->cls == OCF_CLASS_MAC ? 0 : OCF_D_ENCRYPT;
-    if (ai->ivlen && ai->cls != OCF_CLASS_COMP) req.desc[0].flags |= OCF_D_IV_EXPLICIT;
+    load_desc(ai, len, &req.desc[0]);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     int e = ocf_run(&req);
@@ -312,10 +462,7 @@ static void *load_thread(void *arg) {
       l->err = e;
       break;
     }
-    uint64_t ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)(b.tv_nsec - a.tv_nsec);
-    pthread_mutex_lock(l->mu);
-    if (*l->nlat < l->cap) l->lat[(*l->nlat)++] = ns;
-    pthread_mutex_unlock(l->mu);
+    load_sample(l, &a, &b);
   }
   for (int i = 0; i < 1000 && ocf_freesession(sid) == EBUSY; i++) {
   }
@@ -328,52 +475,66 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void print_snapshot(const struct ocf_driver_stat *st, int n) {
+static void print_snapshot(const struct ocfdev_stats *s, int remote) {
+  if (remote)
+    printf(
+        "ocfd: %u client%s (%llu accepted), %llu session%s, %llu request%s in flight, "
+        "%llu answered (%llu with an error), %.1f MB shared memory, up %.0f s\n\n",
+        s->clients, s->clients == 1 ? "" : "s", (unsigned long long)s->accepted,
+        (unsigned long long)s->sessions, s->sessions == 1 ? "" : "s",
+        (unsigned long long)s->inflight, s->inflight == 1 ? "" : "s", (unsigned long long)s->served,
+        (unsigned long long)s->failed, (double)s->shm_bytes / 1e6, s->uptime);
   printf("%5s %-16s %-18s %9s %12s %10s %14s %8s %10s %8s %9s %9s\n", "hid", "producer", "flags",
          "sessions", "requests", "krequests", "bytes", "errors", "migrations", "queued", "p50 us",
          "p99 us");
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < s->nprod; i++) {
+    const struct ocf_driver_stat *st = &s->prod[i].st;
     char flags[64];
-    flag_names(st[i].flags, st[i].detached, flags, sizeof(flags));
-    printf("%5u %-16s %-18s %9llu %12llu %10llu %14llu %8llu %10llu %8llu %9.1f %9.1f\n", st[i].hid,
-           st[i].name, flags, (unsigned long long)st[i].sessions,
-           (unsigned long long)st[i].requests, (unsigned long long)st[i].krequests,
-           (unsigned long long)st[i].bytes, (unsigned long long)st[i].errors,
-           (unsigned long long)st[i].migrations, (unsigned long long)st[i].queued, st[i].p50_us,
-           st[i].p99_us);
+    flag_names(st->flags, st->detached, flags, sizeof(flags));
+    printf("%5u %-16s %-18s %9llu %12llu %10llu %14llu %8llu %10llu %8llu %9.1f %9.1f\n", st->hid,
+           st->name, flags, (unsigned long long)st->sessions, (unsigned long long)st->requests,
+           (unsigned long long)st->krequests, (unsigned long long)st->bytes,
+           (unsigned long long)st->errors, (unsigned long long)st->migrations,
+           (unsigned long long)st->queued, st->p50_us, st->p99_us);
   }
-  if (n == 0) printf("(no producers)\n");
+  if (s->nprod == 0) printf("(no producers)\n");
 }
 
 int cmd_stat(int argc, char **argv) {
   static const char usage[] =
-      "usage: ocf stat [-w SECONDS [-c COUNT]] [--load ALG] [options]\n"
+      "usage: ocf stat [-w SECONDS [-c COUNT]] [--ocfd SOCKET] [--load ALG] [options]\n"
       "\n"
-      "Prints each producer's counters in an in-process framework instance: active\n"
-      "sessions, completed requests (symmetric and public-key), payload bytes, errors,\n"
-      "sessions migrated away, requests queued or in process.  With -w, prints a line\n"
-      "per producer every SECONDS with the rates of that interval, like vmstat.\n"
-      "Latency percentiles (p50, p99) are the producer's, dispatch to completion,\n"
-      "over its life.\n"
+      "Prints each producer's counters in a framework instance (in-process, or a\n"
+      "running ocfd's with --ocfd): active sessions, completed requests (symmetric\n"
+      "and public-key), payload bytes, errors, sessions migrated away, requests\n"
+      "queued or in process.  With -w, prints a line per producer every SECONDS\n"
+      "with the rates of that interval, like vmstat.  Latency percentiles (p50,\n"
+      "p99) are the producer's, dispatch to completion, over its life.  With\n"
+      "--ocfd the daemon's own figures come first (clients, sessions, requests\n"
+      "in flight and answered).\n"
       "\n"
       "  -w, --wait SECONDS   live view: one report every SECONDS\n"
       "  -c, --count N        stop after N reports (default: until interrupted)\n"
+      "  --ocfd SOCKET        the ocfd listening on SOCKET ('-' = $OCF_SOCKET, else\n"
+      "                       " OCFDEV_DEFAULT_SOCKET
+      ")\n"
       "  --load ALG           keep producers busy meanwhile: threads doing blocking\n"
-      "                       requests of ALG (framework names: aes-cbc, 3des-cbc, ...);\n"
-      "                       adds the consumer-side latency percentiles\n"
+      "                       requests of ALG (framework names: aes-cbc, 3des-cbc, ...),\n"
+      "                       through the daemon with --ocfd; adds the consumer-side\n"
+      "                       latency percentiles\n"
       "  --load-threads N     load threads (default 2)\n"
       "  --load-size BYTES    request size of the load (default 1024)\n"
       "  --devices SPEC       attach modeled cards; default $OCF_DEVICES\n"
       "  --no-soft            without the software producer\n"
       "  --policy NAME        balancing policy: sessions, capacity, size\n"
-      "  --ocfd SOCKET        a running ocfd's counters (not yet in the protocol)\n"
       "  -h, --help           this text\n";
   struct dopts o;
   int rc = parse_dargs(argc, argv, usage, 1, &o);
   if (rc >= 0) return rc;
-  if (start("stat", &o) != 0) return 1;
+  struct src src;
+  if (start("stat", &o, &src) != 0) return 1;
   rc = 0;
-  _Atomic int stop = 0;
+  _Atomic int stop_load = 0;
   pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
   size_t cap = 1u << 20, nlat = 0;
   uint64_t *lat = NULL;
@@ -385,7 +546,9 @@ int cmd_stat(int argc, char **argv) {
     for (int i = 0; i < o.load_threads; i++) {
       ld[i] = (struct load){.alg = ocf_alg_byname(o.load),
                             .size = (size_t)o.load_size,
-                            .stop = &stop,
+                            .socket = o.ocfd,
+                            .remote = o.remote,
+                            .stop = &stop_load,
                             .mu = &mu,
                             .lat = lat,
                             .nlat = &nlat,
@@ -393,16 +556,20 @@ int cmd_stat(int argc, char **argv) {
       if (pthread_create(&ld[i].tid, NULL, load_thread, &ld[i]) != 0) abort();
     }
   }
-  int n;
-  struct ocf_driver_stat *prev = snapshot(&n);
-  if (o.interval == 0) {
+  struct ocfdev_stats *prev = snapshot("stat", &src);
+  if (prev == NULL) {
+    rc = 1;
+  } else if (o.interval == 0) {
     if (o.load) {
       struct timespec ts = {0, 500000000};
       nanosleep(&ts, NULL);
-      free(prev);
-      prev = snapshot(&n);
+      ocfdev_stats_free(prev);
+      prev = snapshot("stat", &src);
     }
-    print_snapshot(prev, n);
+    if (prev)
+      print_snapshot(prev, src.remote);
+    else
+      rc = 1;
   } else {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -414,8 +581,11 @@ int cmd_stat(int argc, char **argv) {
       clock_gettime(CLOCK_MONOTONIC, &t1);
       double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
       t0 = t1;
-      int m;
-      struct ocf_driver_stat *cur = snapshot(&m);
+      struct ocfdev_stats *cur = snapshot("stat", &src);
+      if (cur == NULL) { /* the daemon went away */
+        rc = 1;
+        break;
+      }
       double p50 = NAN, p99 = NAN;
       if (o.load) {
         pthread_mutex_lock(&mu);
@@ -431,34 +601,38 @@ int cmd_stat(int argc, char **argv) {
         printf("%-16s %8s %10s %10s %9s %7s %6s %6s %8s %8s%s\n", "producer", "sessions", "req/s",
                "Mbit/s", "kreq/s", "errors", "migr", "queue", "p50 us", "p99 us",
                o.load ? "   load p50/p99 us" : "");
-      for (int i = 0; i < m; i++) {
-        const struct ocf_driver_stat *p = NULL;
-        for (int k = 0; k < n && !p; k++)
-          if (prev[k].hid == cur[i].hid) p = &prev[k];
+      if (src.remote)
+        printf("%-16s %8llu %10.0f %10s %9s %7llu %6s %6llu %8s %8s   (%u client%s)\n", "ocfd",
+               (unsigned long long)cur->sessions, (double)(cur->served - prev->served) / dt, "-",
+               "-", (unsigned long long)(cur->failed - prev->failed), "-",
+               (unsigned long long)cur->inflight, "-", "-", cur->clients,
+               cur->clients == 1 ? "" : "s");
+      for (int i = 0; i < cur->nprod; i++) {
+        const struct ocf_driver_stat *c = &cur->prod[i].st, *p = NULL;
+        for (int k = 0; k < prev->nprod && !p; k++)
+          if (prev->prod[k].st.hid == c->hid) p = &prev->prod[k].st;
         struct ocf_driver_stat z;
         memset(&z, 0, sizeof(z));
         if (p == NULL) p = &z;
-        printf("%-16s %8llu %10.0f %10.1f %9.0f %7llu %6llu %6llu", cur[i].name,
-               (unsigned long long)cur[i].sessions, (double)(cur[i].requests - p->requests) / dt,
-               (double)(cur[i].bytes - p->bytes) * 8 / 1e6 / dt,
-               (double)(cur[i].krequests - p->krequests) / dt,
-               (unsigned long long)(cur[i].errors - p->errors),
-               (unsigned long long)(cur[i].migrations - p->migrations),
-               (unsigned long long)cur[i].queued);
-        printf(" %8.1f %8.1f", cur[i].p50_us, cur[i].p99_us);
+        printf("%-16s %8llu %10.0f %10.1f %9.0f %7llu %6llu %6llu", c->name,
+               (unsigned long long)c->sessions, (double)(c->requests - p->requests) / dt,
+               (double)(c->bytes - p->bytes) * 8 / 1e6 / dt,
+               (double)(c->krequests - p->krequests) / dt,
+               (unsigned long long)(c->errors - p->errors),
+               (unsigned long long)(c->migrations - p->migrations), (unsigned long long)c->queued);
+        printf(" %8.1f %8.1f", c->p50_us, c->p99_us);
         if (o.load && i == 0) printf("   %6.1f / %.1f", p50, p99);
         putchar('\n');
       }
-      if (m > 1) putchar('\n');
+      if (cur->nprod > 1 || src.remote) putchar('\n');
       fflush(stdout);
-      free(prev);
+      ocfdev_stats_free(prev);
       prev = cur;
-      n = m;
     }
   }
-  free(prev);
+  ocfdev_stats_free(prev);
   if (ld) {
-    atomic_store(&stop, 1);
+    atomic_store(&stop_load, 1);
     for (int i = 0; i < o.load_threads; i++) {
       pthread_join(ld[i].tid, NULL);
       if (ld[i].err && !rc) {
@@ -469,6 +643,6 @@ int cmd_stat(int argc, char **argv) {
     free(ld);
     free(lat);
   }
-  ocf_shutdown();
+  stop(&src);
   return rc;
 }

@@ -161,6 +161,41 @@ struct ocfdev_driver {
 /* ocfdev_drivers fills up to max producers and stores their count in *n. */
 int ocfdev_drivers(struct ocfdev *d, struct ocfdev_driver *out, int max, int *n);
 
+/* ocfdev_producer - one producer of the daemon's framework instance: the
+ * counters of ocf_driver_stats, and the lists of ocf_driver_algs,
+ * ocf_driver_failed_algs and ocf_driver_kops. */
+struct ocfdev_producer {
+  struct ocf_driver_stat st;
+  int nalg;
+  enum ocf_alg alg[OCF_ALG__MAX];
+  size_t alg_maxlen[OCF_ALG__MAX]; /* longest operation in bytes, 0 = no limit */
+  int nfailed;                     /* refused at registration: failed the self-test */
+  enum ocf_alg failed[OCF_ALG__MAX];
+  int nkop;
+  enum ocf_kop kop[OCF_KOP__MAX];
+  size_t kop_maxbits[OCF_KOP__MAX]; /* modulus limit in bits, 0 = none */
+};
+
+/* ocfdev_stats - a snapshot of the daemon. */
+struct ocfdev_stats {
+  char policy[32];    /* balancing policy in force */
+  unsigned clients;   /* connected now (this one included) */
+  uint64_t accepted;  /* connections accepted since start */
+  uint64_t sessions;  /* sessions held by clients now */
+  uint64_t inflight;  /* requests in the daemon now */
+  uint64_t served;    /* requests answered since start */
+  uint64_t failed;    /* of which with an error */
+  uint64_t shm_bytes; /* shared memory registered now */
+  double uptime;      /* seconds */
+  int nprod;
+  struct ocfdev_producer *prod; /* nprod entries */
+};
+
+/* ocfdev_stats fetches a snapshot into a new *out (free it with
+ * ocfdev_stats_free). */
+int ocfdev_stats(struct ocfdev *d, struct ocfdev_stats **out);
+void ocfdev_stats_free(struct ocfdev_stats *s);
+
 /* --- benchmark ------------------------------------------------------------ */
 
 /* ocfdev_bench_mode - how requests travel. */
@@ -176,13 +211,23 @@ struct ocfdev_bench_result {
   double ops_per_s;   /* completed requests per second */
   double bytes_per_s; /* payload bytes per second */
   uint64_t ops;
+  double p50_us, p99_us; /* request latency, submit to reap (a sample of the last 64 Ki) */
+  char driver[32];       /* the producer that served the session */
 };
 
 /* ocfdev_bench measures requests of size bytes on alg (cipher: encrypt; AEAD:
- * seal; MAC: compute) through the daemon at socket (NULL = default) for about
- * seconds, with depth requests in flight (async modes; 0 = 64). */
+ * seal; MAC: compute) with a key of a typical length, through the daemon at
+ * socket (NULL = default) for about seconds, with depth requests in flight
+ * (async modes; 0 = 256). */
 int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_bench_mode mode,
                  int depth, double seconds, struct ocfdev_bench_result *res);
+
+/* ocfdev_bench_chain is ocfdev_bench on a session made of chain (e.g. a
+ * cipher and a MAC: one descriptor each, encrypt then MAC over the same
+ * bytes, the MAC written after them), with session flags sflags. */
+int ocfdev_bench_chain(const char *socket, const struct ocf_sessparam *chain, unsigned sflags,
+                       size_t size, enum ocfdev_bench_mode mode, int depth, double seconds,
+                       struct ocfdev_bench_result *res);
 
 #ifdef __cplusplus
 }

@@ -13,10 +13,12 @@
 
 #include <ocf/ocfdev.h>
 
-static double now(void) {
+#define LAT_CAP 65536u /* latency samples kept: the last LAT_CAP */
+
+static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* bench_keylen: a valid key length for alg (libocfdev does not link libocf,
@@ -51,41 +53,67 @@ static size_t bench_keylen(enum ocf_alg alg) {
   }
 }
 
-/* layout describes one request on alg over size payload bytes; returns the
- * buffer length it needs. */
-static size_t layout(enum ocf_alg alg, size_t size, struct ocfdev_op *op, uint32_t ses,
+/* layout describes one request over size payload bytes on the session si
+ * (one descriptor per algorithm: ciphers encrypt the payload, AEADs seal it,
+ * MACs cover it; tags and MACs go after it, in order); returns the buffer
+ * length it needs. */
+static size_t layout(size_t size, struct ocfdev_op *op, uint32_t ses,
                      const struct ocfdev_sessinfo *si) {
   memset(op, 0, sizeof(*op));
   op->ses = ses;
-  op->ndesc = 1;
-  struct ocf_desc *d = &op->desc[0];
-  d->alg = alg;
-  d->len = size;
+  op->ndesc = si->nalg;
   size_t total = size;
-  switch (si->alg[0].cls) {
-    case OCF_CLASS_CIPHER:
-      d->flags = OCF_D_ENCRYPT | (si->alg[0].ivlen ? OCF_D_IV_EXPLICIT : 0);
-      break;
-    case OCF_CLASS_AEAD:
-      d->flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT;
-      d->inject = size;
-      total += si->alg[0].maclen;
-      break;
-    case OCF_CLASS_MAC:
-      d->flags = si->alg[0].ivlen ? OCF_D_IV_EXPLICIT : 0;
-      d->inject = size;
-      total += si->alg[0].maclen;
-      break;
-    default:
-      d->flags = OCF_D_ENCRYPT;
-      break;
+  for (int i = 0; i < si->nalg; i++) {
+    struct ocf_desc *d = &op->desc[i];
+    const struct ocfdev_alginfo *a = &si->alg[i];
+    d->alg = a->alg;
+    d->len = size;
+    switch (a->cls) {
+      case OCF_CLASS_CIPHER:
+        d->flags = OCF_D_ENCRYPT | (a->ivlen ? OCF_D_IV_EXPLICIT : 0);
+        break;
+      case OCF_CLASS_AEAD:
+        d->flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT;
+        d->inject = total;
+        total += a->maclen;
+        break;
+      case OCF_CLASS_MAC:
+        d->flags = a->ivlen ? OCF_D_IV_EXPLICIT : 0;
+        d->inject = total;
+        total += a->maclen;
+        break;
+      default:
+        d->flags = OCF_D_ENCRYPT;
+        break;
+    }
   }
   return total;
 }
 
-int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_bench_mode mode,
-                 int depth, double seconds, struct ocfdev_bench_result *res) {
-  if (res == NULL || seconds <= 0) return EINVAL;
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* percentiles sorts the kept samples (ns / 16, to fit in 32 bits up to a
+ * minute) and stores p50 and p99 in microseconds. */
+static void percentiles(uint32_t *lat, uint64_t n, struct ocfdev_bench_result *res) {
+  size_t k = n < LAT_CAP ? (size_t)n : LAT_CAP;
+  if (k == 0) return;
+  qsort(lat, k, sizeof(*lat), cmp_u32);
+  res->p50_us = (double)lat[k / 2] * 16 / 1000.0;
+  res->p99_us = (double)lat[(size_t)((double)(k - 1) * 0.99)] * 16 / 1000.0;
+}
+
+static uint32_t lat_of(uint64_t t0, uint64_t t1) {
+  uint64_t v = (t1 - t0) / 16;
+  return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int ocfdev_bench_chain(const char *socket, const struct ocf_sessparam *chain, unsigned sflags,
+                       size_t size, enum ocfdev_bench_mode mode, int depth, double seconds,
+                       struct ocfdev_bench_result *res) {
+  if (res == NULL || chain == NULL || !(seconds > 0)) return EINVAL;
   memset(res, 0, sizeof(*res));
   bool async = mode == OCFDEV_BENCH_ASYNC || mode == OCFDEV_BENCH_SHM;
   bool shm = mode == OCFDEV_BENCH_SHM || mode == OCFDEV_BENCH_SHM_SYNC;
@@ -94,25 +122,28 @@ int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_
   struct ocfdev *d;
   int rc = ocfdev_open(socket, &d);
   if (rc) return rc;
-  uint8_t key[64];
-  for (size_t i = 0; i < sizeof(key); i++) key[i] = (uint8_t)(i * 37 + 11);
-  struct ocf_sessparam p = {.alg = alg, .key = key, .keylen = bench_keylen(alg)};
   uint32_t ses;
   struct ocfdev_sessinfo si;
-  rc = ocfdev_newsession(d, &p, 0, &ses, &si);
+  rc = ocfdev_newsession(d, chain, sflags, &ses, &si);
   struct ocfdev_op *ops = NULL;
-  struct ocfdev_op **ptr = NULL;
+  struct ocfdev_op **ptr = NULL, **done = NULL;
+  uint64_t *sent_at = NULL;
+  uint32_t *lat = NULL;
   uint8_t *mem = NULL;
   struct ocfdev_shm *region = NULL;
   size_t stride = 0;
   if (rc == 0) {
+    memcpy(res->driver, si.driver, sizeof(res->driver));
     ops = calloc((size_t)depth, sizeof(*ops));
     ptr = calloc((size_t)depth, sizeof(*ptr));
-    if (ops == NULL || ptr == NULL) rc = ENOMEM;
+    done = calloc((size_t)depth, sizeof(*done));
+    sent_at = calloc((size_t)depth, sizeof(*sent_at));
+    lat = malloc(LAT_CAP * sizeof(*lat));
+    if (ops == NULL || ptr == NULL || done == NULL || sent_at == NULL || lat == NULL) rc = ENOMEM;
   }
   if (rc == 0) {
     struct ocfdev_op tmp;
-    stride = (layout(alg, size, &tmp, ses, &si) + 63) & ~(size_t)63;
+    stride = (layout(size, &tmp, ses, &si) + 63) & ~(size_t)63;
     if (shm) {
       rc = ocfdev_shm_create(d, stride * (size_t)depth, &region);
       if (rc == 0) mem = ocfdev_shm_base(region);
@@ -122,7 +153,7 @@ int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_
   }
   if (rc == 0) {
     for (int i = 0; i < depth; i++) {
-      size_t len = layout(alg, size, &ops[i], ses, &si);
+      size_t len = layout(size, &ops[i], ses, &si);
       if (shm) {
         ops[i].shm = region;
         ops[i].shm_off = (size_t)i * stride;
@@ -130,44 +161,53 @@ int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_
         ops[i].buf = mem + (size_t)i * stride;
       }
       ops[i].len = len;
+      ops[i].opaque = &sent_at[i];
       memset(mem + (size_t)i * stride, 0x5a, len);
       ptr[i] = &ops[i];
     }
-    double t0 = now(), end = t0 + seconds, t = t0;
+    uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9), t = t0;
     uint64_t n = 0;
     if (!async) {
-      while (rc == 0 && (t = now()) < end) {
-        for (int k = 0; k < 16 && rc == 0; k++, n++) rc = ocfdev_crypt(d, &ops[0]);
+      while (rc == 0 && t < end) {
+        uint64_t a = t;
+        rc = ocfdev_crypt(d, &ops[0]);
+        t = now_ns();
+        lat[n++ % LAT_CAP] = lat_of(a, t);
       }
-      t = now();
     } else {
       int sent;
+      for (int i = 0; i < depth; i++) sent_at[i] = t0;
       rc = ocfdev_submit_batch(d, ptr, depth, &sent);
-      int inflight = depth;
-      struct ocfdev_op **done = calloc((size_t)depth, sizeof(*done));
-      if (done == NULL) rc = ENOMEM;
+      int inflight = sent;
       bool stopping = false;
-      while (rc == 0 && inflight > 0) {
+      while (inflight > 0) {
         int got;
-        rc = ocfdev_reap(d, done, depth, -1, &got);
-        if (rc) break;
+        int e = ocfdev_reap(d, done, depth, -1, &got);
+        if (e) {
+          if (!rc) rc = e;
+          break;
+        }
         inflight -= got;
-        for (int k = 0; k < got; k++)
-          if (done[k]->error) rc = done[k]->error;
-        n += (uint64_t)got;
-        if (!stopping && (n & 63) < (uint64_t)got && now() >= end) stopping = true;
-        if (!stopping && rc == 0) {
-          rc = ocfdev_submit_batch(d, done, got, &sent);
+        t = now_ns();
+        for (int k = 0; k < got; k++) {
+          if (done[k]->error && !rc) rc = done[k]->error;
+          lat[n++ % LAT_CAP] = lat_of(*(uint64_t *)done[k]->opaque, t);
+          *(uint64_t *)done[k]->opaque = t;
+        }
+        if (t >= end || rc) stopping = true;
+        if (!stopping) {
+          e = ocfdev_submit_batch(d, done, got, &sent);
           inflight += sent;
+          if (e) rc = e;
         }
       }
-      t = now();
-      free(done);
+      t = now_ns();
     }
-    res->seconds = t - t0;
+    res->seconds = (double)(t - t0) / 1e9;
     res->ops = n;
     res->ops_per_s = res->seconds > 0 ? (double)n / res->seconds : 0;
     res->bytes_per_s = res->ops_per_s * (double)size;
+    percentiles(lat, n, res);
   }
   if (region)
     ocfdev_shm_destroy(d, region);
@@ -175,6 +215,17 @@ int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_
     free(mem);
   free(ops);
   free(ptr);
+  free(done);
+  free(sent_at);
+  free(lat);
   ocfdev_close(d);
   return rc;
+}
+
+int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_bench_mode mode,
+                 int depth, double seconds, struct ocfdev_bench_result *res) {
+  uint8_t key[64];
+  for (size_t i = 0; i < sizeof(key); i++) key[i] = (uint8_t)(i * 37 + 11);
+  struct ocf_sessparam p = {.alg = alg, .key = key, .keylen = bench_keylen(alg)};
+  return ocfdev_bench_chain(socket, &p, 0, size, mode, depth, seconds, res);
 }

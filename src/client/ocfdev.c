@@ -705,3 +705,81 @@ int ocfdev_drivers(struct ocfdev *d, struct ocfdev_driver *out, int max, int *n)
   *n = (int)cnt;
   return 0;
 }
+
+int ocfdev_stats(struct ocfdev *d, struct ocfdev_stats **out) {
+  if (d == NULL || out == NULL) return EINVAL;
+  *out = NULL;
+  int rc = ctl(d, OCFW_STATS, NULL, 0, NULL, 0, -1);
+  if (rc) return rc;
+  struct ocfw_stats hd;
+  const uint8_t *b = d->ctl_body;
+  size_t n = d->ctl_len;
+  if (b == NULL || ocfw_dec_stats(b, n, &hd) != 0) return EPROTO;
+  struct ocfdev_stats *s = calloc(1, sizeof(*s));
+  if (s == NULL) return ENOMEM;
+  s->prod = calloc(hd.ndrv ? hd.ndrv : 1, sizeof(*s->prod));
+  if (s->prod == NULL) {
+    free(s);
+    return ENOMEM;
+  }
+  memcpy(s->policy, hd.policy, sizeof(s->policy));
+  s->policy[sizeof(s->policy) - 1] = '\0';
+  s->clients = hd.clients;
+  s->accepted = hd.accepted;
+  s->sessions = hd.sessions;
+  s->inflight = hd.inflight;
+  s->served = hd.served;
+  s->failed = hd.failed;
+  s->shm_bytes = hd.shm_bytes;
+  s->uptime = (double)hd.uptime_ms / 1000.0;
+  size_t off = sizeof(hd);
+  for (uint32_t i = 0; i < hd.ndrv; i++) {
+    struct ocfw_dstat ds;
+    const uint8_t *lp;
+    if (ocfw_dec_dstat(b, n, &off, &ds, &lp) != 0) { /* checked above: cannot happen */
+      ocfdev_stats_free(s);
+      return EPROTO;
+    }
+    struct ocfdev_producer *p = &s->prod[s->nprod++];
+    p->st.hid = ds.hid;
+    memcpy(p->st.name, ds.name, sizeof(p->st.name));
+    p->st.name[sizeof(p->st.name) - 1] = '\0';
+    p->st.flags = ds.flags;
+    p->st.sessions = ds.sessions;
+    p->st.requests = ds.requests;
+    p->st.krequests = ds.krequests;
+    p->st.bytes = ds.bytes;
+    p->st.errors = ds.errors;
+    p->st.migrations = ds.migrations;
+    p->st.queued = ds.queued;
+    p->st.detached = (int)ds.detached;
+    p->st.p50_us = ds.p50_us;
+    p->st.p99_us = ds.p99_us;
+    struct ocfw_lim l;
+    for (int k = 0; k < ds.nalg; k++, lp += sizeof(l)) {
+      memcpy(&l, lp, sizeof(l));
+      p->alg[k] = (enum ocf_alg)l.id;
+      p->alg_maxlen[k] = (size_t)l.max;
+    }
+    p->nalg = ds.nalg;
+    for (int k = 0; k < ds.nfailed; k++, lp += sizeof(l)) {
+      memcpy(&l, lp, sizeof(l));
+      p->failed[k] = (enum ocf_alg)l.id;
+    }
+    p->nfailed = ds.nfailed;
+    for (int k = 0; k < ds.nkop; k++, lp += sizeof(l)) {
+      memcpy(&l, lp, sizeof(l));
+      p->kop[k] = (enum ocf_kop)l.id;
+      p->kop_maxbits[k] = (size_t)l.max;
+    }
+    p->nkop = ds.nkop;
+  }
+  *out = s;
+  return 0;
+}
+
+void ocfdev_stats_free(struct ocfdev_stats *s) {
+  if (s == NULL) return;
+  free(s->prod);
+  free(s);
+}

@@ -45,7 +45,8 @@ enum ocfw_cmd {
   OCFW_SHM_UNREG = 9,   /* {u32 shm} -> empty */
   OCFW_DRIVERS = 10,    /* empty -> {u32 n} + n * ocfw_driver */
   OCFW_ERROR = 11,      /* daemon -> client only: fatal, the connection ends */
-  OCFW__MAX = 12
+  OCFW_STATS = 12,      /* empty -> ocfw_stats + ndrv * (ocfw_dstat + limits) */
+  OCFW__MAX = 13
 };
 
 /* OCFW_CRYPT flags (hdr.flags) */
@@ -161,6 +162,47 @@ struct ocfw_driver {
   char name[OCFW_NAME_LEN];
 };
 
+/* OCFW_STATS reply: the daemon's own figures, then one variable-length record
+ * per producer (struct ocfw_dstat followed by nalg + nfailed + nkop
+ * struct ocfw_lim: registered algorithms with their maximum operation length,
+ * algorithms refused by the registration self-test (max 0), public-key
+ * operations with their modulus limit in bits).  Doubles are fine on the
+ * wire: both ends are on one host. */
+struct ocfw_stats {
+  uint32_t ndrv;    /* producer records that follow */
+  uint32_t clients; /* connected clients */
+  uint64_t accepted;
+  uint64_t sessions; /* sessions held by clients */
+  uint64_t inflight; /* requests in the daemon now */
+  uint64_t served;   /* requests answered since start (symmetric + public key) */
+  uint64_t failed;   /* of which answered with an error */
+  uint64_t shm_bytes;
+  uint64_t uptime_ms;
+  char policy[OCFW_NAME_LEN];
+};
+
+struct ocfw_dstat {
+  uint32_t hid;
+  uint32_t flags; /* OCF_DRV_* */
+  char name[OCFW_NAME_LEN];
+  uint64_t sessions, requests, krequests, bytes, errors, migrations, queued;
+  double p50_us, p99_us;
+  uint32_t detached;
+  uint16_t nalg, nfailed;
+  uint16_t nkop, pad16;
+  uint32_t pad32;
+};
+
+struct ocfw_lim {
+  uint32_t id; /* enum ocf_alg or enum ocf_kop */
+  uint32_t pad;
+  uint64_t max; /* bytes (algorithms) or bits (public key); 0 = no limit */
+};
+
+_Static_assert(sizeof(struct ocfw_stats) == 96, "ocfw_stats has no padding");
+_Static_assert(sizeof(struct ocfw_dstat) == 128, "ocfw_dstat has no padding");
+_Static_assert(sizeof(struct ocfw_lim) == 16, "ocfw_lim has no padding");
+
 /* --- decoding helpers: every function checks lengths before it reads ----- */
 
 /* ocfw_get_hdr reads a header from p[n]; returns 0, or EMSGSIZE when n is too
@@ -275,6 +317,43 @@ static inline int ocfw_dec_key(const uint8_t *b, size_t n, struct ocfw_key_view 
 static inline int ocfw_dec_u32(const uint8_t *b, size_t n, uint32_t *x) {
   if (n != sizeof(uint32_t)) return EBADMSG;
   memcpy(x, b, sizeof(*x));
+  return 0;
+}
+
+/* ocfw_dec_stats checks an OCFW_STATS reply body b[n] as a whole (every
+ * record's counts within their limits, the records filling the body exactly)
+ * and copies its head into *st.  Records are then read with
+ * ocfw_dec_dstat from offset sizeof(struct ocfw_stats). */
+static inline int ocfw_dec_dstat(const uint8_t *b, size_t n, size_t *off, struct ocfw_dstat *ds,
+                                 const uint8_t **lims);
+
+static inline int ocfw_dec_stats(const uint8_t *b, size_t n, struct ocfw_stats *st) {
+  if (n < sizeof(struct ocfw_stats)) return EBADMSG;
+  memcpy(st, b, sizeof(*st));
+  if (st->ndrv > 4096) return EINVAL;
+  size_t off = sizeof(*st);
+  for (uint32_t i = 0; i < st->ndrv; i++) {
+    struct ocfw_dstat ds;
+    const uint8_t *lims;
+    int rc = ocfw_dec_dstat(b, n, &off, &ds, &lims);
+    if (rc) return rc;
+  }
+  return off == n ? 0 : EBADMSG;
+}
+
+/* ocfw_dec_dstat decodes the producer record at *off, points *lims at its
+ * nalg + nfailed + nkop struct ocfw_lim (unaligned: memcpy them out) and
+ * advances *off past it. */
+static inline int ocfw_dec_dstat(const uint8_t *b, size_t n, size_t *off, struct ocfw_dstat *ds,
+                                 const uint8_t **lims) {
+  if (*off > n || n - *off < sizeof(*ds)) return EBADMSG;
+  memcpy(ds, b + *off, sizeof(*ds));
+  if (ds->nalg > OCF_ALG__MAX || ds->nfailed > OCF_ALG__MAX || ds->nkop > OCF_KOP__MAX)
+    return EINVAL;
+  size_t nl = (size_t)ds->nalg + ds->nfailed + ds->nkop;
+  if (n - *off - sizeof(*ds) < nl * sizeof(struct ocfw_lim)) return EBADMSG;
+  *lims = b + *off + sizeof(*ds);
+  *off += sizeof(*ds) + nl * sizeof(struct ocfw_lim);
   return 0;
 }
 

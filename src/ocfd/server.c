@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +29,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ocf/ocf.h>
@@ -100,10 +103,24 @@ struct job {
   struct job *next;
 };
 
-/* The completion list: filled by framework threads, drained by the loop. */
+/* The completion list: filled by framework threads, drained by the loop.
+ *
+ * Waking the loop for every completion costs two context switches per
+ * request (loop, then client) on top of the crypto, which on a small machine
+ * is as much as a 16 KB AES-GCM.  So completions are moderated, as network
+ * cards moderate interrupts: a completion wakes the loop at once only when
+ * nothing else is in flight in the framework or when enough completions have
+ * piled up (half of what is still in flight, at most MOD_MAX); otherwise
+ * the first unreported completion arms a short timer (MOD_USEC) that bounds
+ * the delay, e.g. for a fast request queued behind slow modeled cards. */
+#define MOD_MAX 64
+#define MOD_USEC 50
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct job *done_head, *done_tail; /* guarded by done_lock */
-static int done_efd = -1;
+static int done_count;                    /* guarded by done_lock: jobs on the list */
+static bool done_woken, done_timed;       /* guarded by done_lock: wake or timer pending */
+static atomic_long outstanding;           /* jobs handed to the framework, not back yet */
+static int done_efd = -1, done_tfd = -1;
 /* Callbacks that ran inside ocf_dispatch on the loop thread need no lock. */
 static __thread bool on_loop;
 static struct job *local_head, *local_tail; /* loop thread only */
@@ -116,6 +133,9 @@ static uint64_t next_serial;
 static uint32_t next_ses = 1, next_shm = 1;
 static struct client *dirty_list, *free_list;
 static size_t max_msg;
+/* OCFW_STATS figures (loop thread only) */
+static uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
+static struct timespec st_start;
 
 static void job_free(struct job *j);
 
@@ -123,6 +143,7 @@ static void job_free(struct job *j);
 
 static void push_done(struct job *j) {
   j->next = NULL;
+  long left = atomic_fetch_sub_explicit(&outstanding, 1, memory_order_relaxed) - 1;
   if (on_loop) {
     if (local_tail)
       local_tail->next = j;
@@ -131,19 +152,33 @@ static void push_done(struct job *j) {
     local_tail = j;
     return;
   }
+  long want = left / 2;
+  if (want > MOD_MAX) want = MOD_MAX;
   pthread_mutex_lock(&done_lock);
-  bool wake = done_head == NULL;
   if (done_tail)
     done_tail->next = j;
   else
     done_head = j;
   done_tail = j;
+  done_count++;
+  bool wake = !done_woken && (left <= 0 || done_count > want);
+  bool timer = !wake && !done_woken && !done_timed;
+  if (wake) done_woken = true;
+  if (timer) done_timed = true;
   pthread_mutex_unlock(&done_lock);
   if (wake) {
     uint64_t one = 1;
     while (write(done_efd, &one, sizeof(one)) < 0 && errno == EINTR) {
     }
+  } else if (timer) {
+    struct itimerspec its = {{0, 0}, {0, MOD_USEC * 1000}};
+    timerfd_settime(done_tfd, 0, &its, NULL);
   }
+}
+
+/* to_framework counts n jobs about to be handed to the framework. */
+static void to_framework(long n) {
+  atomic_fetch_add_explicit(&outstanding, n, memory_order_relaxed);
 }
 
 static void sym_cb(struct ocf_req *r) { push_done(r->opaque); }
@@ -206,12 +241,17 @@ static bool throttled(const struct client *c) {
          out_pending(c) >= cf->max_outq;
 }
 
+static bool fw_gone; /* after ocf_shutdown: it freed every session itself */
+
 static void sess_release(struct sess *s) {
-  if (ocf_freesession(s->sid) != 0) ocfd_log(0, "freeing session %u: %s", s->ses, ocf_errdetail());
+  st_sessions--;
+  if (!fw_gone && ocf_freesession(s->sid) != 0)
+    ocfd_log(0, "freeing session %u: %s", s->ses, ocf_errdetail());
   free(s);
 }
 
 static void shm_release(struct shm *m) {
+  st_shm_bytes -= m->size;
   munmap(m->base, m->size);
   free(m);
 }
@@ -374,6 +414,7 @@ static void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint
         while (s->ses == 0);
         fill_info(s, &v);
         c->sess[c->nsess++] = s;
+        st_sessions++;
         reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
       }
     }
@@ -420,6 +461,8 @@ static int npending;
 
 static void finish_job_accounting(struct job *j) {
   struct client *c = j->c;
+  st_inflight--;
+  st_served++;
   c->inflight--;
   c->inflight_bytes -= j->len;
   if (j->s) {
@@ -439,6 +482,7 @@ static void finish_job_accounting(struct job *j) {
 
 static void sym_reply(struct job *j, int err) {
   struct client *c = j->c;
+  if (err) st_failed++;
   if (c->closed) return;
   bool wantiv = (j->hflags & OCFW_F_WANTIV) && err == 0;
   bool data = !(j->hflags & (OCFW_F_SHM | OCFW_F_NODATA)) && err == 0;
@@ -461,11 +505,13 @@ static void sym_reply(struct job *j, int err) {
 static void dispatch_pending(void) {
   int i = 0;
   on_loop = true;
+  to_framework(npending);
   while (i < npending) {
     int err = 0;
     int k = ocf_dispatch_batch((struct ocf_req **)&pending[i], npending - i, &err);
     i += k;
     if (i < npending) { /* refused up front: answer it, go on with the rest */
+      to_framework(-1);
       struct job *j = pending[i++];
       finish_job_accounting(j);
       sym_reply(j, err ? err : EINVAL);
@@ -499,6 +545,7 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
   }
   if (rc != 0) {
     struct job tmp = {.c = c, .tag = h->tag, .hflags = h->flags};
+    st_served++;
     sym_reply(&tmp, rc);
     return;
   }
@@ -536,6 +583,7 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
   j->req.opaque = j;
   s->inflight++;
   c->inflight++;
+  st_inflight++;
   c->inflight_bytes += j->len;
   pending[npending++] = j;
   if (npending == (int)(sizeof(pending) / sizeof(pending[0]))) dispatch_pending();
@@ -544,13 +592,16 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
 static void sym_complete(struct job *j) {
   struct client *c = j->c;
   int err = j->req.error;
+  /* The session migrated: the request carries its new id, which is now the
+   * one to free even if the request is not retried. */
+  if (err == EAGAIN) j->s->sid = j->req.sid;
   if (err == EAGAIN && !c->closed && j->tries++ < 16) {
-    /* The session migrated: the request carries its new id.  Keep it. */
-    j->s->sid = j->req.sid;
     on_loop = true;
+    to_framework(1);
     int rc = ocf_dispatch(&j->req);
     on_loop = false;
     if (rc == 0) return;
+    to_framework(-1);
     err = rc;
   }
   finish_job_accounting(j);
@@ -593,22 +644,31 @@ static void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
     k->callback = key_cb;
     k->opaque = j;
     c->inflight++;
+    st_inflight++;
     c->inflight_bytes += j->len;
     on_loop = true;
+    to_framework(1);
     rc = ocf_kdispatch(k);
     on_loop = false;
     if (rc != 0) {
+      to_framework(-1);
+      st_inflight--;
       c->inflight--;
       c->inflight_bytes -= j->len;
       job_free(j);
     }
   }
-  if (rc != 0) reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+  if (rc != 0) {
+    st_served++;
+    st_failed++;
+    reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+  }
 }
 
 static void key_complete(struct job *j) {
   struct client *c = j->c;
   finish_job_accounting(j);
+  if (j->kreq.error) st_failed++;
   if (!c->closed) {
     struct ocf_kreq *k = &j->kreq;
     int err = k->error;
@@ -690,6 +750,7 @@ static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t
       m->id = next_shm++;
       c->shm[c->nshm++] = m;
       c->shm_bytes += size;
+      st_shm_bytes += size;
     }
   }
   if (fd >= 0) close(fd);
@@ -737,6 +798,87 @@ static void do_drivers(struct client *c, const struct ocfw_hdr *h) {
   }
   memcpy(buf, &cnt, 4);
   reply(c, h->cmd, 0, h->tag, 0, buf, 4 + cnt * sizeof(struct ocfw_driver));
+}
+
+/* put_lims appends n limits to the reply being built. */
+static uint8_t *put_lims(uint8_t *p, const uint32_t *ids, const size_t *max, int n) {
+  for (int i = 0; i < n; i++, p += sizeof(struct ocfw_lim)) {
+    struct ocfw_lim l = {ids[i], 0, max ? (uint64_t)max[i] : 0};
+    memcpy(p, &l, sizeof(l));
+  }
+  return p;
+}
+
+/* do_stats: the daemon's figures and, per producer, what ocf_driver_stats,
+ * ocf_driver_algs, ocf_driver_failed_algs and ocf_driver_kops say. */
+static void do_stats(struct client *c, const struct ocfw_hdr *h) {
+  enum { MAXD = 64 };
+  static struct ocf_driver_stat st[MAXD];
+  int n = ocf_driver_stats(st, MAXD);
+  if (n > MAXD) n = MAXD;
+  size_t rec = sizeof(struct ocfw_dstat) +
+               (2 * (size_t)OCF_ALG__MAX + OCF_KOP__MAX) * sizeof(struct ocfw_lim);
+  size_t cap = sizeof(struct ocfw_stats) + (size_t)n * rec;
+  uint8_t *buf = malloc(cap);
+  if (buf == NULL) {
+    reply(c, h->cmd, 0, h->tag, ENOMEM, NULL, 0);
+    return;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  struct ocfw_stats hd = {.ndrv = (uint32_t)n,
+                          .clients = (uint32_t)nclients,
+                          .accepted = st_accepted,
+                          .sessions = st_sessions,
+                          .inflight = st_inflight,
+                          .served = st_served,
+                          .failed = st_failed,
+                          .shm_bytes = st_shm_bytes,
+                          .uptime_ms = (uint64_t)(now.tv_sec - st_start.tv_sec) * 1000u +
+                                       (uint64_t)((now.tv_nsec - st_start.tv_nsec) / 1000000)};
+  snprintf(hd.policy, sizeof(hd.policy), "%s", ocf_policy_name());
+  memcpy(buf, &hd, sizeof(hd));
+  uint8_t *p = buf + sizeof(hd);
+  for (int i = 0; i < n; i++) {
+    enum ocf_alg algs[OCF_ALG__MAX], failed[OCF_ALG__MAX];
+    size_t maxlen[OCF_ALG__MAX], kbits[OCF_KOP__MAX];
+    enum ocf_kop kops[OCF_KOP__MAX];
+    int na = 0, nf = 0, nk = 0;
+    /* A producer that vanished between the calls simply shows no lists. */
+    if (ocf_driver_algs(st[i].hid, algs, maxlen, OCF_ALG__MAX, &na) != 0) na = 0;
+    if (ocf_driver_failed_algs(st[i].hid, failed, OCF_ALG__MAX, &nf) != 0) nf = 0;
+    if (ocf_driver_kops(st[i].hid, kops, kbits, OCF_KOP__MAX, &nk) != 0) nk = 0;
+    if (na > OCF_ALG__MAX) na = OCF_ALG__MAX;
+    if (nf > OCF_ALG__MAX) nf = OCF_ALG__MAX;
+    if (nk > OCF_KOP__MAX) nk = OCF_KOP__MAX;
+    struct ocfw_dstat ds = {.hid = st[i].hid,
+                            .flags = st[i].flags,
+                            .sessions = st[i].sessions,
+                            .requests = st[i].requests,
+                            .krequests = st[i].krequests,
+                            .bytes = st[i].bytes,
+                            .errors = st[i].errors,
+                            .migrations = st[i].migrations,
+                            .queued = st[i].queued,
+                            .p50_us = st[i].p50_us,
+                            .p99_us = st[i].p99_us,
+                            .detached = (uint32_t)st[i].detached,
+                            .nalg = (uint16_t)na,
+                            .nfailed = (uint16_t)nf,
+                            .nkop = (uint16_t)nk};
+    snprintf(ds.name, sizeof(ds.name), "%s", st[i].name);
+    memcpy(p, &ds, sizeof(ds));
+    p += sizeof(ds);
+    uint32_t ids[OCF_ALG__MAX];
+    for (int k = 0; k < na; k++) ids[k] = (uint32_t)algs[k];
+    p = put_lims(p, ids, maxlen, na);
+    for (int k = 0; k < nf; k++) ids[k] = (uint32_t)failed[k];
+    p = put_lims(p, ids, NULL, nf);
+    for (int k = 0; k < nk; k++) ids[k] = (uint32_t)kops[k];
+    p = put_lims(p, ids, kbits, nk);
+  }
+  reply(c, h->cmd, 0, h->tag, 0, buf, (size_t)(p - buf));
+  free(buf);
 }
 
 static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
@@ -797,6 +939,12 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
       else
         do_drivers(c, h);
+      break;
+    case OCFW_STATS:
+      if (n)
+        reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+      else
+        do_stats(c, h);
       break;
     default:
       reply(c, h->cmd, 0, h->tag, EBADRQC, NULL, 0);
@@ -926,6 +1074,7 @@ static void accept_clients(void) {
     c->pid = cr.pid;
     c->uid = cr.uid;
     c->serial = ++next_serial;
+    st_accepted++;
     c->reading = true;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -962,7 +1111,14 @@ static void drain_completions(void) {
       pthread_mutex_lock(&done_lock);
       list = done_head;
       done_head = done_tail = NULL;
+      done_count = 0;
+      bool timed = done_timed;
+      done_woken = done_timed = false;
       pthread_mutex_unlock(&done_lock);
+      if (timed && list != NULL) { /* its work is done: spare us the wake-up */
+        struct itimerspec off = {{0, 0}, {0, 0}};
+        timerfd_settime(done_tfd, 0, &off, NULL);
+      }
       if (list == NULL) return;
     }
     for (struct job *j = list, *next; j != NULL; j = next) {
@@ -1026,6 +1182,7 @@ static int listen_socket(const char *path, const char *group) {
 
 int ocfd_serve(const struct ocfd_conf *conf) {
   cf = conf;
+  clock_gettime(CLOCK_MONOTONIC, &st_start);
   max_msg = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc) +
             conf->max_req;
   if (max_msg < 64 * 1024) max_msg = 64 * 1024;
@@ -1055,9 +1212,10 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   }
   sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
   done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  done_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   lfd = listen_socket(conf->socket, conf->group);
-  if (sfd < 0 || done_efd < 0 || epfd < 0 || lfd < 0) {
+  if (sfd < 0 || done_efd < 0 || done_tfd < 0 || epfd < 0 || lfd < 0) {
     ocfd_log(0, "startup failed on %s", conf->socket);
     ocf_shutdown();
     return 1;
@@ -1066,6 +1224,8 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
   ev.data.ptr = &done_efd;
   epoll_ctl(epfd, EPOLL_CTL_ADD, done_efd, &ev);
+  ev.data.ptr = &done_tfd;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, done_tfd, &ev);
   ev.data.ptr = &sfd;
   epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
   ocfd_log(1, "listening on %s (allow-soft %s, max request %zu)", conf->socket,
@@ -1083,9 +1243,9 @@ int ocfd_serve(const struct ocfd_conf *conf) {
       void *p = evs[i].data.ptr;
       if (p == &lfd) {
         accept_clients();
-      } else if (p == &done_efd) {
+      } else if (p == &done_efd || p == &done_tfd) {
         uint64_t v;
-        while (read(done_efd, &v, sizeof(v)) < 0 && errno == EINTR) {
+        while (read(*(int *)p, &v, sizeof(v)) < 0 && errno == EINTR) {
         }
       } else if (p == &sfd) {
         struct signalfd_siginfo si;
@@ -1121,8 +1281,22 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   close(lfd);
   if (!(getenv("LISTEN_PID"))) unlink(conf->socket);
   while (clients) client_close(clients, NULL);
-  /* Requests still in flight complete with ECANCELED inside ocf_shutdown. */
+  /* Let the requests in flight finish (for a while) so that their sessions
+   * are freed in order; what is left completes with ECANCELED inside
+   * ocf_shutdown. */
+  for (int i = 0; i < 500 && st_inflight > 0; i++) {
+    drain_completions();
+    if (st_inflight == 0) break;
+    struct epoll_event e1;
+    if (epoll_wait(epfd, &e1, 1, 10) > 0 &&
+        (e1.data.ptr == &done_efd || e1.data.ptr == &done_tfd)) {
+      uint64_t v;
+      while (read(*(int *)e1.data.ptr, &v, sizeof(v)) < 0 && errno == EINTR) {
+      }
+    }
+  }
   ocf_shutdown();
+  fw_gone = true;
   drain_completions();
   while (free_list) {
     struct client *c = free_list;
@@ -1132,6 +1306,7 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   }
   close(epfd);
   close(done_efd);
+  close(done_tfd);
   close(sfd);
   return 0;
 }
