@@ -77,68 +77,7 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* --- requests whose parameters own their storage ------------------------- */
-
-struct preq {
-  struct ocf_kreq k;
-  uint8_t *mem[OCF_KMAX_PARAM];
-};
-
-static void preq_init(struct preq *r, enum ocf_kop op) {
-  int in = 0, out = 0;
-  memset(r, 0, sizeof(*r));
-  assert_int_equal(ocf_kop_params(op, &in, &out), 0);
-  r->k.op = op;
-  r->k.iparams = in;
-  r->k.oparams = out;
-}
-
-static uint8_t *preq_mem(struct preq *r, int i, size_t len) {
-  free(r->mem[i]);
-  r->mem[i] = calloc(1, len != 0 ? len : 1);
-  assert_non_null(r->mem[i]);
-  return r->mem[i];
-}
-
-static void preq_bn(struct preq *r, int i, const BIGNUM *bn) {
-  size_t len = (size_t)BN_num_bytes(bn);
-  uint8_t *m = preq_mem(r, i, len);
-  BN_bn2lebinpad(bn, m, (int)len);
-  r->k.param[i].p = m;
-  r->k.param[i].nbits = (size_t)BN_num_bits(bn);
-}
-
-static void preq_hex(struct preq *r, int i, const char *hex) {
-  BIGNUM *bn = NULL;
-  assert_true(BN_hex2bn(&bn, hex) > 0);
-  preq_bn(r, i, bn);
-  BN_free(bn);
-}
-
-static void preq_digest(struct preq *r, int i, const uint8_t *d, size_t len) {
-  ocf_kparam_digest(&r->k.param[i], preq_mem(r, i, len), d, len);
-}
-
-static void preq_octets(struct preq *r, int i, const uint8_t *p, size_t len) {
-  uint8_t *m = preq_mem(r, i, len);
-  if (len != 0) memcpy(m, p, len);
-  ocf_kparam_octets(&r->k.param[i], m, len);
-}
-
-static void preq_out(struct preq *r, int i, size_t len) {
-  ocf_kparam_out(&r->k.param[i], preq_mem(r, i, len), len);
-}
-
-static BIGNUM *preq_result(const struct preq *r, int i) {
-  BIGNUM *bn = BN_lebin2bn(r->k.param[i].p, (int)((r->k.param[i].nbits + 7) / 8), NULL);
-  assert_non_null(bn);
-  return bn;
-}
-
-static void preq_free(struct preq *r) {
-  for (int i = 0; i < OCF_KMAX_PARAM; i++) free(r->mem[i]);
-  memset(r, 0, sizeof(*r));
-}
+#include "preq.h"
 
 /* --- reading the vector files -------------------------------------------- */
 
