@@ -685,6 +685,52 @@ static void t_thousand(void **state) {
   healthy();
 }
 
+/* A client whose replies outgrow --max-outq while it still has requests to
+ * send: the daemon stops reading it until the replies drain, and must start
+ * again once they have (a stall here once left both sides waiting). */
+static void t_outq_resume(void **state) {
+  (void)state;
+  struct ocfd_proc saved = daemon_;
+  assert_int_equal(ocfd_start(&daemon_, "--max-outq", "64K", NULL), 0);
+  alarm(120); /* a stall kills the test instead of hanging it */
+  struct ocfdev *d = conn();
+  uint32_t ses = session(d, OCF_ALG_NULL, NULL, 0);
+  enum { N = 256, LEN = 16384 };
+  uint8_t *bufs = malloc((size_t)N * LEN);
+  static struct ocfdev_op ops[N];
+  struct ocfdev_op *ptr[N], *done[N];
+  assert_non_null(bufs);
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < N; i++) {
+      fill(bufs + (size_t)i * LEN, LEN, (unsigned)(round * N + i));
+      ops[i] = (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs + (size_t)i * LEN, .len = LEN};
+      ops[i].desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = LEN};
+      ptr[i] = &ops[i];
+    }
+    int sent = 0;
+    assert_int_equal(ocfdev_submit_batch(d, ptr, N, &sent), 0);
+    assert_int_equal(sent, N);
+    int got = 0;
+    while (got < N) {
+      int k = 0;
+      assert_int_equal(ocfdev_reap(d, done, N, 10000, &k), 0);
+      assert_true(k > 0);
+      for (int i = 0; i < k; i++) assert_int_equal(done[i]->error, 0);
+      got += k;
+    }
+    uint8_t want[LEN];
+    for (int i = 0; i < N; i += 37) {
+      fill(want, LEN, (unsigned)(round * N + i));
+      assert_memory_equal(bufs + (size_t)i * LEN, want, LEN);
+    }
+  }
+  alarm(0);
+  free(bufs);
+  ocfdev_close(d);
+  assert_int_equal(ocfd_stop(&daemon_), 0);
+  daemon_ = saved;
+}
+
 /* The daemon's limits: max request size. */
 static void t_limits(void **state) {
   (void)state;
@@ -727,6 +773,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_never_reads, setup, teardown),
       cmocka_unit_test_setup_teardown(t_thousand, setup, teardown),
       cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_outq_resume, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

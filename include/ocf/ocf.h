@@ -313,6 +313,16 @@ int ocf_dispatch_batch(struct ocf_req **reqs, int n, int *err);
  * req->opaque are used internally and are restored before it returns. */
 int ocf_run(struct ocf_req *req);
 
+/* ocf_poll lends the calling thread to the framework: it runs up to max of
+ * the symmetric requests waiting for a worker thread (oldest first, none
+ * whose buffer is longer than max_len; 0 = any length), and their callbacks
+ * run on this thread before it returns.  Returns how many it ran; 0 when
+ * nothing was waiting, or when called from a callback or a framework thread.
+ * An event loop that would otherwise sleep calls it between its events, so
+ * that it does crypto instead of waking a worker (ocfd does).  Once a thread
+ * has polled, the workers leave it a share of the queue. */
+int ocf_poll(int max, size_t max_len);
+
 /* --- public key ---------------------------------------------------------- */
 
 /* Public-key operation ids (values of OpenBSD / cryptodev CRK_*). */

@@ -499,17 +499,29 @@ int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *se
     }
     struct iovec iov[512];
     int cnt = 0, rc = 0, got = 0;
+    size_t moff = 0;
+    bool last_meta = false; /* iov[cnt - 1] is metadata */
     for (; got < k; got++) {
       struct ocfdev_op *op = ops[done + got];
       if ((rc = op_check(d, op)) != 0 || (rc = take_slot(d, op)) != 0) break;
       op->error = 0;
       op->olen = 0;
-      uint8_t *m = d->meta + (size_t)got * META_MAX;
-      iov[cnt].iov_base = m;
-      iov[cnt++].iov_len = build_meta(op, m);
+      uint8_t *m = d->meta + moff;
+      size_t ml = build_meta(op, m);
+      moff += ml;
+      /* Back-to-back metadata (shared-memory requests carry nothing else)
+       * travels as one segment. */
+      if (last_meta && (uint8_t *)iov[cnt - 1].iov_base + iov[cnt - 1].iov_len == m) {
+        iov[cnt - 1].iov_len += ml;
+      } else {
+        iov[cnt].iov_base = m;
+        iov[cnt++].iov_len = ml;
+      }
+      last_meta = true;
       if (!op->shm && op->len) {
         iov[cnt].iov_base = op->buf;
         iov[cnt++].iov_len = op->len;
+        last_meta = false;
       }
     }
     int src = send_iov(d, iov, cnt, -1);

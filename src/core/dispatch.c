@@ -77,6 +77,9 @@ static pthread_t *workers;
 static int nworkers;
 static pthread_t ret_thread;
 static bool threads_up;
+/* Set once some thread has lent itself through ocf_poll: the workers then
+ * leave it a share of the queue. */
+static atomic_bool helped;
 
 /* Completions produced on this thread while it runs a batch (or an inline
  * request): their callbacks run when the batch is over. */
@@ -149,6 +152,7 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
     t->waiting--;
   }
   long n = t->q.count;
+  if (t == &runq && atomic_load_explicit(&helped, memory_order_relaxed)) nthreads++;
   long take = nthreads > 1 ? (n + nthreads - 1) / nthreads : n;
   if (take > 64) take = 64;
   fifo_take(&t->q, out, take);
@@ -368,30 +372,61 @@ void dispatch_requeue_held(struct drv *d) {
 
 void kdispatch_run(struct ocf_kreq *k); /* kdispatch.c */
 
+static void run_batch(struct fifo *batch);
+
 static void *worker_main(void *arg) {
-  struct fifo batch, done, pending;
+  struct fifo batch;
   fifo_init(&batch);
+  tl_worker = true;
+  while (tq_pop(&runq, &batch, nworkers)) run_batch(&batch);
+  return NULL;
+}
+
+/* Runs a batch taken from the run queue on this thread, then the callbacks
+ * of what completed, then pushes what those callbacks resubmitted. */
+static void run_batch(struct fifo *batch) {
+  struct fifo done, pending;
   fifo_init(&done);
   fifo_init(&pending);
-  tl_worker = true;
-  while (tq_pop(&runq, &batch, nworkers)) {
-    tl_done = &done;
-    for (struct ocf_kreq *k = batch.khead, *next; k != NULL; k = next) {
-      next = k->next_;
-      kdispatch_run(k);
-    }
-    for (struct ocf_req *r = batch.head, *next; r != NULL; r = next) {
-      next = r->next_;
-      run_process(r);
-    }
-    fifo_init(&batch);
-    tl_done = NULL;
-    tl_pending = &pending;
-    run_callbacks(&done);
-    tl_pending = NULL;
-    tq_push(&runq, &pending);
+  tl_done = &done;
+  for (struct ocf_kreq *k = batch->khead, *next; k != NULL; k = next) {
+    next = k->next_;
+    kdispatch_run(k);
   }
-  return NULL;
+  for (struct ocf_req *r = batch->head, *next; r != NULL; r = next) {
+    next = r->next_;
+    run_process(r);
+  }
+  fifo_init(batch);
+  tl_done = NULL;
+  tl_pending = &pending;
+  run_callbacks(&done);
+  tl_pending = NULL;
+  tq_push(&runq, &pending);
+}
+
+int ocf_poll(int max, size_t max_len) {
+  /* Not from a framework thread or a callback: that thread's batch is
+   * still open, and the caller would run requests queued behind its own. */
+  if (max <= 0 || !ocf_running() || !threads_up || tl_worker || tl_done != NULL || tl_pending != NULL) return 0;
+  if (!atomic_load_explicit(&helped, memory_order_relaxed)) atomic_store(&helped, true);
+  struct fifo batch;
+  fifo_init(&batch);
+  pthread_mutex_lock(&runq.lock);
+  /* Symmetric requests only, oldest first, and none longer than max_len:
+   * the caller has other work and asked for short jobs. */
+  while (batch.count < max && runq.q.head != NULL) {
+    struct ocf_req *r = runq.q.head;
+    if (max_len > 0 && ocf_buf_len(&r->buf) > max_len) break;
+    runq.q.head = r->next_;
+    if (runq.q.head == NULL) runq.q.tail = &runq.q.head;
+    runq.q.count--;
+    fifo_put(&batch, r);
+  }
+  pthread_mutex_unlock(&runq.lock);
+  int n = (int)batch.count;
+  if (n > 0) run_batch(&batch);
+  return n;
 }
 
 static void *return_main(void *arg) {
@@ -446,6 +481,7 @@ void dispatch_fini(void) {
   workers = NULL;
   nworkers = 0;
   threads_up = false;
+  atomic_store(&helped, false);
   pthread_mutex_destroy(&runq.lock);
   pthread_cond_destroy(&runq.cv);
   pthread_mutex_destroy(&retq.lock);

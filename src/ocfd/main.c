@@ -39,6 +39,7 @@ void ocfd_conf_defaults(struct ocfd_conf *c) {
   c->max_sessions = 4096;
   c->max_shm = 1u << 30;
   c->inline_max = 1024;
+  c->assist_max = 256u << 10;
 }
 
 static int parse_size(const char *s, size_t *out) {
@@ -131,6 +132,8 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     rc = parse_size(val, &c->max_shm);
   else if (!strcmp(key, "inline-max"))
     rc = parse_size(val, &c->inline_max);
+  else if (!strcmp(key, "assist-max"))
+    rc = parse_size(val, &c->assist_max);
   else if (!strcmp(key, "verbose")) {
     rc = parse_int(val, 0, 3, &v);
     if (!rc) c->verbose = v;
@@ -197,6 +200,9 @@ static void usage(FILE *f) {
           "      --max-sessions N     sessions per connection (default 4096)\n"
           "      --max-shm SIZE       shared memory per connection (default 1G)\n"
           "      --inline-max SIZE    requests up to SIZE run on the event thread (default 1K)\n"
+          "      --assist-max SIZE    between events the event thread runs queued requests up\n"
+          "                           to SIZE itself (default 256K; 0 = never), and the\n"
+          "                           framework starts one worker fewer than CPUs\n"
           "      --group NAME         group owning the socket (mode 0660)\n"
           "      --allow-uids LIST    only these peer uids (plus root and ours) may connect\n"
           "  -v, --verbose            more logging (repeat)\n"
@@ -225,6 +231,7 @@ int main(int argc, char **argv) {
                                            {"max-sessions", required_argument, NULL, 1},
                                            {"max-shm", required_argument, NULL, 1},
                                            {"inline-max", required_argument, NULL, 1},
+                                           {"assist-max", required_argument, NULL, 1},
                                            {"group", required_argument, NULL, 1},
                                            {"allow-uids", required_argument, NULL, 1},
                                            {NULL, 0, NULL, 0}};

@@ -80,17 +80,23 @@ struct client {
   bool closed;                /* socket gone; waiting for jobs */
   bool reading;               /* EPOLLIN armed */
   bool writing;               /* EPOLLOUT armed */
-  bool dirty;                 /* has output to flush at the end of this round */
+  bool dirty;                 /* on the dirty list: has output not yet handed to send */
+  bool urgent;                /* that output holds a reply other than a crypt completion */
   bool freeing;               /* on the free list */
+  int unsent;                 /* crypt completions in that output */
+  uint64_t dirty_ns;          /* when it became dirty */
   struct client *next, *prev; /* all live clients */
-  struct client *dnext;       /* dirty / free list */
+  struct client *dnext;       /* dirty list */
+  struct client *fnext;       /* free list */
 };
 
 enum job_kind { JOB_SYM, JOB_KEY };
 
 struct job {
-  struct ocf_req req;
-  struct ocf_kreq kreq;
+  union { /* by kind */
+    struct ocf_req req;
+    struct ocf_kreq kreq;
+  };
   enum job_kind kind;
   struct client *c;
   struct sess *s;
@@ -99,9 +105,48 @@ struct job {
   uint16_t hflags;
   int tries;
   size_t len;
-  uint8_t *data; /* copy path / key parameter storage */
+  uint8_t *data; /* copy path / key parameter storage, after the job; NULL: shared memory */
   struct job *next;
 };
+
+/* Jobs without data (the shared-memory path) are recycled, most recently
+ * freed first: no allocator round trip per request, and the job is still in
+ * this thread's cache.  Loop thread only. */
+#define JOB_POOL_MAX 4096
+static struct job *job_pool;
+static int job_npool;
+
+static struct job *job_new(size_t extra) {
+  if (extra == 0 && job_pool != NULL) {
+    struct job *j = job_pool;
+    job_pool = j->next;
+    job_npool--;
+    memset(j, 0, sizeof(*j));
+    return j;
+  }
+  return calloc(1, sizeof(struct job) + extra);
+}
+
+static void job_free(struct job *j) {
+  /* Parameters of a public-key job may be private keys. */
+  if (j->kind == JOB_KEY && j->len > 0) explicit_bzero(j->data, j->len);
+  if (j->data == NULL && job_npool < JOB_POOL_MAX) {
+    j->next = job_pool;
+    job_pool = j;
+    job_npool++;
+    return;
+  }
+  free(j);
+}
+
+static void job_pool_drain(void) {
+  while (job_pool != NULL) {
+    struct job *j = job_pool;
+    job_pool = j->next;
+    free(j);
+  }
+  job_npool = 0;
+}
 
 /* The completion list: filled by framework threads, drained by the loop.
  *
@@ -119,6 +164,11 @@ static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct job *done_head, *done_tail; /* guarded by done_lock */
 static int done_count;                    /* guarded by done_lock: jobs on the list */
 static bool done_woken, done_timed;       /* guarded by done_lock: wake or timer pending */
+/* guarded by done_lock: the loop is (about to be) blocked in epoll_wait.
+ * While it is awake it looks at the list on every round by itself, so
+ * completions then cost no system call at all. */
+static bool loop_asleep;
+static atomic_bool done_any; /* a hint that the list is not empty, read without the lock */
 static atomic_long outstanding;           /* jobs handed to the framework, not back yet */
 static int done_efd = -1, done_tfd = -1;
 /* Callbacks that ran inside ocf_dispatch on the loop thread need no lock. */
@@ -137,7 +187,6 @@ static size_t max_msg;
 static uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
 static struct timespec st_start;
 
-static void job_free(struct job *j);
 
 /* --- completions ---------------------------------------------------------- */
 
@@ -161,8 +210,9 @@ static void push_done(struct job *j) {
     done_head = j;
   done_tail = j;
   done_count++;
-  bool wake = !done_woken && (left <= 0 || done_count > want);
-  bool timer = !wake && !done_woken && !done_timed;
+  atomic_store_explicit(&done_any, true, memory_order_relaxed);
+  bool wake = loop_asleep && !done_woken && (left <= 0 || done_count > want);
+  bool timer = loop_asleep && !wake && !done_woken && !done_timed;
   if (wake) done_woken = true;
   if (timer) done_timed = true;
   pthread_mutex_unlock(&done_lock);
@@ -194,9 +244,16 @@ static void arm(struct client *c) {
     ocfd_log(0, "epoll_ctl: %s", strerror(errno));
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void mark_dirty(struct client *c) {
   if (c->dirty || c->closed) return;
   c->dirty = true;
+  c->dirty_ns = now_ns();
   c->dnext = dirty_list;
   dirty_list = c;
 }
@@ -230,6 +287,7 @@ static void reply(struct client *c, uint16_t cmd, uint16_t flags, uint32_t tag, 
   if (c->closed) return;
   uint8_t *p = out_reserve(c, OCFW_HDR_LEN + blen);
   if (p == NULL) return;
+  c->urgent = true;
   ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + blen), cmd, flags, tag, status);
   if (blen) memcpy(p + OCFW_HDR_LEN, body, blen);
 }
@@ -295,12 +353,14 @@ static void client_close(struct client *c, const char *why) {
   nclients--;
   if (c->inflight == 0 && !c->freeing) {
     c->freeing = true;
-    c->dnext = free_list;
+    c->fnext = free_list;
     free_list = c;
   }
 }
 
 static void client_flush(struct client *c) {
+  c->unsent = 0;
+  c->urgent = false;
   while (!c->closed && out_pending(c) > 0) {
     ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
@@ -475,7 +535,7 @@ static void finish_job_accounting(struct job *j) {
   }
   if (c->closed && c->inflight == 0 && !c->freeing) {
     c->freeing = true;
-    c->dnext = free_list;
+    c->fnext = free_list;
     free_list = c;
   }
 }
@@ -493,6 +553,7 @@ static void sym_reply(struct job *j, int err) {
     fatal(c, ENOMEM, "out of memory for a reply");
     return;
   }
+  c->unsent++;
   ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + body), OCFW_CRYPT, j->hflags, j->tag, err);
   struct ocfw_crypt_rep r = {(uint32_t)j->req.olen, data ? (uint32_t)j->len : 0};
   memcpy(p + OCFW_HDR_LEN, &r, sizeof(r));
@@ -539,8 +600,7 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
   }
   struct job *j = NULL;
   if (rc == 0) {
-    size_t extra = m ? 0 : v.c.datalen;
-    j = calloc(1, sizeof(*j) + extra);
+    j = job_new(m ? 0 : v.c.datalen);
     if (j == NULL) rc = ENOMEM;
   }
   if (rc != 0) {
@@ -618,7 +678,7 @@ static void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
   if (rc == 0) {
     size_t total = 0;
     for (unsigned i = 0; i < (unsigned)v.k.iparams + v.k.oparams; i++) total += v.p[i].nbytes;
-    j = calloc(1, sizeof(*j) + total);
+    j = job_new(total + 1); /* never pooled: data is not NULL */
     if (j == NULL)
       rc = ENOMEM;
     else {
@@ -1091,7 +1151,13 @@ static void accept_clients(void) {
   }
 }
 
-static void job_free(struct job *j) { free(j); }
+
+/* resume: a client throttled for its requests in flight or its unread
+ * output reads again once both have drained (what it already sent is parsed
+ * first; parse re-arms EPOLLIN). */
+static void resume(struct client *c) {
+  if (!c->closed && !c->reading && !throttled(c)) parse(c);
+}
 
 static void complete_one(struct job *j) {
   struct client *c = j->c;
@@ -1099,8 +1165,7 @@ static void complete_one(struct job *j) {
     sym_complete(j);
   else
     key_complete(j);
-  /* A throttled client may read again. */
-  if (!c->closed && !c->reading && !throttled(c)) parse(c);
+  resume(c);
 }
 
 static void drain_completions(void) {
@@ -1108,7 +1173,11 @@ static void drain_completions(void) {
     struct job *list = local_head;
     local_head = local_tail = NULL;
     if (list == NULL) {
+      /* A push after this look is seen on the next round, or by
+       * loop_sleep_begin before the loop blocks. */
+      if (!atomic_load_explicit(&done_any, memory_order_relaxed)) return;
       pthread_mutex_lock(&done_lock);
+      atomic_store_explicit(&done_any, false, memory_order_relaxed);
       list = done_head;
       done_head = done_tail = NULL;
       done_count = 0;
@@ -1126,6 +1195,90 @@ static void drain_completions(void) {
       complete_one(j);
     }
   }
+}
+
+/* --- the loop's own rhythm ------------------------------------------------- */
+
+/* Replies are moderated as completions are.  A client's output goes to the
+ * socket when it holds anything but crypt completions, when nothing of the
+ * client is left in the framework, when at least as many completions wait
+ * as requests are still running (so a client that keeps a window full
+ * refills it in large batches and wakes once per batch, not per request,
+ * while the other half of its window keeps the framework busy), when
+ * FLUSH_BYTES have piled up, when the oldest has waited FLUSH_USEC, and in
+ * any case before the loop blocks.  FLUSH_USEC matters only while the loop
+ * is busy running requests, when queueing delays dwarf it anyway. */
+#define FLUSH_BYTES (256u << 10)
+#define FLUSH_USEC 500u
+
+static void resume(struct client *c);
+
+static bool flush_due(const struct client *c, uint64_t now) {
+  return c->urgent || c->inflight == 0 || c->unsent >= c->inflight ||
+         out_pending(c) >= FLUSH_BYTES || now - c->dirty_ns >= FLUSH_USEC * 1000u;
+}
+
+static void flush_clients(bool all) {
+  uint64_t now = all ? 0 : now_ns();
+  struct client *list = dirty_list, *keep = NULL;
+  dirty_list = NULL;
+  while (list) {
+    struct client *c = list;
+    list = c->dnext;
+    if (!c->closed && !all && !flush_due(c, now)) {
+      c->dnext = keep;
+      keep = c;
+      continue;
+    }
+    c->dirty = false;
+    if (!c->closed) client_flush(c);
+    resume(c);
+  }
+  while (keep) {
+    struct client *c = keep;
+    keep = c->dnext;
+    c->dnext = dirty_list;
+    dirty_list = c;
+  }
+}
+
+/* loop_sleep_begin: true when the loop may block (nothing is waiting on the
+ * completion list; from now on completions wake it). */
+static bool loop_sleep_begin(void) {
+  pthread_mutex_lock(&done_lock);
+  bool ok = done_head == NULL;
+  if (ok) loop_asleep = true;
+  pthread_mutex_unlock(&done_lock);
+  return ok;
+}
+
+static void loop_sleep_end(void) {
+  pthread_mutex_lock(&done_lock);
+  loop_asleep = false;
+  pthread_mutex_unlock(&done_lock);
+}
+
+/* assist: with nothing else to do, the loop runs queued requests itself for
+ * up to ASSIST_NS before it looks at its sockets again (ocf_poll).  On a
+ * machine where the workers fill every core this is what keeps the loop
+ * from being one more thread to wake and switch to for every batch. */
+#define ASSIST_NS 50000u
+
+static bool assist(void) {
+  if (cf->assist_max == 0) return false;
+  uint64_t t0 = 0;
+  bool ran = false;
+  on_loop = true;
+  while (ocf_poll(4, cf->assist_max) > 0) {
+    ran = true;
+    uint64_t t = now_ns();
+    if (t0 == 0)
+      t0 = t;
+    else if (t - t0 >= ASSIST_NS)
+      break;
+  }
+  on_loop = false;
+  return ran;
 }
 
 /* --- setup ---------------------------------------------------------------- */
@@ -1200,7 +1353,12 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   sigaddset(&ss, SIGTERM);
   sigaddset(&ss, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &ss, NULL);
-  struct ocf_init_opts io = {.workers = conf->workers,
+  int workers = conf->workers;
+  if (workers == 0 && conf->assist_max > 0) { /* the loop is the last CPU's worker */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    workers = ncpu > 1 ? (int)ncpu - 1 : 1;
+  }
+  struct ocf_init_opts io = {.workers = workers,
                              .no_soft = conf->no_soft,
                              .soft_pk_disabled = conf->soft_pk_disabled,
                              .devices = conf->devices[0] ? conf->devices : NULL,
@@ -1230,10 +1388,17 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
   ocfd_log(1, "listening on %s (allow-soft %s, max request %zu)", conf->socket,
            conf->allow_soft ? "yes" : "no", conf->max_req);
-  bool stop = false;
+  bool stop = false, busy = false;
   struct epoll_event evs[256];
   while (!stop) {
-    int n = epoll_wait(epfd, evs, 256, -1);
+    /* Block only with nothing to run and nothing to send. */
+    bool slept = false;
+    if (!busy) {
+      flush_clients(true);
+      slept = loop_sleep_begin();
+    }
+    int n = epoll_wait(epfd, evs, 256, slept ? -1 : 0);
+    if (slept) loop_sleep_end();
     if (n < 0) {
       if (errno == EINTR) continue;
       ocfd_log(0, "epoll_wait: %s", strerror(errno));
@@ -1254,7 +1419,10 @@ int ocfd_serve(const struct ocfd_conf *conf) {
       } else {
         struct client *c = p;
         if (c->closed) continue;
-        if (evs[i].events & EPOLLOUT) client_flush(c);
+        if (evs[i].events & EPOLLOUT) {
+          client_flush(c);
+          resume(c);
+        }
         if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
           if (c->reading)
             client_read(c);
@@ -1264,20 +1432,21 @@ int ocfd_serve(const struct ocfd_conf *conf) {
       }
     }
     drain_completions();
-    while (dirty_list) {
-      struct client *c = dirty_list;
-      dirty_list = c->dnext;
-      c->dirty = false;
-      if (!c->closed) client_flush(c);
-    }
+    busy = assist();
+    if (busy) drain_completions();
+    flush_clients(false);
     while (free_list) {
       struct client *c = free_list;
-      free_list = c->dnext;
+      free_list = c->fnext;
       free(c->sess);
       free(c);
     }
   }
   ocfd_log(1, "shutting down");
+  flush_clients(true);
+  pthread_mutex_lock(&done_lock);
+  loop_asleep = true; /* from here on, completions wake the loop again */
+  pthread_mutex_unlock(&done_lock);
   close(lfd);
   if (!(getenv("LISTEN_PID"))) unlink(conf->socket);
   while (clients) client_close(clients, NULL);
@@ -1300,10 +1469,11 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   drain_completions();
   while (free_list) {
     struct client *c = free_list;
-    free_list = c->dnext;
+    free_list = c->fnext;
     free(c->sess);
     free(c);
   }
+  job_pool_drain();
   close(epfd);
   close(done_efd);
   close(done_tfd);

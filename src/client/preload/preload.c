@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ocf/cryptodev.h>
@@ -139,6 +141,9 @@ static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_poll)(struct pollfd *, nfds_t, int);
 static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+static int (*real_pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+                           const sigset_t *);
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
@@ -170,6 +175,8 @@ void init_once(void) {
   real_fcntl = dlsym(RTLD_NEXT, "fcntl");
   real_poll = dlsym(RTLD_NEXT, "poll");
   real_ppoll = dlsym(RTLD_NEXT, "ppoll");
+  real_select = dlsym(RTLD_NEXT, "select");
+  real_pselect = dlsym(RTLD_NEXT, "pselect");
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -1213,4 +1220,82 @@ int poll(struct pollfd *fds, nfds_t n, int timeout_ms) {
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
   resolve();
   return poll_common(fds, n, 0, ts, mask, true);
+}
+
+/* select / pselect: with a /dev/crypto descriptor in a set, the sets become
+ * a poll list so the same readiness rules apply (completions already pulled
+ * off the socket make it readable). */
+static int select_common(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
+                         const sigset_t *mask) {
+  if (nfds < 0 || nfds > FD_SETSIZE) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct pollfd pf[FD_SETSIZE];
+  nfds_t n = 0;
+  for (int fd = 0; fd < nfds; fd++) {
+    short ev = 0;
+    if (rd && FD_ISSET(fd, rd)) ev |= POLLIN;
+    if (wr && FD_ISSET(fd, wr)) ev |= POLLOUT;
+    if (ex && FD_ISSET(fd, ex)) ev |= POLLPRI;
+    if (ev) pf[n++] = (struct pollfd){fd, ev, 0};
+  }
+  int rc = poll_common(pf, n, 0, ts, mask, true);
+  if (rc < 0) return rc;
+  for (nfds_t i = 0; i < n; i++)
+    if (pf[i].revents & POLLNVAL) {
+      errno = EBADF; /* as select reports a closed descriptor */
+      return -1;
+    }
+  if (rd) FD_ZERO(rd);
+  if (wr) FD_ZERO(wr);
+  if (ex) FD_ZERO(ex);
+  int count = 0;
+  for (nfds_t i = 0; i < n; i++) {
+    short r = pf[i].revents, ev = pf[i].events;
+    if ((ev & POLLIN) && (r & (POLLIN | POLLHUP | POLLERR))) FD_SET(pf[i].fd, rd), count++;
+    if ((ev & POLLOUT) && (r & (POLLOUT | POLLERR))) FD_SET(pf[i].fd, wr), count++;
+    if ((ev & POLLPRI) && (r & POLLPRI)) FD_SET(pf[i].fd, ex), count++;
+  }
+  return count;
+}
+
+static bool any_ours(int nfds, fd_set *rd, fd_set *wr, fd_set *ex) {
+  for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+    if (((rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex))) &&
+        lookup(fd) != NULL)
+      return true;
+  return false;
+}
+
+int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv) {
+  resolve();
+  if (!any_ours(nfds, rd, wr, ex)) return real_select(nfds, rd, wr, ex, tv);
+  struct timespec ts, *tp = NULL;
+  if (tv) {
+    if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000) {
+      errno = EINVAL;
+      return -1;
+    }
+    ts = (struct timespec){tv->tv_sec, tv->tv_usec * 1000};
+    tp = &ts;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int rc = select_common(nfds, rd, wr, ex, tp, NULL);
+  if (tv) { /* Linux select leaves the time not slept in *tv */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long left = ((long long)tv->tv_sec * 1000000 + tv->tv_usec) -
+                     ((long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    if (left < 0) left = 0;
+    *tv = (struct timeval){(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+  }
+  return rc;
+}
+
+int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
+            const sigset_t *mask) {
+  resolve();
+  if (!any_ours(nfds, rd, wr, ex)) return real_pselect(nfds, rd, wr, ex, ts, mask);
+  return select_common(nfds, rd, wr, ex, ts, mask);
 }
