@@ -324,6 +324,34 @@ static void sc_tls_srtp(void) {
   rec[40] ^= 1;
   a.len = 80;
   ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+  /* Records with a valid MAC whose padding is wrong: one pad byte off, and
+   * a pad length longer than the record; then a valid one with no padding
+   * bytes beyond the length byte (59 + 20 + 1 = 80). */
+  for (int k = 0; k < 3; k++) {
+    size_t dl = k == 2 ? 59 : 50;
+    uint8_t p2[80];
+    fill(p2, dl, 30 + k);
+    memcpy(hin, aad, 13);
+    memcpy(hin + 13, p2, dl);
+    HMAC(EVP_sha1(), mkey, 20, hin, 13 + dl, mac, &ml);
+    memcpy(p2 + dl, mac, 20);
+    memset(p2 + dl + 20, (int)(80 - dl - 20 - 1), 80 - dl - 20);
+    if (k == 0) p2[73] = 8;   /* 9 everywhere else */
+    if (k == 1) p2[79] = 200; /* claims 200 bytes of padding */
+    uint8_t ivk[16];
+    fill(ivk, 16, 40 + k);
+    ref_cipher(EVP_aes_128_cbc(), key, ivk, 1, p2, 80, rec);
+    a.dst = rec;
+    a.len = 80;
+    a.iv = ivk;
+    if (k < 2) {
+      ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+    } else {
+      OK(ioctl(fd, CIOCAUTHCRYPT, &a));
+      CHECK(a.len == 59 && memcmp(rec, p2, 59) == 0, "TLS no-pad record wrong (len %u)", a.len);
+    }
+  }
+  a.iv = iv;
   uint8_t other[80];
   a.dst = other;
   a.len = 80;

@@ -661,6 +661,15 @@ static int auth_aead(struct cfile *f, struct csess *s, struct crypt_auth_op *a, 
   return rc;
 }
 
+/* Masks for the TLS padding check: all ones when true, 0 when false,
+ * computed without branches. */
+static size_t ct_mask_nonzero(size_t x) {
+  return (size_t)0 - ((x | ((size_t)0 - x)) >> (sizeof(size_t) * 8 - 1));
+}
+static size_t ct_mask_le(size_t a, size_t b) { /* a <= b, both < 2^63 */
+  return ~((size_t)0 - ((b - a) >> (sizeof(size_t) * 8 - 1)));
+}
+
 /* TLS: MAC(auth || plain), then pad, then CBC over plain || MAC || pad. */
 static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, uint8_t *iv) {
   if (s->c == NULL || s->m == NULL || s->c->mode != M_CBC) return EINVAL;
@@ -709,11 +718,20 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
   if (rc == 0) {
     memcpy(iv, niv, sizeof(niv));
     memcpy(a->dst, buf + A, C);
-    /* Check pad and MAC together, one answer for both. */
-    unsigned pad = buf[n - 1];
-    bool bad = (size_t)pad + 1 + tl > C;
-    for (unsigned i = 0; !bad && i < pad; i++) bad = buf[n - 2 - i] != pad;
-    size_t L = bad ? (C >= tl ? C - tl : 0) : C - pad - 1 - tl;
+    /* Check pad and MAC together, one answer for both.  The padding check
+     * reads the same bytes whatever their values (no early exit, no branch
+     * on the pad), as TLS stacks do against padding oracles; the MAC then
+     * covers a length that depends on the pad, as in the kernel module. */
+    size_t pad = buf[n - 1];
+    size_t good = ct_mask_le(pad + 1 + tl, C);
+    size_t span = C < 256 ? C : 256;
+    for (size_t i = 1; i <= span; i++) {
+      size_t in_pad = ct_mask_le(i, pad + 1);
+      good &= ~(in_pad & ct_mask_nonzero((size_t)(buf[n - i] ^ pad)));
+    }
+    size_t Lbad = C >= tl ? C - tl : 0, Lgood = (size_t)(C - pad - 1 - tl);
+    size_t L = (good & Lgood) | (~good & Lbad);
+    bool bad = good == 0;
     struct ocf_desc m = {.alg = s->m->alg, .flags = OCF_D_VERIFY, .len = A + L, .inject = A + L};
     int vr = C >= tl ? run_buf(f, dses, &m, 1, buf, A + L + tl) : EBADMSG;
     if (bad || vr == EBADMSG)
