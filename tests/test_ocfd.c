@@ -703,7 +703,8 @@ static void t_outq_resume(void **state) {
   for (int round = 0; round < 4; round++) {
     for (int i = 0; i < N; i++) {
       fill(bufs + (size_t)i * LEN, LEN, (unsigned)(round * N + i));
-      ops[i] = (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs + (size_t)i * LEN, .len = LEN};
+      ops[i] =
+          (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = bufs + (size_t)i * LEN, .len = LEN};
       ops[i].desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = LEN};
       ptr[i] = &ops[i];
     }

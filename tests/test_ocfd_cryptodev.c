@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -330,10 +331,11 @@ static void sc_tls_srtp(void) {
   for (int k = 0; k < 3; k++) {
     size_t dl = k == 2 ? 59 : 50;
     uint8_t p2[80];
+    uint8_t hin2[13 + 80];
     fill(p2, dl, 30 + k);
-    memcpy(hin, aad, 13);
-    memcpy(hin + 13, p2, dl);
-    HMAC(EVP_sha1(), mkey, 20, hin, 13 + dl, mac, &ml);
+    memcpy(hin2, aad, 13);
+    memcpy(hin2 + 13, p2, dl);
+    HMAC(EVP_sha1(), mkey, 20, hin2, 13 + dl, mac, &ml);
     memcpy(p2 + dl, mac, 20);
     memset(p2 + dl + 20, (int)(80 - dl - 20 - 1), 80 - dl - 20);
     if (k == 0) p2[73] = 8;   /* 9 everywhere else */
@@ -495,6 +497,58 @@ static void sc_select(void) {
   OK(close(fd));
 }
 
+/* A program that closes every descriptor it does not know about (as daemons
+ * do), dup2()s onto the shim's hidden socket number, or calls closefrom():
+ * its /dev/crypto descriptor keeps working, and the numbers it took are
+ * really its own. */
+static int crypt_ok(int fd, uint32_t ses, const uint8_t *key, const uint8_t *iv) {
+  uint8_t pt[32], ct[32], ref[32], ivc[16];
+  fill(pt, 32, 51);
+  memcpy(ivc, iv, 16);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 32, ref);
+  struct crypt_op op = {.ses = ses, .op = COP_ENCRYPT, .len = 32, .src = pt, .dst = ct, .iv = ivc};
+  return ioctl(fd, CIOCCRYPT, &op) == 0 && memcmp(ct, ref, 32) == 0;
+}
+
+static void sc_closeall(void) {
+  uint8_t key[16], iv[16];
+  fill(key, 16, 52);
+  fill(iv, 16, 53);
+  int fd = devopen();
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  CHECK(crypt_ok(fd, ses, key, iv), "crypt before");
+  for (int i = 3; i < 1024; i++)
+    if (i != fd) close(i);
+  CHECK(crypt_ok(fd, ses, key, iv), "crypt after closing every other descriptor");
+  /* The socket that survived is the shim's: take its number. */
+  int h = -1;
+  for (int i = 3; i < 1024 && h < 0; i++) {
+    struct stat st;
+    if (i != fd && fstat(i, &st) == 0 && S_ISSOCK(st.st_mode)) h = i;
+  }
+  CHECK(h >= 0, "no hidden socket found");
+  if (h >= 0) {
+    int nul = open("/dev/null", O_WRONLY);
+    CHECK(nul >= 0 && dup2(nul, h) == h, "dup2 onto the hidden number failed");
+    struct stat st;
+    CHECK(fstat(h, &st) == 0 && S_ISCHR(st.st_mode), "the number is not ours after dup2");
+    CHECK(write(h, "x", 1) == 1, "writing to the dup2'd number");
+    CHECK(crypt_ok(fd, ses, key, iv), "crypt after dup2 onto the shim's socket");
+    close(nul);
+    close(h);
+  }
+  /* closefrom above the descriptor: still works; closefrom(3) ends it. */
+  closefrom(fd + 1);
+  CHECK(crypt_ok(fd, ses, key, iv), "crypt after closefrom(fd + 1)");
+  closefrom(3);
+  struct crypt_op op = {.ses = ses, .op = COP_ENCRYPT, .len = 16};
+  ERRNO_IS(ioctl(fd, CIOCCRYPT, &op), EBADF);
+  int fd2 = devopen();
+  uint32_t s2 = mksess(fd2, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  CHECK(crypt_ok(fd2, s2, key, iv), "crypt on a new open after closefrom(3)");
+  OK(close(fd2));
+}
+
 static void sc_fds(void) {
   uint8_t key[16], iv[16], pt[32], ct[32], ref[32];
   fill(key, 16, 23);
@@ -618,10 +672,10 @@ static void sc_nosoft(void) {
 static const struct {
   const char *name;
   void (*fn)(void);
-} scenarios[] = {{"cbc", sc_cbc},      {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
-                 {"aead", sc_aead},    {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
-                 {"fds", sc_fds},      {"signals", sc_signals},   {"key", sc_key},
-                 {"nosoft", sc_nosoft}, {"select", sc_select}};
+} scenarios[] = {{"cbc", sc_cbc},       {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
+                 {"aead", sc_aead},     {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
+                 {"fds", sc_fds},       {"signals", sc_signals},   {"key", sc_key},
+                 {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -661,6 +715,7 @@ static void t_signals(void **s) { (void)s, run_scenario("signals", NULL); }
 static void t_key(void **s) { (void)s, run_scenario("key", NULL); }
 static void t_nosoft(void **s) { (void)s, run_scenario("nosoft", "--allow-soft=no"); }
 static void t_select(void **s) { (void)s, run_scenario("select", NULL); }
+static void t_closeall(void **s) { (void)s, run_scenario("closeall", NULL); }
 
 int main(int argc, char **argv) {
   self = argv[0];
@@ -676,7 +731,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr), cmocka_unit_test(t_hash),
       cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
       cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
-      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),
+      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,6 +330,12 @@ void ocfdev_close(struct ocfdev *d) {
 }
 
 int ocfdev_fd(const struct ocfdev *d) { return d->fd; }
+
+/* For the preload shim only (not exported): the connection continues on
+ * newfd, a duplicate of the current descriptor, which is left open. */
+__attribute__((visibility("hidden"))) void ocfdev_move_fd_(struct ocfdev *d, int newfd) {
+  d->fd = newfd;
+}
 size_t ocfdev_max_request(const struct ocfdev *d) { return d->hello.max_req; }
 int ocfdev_allow_soft(const struct ocfdev *d) { return (int)d->hello.allow_soft; }
 int ocfdev_inflight(const struct ocfdev *d) { return d->inflight; }

@@ -408,7 +408,9 @@ static void run_batch(struct fifo *batch) {
 int ocf_poll(int max, size_t max_len) {
   /* Not from a framework thread or a callback: that thread's batch is
    * still open, and the caller would run requests queued behind its own. */
-  if (max <= 0 || !ocf_running() || !threads_up || tl_worker || tl_done != NULL || tl_pending != NULL) return 0;
+  if (max <= 0 || !ocf_running() || !threads_up || tl_worker || tl_done != NULL ||
+      tl_pending != NULL)
+    return 0;
   if (!atomic_load_explicit(&helped, memory_order_relaxed)) atomic_store(&helped, true);
   struct fifo batch;
   fifo_init(&batch);

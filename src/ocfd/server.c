@@ -168,8 +168,8 @@ static bool done_woken, done_timed;       /* guarded by done_lock: wake or timer
  * While it is awake it looks at the list on every round by itself, so
  * completions then cost no system call at all. */
 static bool loop_asleep;
-static atomic_bool done_any; /* a hint that the list is not empty, read without the lock */
-static atomic_long outstanding;           /* jobs handed to the framework, not back yet */
+static atomic_bool done_any;    /* a hint that the list is not empty, read without the lock */
+static atomic_long outstanding; /* jobs handed to the framework, not back yet */
 static int done_efd = -1, done_tfd = -1;
 /* Callbacks that ran inside ocf_dispatch on the loop thread need no lock. */
 static __thread bool on_loop;
@@ -186,7 +186,6 @@ static size_t max_msg;
 /* OCFW_STATS figures (loop thread only) */
 static uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
 static struct timespec st_start;
-
 
 /* --- completions ---------------------------------------------------------- */
 
@@ -1150,7 +1149,6 @@ static void accept_clients(void) {
              (int)cr.uid);
   }
 }
-
 
 /* resume: a client throttled for its requests in flight or its unread
  * output reads again once both have drained (what it already sent is parsed

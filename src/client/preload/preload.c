@@ -24,6 +24,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -131,6 +133,22 @@ struct cfile {
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cfile *_Atomic *_Atomic tab; /* by descriptor */
 
+/* The shim's own sockets (one per cfile, close-on-exec, unknown to the
+ * program).  A program that closes descriptors it does not know about (a
+ * daemon closing all but its own, closefrom) or dup2()s onto one of their
+ * numbers must not take the socket away: the shim would then write its
+ * protocol into whatever file got the number next.  So closing one is a
+ * no-op, and a dup2 onto one first moves the socket elsewhere. */
+struct hidden {
+  int fd;
+  struct cfile *f;
+};
+static struct hidden *hid; /* [tab_lock] */
+static int nhid, caphid;   /* [tab_lock] */
+static atomic_int any_hidden;
+
+void ocfdev_move_fd_(struct ocfdev *d, int newfd); /* libocfdev, not exported */
+
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
@@ -207,13 +225,59 @@ static void apend_free(struct apend *a) {
   free(a);
 }
 
+static void hide(int fd, struct cfile *f) {
+  pthread_mutex_lock(&tab_lock);
+  if (nhid == caphid) {
+    int cap = caphid ? caphid * 2 : 8;
+    struct hidden *h = realloc(hid, (size_t)cap * sizeof(*h));
+    if (h == NULL) { /* unprotected, but working */
+      pthread_mutex_unlock(&tab_lock);
+      return;
+    }
+    hid = h;
+    caphid = cap;
+  }
+  hid[nhid++] = (struct hidden){fd, f};
+  atomic_store(&any_hidden, nhid);
+  pthread_mutex_unlock(&tab_lock);
+}
+
+static void unhide(int fd) {
+  pthread_mutex_lock(&tab_lock);
+  for (int i = 0; i < nhid; i++)
+    if (hid[i].fd == fd) {
+      hid[i] = hid[--nhid];
+      break;
+    }
+  atomic_store(&any_hidden, nhid);
+  pthread_mutex_unlock(&tab_lock);
+}
+
+/* hidden_owner: the cfile whose socket has number fd, or NULL. */
+static struct cfile *hidden_owner(int fd) {
+  if (atomic_load(&any_hidden) == 0) return NULL;
+  struct cfile *f = NULL;
+  pthread_mutex_lock(&tab_lock);
+  for (int i = 0; i < nhid && f == NULL; i++)
+    if (hid[i].fd == fd) f = hid[i].f;
+  pthread_mutex_unlock(&tab_lock);
+  return f;
+}
+
+/* dev_close closes a connection of ours, which close() would refuse. */
+static void dev_close(struct ocfdev *d) {
+  if (d == NULL) return;
+  unhide(ocfdev_fd(d));
+  ocfdev_close(d);
+}
+
 static void cfile_free(struct cfile *f) {
   for (struct csess *s = f->sess, *n; s; s = n) {
     n = s->next;
     sess_wipe_free(s);
   }
   /* ocfdev_close drops requests in flight: their buffers are ours to free. */
-  if (f->dev) ocfdev_close(f->dev);
+  dev_close(f->dev);
   for (struct apend *a = f->flight, *n; a; a = n) {
     n = a->next;
     apend_free(a);
@@ -266,6 +330,7 @@ static int cd_open(int flags) {
   pthread_mutex_init(&f->lock, NULL);
   f->dev = d;
   f->pid = getpid();
+  hide(ocfdev_fd(d), f);
   pthread_mutex_lock(&tab_lock);
   rc = bind_fd(fd, f);
   pthread_mutex_unlock(&tab_lock);
@@ -350,7 +415,8 @@ static int revive(struct cfile *f) {
       real_dup3(ocfdev_fd(d), i, (fl > 0 && (fl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
     }
   pthread_mutex_unlock(&tab_lock);
-  if (old) ocfdev_close(old); /* closes only the child's copy of the socket */
+  dev_close(old); /* closes only the child's copy of the socket */
+  hide(ocfdev_fd(d), f);
   f->dev = d;
   f->pid = getpid();
   return 0;
@@ -1109,7 +1175,7 @@ int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, 
 
 int close(int fd) {
   resolve();
-  if (lookup(fd) == NULL) return real_close(fd);
+  if (lookup(fd) == NULL) return hidden_owner(fd) ? 0 : real_close(fd);
   pthread_mutex_lock(&tab_lock);
   struct cfile *dead = unbind_fd(fd);
   int rc = real_close(fd);
@@ -1154,8 +1220,30 @@ int dup(int fd) {
   return f ? after_dup(nfd, f, NULL) : nfd;
 }
 
+/* relocate moves the socket of the cfile owning hidden number nfd to
+ * another number, so that nfd can be taken.  Returns 0 or -1 (errno). */
+static int relocate(int nfd) {
+  struct cfile *f = hidden_owner(nfd);
+  if (f == NULL) return 0;
+  pthread_mutex_lock(&f->lock);
+  int rc = 0;
+  if (f->dev && ocfdev_fd(f->dev) == nfd) {
+    int moved = real_fcntl(nfd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      rc = -1;
+    } else {
+      ocfdev_move_fd_(f->dev, moved);
+      unhide(nfd);
+      hide(moved, f);
+    }
+  }
+  pthread_mutex_unlock(&f->lock);
+  return rc;
+}
+
 int dup2(int fd, int nfd) {
   resolve();
+  if (fd != nfd && relocate(nfd) != 0) return -1;
   struct cfile *f = lookup(fd), *old = lookup(nfd);
   if (fd == nfd || (f == NULL && old == NULL)) return real_dup2(fd, nfd);
   return after_dup(real_dup2(fd, nfd), f, old);
@@ -1163,6 +1251,7 @@ int dup2(int fd, int nfd) {
 
 int dup3(int fd, int nfd, int flags) {
   resolve();
+  if (fd != nfd && relocate(nfd) != 0) return -1;
   struct cfile *f = lookup(fd), *old = lookup(nfd);
   if (fd == nfd || (f == NULL && old == NULL)) return real_dup3(fd, nfd, flags);
   return after_dup(real_dup3(fd, nfd, flags), f, old);
@@ -1303,8 +1392,9 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv) {
   int rc = select_common(nfds, rd, wr, ex, tp, NULL);
   if (tv) { /* Linux select leaves the time not slept in *tv */
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    long long left = ((long long)tv->tv_sec * 1000000 + tv->tv_usec) -
-                     ((long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    long long left =
+        ((long long)tv->tv_sec * 1000000 + tv->tv_usec) -
+        ((long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
     if (left < 0) left = 0;
     *tv = (struct timeval){(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
   }
@@ -1316,4 +1406,39 @@ int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec 
   resolve();
   if (!any_ours(nfds, rd, wr, ex)) return real_pselect(nfds, rd, wr, ex, ts, mask);
   return select_common(nfds, rd, wr, ex, ts, mask);
+}
+
+/* close_range / closefrom: descriptors of /dev/crypto in the range are
+ * closed as close() would (their files may end); the shim's own sockets are
+ * skipped. */
+int close_range(unsigned first, unsigned last, int flags) {
+  resolve();
+  static int (*real_close_range)(unsigned, unsigned, int);
+  if (real_close_range == NULL) real_close_range = dlsym(RTLD_NEXT, "close_range");
+  if (real_close_range == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (first > last) {
+    errno = EINVAL;
+    return -1;
+  }
+  if ((flags & CLOSE_RANGE_CLOEXEC) || (atomic_load(&any_hidden) == 0 && atomic_load(&tab) == NULL))
+    return real_close_range(first, last, flags);
+  unsigned from = first;
+  unsigned top = last < MAX_FD ? last : MAX_FD - 1;
+  for (unsigned fd = first; fd <= top; fd++) {
+    bool ours = lookup((int)fd) != NULL, hide_it = !ours && hidden_owner((int)fd) != NULL;
+    if (!ours && !hide_it) continue;
+    if (fd > from && real_close_range(from, fd - 1, flags) != 0) return -1;
+    if (ours) close((int)fd);
+    from = fd + 1;
+  }
+  if (from <= last) return real_close_range(from, last, flags);
+  return 0;
+}
+
+void closefrom(int lowfd) {
+  if (lowfd < 0) lowfd = 0;
+  close_range((unsigned)lowfd, ~0u, 0);
 }
