@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -392,23 +393,52 @@ static void sc_tls_srtp(void) {
   OK(close(fd));
 }
 
+/* An asynchronous batch: n AES-128-CBC encryptions of 64-byte blocks on one
+ * session, submitted with CIOCASYNCCRYPT; fetched requests are checked
+ * against OpenSSL. */
+enum { ABATCH_MAX = 64 };
+struct abatch {
+  int n;
+  uint8_t key[16], iv[16];
+  uint8_t pt[ABATCH_MAX][64], ct[ABATCH_MAX][64], ivs[ABATCH_MAX][16];
+  struct crypt_op ops[ABATCH_MAX];
+};
+
+static void abatch_submit(struct abatch *b, int fd, int n, unsigned seed) {
+  b->n = n;
+  fill(b->key, 16, seed);
+  fill(b->iv, 16, seed + 1);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, b->key, 16, 0, NULL, 0);
+  for (int i = 0; i < n; i++) {
+    fill(b->pt[i], 64, seed * 5 + (unsigned)i);
+    memcpy(b->ivs[i], b->iv, 16);
+    b->ops[i] = (struct crypt_op){.ses = ses,
+                                  .op = COP_ENCRYPT,
+                                  .len = 64,
+                                  .src = b->pt[i],
+                                  .dst = b->ct[i],
+                                  .iv = b->ivs[i]};
+    OK(ioctl(fd, CIOCASYNCCRYPT, &b->ops[i]));
+  }
+}
+
+/* abatch_check: r (just fetched) is one of b's requests, done right. */
+static bool abatch_check(struct abatch *b, const struct crypt_op *r) {
+  int i = (int)(((uint8_t(*)[64])r->src) - b->pt);
+  CHECK(i >= 0 && i < b->n, "fetched an unknown request");
+  if (i < 0 || i >= b->n) return false;
+  uint8_t ref[64];
+  ref_cipher(EVP_aes_128_cbc(), b->key, b->iv, 1, b->pt[i], 64, ref);
+  CHECK(memcmp(b->ct[i], ref, 64) == 0, "async result %d wrong", i);
+  return true;
+}
+
 static void sc_async(void) {
   int fd = devopen();
-  uint8_t key[16], iv[16];
-  fill(key, 16, 21);
-  fill(iv, 16, 22);
-  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
   enum { N = 64 };
-  static uint8_t pt[N][64], ct[N][64], ref[64];
-  static uint8_t ivs[N][16];
-  struct crypt_op ops[N];
-  for (int i = 0; i < N; i++) {
-    fill(pt[i], 64, 100 + i);
-    memcpy(ivs[i], iv, 16);
-    ops[i] = (struct crypt_op){
-        .ses = ses, .op = COP_ENCRYPT, .len = 64, .src = pt[i], .dst = ct[i], .iv = ivs[i]};
-    OK(ioctl(fd, CIOCASYNCCRYPT, &ops[i]));
-  }
+  static struct abatch b;
+  abatch_submit(&b, fd, N, 21);
+  struct crypt_op *ops = b.ops;
   struct crypt_op extra = ops[0];
   ERRNO_IS(ioctl(fd, CIOCASYNCCRYPT, &extra), EBUSY); /* the ring is full */
   int got = 0, spins = 0;
@@ -419,11 +449,7 @@ static void sc_async(void) {
     if (pr != 1) break;
     struct crypt_op r;
     while (ioctl(fd, CIOCASYNCFETCH, &r) == 0) {
-      int i = (int)(((uint8_t(*)[64])r.src) - pt);
-      CHECK(i >= 0 && i < N, "fetched an unknown request");
-      if (i < 0 || i >= N) break;
-      ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt[i], 64, ref);
-      CHECK(memcmp(ct[i], ref, 64) == 0, "async result %d wrong", i);
+      if (!abatch_check(&b, &r)) break;
       got++;
     }
     CHECK(errno == EBUSY, "fetch on empty ring: errno %d", errno);
@@ -440,21 +466,9 @@ static void sc_async(void) {
  * nothing in flight must not be. */
 static void sc_select(void) {
   int fd = devopen();
-  uint8_t key[16], iv[16];
-  fill(key, 16, 41);
-  fill(iv, 16, 42);
-  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
   enum { N = 16 };
-  static uint8_t pt[N][64], ct[N][64], ref[64];
-  static uint8_t ivs[N][16];
-  struct crypt_op ops[N];
-  for (int i = 0; i < N; i++) {
-    fill(pt[i], 64, 200 + i);
-    memcpy(ivs[i], iv, 16);
-    ops[i] = (struct crypt_op){
-        .ses = ses, .op = COP_ENCRYPT, .len = 64, .src = pt[i], .dst = ct[i], .iv = ivs[i]};
-    OK(ioctl(fd, CIOCASYNCCRYPT, &ops[i]));
-  }
+  static struct abatch b;
+  abatch_submit(&b, fd, N, 41);
   int got = 0;
   for (int rounds = 0; got < N && rounds < 1000; rounds++) {
     fd_set rd;
@@ -472,11 +486,7 @@ static void sc_select(void) {
       CHECK(errno == EBUSY, "fetch: errno %d", errno);
       continue;
     }
-    int i = (int)(((uint8_t(*)[64])r.src) - pt);
-    CHECK(i >= 0 && i < N, "fetched an unknown request");
-    if (i < 0 || i >= N) break;
-    ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt[i], 64, ref);
-    CHECK(memcmp(ct[i], ref, 64) == 0, "async result %d wrong", i);
+    if (!abatch_check(&b, &r)) break;
     got++;
   }
   CHECK(got == N, "fetched %d of %d", got, N);
