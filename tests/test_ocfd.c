@@ -8,8 +8,10 @@
  * keeps serving a well-behaved client throughout; it must exit cleanly
  * (no leaks under ASan) at the end of every test. */
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -732,6 +734,103 @@ static void t_outq_resume(void **state) {
   daemon_ = saved;
 }
 
+/* A busy neighbour: one client keeps 64 requests of 64 KB in flight (they
+ * queue in the framework, where the event thread helps run them) while
+ * another does small and large synchronous requests.  Every one of the
+ * second client's requests completes, correctly, and so do the first's. */
+static atomic_int neighbour_stop;
+static atomic_long neighbour_done, neighbour_errors;
+
+static void *neighbour(void *arg) {
+  (void)arg;
+  struct ocfdev *d = NULL;
+  if (ocfdev_open(daemon_.sock, &d) != 0) {
+    atomic_fetch_add(&neighbour_errors, 1);
+    return NULL;
+  }
+  uint8_t key[16];
+  fill(key, 16, 9);
+  struct ocf_sessparam p = {.alg = OCF_ALG_AES_CBC, .key = key, .keylen = 16};
+  uint32_t ses = 0;
+  enum { W = 64, LEN = 65536 };
+  uint8_t *mem = malloc((size_t)W * LEN);
+  static struct ocfdev_op ops[W];
+  struct ocfdev_op *ptr[W], *done[W];
+  if (mem == NULL || ocfdev_newsession(d, &p, 0, &ses, NULL) != 0) {
+    atomic_fetch_add(&neighbour_errors, 1);
+    free(mem);
+    ocfdev_close(d);
+    return NULL;
+  }
+  memset(mem, 0x33, (size_t)W * LEN);
+  for (int i = 0; i < W; i++) {
+    ops[i] = (struct ocfdev_op){.ses = ses, .ndesc = 1, .buf = mem + (size_t)i * LEN, .len = LEN};
+    ops[i].desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = LEN};
+    ptr[i] = &ops[i];
+  }
+  int sent = 0, inflight;
+  if (ocfdev_submit_batch(d, ptr, W, &sent) != 0) atomic_fetch_add(&neighbour_errors, 1);
+  inflight = sent;
+  while (inflight > 0) {
+    int k = 0;
+    if (ocfdev_reap(d, done, W, 10000, &k) != 0 || k == 0) {
+      atomic_fetch_add(&neighbour_errors, 1);
+      break;
+    }
+    inflight -= k;
+    for (int i = 0; i < k; i++)
+      if (done[i]->error) atomic_fetch_add(&neighbour_errors, 1);
+    atomic_fetch_add(&neighbour_done, k);
+    if (!atomic_load(&neighbour_stop)) {
+      if (ocfdev_submit_batch(d, done, k, &sent) != 0) atomic_fetch_add(&neighbour_errors, 1);
+      inflight += sent;
+    }
+  }
+  free(mem);
+  ocfdev_close(d);
+  return NULL;
+}
+
+static void t_busy_neighbour(void **state) {
+  (void)state;
+  alarm(120);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, neighbour, NULL), 0);
+  while (atomic_load(&neighbour_done) < 64) usleep(1000);
+  struct ocfdev *d = conn();
+  uint8_t key[16], iv[16];
+  fill(key, 16, 10);
+  fill(iv, 16, 11);
+  uint32_t ses = session(d, OCF_ALG_AES_CBC, key, 16);
+  static uint8_t buf[65536], in[65536], ref[65536];
+  for (int i = 0; i < 300; i++) {
+    size_t len = i % 10 == 9 ? 65536 : 16 * (size_t)(1 + i % 8);
+    fill(in, len, (unsigned)i);
+    memcpy(buf, in, len);
+    struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = len};
+    op.desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = len};
+    memcpy(op.desc[0].iv, iv, 16);
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    int ol;
+    EVP_EncryptInit_ex(x, EVP_aes_128_cbc(), NULL, key, iv);
+    EVP_CIPHER_CTX_set_padding(x, 0);
+    EVP_EncryptUpdate(x, ref, &ol, in, (int)len);
+    EVP_CIPHER_CTX_free(x);
+    assert_memory_equal(buf, ref, len);
+  }
+  ocfdev_close(d);
+  atomic_store(&neighbour_stop, 1);
+  pthread_join(th, NULL);
+  alarm(0);
+  fprintf(stderr, "busy neighbour: %ld requests of 64 KB meanwhile, %ld errors\n",
+          (long)atomic_load(&neighbour_done), (long)atomic_load(&neighbour_errors));
+  assert_int_equal(atomic_load(&neighbour_errors), 0);
+  assert_true(atomic_load(&neighbour_done) >= 64);
+}
+
 /* The daemon's limits: max request size. */
 static void t_limits(void **state) {
   (void)state;
@@ -775,6 +874,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_thousand, setup, teardown),
       cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(t_outq_resume, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_busy_neighbour, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
