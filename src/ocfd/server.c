@@ -1199,10 +1199,12 @@ static void drain_completions(void) {
 
 /* Replies are moderated as completions are.  A client's output goes to the
  * socket when it holds anything but crypt completions, when nothing of the
- * client is left in the framework, when at least as many completions wait
- * as requests are still running (so a client that keeps a window full
- * refills it in large batches and wakes once per batch, not per request,
- * while the other half of its window keeps the framework busy), when
+ * client is left in the framework, when at least half as many completions
+ * wait as requests are still running (a third of a full window: the client
+ * refills it in batches and wakes once per batch, not per request, while
+ * two thirds of its window keep the framework busy; flushing at half a
+ * window measured 8 points lower at 256 in flight, the framework running
+ * dry while the client was being scheduled), when
  * FLUSH_BYTES have piled up, when the oldest has waited FLUSH_USEC, and in
  * any case before the loop blocks.  FLUSH_USEC matters only while the loop
  * is busy running requests, when queueing delays dwarf it anyway. */
@@ -1212,7 +1214,7 @@ static void drain_completions(void) {
 static void resume(struct client *c);
 
 static bool flush_due(const struct client *c, uint64_t now) {
-  return c->urgent || c->inflight == 0 || c->unsent >= c->inflight ||
+  return c->urgent || c->inflight == 0 || 2 * c->unsent >= c->inflight ||
          out_pending(c) >= FLUSH_BYTES || now - c->dirty_ns >= FLUSH_USEC * 1000u;
 }
 
