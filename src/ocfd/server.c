@@ -1218,6 +1218,8 @@ static bool flush_due(const struct client *c, uint64_t now) {
          out_pending(c) >= FLUSH_BYTES || now - c->dirty_ns >= FLUSH_USEC * 1000u;
 }
 
+static uint64_t last_flush_ns; /* when replies last went out while busy */
+
 static void flush_clients(bool all) {
   uint64_t now = all ? 0 : now_ns();
   struct client *list = dirty_list, *keep = NULL;
@@ -1231,7 +1233,10 @@ static void flush_clients(bool all) {
       continue;
     }
     c->dirty = false;
-    if (!c->closed) client_flush(c);
+    if (!c->closed) {
+      if (!all) last_flush_ns = now;
+      client_flush(c);
+    }
     resume(c);
   }
   while (keep) {
@@ -1259,23 +1264,28 @@ static void loop_sleep_end(void) {
 }
 
 /* assist: with nothing else to do, the loop runs queued requests itself, one
- * at a time, for about ASSIST_NS before it looks at its sockets again
- * (ocf_poll).  On a machine where the workers fill every core this keeps the
- * loop from being one more thread to wake and switch to for every batch.
- * The quantum is short so that a client's next batch, waiting in the socket,
- * is taken in before the rest of its window has run out (at 64 requests in
- * flight a longer one measurably starved the framework), and long enough
- * that the epoll_wait per round stays a small cost. */
+ * at a time, for a quantum before it looks at its sockets again (ocf_poll).
+ * On a machine where the workers fill every core this keeps the loop from
+ * being one more thread to wake and switch to for every batch.  Right after
+ * replies went out (ASSIST_WATCH_NS), a client's next batch is due: the
+ * quantum is short (ASSIST_NS) so that the batch is taken in before the rest
+ * of its window has run out (at 64 in flight a 50 us quantum measurably
+ * starved the framework).  Otherwise nothing is expected and the quantum is
+ * five times longer, which saves most of the epoll_wait calls (measured:
+ * 7 of 8 alternating pairs better at 256 in flight, median 86% against 79%
+ * of in-process, and no worse at 64). */
 #define ASSIST_NS 10000u
+#define ASSIST_WATCH_NS 200000u
 
 static bool assist(void) {
   if (cf->assist_max == 0) return false;
   uint64_t t0 = now_ns();
+  uint64_t quantum = t0 - last_flush_ns < ASSIST_WATCH_NS ? ASSIST_NS : 5 * ASSIST_NS;
   bool ran = false;
   on_loop = true;
   while (ocf_poll(1, cf->assist_max) > 0) {
     ran = true;
-    if (now_ns() - t0 >= ASSIST_NS) break;
+    if (now_ns() - t0 >= quantum) break;
   }
   on_loop = false;
   return ran;
