@@ -677,7 +677,9 @@ static void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
   if (rc == 0) {
     size_t total = 0;
     for (unsigned i = 0; i < (unsigned)v.k.iparams + v.k.oparams; i++) total += v.p[i].nbytes;
-    j = job_new(total + 1); /* never pooled: data is not NULL */
+    /* +1: a key job always has a data area, even with no parameter bytes,
+     * so it neither comes from the pool nor goes back to it. */
+    j = job_new(total + 1);
     if (j == NULL)
       rc = ENOMEM;
     else {
