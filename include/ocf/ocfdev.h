@@ -138,6 +138,16 @@ int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out);
 void *ocfdev_shm_base(const struct ocfdev_shm *m);
 size_t ocfdev_shm_size(const struct ocfdev_shm *m);
 
+/* ocfdev_ring chooses how requests on shared memory travel.  With on = 1
+ * (set up now if needed) they go through a pair of rings in memory shared
+ * with the daemon, a submission ring and a completion ring: while the daemon
+ * is busy a request costs no system call on either side, and the socket only
+ * carries a wake-up for a side that went to sleep (ocfdev_fd() still becomes
+ * readable when completions arrive).  With on = 0 they go through the socket
+ * like every other request.  Default: on, set up with the first
+ * ocfdev_shm_create, unless $OCFDEV_RING is "0" or the daemon cannot. */
+int ocfdev_ring(struct ocfdev *d, int on);
+
 /* ocfdev_shm_destroy unregisters and unmaps a region.  No request may be in
  * flight on it. */
 int ocfdev_shm_destroy(struct ocfdev *d, struct ocfdev_shm *m);
@@ -185,7 +195,7 @@ struct ocfdev_stats {
   uint64_t inflight;  /* requests in the daemon now */
   uint64_t served;    /* requests answered since start */
   uint64_t failed;    /* of which with an error */
-  uint64_t shm_bytes; /* shared memory registered now */
+  uint64_t shm_bytes; /* shared memory registered now (regions and rings) */
   double uptime;      /* seconds */
   int nprod;
   struct ocfdev_producer *prod; /* nprod entries */

@@ -4,7 +4,12 @@
  * replies, so a client sending many requests never deadlocks against a
  * daemon that is itself waiting for the client to read.  Every system call
  * is retried on EINTR and partial writes are resumed, so signals never break
- * the message framing. */
+ * the message framing.
+ *
+ * Shared-memory requests normally travel through rings in memory shared with
+ * the daemon (wire.h): a submission is a few stores, and the socket carries
+ * only a wake-up for a side that went to sleep.  Everything else, and every
+ * request when the rings are off, goes through the socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -56,7 +61,17 @@ struct ocfdev {
   size_t ctl_len;
   uint8_t *meta; /* scratch for batch headers */
   size_t metacap;
+  /* the rings: ring_mode -1 never, 0 not set up yet, 1 in use */
+  int ring_mode;
+  uint8_t *ring; /* the mapped region; NULL until set up */
+  size_t ring_len;
+  uint32_t sq_size, cq_size;
+  uint64_t sq_tail; /* where our next submission goes (published or not) */
+  uint64_t cq_head; /* the next completion we read */
 };
+
+#define RING_SQ (256u << 10)
+#define RING_CQ (128u << 10)
 
 /* --- receiving ------------------------------------------------------------ */
 
@@ -100,7 +115,7 @@ static void got_crypt(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t 
         memcpy(op->desc[i].iv, b + off, OCF_MAX_IV);
     }
     if (op->error == 0 && r.datalen) {
-      if (r.datalen != op->len || n - off != r.datalen)
+      if (op->shm != NULL || r.datalen != op->len || n - off != r.datalen)
         op->error = EPROTO;
       else
         memcpy(op->buf, b + off, r.datalen);
@@ -138,10 +153,52 @@ static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b
   }
 }
 
+/* ring_drain handles every completion the daemon has published; true when
+ * there was one.  A daemon that writes nonsense there is treated like one
+ * that sends nonsense on the socket. */
+static int send_iov(struct ocfdev *d, struct iovec *iov, int cnt, int fd);
+
+static bool ring_drain(struct ocfdev *d) {
+  if (d->ring == NULL || d->dead) return false;
+  uint8_t *cq = d->ring + OCFW_RING_HDR + d->sq_size;
+  uint64_t tail = ocfw_ring_ld(d->ring, OCFW_RING_CQ_TAIL), start = d->cq_head;
+  for (;;) {
+    struct ocfw_hdr h;
+    long at = ocfw_ring_next(cq, d->cq_size, &d->cq_head, tail, OCFW_RING_CQE_MAX, &h);
+    if (at == -1) break;
+    if (at < 0 || h.cmd != OCFW_CRYPT) {
+      kill_conn(d, EPROTO);
+      return true;
+    }
+    got_crypt(d, &h, cq + at + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
+    d->cq_head += h.len;
+  }
+  if (d->cq_head == start) return false;
+  ocfw_ring_st(d->ring, OCFW_RING_CQ_HEAD, d->cq_head);
+  /* A daemon asleep because our completion ring was full waits for this. */
+  if (ocfw_ring_disarm(d->ring, OCFW_RING_SQ_ARMED)) {
+    uint8_t kick[OCFW_HDR_LEN];
+    ocfw_put_hdr(kick, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
+    struct iovec iov = {kick, sizeof(kick)};
+    send_iov(d, &iov, 1, -1);
+  }
+  return true;
+}
+
+/* ring_arm asks the daemon for a kick on the socket when it next publishes
+ * completions, then looks once more (they may have come just before);
+ * true when it found some. */
+static bool ring_arm(struct ocfdev *d) {
+  if (d->ring == NULL || d->dead) return false;
+  ocfw_ring_arm(d->ring, OCFW_RING_CQ_ARMED);
+  return ring_drain(d);
+}
+
 /* pump reads what the socket holds (waiting up to timeout_ms for something)
  * and handles every complete message.  Returns 0 or the connection error. */
 static int pump(struct ocfdev *d, int timeout_ms) {
   if (d->dead) return d->dead;
+  if (ring_drain(d)) timeout_ms = 0;
   for (;;) {
     size_t need = 64 * 1024;
     if (d->inlen >= OCFW_HDR_LEN) {
@@ -164,7 +221,12 @@ static int pump(struct ocfdev *d, int timeout_ms) {
     ssize_t n = recv(d->fd, d->in + d->inlen, d->incap - d->inlen, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (timeout_ms == 0) return 0;
+      if (ring_drain(d)) timeout_ms = 0;
+      if (timeout_ms == 0) return d->dead;
+      if (ring_arm(d)) {
+        timeout_ms = 0;
+        continue;
+      }
       struct pollfd pf = {d->fd, POLLIN, 0};
       int rc = poll(&pf, 1, timeout_ms);
       if (rc < 0 && errno != EINTR) return errno;
@@ -314,6 +376,8 @@ int ocfdev_open(const char *path, struct ocfdev **out) {
     return rc;
   }
   memcpy(&d->hello, d->ctl_body, sizeof(d->hello));
+  const char *rv = getenv("OCFDEV_RING");
+  if (rv && strcmp(rv, "0") == 0) d->ring_mode = -1;
   *out = d;
   return 0;
 }
@@ -326,6 +390,7 @@ void ocfdev_close(struct ocfdev *d) {
   free(d->freeslot);
   free(d->ctl_body);
   free(d->meta);
+  if (d->ring) munmap(d->ring, d->ring_len);
   free(d);
 }
 
@@ -490,6 +555,41 @@ static int op_check(const struct ocfdev *d, const struct ocfdev_op *op) {
   return 0;
 }
 
+/* ring_publish makes the submissions written so far visible and wakes the
+ * daemon if it sleeps. */
+static int ring_publish(struct ocfdev *d) {
+  if (d->ring == NULL || ocfw_ring_ld(d->ring, OCFW_RING_SQ_TAIL) == d->sq_tail) return 0;
+  ocfw_ring_st(d->ring, OCFW_RING_SQ_TAIL, d->sq_tail);
+  if (!ocfw_ring_disarm(d->ring, OCFW_RING_SQ_ARMED)) return 0;
+  uint8_t kick[OCFW_HDR_LEN];
+  ocfw_put_hdr(kick, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
+  struct iovec iov = {kick, sizeof(kick)};
+  return send_iov(d, &iov, 1, -1);
+}
+
+/* ring_put writes op into the submission ring (tag taken); when the ring is
+ * full it publishes what is there and waits for the daemon to take some. */
+static int ring_put(struct ocfdev *d, struct ocfdev_op *op) {
+  uint8_t *sq = d->ring + OCFW_RING_HDR;
+  uint32_t len = (uint32_t)(OCFW_HDR_LEN + sizeof(struct ocfw_crypt) +
+                            (size_t)op->ndesc * sizeof(struct ocfw_desc));
+  for (;;) {
+    if (d->dead) return d->dead;
+    uint64_t head = ocfw_ring_ld(d->ring, OCFW_RING_SQ_HEAD);
+    long at = ocfw_ring_room(sq, d->sq_size, &d->sq_tail, head, len);
+    if (at >= 0) {
+      build_meta(op, sq + at);
+      d->sq_tail += len;
+      return 0;
+    }
+    /* Full: the daemon is behind or holds back for lack of completion
+     * space.  Let it see what is there, and make room on our side. */
+    int rc = ring_publish(d);
+    if (rc == 0) rc = pump(d, 1);
+    if (rc) return rc;
+  }
+}
+
 int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *sent) {
   if (sent) *sent = 0;
   if (d == NULL || (n > 0 && ops == NULL) || n < 0) return EINVAL;
@@ -512,6 +612,13 @@ int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *se
       if ((rc = op_check(d, op)) != 0 || (rc = take_slot(d, op)) != 0) break;
       op->error = 0;
       op->olen = 0;
+      if (op->shm && d->ring_mode == 1) {
+        if ((rc = ring_put(d, op)) != 0) {
+          if (op->state_ == ST_FLIGHT) drop_slot(d, op);
+          break;
+        }
+        continue;
+      }
       uint8_t *m = d->meta + moff;
       size_t ml = build_meta(op, m);
       moff += ml;
@@ -530,11 +637,12 @@ int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *se
         last_meta = false;
       }
     }
-    int src = send_iov(d, iov, cnt, -1);
+    int src = ring_publish(d);
+    if (src == 0) src = send_iov(d, iov, cnt, -1);
     if (src) return src; /* the dead connection has completed them all */
     done += got;
     if (sent) *sent = done;
-    if (rc) return rc;
+    if (rc) return d->dead ? d->dead : rc;
   }
   return 0;
 }
@@ -577,6 +685,17 @@ int ocfdev_crypt(struct ocfdev *d, struct ocfdev_op *op) {
   return op->error;
 }
 
+static void take_done(struct ocfdev *d, struct ocfdev_op **done, int max, int *n) {
+  while (*n < max && d->done_head) {
+    struct ocfdev_op *op = d->done_head;
+    d->done_head = op->next_;
+    if (d->done_head == NULL) d->done_tail = NULL;
+    op->next_ = NULL;
+    op->state_ = ST_IDLE;
+    done[(*n)++] = op;
+  }
+}
+
 int ocfdev_reap(struct ocfdev *d, struct ocfdev_op **done, int max, int timeout_ms, int *n) {
   *n = 0;
   if (d->done_head == NULL) {
@@ -586,22 +705,18 @@ int ocfdev_reap(struct ocfdev *d, struct ocfdev_op **done, int max, int timeout_
   } else if (!d->dead) {
     pump(d, 0);
   }
-  while (*n < max && d->done_head) {
-    struct ocfdev_op *op = d->done_head;
-    d->done_head = op->next_;
-    if (d->done_head == NULL) d->done_tail = NULL;
-    op->next_ = NULL;
-    op->state_ = ST_IDLE;
-    done[(*n)++] = op;
-  }
+  take_done(d, done, max, n);
+  /* Leaving with nothing on hand: ask for a kick at the next completion, so
+   * that a caller polling ocfdev_fd() sees them. */
+  if (d->done_head == NULL && d->inflight > 0 && ring_arm(d)) take_done(d, done, max, n);
   return 0;
 }
 
 /* --- shared memory --------------------------------------------------------- */
 
-int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
-  if (d == NULL || out == NULL || size == 0) return EINVAL;
-  *out = NULL;
+/* sealed_memfd makes a memfd of size bytes that can neither shrink nor grow
+ * (the daemon refuses anything else) and maps it; returns 0 or an errno. */
+static int sealed_memfd(size_t size, int *fd_out, void **base_out) {
   int fd = memfd_create("ocfdev", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return errno;
   int rc = 0;
@@ -613,8 +728,67 @@ int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
     base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) rc = errno;
   }
-  struct ocfdev_shm *m = NULL;
-  if (rc == 0 && (m = calloc(1, sizeof(*m))) == NULL) rc = ENOMEM;
+  if (rc != 0) {
+    close(fd);
+    return rc;
+  }
+  *fd_out = fd;
+  *base_out = base;
+  return 0;
+}
+
+/* ring_setup registers a pair of rings with the daemon. */
+static int ring_setup(struct ocfdev *d) {
+  size_t len = OCFW_RING_HDR + RING_SQ + RING_CQ;
+  int fd;
+  void *base;
+  int rc = sealed_memfd(len, &fd, &base);
+  if (rc) return rc;
+  struct ocfw_ring_reg rr = {RING_SQ, RING_CQ};
+  rc = ctl(d, OCFW_RING_REG, &rr, sizeof(rr), NULL, 0, fd);
+  close(fd);
+  if (rc) {
+    munmap(base, len);
+    return rc;
+  }
+  d->ring = base;
+  d->ring_len = len;
+  d->sq_size = RING_SQ;
+  d->cq_size = RING_CQ;
+  d->sq_tail = d->cq_head = 0;
+  return 0;
+}
+
+int ocfdev_ring(struct ocfdev *d, int on) {
+  if (d == NULL) return EINVAL;
+  if (!on) {
+    d->ring_mode = -1;
+    return 0;
+  }
+  if (d->ring == NULL) {
+    int rc = ring_setup(d);
+    if (rc) return rc;
+  }
+  d->ring_mode = 1;
+  return 0;
+}
+
+int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
+  if (d == NULL || out == NULL || size == 0) return EINVAL;
+  *out = NULL;
+  /* The first region brings the rings, unless they were turned off; a
+   * daemon without them (or short of memory for them) means the socket. */
+  if (d->ring_mode == 0) {
+    int rc = ring_setup(d);
+    if (d->dead) return d->dead;
+    d->ring_mode = rc == 0 ? 1 : -1;
+  }
+  int fd;
+  void *base;
+  int rc = sealed_memfd(size, &fd, &base);
+  if (rc) return rc;
+  struct ocfdev_shm *m = calloc(1, sizeof(*m));
+  if (m == NULL) rc = ENOMEM;
   if (rc == 0) {
     uint64_t sz = size;
     rc = ctl(d, OCFW_SHM_REG, &sz, sizeof(sz), NULL, 0, fd);
@@ -622,7 +796,7 @@ int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
   }
   close(fd);
   if (rc != 0) {
-    if (base != MAP_FAILED) munmap(base, size);
+    munmap(base, size);
     free(m);
     return rc;
   }

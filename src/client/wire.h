@@ -46,7 +46,10 @@ enum ocfw_cmd {
   OCFW_DRIVERS = 10,    /* empty -> {u32 n} + n * ocfw_driver */
   OCFW_ERROR = 11,      /* daemon -> client only: fatal, the connection ends */
   OCFW_STATS = 12,      /* empty -> ocfw_stats + ndrv * (ocfw_dstat + limits) */
-  OCFW__MAX = 13
+  OCFW_RING_REG = 13,   /* ocfw_ring_reg + one fd by SCM_RIGHTS -> empty */
+  OCFW_KICK = 14,       /* either way, empty, never answered: "look at the rings" */
+  OCFW_PAD = 15,        /* inside a ring only: the rest up to the ring's end is unused */
+  OCFW__MAX = 16
 };
 
 /* OCFW_CRYPT flags (hdr.flags) */
@@ -362,6 +365,124 @@ static inline void ocfw_put_hdr(void *p, uint32_t len, uint16_t cmd, uint16_t fl
                                 int32_t status) {
   struct ocfw_hdr h = {len, cmd, flags, tag, status};
   memcpy(p, &h, sizeof(h));
+}
+
+/* --- rings ----------------------------------------------------------------
+ *
+ * OCFW_RING_REG hands the daemon a sealed memfd holding a submission ring
+ * (client -> daemon) and a completion ring (daemon -> client).  They carry
+ * the very messages the socket would: shared-memory OCFW_CRYPT requests one
+ * way, their replies the other, each 8-byte aligned and never split across
+ * a ring's end (a writer fills the rest with an OCFW_PAD message, or skips
+ * it when it is shorter than a header).  Positions are byte counts that only
+ * grow; the offset in a ring is the position modulo its size.
+ *
+ * Each side wakes the other only when that one said it was going to sleep:
+ * the daemon sets sq_armed before it blocks and a client that publishes
+ * submissions, or frees completion space, swaps it back to 0 and, if it was
+ * 1, sends OCFW_KICK on the socket; the client sets cq_armed when it has
+ * emptied the completion ring, and the daemon that publishes completions
+ * swaps it and sends OCFW_KICK likewise.  Stores and swaps are sequentially
+ * consistent, so of the two racing sides at least one sees the other.
+ *
+ * The daemon trusts nothing in the region: it keeps its own positions,
+ * checks every position the client publishes and copies a message out of the
+ * ring before it decodes it. */
+struct ocfw_ring_reg {
+  uint32_t sq_size; /* bytes, a power of two in [OCFW_RING_MIN, OCFW_RING_MAX] */
+  uint32_t cq_size;
+};
+
+#define OCFW_RING_MIN 4096u
+#define OCFW_RING_MAX (1u << 22)
+#define OCFW_RING_HDR 256u     /* the shared positions, then the two rings */
+#define OCFW_RING_SQ_TAIL 0u   /* u64, written by the client */
+#define OCFW_RING_CQ_ARMED 8u  /* u32, set by the client, swapped by the daemon */
+#define OCFW_RING_SQ_HEAD 64u  /* u64, written by the daemon */
+#define OCFW_RING_SQ_ARMED 72u /* u32, set by the daemon, swapped by the client */
+#define OCFW_RING_CQ_TAIL 128u /* u64, written by the daemon */
+#define OCFW_RING_CQ_HEAD 192u /* u64, written by the client */
+/* longest message in each ring: a request with every descriptor; a reply
+ * with every descriptor's IV */
+#define OCFW_RING_SQE_MAX \
+  (OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc))
+#define OCFW_RING_CQE_MAX (OCFW_HDR_LEN + sizeof(struct ocfw_crypt_rep) + OCF_MAX_DESC * OCF_MAX_IV)
+
+_Static_assert(sizeof(struct ocfw_desc) % 8 == 0 && sizeof(struct ocfw_crypt) % 8 == 0 &&
+                   sizeof(struct ocfw_crypt_rep) % 8 == 0 && OCF_MAX_IV % 8 == 0,
+               "ring messages stay 8-byte aligned");
+
+/* ocfw_ring_geom_ok tells whether two ring sizes are acceptable for a
+ * region of region_len bytes. */
+static inline int ocfw_ring_geom_ok(uint32_t sq, uint32_t cq, uint64_t region_len) {
+  for (int i = 0; i < 2; i++) {
+    uint32_t s = i ? cq : sq;
+    if (s < OCFW_RING_MIN || s > OCFW_RING_MAX || (s & (s - 1)) != 0) return 0;
+  }
+  return region_len >= (uint64_t)OCFW_RING_HDR + sq + cq;
+}
+
+static inline uint64_t ocfw_ring_ld(const uint8_t *region, uint32_t off) {
+  return __atomic_load_n((const uint64_t *)(const void *)(region + off), __ATOMIC_SEQ_CST);
+}
+static inline void ocfw_ring_st(uint8_t *region, uint32_t off, uint64_t v) {
+  __atomic_store_n((uint64_t *)(void *)(region + off), v, __ATOMIC_SEQ_CST);
+}
+static inline void ocfw_ring_arm(uint8_t *region, uint32_t off) {
+  __atomic_store_n((uint32_t *)(void *)(region + off), 1u, __ATOMIC_SEQ_CST);
+}
+/* ocfw_ring_disarm swaps a flag to 0 and tells whether it was set. */
+static inline int ocfw_ring_disarm(uint8_t *region, uint32_t off) {
+  return __atomic_exchange_n((uint32_t *)(void *)(region + off), 0u, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* ocfw_ring_room finds room for a len-byte message in the ring r[size] whose
+ * writer is at *tail and reader at head: when the message would cross the
+ * end, the rest is padded and *tail moves to the start.  Returns the offset
+ * to write at (the caller advances *tail by len once written), or -1 when
+ * the ring is too full (then nothing changed). */
+static inline long ocfw_ring_room(uint8_t *r, uint32_t size, uint64_t *tail, uint64_t head,
+                                  uint32_t len) {
+  uint32_t idx = (uint32_t)(*tail & (size - 1)), to_end = size - idx;
+  uint64_t need = len + (to_end < len ? to_end : 0);
+  if (*tail - head > size || need > size - (*tail - head)) return -1;
+  if (to_end < len) {
+    if (to_end >= OCFW_HDR_LEN) ocfw_put_hdr(r + idx, to_end, OCFW_PAD, 0, 0, 0);
+    *tail += to_end;
+    idx = 0;
+  }
+  return (long)idx;
+}
+
+/* ocfw_ring_next looks at the message at *head in the ring r[size] holding
+ * avail = tail - *head bytes, skipping padding (which moves *head).  Stores
+ * its header in *h (a copy) and returns its offset, -1 when the ring is
+ * empty, or -2 when what is there is impossible (a length that is not a
+ * multiple of 8, shorter than a header, longer than max or than what the
+ * ring holds, or crossing the end). */
+static inline long ocfw_ring_next(const uint8_t *r, uint32_t size, uint64_t *head, uint64_t tail,
+                                  uint32_t max, struct ocfw_hdr *h) {
+  while (*head != tail) {
+    if (tail - *head > size) return -2;
+    uint32_t idx = (uint32_t)(*head & (size - 1)), to_end = size - idx;
+    if (to_end < OCFW_HDR_LEN) {
+      if (tail - *head < to_end) return -2;
+      *head += to_end;
+      continue;
+    }
+    if (tail - *head < OCFW_HDR_LEN) return -2;
+    memcpy(h, r + idx, sizeof(*h));
+    if (h->cmd == OCFW_PAD) {
+      if (h->len != to_end || tail - *head < to_end) return -2;
+      *head += to_end;
+      continue;
+    }
+    if (h->len < OCFW_HDR_LEN || h->len > max || (h->len & 7) != 0 || h->len > to_end ||
+        h->len > tail - *head)
+      return -2;
+    return (long)idx;
+  }
+  return -1;
 }
 
 #endif /* OCF_CLIENT_WIRE_H */

@@ -88,6 +88,17 @@ struct client {
   struct client *next, *prev; /* all live clients */
   struct client *dnext;       /* dirty list */
   struct client *fnext;       /* free list */
+  /* the rings (wire.h), when the client registered them */
+  uint8_t *ring;
+  size_t ring_len;
+  uint32_t sq_size, cq_size;
+  uint64_t sq_head;     /* the next submission we take */
+  uint64_t cq_tail;     /* where our next completion goes */
+  uint64_t cq_pub;      /* completions published up to here */
+  uint64_t cq_seen;     /* the client's head, as last checked */
+  size_t cq_reserved;   /* completion bytes promised to requests in flight */
+  bool ring_wait;       /* a socket message waits until the ring is taken */
+  struct client *rnext; /* clients with rings */
 };
 
 enum job_kind { JOB_SYM, JOB_KEY };
@@ -103,6 +114,7 @@ struct job {
   struct shm *shm;
   uint32_t tag;
   uint16_t hflags;
+  uint16_t cq_res; /* came through the ring: completion bytes reserved for it */
   int tries;
   size_t len;
   uint8_t *data; /* copy path / key parameter storage, after the job; NULL: shared memory */
@@ -181,7 +193,7 @@ static struct client *clients;
 static int nclients;
 static uint64_t next_serial;
 static uint32_t next_ses = 1, next_shm = 1;
-static struct client *dirty_list, *free_list;
+static struct client *dirty_list, *free_list, *ring_list;
 static size_t max_msg;
 /* OCFW_STATS figures (loop thread only) */
 static uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
@@ -257,8 +269,8 @@ static void mark_dirty(struct client *c) {
   dirty_list = c;
 }
 
-/* out_reserve makes room for n more bytes of output and returns where. */
-static uint8_t *out_reserve(struct client *c, size_t n) {
+/* out_room makes room for n more bytes of output and returns where. */
+static uint8_t *out_room(struct client *c, size_t n) {
   if (c->outoff > 0 && c->outoff == c->outlen) c->outoff = c->outlen = 0;
   if (c->outlen + n > c->outcap) {
     if (c->outoff > 0) {
@@ -277,7 +289,13 @@ static uint8_t *out_reserve(struct client *c, size_t n) {
   }
   uint8_t *p = c->out + c->outlen;
   c->outlen += n;
-  mark_dirty(c);
+  return p;
+}
+
+/* out_reserve is out_room for output that is to be sent in due course. */
+static uint8_t *out_reserve(struct client *c, size_t n) {
+  uint8_t *p = out_room(c, n);
+  if (p != NULL) mark_dirty(c);
   return p;
 }
 
@@ -339,6 +357,16 @@ static void client_close(struct client *c, const char *why) {
       shm_release(c->shm[i]);
   }
   c->nshm = 0;
+  if (c->ring) {
+    for (struct client **pp = &ring_list; *pp; pp = &(*pp)->rnext)
+      if (*pp == c) {
+        *pp = c->rnext;
+        break;
+      }
+    st_shm_bytes -= c->ring_len;
+    munmap(c->ring, c->ring_len);
+    c->ring = NULL;
+  }
   free(c->in);
   c->in = NULL;
   free(c->out);
@@ -357,7 +385,25 @@ static void client_close(struct client *c, const char *why) {
   }
 }
 
+static void fatal(struct client *c, int err, const char *why);
+
+/* cq_publish makes the completions written to c's ring visible, with a kick
+ * on the socket if the client said it would sleep. */
+static void cq_publish(struct client *c) {
+  if (c->ring == NULL || c->cq_tail == c->cq_pub) return;
+  ocfw_ring_st(c->ring, OCFW_RING_CQ_TAIL, c->cq_tail);
+  c->cq_pub = c->cq_tail;
+  if (ocfw_ring_disarm(c->ring, OCFW_RING_CQ_ARMED)) {
+    uint8_t *p = out_room(c, OCFW_HDR_LEN);
+    if (p != NULL)
+      ocfw_put_hdr(p, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
+    else /* no kick, the client would sleep forever */
+      fatal(c, ENOMEM, "out of memory for a kick");
+  }
+}
+
 static void client_flush(struct client *c) {
+  if (!c->closed) cq_publish(c);
   c->unsent = 0;
   c->urgent = false;
   while (!c->closed && out_pending(c) > 0) {
@@ -539,6 +585,17 @@ static void finish_job_accounting(struct job *j) {
   }
 }
 
+/* cq_reserve returns where a completion of len bytes goes in c's ring
+ * (room was promised when its request was taken), NULL if the ring broke. */
+static uint8_t *cq_reserve(struct client *c, uint32_t len) {
+  uint8_t *cq = c->ring + OCFW_RING_HDR + c->sq_size;
+  long at = ocfw_ring_room(cq, c->cq_size, &c->cq_tail, c->cq_seen, len);
+  if (at < 0) return NULL;
+  c->cq_tail += len;
+  mark_dirty(c);
+  return cq + at;
+}
+
 static void sym_reply(struct job *j, int err) {
   struct client *c = j->c;
   if (err) st_failed++;
@@ -547,8 +604,15 @@ static void sym_reply(struct job *j, int err) {
   bool data = !(j->hflags & (OCFW_F_SHM | OCFW_F_NODATA)) && err == 0;
   size_t ivb = wantiv ? (size_t)j->req.ndesc * OCF_MAX_IV : 0;
   size_t body = sizeof(struct ocfw_crypt_rep) + ivb + (data ? j->len : 0);
-  uint8_t *p = out_reserve(c, OCFW_HDR_LEN + body);
-  if (p == NULL) {
+  uint8_t *p;
+  if (j->cq_res) {
+    c->cq_reserved -= j->cq_res;
+    p = OCFW_HDR_LEN + body <= j->cq_res ? cq_reserve(c, (uint32_t)(OCFW_HDR_LEN + body)) : NULL;
+    if (p == NULL) {
+      fatal(c, EPROTO, "completion ring overrun");
+      return;
+    }
+  } else if ((p = out_reserve(c, OCFW_HDR_LEN + body)) == NULL) {
     fatal(c, ENOMEM, "out of memory for a reply");
     return;
   }
@@ -582,9 +646,14 @@ static void dispatch_pending(void) {
   npending = 0;
 }
 
-static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+/* do_crypt takes one request; cq_res > 0 when it came through the ring,
+ * with that much completion room set aside for its reply. */
+static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n,
+                     uint16_t cq_res) {
   struct ocfw_crypt_view v;
   int rc = ocfw_dec_crypt(b, n, h->flags, &v);
+  /* the ring carries shared-memory requests only */
+  if (rc == 0 && cq_res && (h->status != 0 || !(h->flags & OCFW_F_SHM))) rc = EINVAL;
   struct sess *s = NULL;
   struct shm *m = NULL;
   if (rc == 0 && v.c.datalen > cf->max_req) rc = EMSGSIZE;
@@ -603,7 +672,7 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
     if (j == NULL) rc = ENOMEM;
   }
   if (rc != 0) {
-    struct job tmp = {.c = c, .tag = h->tag, .hflags = h->flags};
+    struct job tmp = {.c = c, .tag = h->tag, .hflags = h->flags, .cq_res = cq_res};
     st_served++;
     sym_reply(&tmp, rc);
     return;
@@ -614,6 +683,7 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
   j->shm = m;
   j->tag = h->tag;
   j->hflags = h->flags;
+  j->cq_res = cq_res;
   j->len = v.c.datalen;
   if (m) {
     j->req.buf = ocf_buf_contig(m->base + v.c.shm_off, j->len);
@@ -772,23 +842,19 @@ static uint32_t asymfeat(void) {
 
 /* --- shared memory --------------------------------------------------------- */
 
-static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
-  uint64_t size;
-  int rc = 0, fd = -1;
-  if (n != sizeof(size))
-    rc = EBADMSG;
-  else
-    memcpy(&size, b, sizeof(size));
-  if (c->nfds > 0) { /* the oldest descriptor belongs to this message */
+/* map_region maps size bytes of the descriptor that came with the current
+ * message (the oldest queued one, which it consumes), provided it is a
+ * memfd sealed against shrinking and fits the client's budget. */
+static int map_region(struct client *c, uint64_t size, uint8_t **base) {
+  int fd = -1, rc = 0;
+  if (c->nfds > 0) {
     fd = c->fds[0];
     memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
-  } else if (rc == 0) {
-    rc = EBADF;
+  } else {
+    return EBADF;
   }
   struct stat st;
-  if (rc == 0 && (size == 0 || size > cf->max_shm || c->shm_bytes + size > cf->max_shm ||
-                  c->nshm >= MAX_SHM_REGIONS))
-    rc = ENOSPC;
+  if (size == 0 || size > cf->max_shm || c->shm_bytes + size > cf->max_shm) rc = ENOSPC;
   if (rc == 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size))
     rc = EINVAL;
   /* Without a shrink seal the client could truncate the file under us and
@@ -797,28 +863,157 @@ static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t
     int seals = fcntl(fd, F_GET_SEALS);
     if (seals < 0 || !(seals & F_SEAL_SHRINK)) rc = EPERM;
   }
-  struct shm *m = NULL;
   if (rc == 0) {
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED)
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
       rc = errno == ENOMEM ? ENOMEM : EINVAL;
-    else if ((m = calloc(1, sizeof(*m))) == NULL) {
-      munmap(base, size);
-      rc = ENOMEM;
-    } else {
-      m->base = base;
-      m->size = size;
-      m->id = next_shm++;
-      c->shm[c->nshm++] = m;
-      c->shm_bytes += size;
-      st_shm_bytes += size;
-    }
+    else
+      *base = p;
   }
-  if (fd >= 0) close(fd);
+  close(fd);
+  return rc;
+}
+
+static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint64_t size = 0;
+  int rc = 0;
+  if (n != sizeof(size))
+    rc = EBADMSG;
+  else
+    memcpy(&size, b, sizeof(size));
+  if (rc == 0 && c->nshm >= MAX_SHM_REGIONS) rc = ENOSPC;
+  uint8_t *base = NULL;
+  /* the descriptor goes with this message even when the body is wrong */
+  int mrc = rc == 0 || c->nfds > 0 ? map_region(c, rc == 0 ? size : 0, &base) : rc;
+  if (rc == 0) rc = mrc;
+  struct shm *m = NULL;
+  if (rc == 0 && (m = calloc(1, sizeof(*m))) == NULL) {
+    munmap(base, size);
+    rc = ENOMEM;
+  }
+  if (rc == 0) {
+    m->base = base;
+    m->size = size;
+    m->id = next_shm++;
+    c->shm[c->nshm++] = m;
+    c->shm_bytes += size;
+    st_shm_bytes += size;
+  }
   if (rc)
     reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
   else
     reply(c, h->cmd, 0, h->tag, 0, &m->id, sizeof(m->id));
+}
+
+/* do_ring_reg: a client's pair of rings (wire.h).  Our positions start at 0
+ * whatever the region says. */
+static void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  struct ocfw_ring_reg rr = {0, 0};
+  int rc = 0;
+  if (n != sizeof(rr))
+    rc = EBADMSG;
+  else
+    memcpy(&rr, b, sizeof(rr));
+  uint64_t len = (uint64_t)OCFW_RING_HDR + rr.sq_size + rr.cq_size;
+  if (rc == 0 && c->ring != NULL) rc = EEXIST;
+  if (rc == 0 && !ocfw_ring_geom_ok(rr.sq_size, rr.cq_size, len)) rc = EINVAL;
+  uint8_t *base = NULL;
+  int mrc = rc == 0 || c->nfds > 0 ? map_region(c, rc == 0 ? len : 0, &base) : rc;
+  if (rc == 0) rc = mrc;
+  if (rc == 0) {
+    c->ring = base;
+    c->ring_len = (size_t)len;
+    c->sq_size = rr.sq_size;
+    c->cq_size = rr.cq_size;
+    c->sq_head = c->cq_tail = c->cq_pub = c->cq_seen = 0;
+    c->cq_reserved = 0;
+    ocfw_ring_st(base, OCFW_RING_SQ_HEAD, 0);
+    ocfw_ring_st(base, OCFW_RING_CQ_TAIL, 0);
+    c->shm_bytes += len;
+    st_shm_bytes += len;
+    c->rnext = ring_list;
+    ring_list = c;
+  }
+  reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
+/* --- taking requests from a ring ------------------------------------------- */
+
+#define RING_BURST 256 /* requests taken from one client per round */
+
+/* cq_refresh reads how far the client has read its completions; a position
+ * it cannot have reached ends the connection. */
+static bool cq_refresh(struct client *c) {
+  uint64_t head = ocfw_ring_ld(c->ring, OCFW_RING_CQ_HEAD);
+  if (head - c->cq_seen > c->cq_pub - c->cq_seen) {
+    fatal(c, EPROTO, "completion ring position out of range");
+    return false;
+  }
+  c->cq_seen = head;
+  return true;
+}
+
+/* cq_room: completion bytes neither unread nor promised. */
+static size_t cq_room(const struct client *c) {
+  size_t used = (size_t)(c->cq_tail - c->cq_seen) + c->cq_reserved;
+  return used < c->cq_size ? c->cq_size - used : 0;
+}
+
+/* ring_takeable: c's submission ring holds something we would take now. */
+static bool ring_takeable(struct client *c) {
+  return !c->closed && ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) != c->sq_head && !throttled(c) &&
+         cq_refresh(c) && cq_room(c) >= 2 * OCFW_RING_CQE_MAX;
+}
+
+/* ring_take takes the requests waiting in c's submission ring, as many as
+ * back-pressure and fairness allow.  Each one is copied out before it is
+ * decoded (the client can write the ring under us), and gets its reply's
+ * room in the completion ring set aside, plus the most that padding at the
+ * ring's end can waste, so completions never overrun what the client has
+ * not read.  Returns false when c was closed for breaking its ring. */
+static bool ring_take(struct client *c) {
+  if (c->closed) return false;
+  if (c->ring == NULL) return true;
+  uint8_t *sq = c->ring + OCFW_RING_HDR;
+  uint64_t tail = ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL), start = c->sq_head;
+  if (tail - c->sq_head > c->sq_size) {
+    fatal(c, EPROTO, "submission ring position out of range");
+    return false;
+  }
+  if (!cq_refresh(c)) return false;
+  for (int k = 0; k < RING_BURST && !throttled(c); k++) {
+    struct ocfw_hdr h;
+    uint64_t head = c->sq_head;
+    long at = ocfw_ring_next(sq, c->sq_size, &head, tail, OCFW_RING_SQE_MAX, &h);
+    if (at == -1) {
+      c->sq_head = head; /* past trailing padding */
+      break;
+    }
+    uint8_t msg[OCFW_RING_SQE_MAX];
+    uint32_t mlen = at >= 0 ? h.len : 0;
+    if (at >= 0) {
+      memcpy(msg, sq + at, mlen);
+      memcpy(&h, msg, sizeof(h)); /* only the copy counts from here on */
+    }
+    if (at < 0 || h.cmd != OCFW_CRYPT || h.len != mlen ||
+        h.len < sizeof(struct ocfw_crypt) + OCFW_HDR_LEN) {
+      fatal(c, EPROTO, "broken submission ring");
+      return false;
+    }
+    struct ocfw_crypt cr;
+    memcpy(&cr, msg + OCFW_HDR_LEN, sizeof(cr));
+    unsigned nd = cr.ndesc <= OCF_MAX_DESC ? cr.ndesc : OCF_MAX_DESC;
+    uint16_t res = (uint16_t)(OCFW_HDR_LEN + sizeof(struct ocfw_crypt_rep) +
+                              ((h.flags & OCFW_F_WANTIV) ? nd * OCF_MAX_IV : 0));
+    if (cq_room(c) < (size_t)res + OCFW_RING_CQE_MAX) break; /* until the client reads */
+    c->sq_head = head + h.len;
+    c->cq_reserved += res;
+    do_crypt(c, &h, msg + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN, res);
+    if (c->closed) return false;
+  }
+  if (c->sq_head != start) ocfw_ring_st(c->ring, OCFW_RING_SQ_HEAD, c->sq_head);
+  if (npending) dispatch_pending();
+  return !c->closed;
 }
 
 static void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
@@ -979,7 +1174,13 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
       do_sessinfo(c, h, b, n);
       break;
     case OCFW_CRYPT:
-      do_crypt(c, h, b, n);
+      do_crypt(c, h, b, n, 0);
+      break;
+    case OCFW_RING_REG:
+      do_ring_reg(c, h, b, n);
+      break;
+    case OCFW_KICK: /* the loop looks at every ring on each round anyway */
+      if (n) reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
       break;
     case OCFW_KEY:
       do_key(c, h, b, n);
@@ -1016,6 +1217,11 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
 /* parse consumes whole messages from the read buffer while the client is not
  * throttled; returns false when the client was closed. */
 static bool parse(struct client *c) {
+  /* Requests the client put in its ring before it sent what is on the
+   * socket come first: a session freed on the socket must not vanish under
+   * them. */
+  if (!ring_take(c) && c->closed) return false;
+  c->ring_wait = false;
   size_t pos = 0;
   while (!c->closed && c->inlen - pos >= OCFW_HDR_LEN) {
     struct ocfw_hdr h;
@@ -1028,6 +1234,11 @@ static bool parse(struct client *c) {
     }
     if (c->inlen - pos < h.len) break;
     if (throttled(c)) break;
+    if (c->ring && h.cmd != OCFW_CRYPT && h.cmd != OCFW_KICK &&
+        ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) != c->sq_head) {
+      c->ring_wait = true; /* rings_take parses again once the ring is empty */
+      break;
+    }
     handle(c, &h, c->in + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
     pos += h.len;
   }
@@ -1199,6 +1410,32 @@ static void drain_completions(void) {
 
 /* --- the loop's own rhythm ------------------------------------------------- */
 
+/* rings_take: every client's ring, once per round of the loop, so that a
+ * busy daemon finds new requests without any system call. */
+static void rings_take(void) {
+  for (struct client *c = ring_list, *next; c != NULL; c = next) {
+    next = c->rnext; /* c may close (and leave the list) */
+    if (!ring_take(c)) continue;
+    if (c->ring_wait && ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) == c->sq_head) parse(c);
+  }
+}
+
+/* rings_arm, before the loop blocks: every client is asked to kick us when
+ * it adds requests or reads completions.  True when some ring already has
+ * work for us (then the loop must not block). */
+static bool rings_arm(void) {
+  bool work = false;
+  for (struct client *c = ring_list, *next; c != NULL; c = next) {
+    next = c->rnext;
+    ocfw_ring_arm(c->ring, OCFW_RING_SQ_ARMED);
+    if (ring_takeable(c)) work = true;
+    /* a socket message held back for the ring, which is now empty */
+    if (!c->closed && c->ring_wait && ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) == c->sq_head)
+      work = true;
+  }
+  return work;
+}
+
 /* Replies are moderated as completions are.  A client's output goes to the
  * socket when it holds anything but crypt completions, when nothing of the
  * client is left in the framework, when at least half as many completions
@@ -1252,6 +1489,7 @@ static void flush_clients(bool all) {
 /* loop_sleep_begin: true when the loop may block (nothing is waiting on the
  * completion list; from now on completions wake it). */
 static bool loop_sleep_begin(void) {
+  if (local_head != NULL) return false; /* completions of our own to hand out */
   pthread_mutex_lock(&done_lock);
   bool ok = done_head == NULL;
   if (ok) loop_asleep = true;
@@ -1407,7 +1645,7 @@ int ocfd_serve(const struct ocfd_conf *conf) {
     bool slept = false;
     if (!busy) {
       flush_clients(true);
-      slept = loop_sleep_begin();
+      slept = !rings_arm() && loop_sleep_begin();
     }
     int n = epoll_wait(epfd, evs, 256, slept ? -1 : 0);
     if (slept) loop_sleep_end();
@@ -1443,9 +1681,13 @@ int ocfd_serve(const struct ocfd_conf *conf) {
         }
       }
     }
+    rings_take(); /* before the drain: small requests complete as they are taken */
     drain_completions();
     busy = assist();
-    if (busy) drain_completions();
+    if (busy) {
+      rings_take();
+      drain_completions();
+    }
     flush_clients(false);
     while (free_list) {
       struct client *c = free_list;

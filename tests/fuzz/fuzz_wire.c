@@ -53,7 +53,37 @@ static void check_key(const uint8_t *b, size_t n) {
   }
 }
 
+/* check_ring reads the input as a ring's contents, the way both ends read
+ * each other's ring: first byte picks the ring size (a power of two up to
+ * what the input holds), the next eight the writer's position; whatever a
+ * message found says, it must lie within the ring and the published part. */
+static void check_ring(const uint8_t *data, size_t size) {
+  if (size < 9) return;
+  uint32_t rsize = OCFW_HDR_LEN;
+  while (rsize * 2 <= size - 9 && rsize < (1u << (data[0] & 15))) rsize *= 2;
+  if (rsize > size - 9) return;
+  uint8_t *r = malloc(rsize); /* exact bounds for the sanitizer */
+  memcpy(r, data + 9, rsize);
+  uint64_t tail, head = 0;
+  memcpy(&tail, data + 1, 8);
+  tail %= 2ull * rsize;
+  for (int guard = 0; guard < 4096; guard++) {
+    struct ocfw_hdr h;
+    uint64_t before = head;
+    long at = ocfw_ring_next(r, rsize, &head, tail, OCFW_RING_SQE_MAX, &h);
+    if (at < 0) break;
+    assert(head >= before && tail - head >= h.len && h.len >= OCFW_HDR_LEN);
+    assert((size_t)at + h.len <= rsize);
+    uint8_t m[OCFW_RING_SQE_MAX];
+    memcpy(m, r + at, h.len);
+    if (h.cmd == OCFW_CRYPT) check_crypt(m + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN, h.flags);
+    head += h.len;
+  }
+  free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  check_ring(data, size);
   size_t pos = 0;
   while (size - pos >= OCFW_HDR_LEN) {
     struct ocfw_hdr h;
