@@ -66,8 +66,9 @@ struct ocfdev {
   uint8_t *ring; /* the mapped region; NULL until set up */
   size_t ring_len;
   uint32_t sq_size, cq_size;
-  uint64_t sq_tail; /* where our next submission goes (published or not) */
-  uint64_t cq_head; /* the next completion we read */
+  uint64_t sq_tail;  /* where our next submission goes (published or not) */
+  uint64_t cq_head;  /* the next completion we read */
+  uint64_t progress; /* completions and control replies handled so far */
 };
 
 #define RING_SQ (256u << 10)
@@ -128,6 +129,7 @@ static void got_crypt(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t 
   else
     d->done_head = op;
   d->done_tail = op;
+  d->progress++;
 }
 
 static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
@@ -150,6 +152,7 @@ static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b
     if (n) memcpy(d->ctl_body, b, n);
     d->ctl_len = n;
     d->ctl_done = true;
+    d->progress++;
   }
 }
 
@@ -198,8 +201,14 @@ static bool ring_arm(struct ocfdev *d) {
  * and handles every complete message.  Returns 0 or the connection error. */
 static int pump(struct ocfdev *d, int timeout_ms) {
   if (d->dead) return d->dead;
-  if (ring_drain(d)) timeout_ms = 0;
+  /* Waiting ends with the first completion or control reply, not with the
+   * first bytes: a long reply arrives in pieces, and so may kicks that find
+   * nothing new. */
+  uint64_t start = d->progress;
+  struct timespec t0;
+  if (timeout_ms > 0) clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
+    ring_drain(d);
     size_t need = 64 * 1024;
     if (d->inlen >= OCFW_HDR_LEN) {
       struct ocfw_hdr h;
@@ -221,17 +230,20 @@ static int pump(struct ocfdev *d, int timeout_ms) {
     ssize_t n = recv(d->fd, d->in + d->inlen, d->incap - d->inlen, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (ring_drain(d)) timeout_ms = 0;
-      if (timeout_ms == 0) return d->dead;
-      if (ring_arm(d)) {
-        timeout_ms = 0;
-        continue;
+      ring_drain(d);
+      if (timeout_ms == 0 || d->progress != start || d->dead) return d->dead;
+      if (ring_arm(d)) return d->dead;
+      int wait = timeout_ms;
+      if (timeout_ms > 0) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= timeout_ms) return 0;
+        wait = timeout_ms - (int)ms;
       }
       struct pollfd pf = {d->fd, POLLIN, 0};
-      int rc = poll(&pf, 1, timeout_ms);
+      int rc = poll(&pf, 1, wait);
       if (rc < 0 && errno != EINTR) return errno;
-      if (rc == 0) return 0;
-      timeout_ms = 0; /* something arrived: read it, then stop waiting */
       continue;
     }
     if (n <= 0) {
@@ -254,7 +266,6 @@ static int pump(struct ocfdev *d, int timeout_ms) {
     }
     memmove(d->in, d->in + pos, d->inlen - pos);
     d->inlen -= pos;
-    timeout_ms = 0; /* got something: drain what is there, then return */
   }
 }
 
