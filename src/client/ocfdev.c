@@ -587,6 +587,10 @@ static int ring_put(struct ocfdev *d, struct ocfdev_op *op) {
   for (;;) {
     if (d->dead) return d->dead;
     uint64_t head = ocfw_ring_ld(d->ring, OCFW_RING_SQ_HEAD);
+    if (d->sq_tail - head > d->sq_size) { /* not a position the daemon can have reached */
+      kill_conn(d, EPROTO);
+      return d->dead;
+    }
     long at = ocfw_ring_room(sq, d->sq_size, &d->sq_tail, head, len);
     if (at >= 0) {
       build_meta(op, sq + at);
