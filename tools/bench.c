@@ -522,14 +522,21 @@ static void print_dev_path(FILE *f, const struct bench_result *r, double ratio, 
     fprintf(f, " | %9s %10s", a, b);
 }
 
+/* ring_off: libocfdev was told to keep shared-memory requests on the socket. */
+static int ring_off(void) {
+  const char *v = getenv("OCFDEV_RING");
+  return v != NULL && strcmp(v, "0") == 0;
+}
+
 /* print_dev_table: the same cases through the daemon, beside in-process. */
 static void print_dev_table(FILE *f, const struct opts *o, const struct row *rows, int nrows) {
   fprintf(f,
           "\nthrough ocfd at %s%s: ocfd = one request at a time, data copied through the\n"
           "socket (as CIOCCRYPT); ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
-          "shared memory (no copy).  %% = request rate relative to in-process.\n\n",
+          "shared memory (no copy), submitted through %s.  %% = request rate relative to\n"
+          "in-process.\n\n",
           o->ocfd, o->priv_pid > 0 ? " (a private daemon for this run)" : "", o->p.window,
-          o->p.window);
+          o->p.window, ring_off() ? "the socket ($OCFDEV_RING=0)" : "rings");
   fprintf(f, "%-26s %6s | %-20s | %-20s | %-28s | %-28s |\n", "", "", "     in-process",
           "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)");
   fprintf(f, "%-26s %6s | %9s %10s | %9s %10s | %9s %10s %7s | %9s %10s %7s\n", "algorithm",
