@@ -157,11 +157,20 @@ static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b
   }
 }
 
+static int send_iov(struct ocfdev *d, struct iovec *iov, int cnt, int fd);
+
+/* kick_daemon sends OCFW_KICK if the daemon said it was going to sleep. */
+static int kick_daemon(struct ocfdev *d) {
+  if (!ocfw_ring_disarm(d->ring, OCFW_RING_SQ_ARMED)) return 0;
+  uint8_t kick[OCFW_HDR_LEN];
+  ocfw_put_hdr(kick, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
+  struct iovec iov = {kick, sizeof(kick)};
+  return send_iov(d, &iov, 1, -1);
+}
+
 /* ring_drain handles every completion the daemon has published; true when
  * there was one.  A daemon that writes nonsense there is treated like one
  * that sends nonsense on the socket. */
-static int send_iov(struct ocfdev *d, struct iovec *iov, int cnt, int fd);
-
 static bool ring_drain(struct ocfdev *d) {
   if (d->ring == NULL || d->dead) return false;
   uint8_t *cq = d->ring + OCFW_RING_HDR + d->sq_size;
@@ -180,12 +189,7 @@ static bool ring_drain(struct ocfdev *d) {
   if (d->cq_head == start) return false;
   ocfw_ring_st(d->ring, OCFW_RING_CQ_HEAD, d->cq_head);
   /* A daemon asleep because our completion ring was full waits for this. */
-  if (ocfw_ring_disarm(d->ring, OCFW_RING_SQ_ARMED)) {
-    uint8_t kick[OCFW_HDR_LEN];
-    ocfw_put_hdr(kick, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
-    struct iovec iov = {kick, sizeof(kick)};
-    send_iov(d, &iov, 1, -1);
-  }
+  kick_daemon(d);
   return true;
 }
 
@@ -580,11 +584,7 @@ static int op_check(const struct ocfdev *d, const struct ocfdev_op *op) {
 static int ring_publish(struct ocfdev *d) {
   if (d->ring == NULL || ocfw_ring_ld(d->ring, OCFW_RING_SQ_TAIL) == d->sq_tail) return 0;
   ocfw_ring_st(d->ring, OCFW_RING_SQ_TAIL, d->sq_tail);
-  if (!ocfw_ring_disarm(d->ring, OCFW_RING_SQ_ARMED)) return 0;
-  uint8_t kick[OCFW_HDR_LEN];
-  ocfw_put_hdr(kick, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
-  struct iovec iov = {kick, sizeof(kick)};
-  return send_iov(d, &iov, 1, -1);
+  return kick_daemon(d);
 }
 
 /* ring_put writes op into the submission ring (tag taken); when the ring is

@@ -861,17 +861,26 @@ static uint32_t asymfeat(void) {
 
 /* --- shared memory --------------------------------------------------------- */
 
-/* map_region maps size bytes of the descriptor that came with the current
- * message (the oldest queued one, which it consumes), provided it is a
+/* take_fd: the descriptor that came with the current message (the oldest
+ * one queued), now ours; -1 if none came. */
+static int take_fd(struct client *c) {
+  if (c->nfds == 0) return -1;
+  int fd = c->fds[0];
+  memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+  return fd;
+}
+
+/* drop_fd closes the descriptor of a message refused for its body. */
+static void drop_fd(struct client *c) {
+  int fd = take_fd(c);
+  if (fd >= 0) close(fd);
+}
+
+/* map_region maps size bytes of the message's descriptor, provided it is a
  * memfd sealed against shrinking and fits the client's budget. */
 static int map_region(struct client *c, uint64_t size, uint8_t **base) {
-  int fd = -1, rc = 0;
-  if (c->nfds > 0) {
-    fd = c->fds[0];
-    memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
-  } else {
-    return EBADF;
-  }
+  int fd = take_fd(c), rc = 0;
+  if (fd < 0) return EBADF;
   struct stat st;
   if (size == 0 || size > cf->max_shm || c->shm_bytes + size > cf->max_shm) rc = ENOSPC;
   if (rc == 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size))
@@ -902,9 +911,10 @@ static void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t
     memcpy(&size, b, sizeof(size));
   if (rc == 0 && c->nshm >= MAX_SHM_REGIONS) rc = ENOSPC;
   uint8_t *base = NULL;
-  /* the descriptor goes with this message even when the body is wrong */
-  int mrc = rc == 0 || c->nfds > 0 ? map_region(c, rc == 0 ? size : 0, &base) : rc;
-  if (rc == 0) rc = mrc;
+  if (rc != 0)
+    drop_fd(c);
+  else
+    rc = map_region(c, size, &base);
   struct shm *m = NULL;
   if (rc == 0 && (m = calloc(1, sizeof(*m))) == NULL) {
     munmap(base, size);
@@ -937,8 +947,10 @@ static void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_
   if (rc == 0 && c->ring != NULL) rc = EEXIST;
   if (rc == 0 && !ocfw_ring_geom_ok(rr.sq_size, rr.cq_size, len)) rc = EINVAL;
   uint8_t *base = NULL;
-  int mrc = rc == 0 || c->nfds > 0 ? map_region(c, rc == 0 ? len : 0, &base) : rc;
-  if (rc == 0) rc = mrc;
+  if (rc != 0)
+    drop_fd(c);
+  else
+    rc = map_region(c, len, &base);
   if (rc == 0) {
     c->ring = base;
     c->ring_len = (size_t)len;
