@@ -994,8 +994,11 @@ static void bad_inflate_cases(const struct dcase *base, const uint8_t *plain, si
     bc.what = kind == 0 ? "inflate-no-room" : "inflate-corrupt";
     bc.sp[0].next = NULL;
     size_t skip = ref_range(&rng, 0, 9);
-    /* no room: the output would need plen bytes, the buffer holds less */
-    bc.n = skip + (kind == 0 ? (zl > plen / 2 ? zl : plen / 2) + 1 : plen + 8);
+    /* no room: the output would need plen bytes, the buffer holds less;
+     * corrupt: room for the input (which for incompressible data is longer
+     * than plen) and for the output */
+    size_t most = zl > plen ? zl : plen;
+    bc.n = skip + (kind == 0 ? (zl > plen / 2 ? zl : plen / 2) + 1 : most + 8);
     if (kind == 0 && bc.n - skip >= plen) continue; /* incompressible: nothing to test */
     alloc_bufs(&bc);
     memcpy(bc.in + skip, z, zl);
