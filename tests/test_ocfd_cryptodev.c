@@ -18,6 +18,7 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -679,13 +680,47 @@ static void sc_nosoft(void) {
   OK(close(fd));
 }
 
+/* read and write on /dev/crypto fail with EINVAL, as on the kernel device
+ * (which has neither operation), and leave the descriptor working. */
+static void sc_rw(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16], pt[64], ct[64], ref[64], buf[64] = {0};
+  fill(key, 16, 4);
+  fill(iv, 16, 5);
+  fill(pt, 64, 6);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  struct iovec v = {buf, sizeof(buf)};
+  ERRNO_IS(read(fd, buf, sizeof(buf)), EINVAL);
+  ERRNO_IS(write(fd, "garbage!garbage!", 16), EINVAL);
+  ERRNO_IS(readv(fd, &v, 1), EINVAL);
+  ERRNO_IS(writev(fd, &v, 1), EINVAL);
+  ERRNO_IS(pread(fd, buf, sizeof(buf), 0), EINVAL);
+  ERRNO_IS(pwrite(fd, buf, sizeof(buf), 0), EINVAL);
+  int fd2 = dup(fd);
+  ERRNO_IS(write(fd2, buf, 1), EINVAL);
+  uint8_t ivc[16];
+  memcpy(ivc, iv, 16);
+  OK(cryptop(fd2, ses, COP_ENCRYPT, 0, pt, ct, 64, NULL, ivc));
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 64, ref);
+  CHECK(memcmp(ct, ref, 64) == 0, "AES-CBC after read/write attempts differs from OpenSSL");
+  OK(close(fd2));
+  OK(close(fd));
+  /* other descriptors are untouched */
+  int p[2];
+  OK(pipe(p));
+  CHECK(write(p[1], "ok", 2) == 2, "write on a pipe: %s", strerror(errno));
+  CHECK(read(p[0], buf, 2) == 2 && memcmp(buf, "ok", 2) == 0, "read on a pipe");
+  close(p[0]), close(p[1]);
+}
+
 static const struct {
   const char *name;
   void (*fn)(void);
 } scenarios[] = {{"cbc", sc_cbc},       {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
                  {"aead", sc_aead},     {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
                  {"fds", sc_fds},       {"signals", sc_signals},   {"key", sc_key},
-                 {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall}};
+                 {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall},
+                 {"rw", sc_rw}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -726,6 +761,7 @@ static void t_key(void **s) { (void)s, run_scenario("key", NULL); }
 static void t_nosoft(void **s) { (void)s, run_scenario("nosoft", "--allow-soft=no"); }
 static void t_select(void **s) { (void)s, run_scenario("select", NULL); }
 static void t_closeall(void **s) { (void)s, run_scenario("closeall", NULL); }
+static void t_rw(void **s) { (void)s, run_scenario("rw", NULL); }
 
 int main(int argc, char **argv) {
   self = argv[0];
@@ -742,6 +778,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
       cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
       cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
+      cmocka_unit_test(t_rw),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +163,12 @@ static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const
 static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 static int (*real_pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
                            const sigset_t *);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_readv)(int, const struct iovec *, int);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
@@ -195,6 +202,12 @@ void init_once(void) {
   real_ppoll = dlsym(RTLD_NEXT, "ppoll");
   real_select = dlsym(RTLD_NEXT, "select");
   real_pselect = dlsym(RTLD_NEXT, "pselect");
+  real_read = dlsym(RTLD_NEXT, "read");
+  real_write = dlsym(RTLD_NEXT, "write");
+  real_readv = dlsym(RTLD_NEXT, "readv");
+  real_writev = dlsym(RTLD_NEXT, "writev");
+  real_pread = dlsym(RTLD_NEXT, "pread");
+  real_pwrite = dlsym(RTLD_NEXT, "pwrite");
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -1172,6 +1185,50 @@ int __open_2(const char *path, int flags) { return open(path, flags); }
 int __open64_2(const char *path, int flags) { return open(path, flags); }
 int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
 int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+
+/* read / write and their kin: the kernel's /dev/crypto has no read or write
+ * operations, so they fail with EINVAL there.  Here the descriptor is the
+ * daemon connection, where they would tear the protocol's framing apart. */
+#define NOT_ON_DEVCRYPTO(fd)  \
+  do {                        \
+    if (lookup(fd) != NULL) { \
+      errno = EINVAL;         \
+      return -1;              \
+    }                         \
+    resolve();                \
+  } while (0)
+
+ssize_t read(int fd, void *buf, size_t n) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_read(fd, buf, n);
+}
+
+ssize_t write(int fd, const void *buf, size_t n) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_write(fd, buf, n);
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int cnt) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_readv(fd, iov, cnt);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_writev(fd, iov, cnt);
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_pread(fd, buf, n, off);
+}
+ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_pwrite(fd, buf, n, off);
+}
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
 
 int close(int fd) {
   resolve();
