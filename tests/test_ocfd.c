@@ -525,6 +525,9 @@ static void t_ring(void **state) {
   assert_int_equal(ocfdev_crypt(d, &ops[0]), 0);
   assert_memory_equal(b0, first, sizeof(first));
   assert_int_equal(ocfdev_ring(d, 1), 0);
+  struct ocfdev *other = conn(); /* not its region */
+  assert_int_equal(ocfdev_shm_destroy(other, m), EINVAL);
+  ocfdev_close(other);
   assert_int_equal(ocfdev_shm_destroy(d, m), 0);
   ocfdev_close(d);
 }
@@ -905,6 +908,27 @@ static void t_disconnect_inflight(void **state) {
     int sent;
     assert_int_equal(ocfdev_submit_batch(d, p, N, &sent), 0);
     ocfdev_close(d);
+  }
+  /* the same through the rings: the daemon unmaps them under requests in flight */
+  for (int round = 0; round < 5; round++) {
+    struct ocfdev *d = conn();
+    uint8_t key[16] = {0};
+    uint32_t ses = session(d, OCF_ALG_AES_CBC, key, 16);
+    enum { N = 300, LEN = 8192 };
+    struct ocfdev_shm *m;
+    assert_int_equal(ocfdev_shm_create(d, (size_t)N * LEN, &m), 0);
+    static struct ocfdev_op ops[N];
+    struct ocfdev_op *p[N];
+    for (int i = 0; i < N; i++) {
+      ops[i] = (struct ocfdev_op){
+          .ses = ses, .ndesc = 1, .shm = m, .shm_off = (size_t)i * LEN, .len = LEN};
+      ops[i].desc[0] = (struct ocf_desc){
+          .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = LEN};
+      p[i] = &ops[i];
+    }
+    int sent;
+    assert_int_equal(ocfdev_submit_batch(d, p, N, &sent), 0);
+    ocfdev_close(d); /* takes the region along */
   }
   healthy();
 }

@@ -39,7 +39,8 @@ int ocfdev_open(const char *path, struct ocfdev **out);
 
 /* ocfdev_close ends the connection: the daemon frees its sessions and
  * shared-memory regions and drops its requests.  Requests still in flight
- * here are abandoned (their memory is the caller's again). */
+ * here are abandoned (their memory is the caller's again); the connection's
+ * regions are unmapped and their handles become invalid. */
 void ocfdev_close(struct ocfdev *d);
 
 /* ocfdev_fd is the connection's socket, readable when completions arrive:
@@ -148,8 +149,8 @@ size_t ocfdev_shm_size(const struct ocfdev_shm *m);
  * ocfdev_shm_create, unless $OCFDEV_RING is "0" or the daemon cannot. */
 int ocfdev_ring(struct ocfdev *d, int on);
 
-/* ocfdev_shm_destroy unregisters and unmaps a region.  No request may be in
- * flight on it. */
+/* ocfdev_shm_destroy unregisters and unmaps a region of this connection
+ * (EINVAL for any other).  No request may be in flight on it. */
 int ocfdev_shm_destroy(struct ocfdev *d, struct ocfdev_shm *m);
 
 /* ocfdev_kop runs a public-key request (k->op, iparams, oparams, param[];

@@ -38,6 +38,7 @@ struct ocfdev_shm {
   uint32_t id;
   void *base;
   size_t size;
+  struct ocfdev_shm *next; /* the connection's regions */
 };
 
 struct ocfdev {
@@ -66,10 +67,11 @@ struct ocfdev {
   uint8_t *ring; /* the mapped region; NULL until set up */
   size_t ring_len;
   uint32_t sq_size, cq_size;
-  uint64_t sq_tail;  /* where our next submission goes (published or not) */
-  uint64_t cq_head;  /* the next completion we read */
-  uint64_t progress; /* completions and control replies handled so far */
-  bool sock_empty;   /* the last read found the socket empty (or nearly) */
+  uint64_t sq_tail;        /* where our next submission goes (published or not) */
+  uint64_t cq_head;        /* the next completion we read */
+  uint64_t progress;       /* completions and control replies handled so far */
+  struct ocfdev_shm *shms; /* regions, unmapped at close */
+  bool sock_empty;         /* the last read found the socket empty (or nearly) */
 };
 
 #define RING_SQ (256u << 10)
@@ -415,6 +417,12 @@ void ocfdev_close(struct ocfdev *d) {
   free(d->ctl_body);
   free(d->meta);
   if (d->ring) munmap(d->ring, d->ring_len);
+  while (d->shms) {
+    struct ocfdev_shm *m = d->shms;
+    d->shms = m->next;
+    munmap(m->base, m->size);
+    free(m);
+  }
   free(d);
 }
 
@@ -827,6 +835,8 @@ int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
   memcpy(&m->id, d->ctl_body, sizeof(m->id));
   m->base = base;
   m->size = size;
+  m->next = d->shms;
+  d->shms = m;
   *out = m;
   return 0;
 }
@@ -836,6 +846,10 @@ size_t ocfdev_shm_size(const struct ocfdev_shm *m) { return m->size; }
 
 int ocfdev_shm_destroy(struct ocfdev *d, struct ocfdev_shm *m) {
   if (m == NULL) return 0;
+  struct ocfdev_shm **pp = &d->shms;
+  while (*pp != NULL && *pp != m) pp = &(*pp)->next;
+  if (*pp == NULL) return EINVAL; /* not a region of this connection */
+  *pp = m->next;
   int rc = d->dead ? 0 : ctl(d, OCFW_SHM_UNREG, &m->id, sizeof(m->id), NULL, 0, -1);
   munmap(m->base, m->size);
   free(m);
