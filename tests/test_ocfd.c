@@ -685,6 +685,26 @@ static void expect_error(int fd) {
   assert_int_equal(rd(fd, &h, body, sizeof(body)), -1);
 }
 
+/* rawring_wait reaps until want completions came, sleeping on kicks. */
+static int rawring_wait(struct rawring *r, int want, int *errors) {
+  int got = 0;
+  for (int spins = 0; got < want && spins < 4000; spins++) {
+    int k = rawring_reap(r, errors);
+    got += k;
+    if (k == 0) { /* ask for a kick, look once more, then wait for it */
+      ocfw_ring_arm(r->reg, OCFW_RING_CQ_ARMED);
+      if (ocfw_ring_ld(r->reg, OCFW_RING_CQ_TAIL) != r->cq_head) continue;
+      struct pollfd pf = {r->fd, POLLIN, 0};
+      assert_int_equal(poll(&pf, 1, 10000), 1);
+      struct ocfw_hdr h;
+      uint8_t body[16];
+      assert_int_equal(rd(r->fd, &h, body, sizeof(body)), 0);
+      assert_int_equal(h.cmd, OCFW_KICK);
+    }
+  }
+  return got;
+}
+
 /* A small completion ring holds back a client that does not read it: the
  * daemon takes requests only while their replies fit, and everything
  * completes once the client reads.  Registering rings wrongly is refused;
@@ -702,23 +722,17 @@ static void t_ring_raw(void **state) {
   uint64_t taken = ocfw_ring_ld(r.reg, OCFW_RING_SQ_HEAD);
   assert_true(taken > 0 && taken < r.sq_tail);
   assert_true(ocfw_ring_ld(r.reg, OCFW_RING_CQ_TAIL) <= OCFW_RING_MIN);
-  int got = 0, errors = 0;
-  for (int spins = 0; got < N + 1 && spins < 2000; spins++) {
-    int k = rawring_reap(&r, &errors);
-    got += k;
-    if (k == 0) { /* ask for a kick, look once more, then wait for it */
-      ocfw_ring_arm(r.reg, OCFW_RING_CQ_ARMED);
-      if (ocfw_ring_ld(r.reg, OCFW_RING_CQ_TAIL) != r.cq_head) continue;
-      struct pollfd pf = {r.fd, POLLIN, 0};
-      assert_int_equal(poll(&pf, 1, 10000), 1);
-      struct ocfw_hdr h;
-      uint8_t body[16];
-      assert_int_equal(rd(r.fd, &h, body, sizeof(body)), 0);
-      assert_int_equal(h.cmd, OCFW_KICK);
-    }
-  }
+  int errors = 0, got = rawring_wait(&r, N + 1, &errors);
   assert_int_equal(got, N + 1);
   assert_int_equal(errors, 1);
+  /* another round wraps the submission ring (padding at its end) */
+  uint64_t before = r.sq_tail;
+  for (int i = 0; i < 200; i++) rawring_put(&r, (uint32_t)(1000 + i), OCFW_F_SHM | OCFW_F_WANTIV);
+  assert_true(r.sq_tail / r.sq > before / r.sq);
+  rawring_publish(&r);
+  errors = 0;
+  assert_int_equal(rawring_wait(&r, 200, &errors), 200);
+  assert_int_equal(errors, 0);
   /* a tail beyond the ring */
   ocfw_ring_st(r.reg, OCFW_RING_SQ_TAIL, r.sq_tail + 2 * r.sq);
   kick(r.fd);
