@@ -16,9 +16,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -696,8 +698,27 @@ static void sc_rw(void) {
   ERRNO_IS(writev(fd, &v, 1), EINVAL);
   ERRNO_IS(pread(fd, buf, sizeof(buf), 0), EINVAL);
   ERRNO_IS(pwrite(fd, buf, sizeof(buf), 0), EINVAL);
+  /* a character device is no socket */
+  struct msghdr mh = {.msg_iov = &v, .msg_iovlen = 1};
+  struct sockaddr_un sa;
+  socklen_t sl = sizeof(sa);
+  int one = 1;
+  ERRNO_IS(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), ENOTSOCK);
+  ERRNO_IS(send(fd, "garbage!garbage!", 16, 0), ENOTSOCK);
+  ERRNO_IS(recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), ENOTSOCK);
+  ERRNO_IS(sendto(fd, buf, 16, 0, NULL, 0), ENOTSOCK);
+  ERRNO_IS(recvmsg(fd, &mh, MSG_DONTWAIT), ENOTSOCK);
+  ERRNO_IS(sendmsg(fd, &mh, 0), ENOTSOCK);
+  ERRNO_IS(getsockopt(fd, SOL_SOCKET, SO_TYPE, &one, &(socklen_t){sizeof(one)}), ENOTSOCK);
+  ERRNO_IS(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)), ENOTSOCK);
+  ERRNO_IS(getpeername(fd, (struct sockaddr *)&sa, &sl), ENOTSOCK);
+  ERRNO_IS(getsockname(fd, (struct sockaddr *)&sa, &sl), ENOTSOCK);
+  ERRNO_IS(shutdown(fd, SHUT_RDWR), ENOTSOCK);
+  ERRNO_IS(listen(fd, 1), ENOTSOCK);
+  ERRNO_IS(accept(fd, NULL, NULL), ENOTSOCK);
   int fd2 = dup(fd);
   ERRNO_IS(write(fd2, buf, 1), EINVAL);
+  ERRNO_IS(send(fd2, buf, 1, 0), ENOTSOCK);
   uint8_t ivc[16];
   memcpy(ivc, iv, 16);
   OK(cryptop(fd2, ses, COP_ENCRYPT, 0, pt, ct, 64, NULL, ivc));
@@ -710,6 +731,12 @@ static void sc_rw(void) {
   OK(pipe(p));
   CHECK(write(p[1], "ok", 2) == 2, "write on a pipe: %s", strerror(errno));
   CHECK(read(p[0], buf, 2) == 2 && memcmp(buf, "ok", 2) == 0, "read on a pipe");
+  close(p[0]), close(p[1]);
+  OK(socketpair(AF_UNIX, SOCK_STREAM, 0, p));
+  CHECK(send(p[0], "ok", 2, 0) == 2, "send on a socket: %s", strerror(errno));
+  CHECK(recv(p[1], buf, 2, 0) == 2 && memcmp(buf, "ok", 2) == 0, "recv on a socket");
+  OK(shutdown(p[0], SHUT_WR));
+  CHECK(recv(p[1], buf, 2, 0) == 0, "recv after shutdown");
   close(p[0]), close(p[1]);
 }
 

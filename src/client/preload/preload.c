@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,6 +171,32 @@ static ssize_t (*real_readv)(int, const struct iovec *, int);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_read_chk)(int, void *, size_t, size_t);
+static ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
+static ssize_t (*real_recv)(int, void *, size_t, int);
+static ssize_t (*real_recv_chk)(int, void *, size_t, size_t, int);
+static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+static ssize_t (*real_recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *,
+                                    socklen_t *);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned, int);
+static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static int (*real_shutdown)(int, int);
+static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_listen)(int, int);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+/* The shim's own code: libocfdev inside it talks to the daemon through
+ * these very descriptors, with the socket calls refused to the program. */
+static uintptr_t self_lo, self_hi;
 
 static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
@@ -181,6 +209,24 @@ static void atfork_child(void) {
     struct cfile *f = atomic_load(&tab[i]);
     if (f) pthread_mutex_init(&f->lock, NULL);
   }
+}
+
+/* find_self records the executable segment of the object holding the
+ * address arg (this library). */
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  uintptr_t me = (uintptr_t)arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (me >= lo && me < hi) {
+      self_lo = lo;
+      self_hi = hi;
+      return 1;
+    }
+  }
+  return 0;
 }
 
 static void resolve(void) {
@@ -208,6 +254,29 @@ void init_once(void) {
   real_writev = dlsym(RTLD_NEXT, "writev");
   real_pread = dlsym(RTLD_NEXT, "pread");
   real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+  real_read_chk = dlsym(RTLD_NEXT, "__read_chk");
+  real_pread_chk = dlsym(RTLD_NEXT, "__pread_chk");
+  real_recv = dlsym(RTLD_NEXT, "recv");
+  real_recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
+  real_recvfrom = dlsym(RTLD_NEXT, "recvfrom");
+  real_recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
+  real_recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+  real_recvmmsg = dlsym(RTLD_NEXT, "recvmmsg");
+  real_send = dlsym(RTLD_NEXT, "send");
+  real_sendto = dlsym(RTLD_NEXT, "sendto");
+  real_sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+  real_sendmmsg = dlsym(RTLD_NEXT, "sendmmsg");
+  real_getsockopt = dlsym(RTLD_NEXT, "getsockopt");
+  real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
+  real_getsockname = dlsym(RTLD_NEXT, "getsockname");
+  real_getpeername = dlsym(RTLD_NEXT, "getpeername");
+  real_shutdown = dlsym(RTLD_NEXT, "shutdown");
+  real_bind = dlsym(RTLD_NEXT, "bind");
+  real_connect = dlsym(RTLD_NEXT, "connect");
+  real_listen = dlsym(RTLD_NEXT, "listen");
+  real_accept = dlsym(RTLD_NEXT, "accept");
+  real_accept4 = dlsym(RTLD_NEXT, "accept4");
+  dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -1229,6 +1298,115 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
   return real_pwrite(fd, buf, n, off);
 }
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+/* _FORTIFY_SOURCE builds read through these. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_read_chk(fd, buf, n, buflen);
+}
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) {
+  NOT_ON_DEVCRYPTO(fd);
+  return real_pread_chk(fd, buf, n, off, buflen);
+}
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+    __attribute__((alias("__pread_chk")));
+
+/* Socket calls: /dev/crypto is a character device, so the kernel answers
+ * them with ENOTSOCK.  Here the descriptor is a socket, which the shim's own
+ * libocfdev uses (calls from the shim's code pass through); anyone else's
+ * send or recv on it would break the protocol's framing. */
+#define NOT_A_SOCKET(fd)                                                    \
+  do {                                                                      \
+    resolve();                                                              \
+    uintptr_t from_ = (uintptr_t)__builtin_return_address(0);               \
+    if ((from_ < self_lo || from_ >= self_hi) && lookup(fd) != NULL) {      \
+      errno = ENOTSOCK;                                                     \
+      return -1;                                                            \
+    }                                                                       \
+  } while (0)
+
+ssize_t recv(int fd, void *buf, size_t n, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_recv(fd, buf, n, flags);
+}
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_recv_chk(fd, buf, n, buflen, flags);
+}
+ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_recvfrom(fd, buf, n, flags, sa, len);
+}
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *sa,
+                       socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_recvfrom_chk(fd, buf, n, buflen, flags, sa, len);
+}
+ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_recvmsg(fd, m, flags);
+}
+int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t) {
+  NOT_A_SOCKET(fd);
+  return real_recvmmsg(fd, v, n, flags, t);
+}
+ssize_t send(int fd, const void *buf, size_t n, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_send(fd, buf, n, flags);
+}
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+               socklen_t len) {
+  NOT_A_SOCKET(fd);
+  return real_sendto(fd, buf, n, flags, sa, len);
+}
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_sendmsg(fd, m, flags);
+}
+int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_sendmmsg(fd, v, n, flags);
+}
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_getsockopt(fd, level, name, val, len);
+}
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
+  NOT_A_SOCKET(fd);
+  return real_setsockopt(fd, level, name, val, len);
+}
+int getsockname(int fd, struct sockaddr *sa, socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_getsockname(fd, sa, len);
+}
+int getpeername(int fd, struct sockaddr *sa, socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_getpeername(fd, sa, len);
+}
+int shutdown(int fd, int how) {
+  NOT_A_SOCKET(fd);
+  return real_shutdown(fd, how);
+}
+int bind(int fd, const struct sockaddr *sa, socklen_t len) {
+  NOT_A_SOCKET(fd);
+  return real_bind(fd, sa, len);
+}
+int connect(int fd, const struct sockaddr *sa, socklen_t len) {
+  NOT_A_SOCKET(fd);
+  return real_connect(fd, sa, len);
+}
+int listen(int fd, int backlog) {
+  NOT_A_SOCKET(fd);
+  return real_listen(fd, backlog);
+}
+int accept(int fd, struct sockaddr *sa, socklen_t *len) {
+  NOT_A_SOCKET(fd);
+  return real_accept(fd, sa, len);
+}
+int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
+  NOT_A_SOCKET(fd);
+  return real_accept4(fd, sa, len, flags);
+}
 
 int close(int fd) {
   resolve();
