@@ -39,6 +39,9 @@ struct row {
   char note[320];
   struct bench_result ocf, direct;
   struct bench_result dev[3]; /* through ocfd: DEV_SYNC, DEV_ASYNC, DEV_SHM */
+  /* medians over the rounds of each round's rate ratio: framework/direct,
+   * and each daemon path/framework (NAN when not measured) */
+  double ratio, dev_ratio[3];
 };
 
 /* The daemon paths, in table / JSON order. */
@@ -83,9 +86,10 @@ void bench_usage(FILE *f) {
           "  --workers N        framework worker threads (default: online CPUs)\n"
           "  --direct-bufs N    buffers the direct path cycles through per thread\n"
           "                     (default: the window, so both paths touch as much memory)\n"
-          "  --rounds N         alternate the two paths N times per case, each round\n"
-          "                     seconds/N long, so drifting machine load hits both alike\n"
-          "                     (default 4)\n"
+          "  --rounds N         alternate the paths N times per case, each round\n"
+          "                     seconds/N long and in reverse order every other round, so\n"
+          "                     drifting machine load hits all alike; ratios are the\n"
+          "                     medians of the rounds' ratios (default 4)\n"
           "  --no-verify        skip the one-request output check against OpenSSL\n"
           "  --only ocf|direct  run one path only (for profiling; no ratio)\n"
           "  --list             print all algorithm names and exit\n"
@@ -424,8 +428,8 @@ static int resolve_producer(struct bench_params *p) {
 }
 
 static double ratio_of(const struct row *r) {
-  if (!r->ocf.ok || !r->direct.ok || !(r->direct.ops_per_s > 0)) return NAN;
-  return r->ocf.ops_per_s / r->direct.ops_per_s;
+  if (!r->ocf.ok || !r->direct.ok) return NAN;
+  return r->ratio;
 }
 
 static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
@@ -454,7 +458,7 @@ static void print_table(FILE *f, const struct opts *o, const struct row *rows, i
   fprintf(f,
           "ocf bench: libocf %s, %s\n"
           "%d consumer thread%s x %d requests in flight (%s), %d framework worker%s;\n"
-          "%.2f s per case and path, in %d alternating round%s\n\n",
+          "%.2f s per case and path, in %d alternating round%s (ratios: their median)\n\n",
           OCF_VERSION, OPENSSL_VERSION_TEXT, o->p.threads, o->p.threads == 1 ? "" : "s",
           o->p.window, o->p.batch ? "ocf_dispatch_batch" : "ocf_dispatch from the callback",
           workers, workers == 1 ? "" : "s", o->p.seconds, o->rounds, o->rounds == 1 ? "" : "s");
@@ -507,8 +511,8 @@ static void print_table(FILE *f, const struct opts *o, const struct row *rows, i
 
 /* dev_ratio: a daemon path's request rate relative to the in-process one. */
 static double dev_ratio(const struct row *r, int m) {
-  if (!r->dev[m].ok || !r->ocf.ok || !(r->ocf.ops_per_s > 0)) return NAN;
-  return r->dev[m].ops_per_s / r->ocf.ops_per_s;
+  if (!r->dev[m].ok || !r->ocf.ok) return NAN;
+  return r->dev_ratio[m];
 }
 
 static void print_dev_path(FILE *f, const struct bench_result *r, double ratio, int with_ratio) {
@@ -840,6 +844,18 @@ static void finish_dev(struct bench_result *r, size_t size, const double *lat_w)
   r->p99_us = lat_w[1] / (double)r->ops;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* median_of sorts v[n] and returns its median (NAN when empty). */
+static double median_of(double *v, int n) {
+  if (n == 0) return NAN;
+  qsort(v, (size_t)n, sizeof(*v), cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void run_row(struct row *r, const struct opts *o) {
   size_t size = r->size;
   uint8_t *data = bench_alloc(size);
@@ -896,14 +912,40 @@ static void run_row(struct row *r, const struct opts *o) {
       }
     }
   }
+  /* Each round runs every path once, in reverse order every other round, so
+   * that a machine whose speed drifts during the run favours none of them;
+   * the ratios reported are the medians of each round's ratios. */
+  double *q = calloc((size_t)o->rounds * (1 + NDEV), sizeof(*q));
+  if (q == NULL) abort();
+  int nq[1 + NDEV] = {0};
   for (int k = 0; k < o->rounds && !ocf_bad && !direct_bad; k++) {
-    if (do_ocf && bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0) ocf_bad = 1;
-    if (do_direct && bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0)
-      direct_bad = 1;
-    for (int m = 0; o->via_ocfd && m < NDEV; m++)
-      if (!dev_bad[m] && run_dev(r->c, size, m, o, round.seconds, &r->dev[m], lat_w[m]) != 0)
-        dev_bad[m] = 1;
+    double rate[2 + NDEV] = {NAN, NAN, NAN, NAN, NAN};
+    for (int step = 0; step < 2 + NDEV; step++) {
+      int path = k % 2 ? 1 + NDEV - step : step; /* 0 ocf, 1 direct, 2.. daemon paths */
+      struct bench_result *res = path == 0 ? &r->ocf : path == 1 ? &r->direct : &r->dev[path - 2];
+      uint64_t ops0 = res->ops;
+      double el0 = res->elapsed;
+      int bad;
+      if (path == 0 && do_ocf)
+        bad = ocf_bad = bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0;
+      else if (path == 1 && do_direct)
+        bad = direct_bad = bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0;
+      else if (path >= 2 && o->via_ocfd && !dev_bad[path - 2])
+        bad = dev_bad[path - 2] =
+            run_dev(r->c, size, path - 2, o, round.seconds, res, lat_w[path - 2]) != 0;
+      else
+        continue;
+      if (!bad && res->elapsed > el0) rate[path] = (double)(res->ops - ops0) / (res->elapsed - el0);
+    }
+    if (rate[1] > 0 && isfinite(rate[0])) q[nq[0]++] = rate[0] / rate[1];
+    for (int m = 0; m < NDEV; m++)
+      if (rate[0] > 0 && isfinite(rate[2 + m]))
+        q[(size_t)o->rounds * (1 + m) + nq[1 + m]++] = rate[2 + m] / rate[0];
   }
+  r->ratio = median_of(q, nq[0]);
+  for (int m = 0; m < NDEV; m++)
+    r->dev_ratio[m] = median_of(q + (size_t)o->rounds * (1 + m), nq[1 + m]);
+  free(q);
   for (int m = 0; o->via_ocfd && m < NDEV; m++) {
     if (!dev_bad[m]) {
       finish_dev(&r->dev[m], size, lat_w[m]);
