@@ -716,6 +716,12 @@ static void sc_rw(void) {
   ERRNO_IS(shutdown(fd, SHUT_RDWR), ENOTSOCK);
   ERRNO_IS(listen(fd, 1), ENOTSOCK);
   ERRNO_IS(accept(fd, NULL, NULL), ENOTSOCK);
+  /* an argument in the null page, as the kernel would not copy it in */
+  ERRNO_IS(ioctl(fd, CIOCCRYPT, NULL), EFAULT);
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, NULL), EFAULT);
+  ERRNO_IS(ioctl(fd, CIOCFSESSION, NULL), EFAULT);
+  ERRNO_IS(ioctl(fd, CRIOGET, (void *)8), EFAULT);
+  ERRNO_IS(ioctl(fd, CIOCKEY, NULL), EFAULT);
   int fd2 = dup(fd);
   ERRNO_IS(write(fd2, buf, 1), EINVAL);
   ERRNO_IS(send(fd2, buf, 1, 0), ENOTSOCK);

@@ -1144,6 +1144,14 @@ static int do_finddev(struct cfile *f, struct crypt_find_op *fo) {
 }
 
 static int cd_ioctl(int fd, struct cfile *f, unsigned long req, void *arg) {
+  /* The kernel copies the argument in and answers EFAULT for an address it
+   * cannot read.  The shim reads it in place: it catches the null page,
+   * which is what a program's bug most often hands over, and would fault on
+   * a wild pointer (probing every address would cost system calls). */
+  if ((uintptr_t)arg < 4096 && _IOC_SIZE(req) > 0) {
+    errno = EFAULT;
+    return -1;
+  }
   pthread_mutex_lock(&f->lock);
   int rc = revive(f);
   if (rc == 0) {
