@@ -238,6 +238,32 @@ static void t_sessions(void **state) {
   assert_int_equal(ocfdev_sessinfo(a, sa, &si), 0);
   assert_string_equal(si.driver, "soft");
   assert_int_equal(si.alg[0].block, 16);
+  /* each connection lists its own sessions */
+  uint32_t sa2 = session(a, OCF_ALG_AES_CBC, key, 16), sa3 = session(a, OCF_ALG_AES_CBC, key, 16);
+  assert_int_equal(ocfdev_freesession(a, sa2), 0);
+  uint32_t ids[4] = {0};
+  int nids = -1;
+  assert_int_equal(ocfdev_sessions(a, ids, 4, &nids), 0);
+  assert_int_equal(nids, 2);
+  assert_true((ids[0] == sa && ids[1] == sa3) || (ids[0] == sa3 && ids[1] == sa));
+  assert_int_equal(ocfdev_sessions(a, ids, 1, &nids), 0); /* the count even past max */
+  assert_int_equal(nids, 2);
+  assert_int_equal(ocfdev_sessions(b, ids, 4, &nids), 0);
+  assert_int_equal(nids, 0);
+  assert_int_equal(ocfdev_sessions(a, NULL, 4, &nids), EINVAL);
+  /* another handle on a's connection (as after exec) sees its sessions */
+  struct ocfdev *a2 = NULL;
+  assert_int_equal(ocfdev_adopt(dup(ocfdev_fd(a)), &a2), 0);
+  assert_int_equal(ocfdev_sessions(a2, ids, 4, &nids), 0);
+  assert_int_equal(nids, 2);
+  assert_int_equal(ocfdev_sessinfo(a2, sa3, &si), 0);
+  assert_int_equal(ocfdev_freesession(a2, sa3), 0);
+  ocfdev_close(a2);
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  assert_int_equal(ocfdev_adopt(pfd[0], &a2), ENOTSOCK);
+  assert_int_equal(fcntl(pfd[0], F_GETFD), -1); /* adopted, so closed */
+  close(pfd[1]);
   /* b cannot see or free a's session */
   assert_int_equal(ocfdev_sessinfo(b, sa, &si), ENOENT);
   assert_int_equal(ocfdev_freesession(b, sa), ENOENT);

@@ -746,6 +746,80 @@ static void sc_rw(void) {
   close(p[0]), close(p[1]);
 }
 
+/* exec: descriptors survive exec with their sessions, as on the kernel,
+ * unless opened close-on-exec; scenario exec2 is the image after exec. */
+static char **sc_argv; /* the scenario's own arguments */
+static uint8_t ex_key[16], ex_iv[16], ex_mkey[20], ex_pt[64];
+
+static void ex_fill(void) {
+  fill(ex_key, 16, 41);
+  fill(ex_iv, 16, 42);
+  fill(ex_mkey, 20, 43);
+  fill(ex_pt, 64, 44);
+}
+
+static void sc_exec(void) {
+  ex_fill();
+  int fd = devopen(), gone = open("/dev/crypto", O_RDWR | O_CLOEXEC);
+  CHECK(gone >= 0, "open O_CLOEXEC");
+  uint32_t c = mksess(fd, CRYPTO_AES_CBC, ex_key, 16, 0, NULL, 0);
+  uint32_t m = mksess(fd, 0, NULL, 0, CRYPTO_SHA1_HMAC, ex_mkey, 20);
+  int twin = dup(fd);
+  char a[5][16];
+  snprintf(a[0], 16, "%d", fd);
+  snprintf(a[1], 16, "%d", twin);
+  snprintf(a[2], 16, "%u", c);
+  snprintf(a[3], 16, "%u", m);
+  snprintf(a[4], 16, "%d", gone);
+  execl(self, self, "--scenario", "exec2", a[0], a[1], a[2], a[3], a[4], (char *)NULL);
+  CHECK(0, "exec: %s", strerror(errno));
+}
+
+static void sc_exec2(void) {
+  ex_fill();
+  CHECK(sc_argv[0] && sc_argv[1] && sc_argv[2] && sc_argv[3] && sc_argv[4], "arguments");
+  if (fails) return;
+  int fd = atoi(sc_argv[0]), twin = atoi(sc_argv[1]), gone = atoi(sc_argv[4]);
+  uint32_t c = (uint32_t)strtoul(sc_argv[2], NULL, 10), m = (uint32_t)strtoul(sc_argv[3], NULL, 10);
+  ERRNO_IS(fcntl(gone, F_GETFD), EBADF);
+  uint8_t ct[64], ref[64], iv[16], md[20];
+  unsigned rl = 0;
+  memcpy(iv, ex_iv, 16);
+  OK(cryptop(fd, c, COP_ENCRYPT, 0, ex_pt, ct, 64, NULL, iv));
+  ref_cipher(EVP_aes_128_cbc(), ex_key, ex_iv, 1, ex_pt, 64, ref);
+  CHECK(memcmp(ct, ref, 64) == 0, "AES-CBC on a session inherited across exec differs");
+  OK(cryptop(twin, m, COP_ENCRYPT, 0, ex_pt, NULL, 64, md, NULL));
+  HMAC(EVP_sha1(), ex_mkey, 20, ex_pt, 64, ref, &rl);
+  CHECK(memcmp(md, ref, 20) == 0, "HMAC-SHA1 on a session inherited across exec differs");
+  struct session_info_op si = {.ses = c};
+  OK(ioctl(fd, CIOCGSESSINFO, &si));
+  CHECK(strcmp(si.cipher_info.cra_name, "cbc(aes)") == 0, "sessinfo: %s", si.cipher_info.cra_name);
+  /* new sessions and freeing old ones, on either descriptor */
+  uint32_t n = mksess(twin, CRYPTO_NULL, NULL, 0, 0, NULL, 0);
+  OK(cryptop(fd, n, COP_ENCRYPT, 0, ex_pt, ct, 64, NULL, NULL));
+  CHECK(memcmp(ct, ex_pt, 64) == 0, "NULL cipher");
+  OK(ioctl(twin, CIOCFSESSION, &c));
+  ERRNO_IS(cryptop(fd, c, COP_ENCRYPT, 0, ex_pt, ct, 64, NULL, iv), EINVAL);
+  ERRNO_IS(send(fd, "x", 1, 0), ENOTSOCK);
+  /* the keys stayed in the old image: a child forked from here cannot
+   * re-create that session on its own connection, but makes its own */
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint8_t md2[20];
+    int ok = cryptop(fd, m, COP_ENCRYPT, 0, ex_pt, NULL, 64, md2, NULL) == -1 && errno == EINVAL;
+    uint32_t own = mksess(fd, 0, NULL, 0, CRYPTO_SHA1_HMAC, ex_mkey, 20);
+    ok = ok && cryptop(fd, own, COP_ENCRYPT, 0, ex_pt, NULL, 64, md2, NULL) == 0 &&
+         memcmp(md2, md, 20) == 0;
+    _exit(ok ? 0 : 1);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "forked child after exec");
+  OK(close(fd));
+  OK(cryptop(twin, m, COP_ENCRYPT, 0, ex_pt, NULL, 64, md, NULL));
+  OK(close(twin));
+}
+
 static const struct {
   const char *name;
   void (*fn)(void);
@@ -753,7 +827,7 @@ static const struct {
                  {"aead", sc_aead},     {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
                  {"fds", sc_fds},       {"signals", sc_signals},   {"key", sc_key},
                  {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall},
-                 {"rw", sc_rw}};
+                 {"rw", sc_rw},         {"exec", sc_exec},         {"exec2", sc_exec2}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -795,10 +869,12 @@ static void t_nosoft(void **s) { (void)s, run_scenario("nosoft", "--allow-soft=n
 static void t_select(void **s) { (void)s, run_scenario("select", NULL); }
 static void t_closeall(void **s) { (void)s, run_scenario("closeall", NULL); }
 static void t_rw(void **s) { (void)s, run_scenario("rw", NULL); }
+static void t_exec(void **s) { (void)s, run_scenario("exec", NULL); }
 
 int main(int argc, char **argv) {
   self = argv[0];
-  if (argc == 3 && strcmp(argv[1], "--scenario") == 0) {
+  if (argc >= 3 && strcmp(argv[1], "--scenario") == 0) {
+    sc_argv = argv + 3;
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
       if (strcmp(scenarios[i].name, argv[2]) == 0) {
         scenarios[i].fn();
@@ -811,7 +887,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
       cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
       cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
-      cmocka_unit_test(t_rw),
+      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,14 @@ struct ocfdev_shm;
  * default) and stores the connection in *out. */
 int ocfdev_open(const char *path, struct ocfdev **out);
 
+/* ocfdev_adopt takes over fd, a connection to the daemon made by another
+ * program image (inherited across exec), and stores it in *out.  It owns fd
+ * from then on, even on failure.  Sessions made on it before are still the
+ * connection's (ocfdev_sessions lists them); requests in flight then are
+ * not ours, and their completions are dropped.  ENOTSOCK if fd is no
+ * stream socket. */
+int ocfdev_adopt(int fd, struct ocfdev **out);
+
 /* ocfdev_close ends the connection: the daemon frees its sessions and
  * shared-memory regions and drops its requests.  Requests still in flight
  * here are abandoned (their memory is the caller's again); the connection's
@@ -82,6 +90,10 @@ int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsig
 /* ocfdev_freesession frees a session; ENOENT if unknown on this connection.
  * Requests in flight on it still complete. */
 int ocfdev_freesession(struct ocfdev *d, uint32_t ses);
+
+/* ocfdev_sessions stores up to max of this connection's session handles in
+ * ses and their number in *n (which may exceed max: call again with more). */
+int ocfdev_sessions(struct ocfdev *d, uint32_t *ses, int max, int *n);
 
 /* ocfdev_sessinfo describes a session of this connection. */
 int ocfdev_sessinfo(struct ocfdev *d, uint32_t ses, struct ocfdev_sessinfo *info);

@@ -354,6 +354,8 @@ static int ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, co
 
 /* --- connection ----------------------------------------------------------- */
 
+static int greet(struct ocfdev *d, struct ocfdev **out);
+
 int ocfdev_open(const char *path, struct ocfdev **out) {
   if (out == NULL) return EINVAL;
   *out = NULL;
@@ -393,9 +395,15 @@ int ocfdev_open(const char *path, struct ocfdev **out) {
     free(d);
     return e;
   }
+  return greet(d, out);
+}
+
+/* greet exchanges OCFW_HELLO on d's connected socket and hands d to *out, or
+ * closes it. */
+static int greet(struct ocfdev *d, struct ocfdev **out) {
   fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
   struct ocfw_hello hi = {OCFW_MAGIC, OCFW_VERSION};
-  rc = ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
+  int rc = ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
   if (rc == 0 && d->ctl_len != sizeof(d->hello)) rc = EPROTO;
   if (rc != 0) {
     ocfdev_close(d);
@@ -406,6 +414,29 @@ int ocfdev_open(const char *path, struct ocfdev **out) {
   if (rv && strcmp(rv, "0") == 0) d->ring_mode = -1;
   *out = d;
   return 0;
+}
+
+int ocfdev_adopt(int fd, struct ocfdev **out) {
+  if (out == NULL) {
+    if (fd >= 0) close(fd);
+    return EINVAL;
+  }
+  *out = NULL;
+  int type = 0;
+  socklen_t tl = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+    int e = errno == EBADF ? EBADF : ENOTSOCK;
+    if (e != EBADF) close(fd);
+    return e;
+  }
+  struct ocfdev *d = calloc(1, sizeof(*d));
+  if (d == NULL) {
+    close(fd);
+    return ENOMEM;
+  }
+  d->fd = fd;
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return greet(d, out);
 }
 
 void ocfdev_close(struct ocfdev *d) {
@@ -489,6 +520,20 @@ int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsig
 
 int ocfdev_freesession(struct ocfdev *d, uint32_t ses) {
   return ctl(d, OCFW_FREESESSION, &ses, sizeof(ses), NULL, 0, -1);
+}
+
+int ocfdev_sessions(struct ocfdev *d, uint32_t *ses, int max, int *n) {
+  if (d == NULL || n == NULL || max < 0 || (max > 0 && ses == NULL)) return EINVAL;
+  *n = 0;
+  int rc = ctl(d, OCFW_SESSLIST, NULL, 0, NULL, 0, -1);
+  uint32_t count = 0;
+  if (rc == 0 && ocfw_dec_sesslist(d->ctl_body, d->ctl_len, &count) != 0) rc = EPROTO;
+  if (rc == 0) {
+    for (uint32_t i = 0; i < count && i < (uint32_t)max; i++)
+      memcpy(&ses[i], d->ctl_body + 4 + 4 * (size_t)i, 4);
+    *n = (int)count;
+  }
+  return rc;
 }
 
 int ocfdev_sessinfo(struct ocfdev *d, uint32_t ses, struct ocfdev_sessinfo *info) {

@@ -49,7 +49,8 @@ enum ocfw_cmd {
   OCFW_RING_REG = 13,   /* ocfw_ring_reg + one fd by SCM_RIGHTS -> empty */
   OCFW_KICK = 14,       /* either way, empty, never answered: "look at the rings" */
   OCFW_PAD = 15,        /* inside a ring only: the rest up to the ring's end is unused */
-  OCFW__MAX = 16
+  OCFW_SESSLIST = 16,   /* empty -> {u32 n} + n * {u32 ses}: this connection's sessions */
+  OCFW__MAX = 17
 };
 
 /* OCFW_CRYPT flags (hdr.flags) */
@@ -357,6 +358,14 @@ static inline int ocfw_dec_dstat(const uint8_t *b, size_t n, size_t *off, struct
   if (n - *off - sizeof(*ds) < nl * sizeof(struct ocfw_lim)) return EBADMSG;
   *lims = b + *off + sizeof(*ds);
   *off += sizeof(*ds) + nl * sizeof(struct ocfw_lim);
+  return 0;
+}
+
+/* ocfw_dec_sesslist checks an OCFW_SESSLIST reply body b[n]: a count, then
+ * that many session ids.  Stores the count; the ids follow at b + 4. */
+static inline int ocfw_dec_sesslist(const uint8_t *b, size_t n, uint32_t *count) {
+  if (ocfw_dec_u32(b, n < 4 ? n : 4, count) != 0) return EBADMSG;
+  if ((size_t)*count > (n - 4) / 4 || n != 4 + (size_t)*count * 4) return EBADMSG;
   return 0;
 }
 

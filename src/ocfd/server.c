@@ -578,6 +578,26 @@ static void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_
   }
 }
 
+/* do_sesslist: the connection's live sessions, for a client that took the
+ * connection over (a program exec'd with an inherited /dev/crypto). */
+static void do_sesslist(struct client *c, const struct ocfw_hdr *h, size_t n) {
+  if (n) {
+    reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+    return;
+  }
+  uint32_t *ids = malloc(sizeof(uint32_t) * (1 + (size_t)c->nsess));
+  if (ids == NULL) {
+    reply(c, h->cmd, 0, h->tag, ENOMEM, NULL, 0);
+    return;
+  }
+  uint32_t k = 0;
+  for (int i = 0; i < c->nsess; i++)
+    if (!c->sess[i]->dead) ids[1 + k++] = c->sess[i]->ses;
+  ids[0] = k;
+  reply(c, h->cmd, 0, h->tag, 0, ids, sizeof(uint32_t) * (1 + (size_t)k));
+  free(ids);
+}
+
 /* --- symmetric requests --------------------------------------------------- */
 
 static struct job *pending[256]; /* built this round, dispatched as a batch */
@@ -1233,6 +1253,9 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
       else
         do_drivers(c, h);
+      break;
+    case OCFW_SESSLIST:
+      do_sesslist(c, h, n);
       break;
     case OCFW_STATS:
       if (n)

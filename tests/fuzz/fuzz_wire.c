@@ -109,6 +109,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case OCFW_SHM_UNREG:
         (void)ocfw_dec_u32(b, blen, &x);
         break;
+      case OCFW_SESSLIST: /* the client decodes the reply */
+        (void)ocfw_dec_sesslist(b, blen, &x);
+        break;
       case OCFW_STATS: {
         /* the client decodes this one: a hostile daemon must not crash it */
         struct ocfw_stats st;

@@ -15,7 +15,7 @@ if ! "$CC" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -
   exit 77
 fi
 # Seeds: a hello, a session, a request with two descriptors and data, a
-# statistics request.
+# statistics request, a session list (as the client decodes its reply).
 python3 - "$work/corpus" <<'PY' || true
 import struct, sys, os
 d = sys.argv[1]
@@ -27,7 +27,9 @@ desc = struct.pack('<8I', 4, 3, 0, 32, 0, 0, 0, 0) + bytes(64)
 crypt = msg(5, struct.pack('<IHHIIQ', 1, 1, 0, 32, 0, 0) + desc + bytes(32))
 key = msg(6, struct.pack('<IHH', 0, 1, 1) + struct.pack('<II', 8, 1) + struct.pack('<II', 8, 1) + b'\x05')
 stats = msg(12, b'')
-for i, m in enumerate([hello, sess, crypt, key, stats, hello + sess + crypt + key + stats]):
+sesslist = msg(16, struct.pack('<III', 2, 7, 9))
+for i, m in enumerate([hello, sess, crypt, key, stats, sesslist,
+                       hello + sess + crypt + key + stats + sesslist]):
     open(os.path.join(d, 'seed%d' % i), 'wb').write(m)
 PY
 "$work/fuzz_wire" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 "$work/corpus" \

@@ -21,6 +21,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,9 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +113,7 @@ struct csess {
   size_t acclen, acccap;
   char driver[32];
   unsigned drv_flags;
+  bool keyless; /* inherited across exec: the keys stayed in the old image */
   struct variant *var;
   struct csess *next;
 };
@@ -425,10 +429,141 @@ static int cd_open(int flags) {
   return fd;
 }
 
+/* --- descriptors inherited across exec -------------------------------------
+ *
+ * A /dev/crypto descriptor not opened close-on-exec survives exec, as on the
+ * kernel, and so does its daemon connection with the sessions on it; the
+ * shim's table of them does not.  The new image's shim finds them at load
+ * time by what they are, stream sockets whose peer is the daemon's socket
+ * path, takes each connection over and lists its sessions.  Their keys
+ * stayed in the old image: what needs them (another tag length, CIOCCPHASH,
+ * using them from a child forked later) fails with EINVAL. */
+
+static const struct algmap *alg_of(enum ocf_alg alg) {
+  for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+    if (algs[i].alg == alg) return &algs[i];
+  return NULL;
+}
+
+/* adopt_sessions describes every session of f's connection from the daemon. */
+static void adopt_sessions(struct cfile *f) {
+  uint32_t ids[256];
+  int n = 0;
+  if (ocfdev_sessions(f->dev, ids, 256, &n) != 0) return;
+  for (int i = 0; i < n && i < 256; i++) {
+    struct ocfdev_sessinfo info;
+    struct csess *s = calloc(1, sizeof(*s));
+    if (s == NULL || ocfdev_sessinfo(f->dev, ids[i], &info) != 0) {
+      free(s);
+      continue;
+    }
+    s->ses = s->dses = ids[i];
+    s->keyless = true;
+    s->block = 1;
+    for (int k = 0; k < info.nalg; k++) {
+      const struct algmap *a = alg_of(info.alg[k].alg);
+      if (a == NULL) continue;
+      if (a->mac) {
+        s->m = a;
+        s->maclen = info.alg[k].maclen;
+      } else {
+        s->c = a;
+        s->block = info.alg[k].block ? info.alg[k].block : 1;
+        s->ivlen = info.alg[k].ivlen;
+        if (a->mode == M_AEAD) s->maclen = info.alg[k].maclen;
+      }
+    }
+    if (s->ivlen > sizeof(s->iv)) s->ivlen = sizeof(s->iv);
+    snprintf(s->driver, sizeof(s->driver), "%s", info.driver);
+    s->drv_flags = info.drv_flags;
+    s->next = f->sess;
+    f->sess = s;
+  }
+}
+
+/* daemon_peer tells whether fd is a connection to the daemon at path, and
+ * gives its socket's inode (descriptors of one connection share it). */
+static bool daemon_peer(int fd, const char *path, ino_t *ino) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  struct sockaddr_un sa;
+  socklen_t sl = sizeof(sa);
+  memset(&sa, 0, sizeof(sa));
+  if (getpeername(fd, (struct sockaddr *)&sa, &sl) != 0 || sa.sun_family != AF_UNIX ||
+      sl <= offsetof(struct sockaddr_un, sun_path))
+    return false;
+  size_t plen = sl - offsetof(struct sockaddr_un, sun_path);
+  if (plen > sizeof(sa.sun_path)) plen = sizeof(sa.sun_path);
+  if (strnlen(sa.sun_path, plen) != strlen(path) || strncmp(sa.sun_path, path, plen) != 0)
+    return false;
+  *ino = st.st_ino;
+  return true;
+}
+
+static void adopt_fd(int fd, ino_t ino, int *fds, ino_t *inos, int nfd) {
+  /* another descriptor of a connection taken over already */
+  for (int i = 0; i < nfd; i++)
+    if (inos[i] == ino) {
+      struct cfile *f = lookup(fds[i]);
+      if (f) {
+        pthread_mutex_lock(&tab_lock);
+        bind_fd(fd, f);
+        pthread_mutex_unlock(&tab_lock);
+      }
+      return;
+    }
+  int hidden = real_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (hidden < 0) return;
+  struct ocfdev *d;
+  if (ocfdev_adopt(hidden, &d) != 0) return; /* left as the plain socket it is */
+  struct cfile *f = calloc(1, sizeof(*f));
+  if (f == NULL) {
+    ocfdev_close(d);
+    return;
+  }
+  pthread_mutex_init(&f->lock, NULL);
+  f->dev = d;
+  f->pid = getpid();
+  hide(ocfdev_fd(d), f);
+  pthread_mutex_lock(&tab_lock);
+  int rc = bind_fd(fd, f);
+  pthread_mutex_unlock(&tab_lock);
+  if (rc) {
+    cfile_free(f);
+    return;
+  }
+  adopt_sessions(f);
+}
+
+__attribute__((constructor)) static void adopt_inherited(void) {
+  resolve();
+  const char *path = getenv("OCF_SOCKET");
+  if (path == NULL || *path == '\0') path = OCFDEV_DEFAULT_SOCKET;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return;
+  enum { MAXI = 64 };
+  int fds[MAXI], nfd = 0;
+  ino_t inos[MAXI];
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL && nfd < MAXI) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    ino_t ino;
+    if (*end != '\0' || e->d_name[0] == '.' || fd == dirfd(dir) || fd >= MAX_FD) continue;
+    if (daemon_peer((int)fd, path, &ino)) {
+      fds[nfd] = (int)fd;
+      inos[nfd++] = ino;
+    }
+  }
+  closedir(dir);
+  for (int i = 0; i < nfd; i++) adopt_fd(fds[i], inos[i], fds, inos, i);
+}
+
 /* --- sessions on the daemon ------------------------------------------------ */
 
 static int daemon_session(struct ocfdev *d, struct csess *s, unsigned taglen, uint32_t *dses,
                           struct ocfdev_sessinfo *info) {
+  if (s->keyless) return EINVAL;
   struct ocf_sessparam p[2];
   memset(p, 0, sizeof(p));
   int n = 0;
@@ -514,7 +649,7 @@ static struct csess *sess_find(struct cfile *f, uint32_t ses) {
 static int dses_for(struct cfile *f, struct csess *s, unsigned taglen, uint32_t *out) {
   if (taglen == s->maclen) {
     *out = s->dses;
-    return s->dses ? 0 : EIO;
+    return s->dses ? 0 : s->keyless ? EINVAL : EIO;
   }
   for (struct variant *v = s->var; v; v = v->next)
     if (v->taglen == taglen) {
