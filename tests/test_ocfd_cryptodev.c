@@ -764,6 +764,25 @@ static void sc_exec(void) {
   CHECK(gone >= 0, "open O_CLOEXEC");
   uint32_t c = mksess(fd, CRYPTO_AES_CBC, ex_key, 16, 0, NULL, 0);
   uint32_t m = mksess(fd, 0, NULL, 0, CRYPTO_SHA1_HMAC, ex_mkey, 20);
+  /* A helper exec'd from a child, holding the descriptor without using it,
+   * leaves the connection alone while this image goes on using it. */
+  pid_t helper = fork();
+  if (helper == 0) {
+    execl(self, self, "--scenario", "exec_idle", (char *)NULL);
+    _exit(127);
+  }
+  uint8_t ct[64], ref[64], iv[16];
+  ref_cipher(EVP_aes_128_cbc(), ex_key, ex_iv, 1, ex_pt, 64, ref);
+  int bad = 0;
+  for (int i = 0; i < 300; i++) {
+    memcpy(iv, ex_iv, 16);
+    if (cryptop(fd, c, COP_ENCRYPT, 0, ex_pt, ct, 64, NULL, iv) != 0 || memcmp(ct, ref, 64) != 0)
+      bad++;
+  }
+  int st;
+  waitpid(helper, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "idle helper");
+  CHECK(bad == 0, "%d of 300 requests failed while a helper inherited the descriptor", bad);
   int twin = dup(fd);
   char a[5][16];
   snprintf(a[0], 16, "%d", fd);
@@ -774,6 +793,8 @@ static void sc_exec(void) {
   execl(self, self, "--scenario", "exec2", a[0], a[1], a[2], a[3], a[4], (char *)NULL);
   CHECK(0, "exec: %s", strerror(errno));
 }
+
+static void sc_exec_idle(void) { usleep(20000); }
 
 static void sc_exec2(void) {
   ex_fill();
@@ -827,7 +848,8 @@ static const struct {
                  {"aead", sc_aead},     {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
                  {"fds", sc_fds},       {"signals", sc_signals},   {"key", sc_key},
                  {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall},
-                 {"rw", sc_rw},         {"exec", sc_exec},         {"exec2", sc_exec2}};
+                 {"rw", sc_rw},         {"exec", sc_exec},         {"exec2", sc_exec2},
+                 {"exec_idle", sc_exec_idle}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 

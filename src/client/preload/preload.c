@@ -135,6 +135,10 @@ struct cfile {
   struct csess *sess;
   struct apend *flight, *done; /* async: submitted / completed, in order */
   int nasync;                  /* both lists: the ring size of the kernel */
+  /* Inherited across exec and not taken over yet (dev is NULL): the hidden
+   * socket of that connection, which the first ioctl adopts. */
+  bool inherited;
+  int inh_fd;
 };
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -364,6 +368,10 @@ static void cfile_free(struct cfile *f) {
   }
   /* ocfdev_close drops requests in flight: their buffers are ours to free. */
   dev_close(f->dev);
+  if (f->inherited) {
+    unhide(f->inh_fd);
+    real_close(f->inh_fd);
+  }
   for (struct apend *a = f->flight, *n; a; a = n) {
     n = a->next;
     apend_free(a);
@@ -435,7 +443,10 @@ static int cd_open(int flags) {
  * kernel, and so does its daemon connection with the sessions on it; the
  * shim's table of them does not.  The new image's shim finds them at load
  * time by what they are, stream sockets whose peer is the daemon's socket
- * path, takes each connection over and lists its sessions.  Their keys
+ * path, and records them without a word to the daemon: the old image may
+ * still be using the connection (a program that forks and execs a helper),
+ * and a helper that never touches the descriptor must not disturb it.  The
+ * first ioctl takes the connection over and lists its sessions.  Their keys
  * stayed in the old image: what needs them (another tag length, CIOCCPHASH,
  * using them from a child forked later) fails with EINVAL. */
 
@@ -481,6 +492,20 @@ static void adopt_sessions(struct cfile *f) {
   }
 }
 
+/* take_over adopts the inherited connection of f (f->lock held): 0, or EIO
+ * when the daemon does not answer on it (f then starts afresh). */
+static int take_over(struct cfile *f) {
+  f->inherited = false;
+  struct ocfdev *d;
+  if (ocfdev_adopt(f->inh_fd, &d) != 0) { /* it closed inh_fd */
+    unhide(f->inh_fd);
+    return EIO;
+  }
+  f->dev = d;
+  adopt_sessions(f);
+  return 0;
+}
+
 /* daemon_peer tells whether fd is a connection to the daemon at path, and
  * gives its socket's inode (descriptors of one connection share it). */
 static bool daemon_peer(int fd, const char *path, ino_t *ino) {
@@ -500,42 +525,31 @@ static bool daemon_peer(int fd, const char *path, ino_t *ino) {
   return true;
 }
 
-static void adopt_fd(int fd, ino_t ino, int *fds, ino_t *inos, int nfd) {
-  /* another descriptor of a connection taken over already */
-  for (int i = 0; i < nfd; i++)
-    if (inos[i] == ino) {
-      struct cfile *f = lookup(fds[i]);
-      if (f) {
-        pthread_mutex_lock(&tab_lock);
-        bind_fd(fd, f);
-        pthread_mutex_unlock(&tab_lock);
-      }
+/* record_inherited makes fd a descriptor of an inherited connection, the one
+ * an earlier descriptor of the same socket (fds[0..n)) got, or a new one. */
+static void record_inherited(int fd, ino_t ino, const int *fds, const ino_t *inos, int n) {
+  struct cfile *f = NULL;
+  for (int i = 0; i < n && f == NULL; i++)
+    if (inos[i] == ino) f = lookup(fds[i]);
+  if (f == NULL) {
+    int hidden = real_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (hidden < 0 || (f = calloc(1, sizeof(*f))) == NULL) {
+      if (hidden >= 0) real_close(hidden);
       return;
     }
-  int hidden = real_fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (hidden < 0) return;
-  struct ocfdev *d;
-  if (ocfdev_adopt(hidden, &d) != 0) return; /* left as the plain socket it is */
-  struct cfile *f = calloc(1, sizeof(*f));
-  if (f == NULL) {
-    ocfdev_close(d);
-    return;
+    pthread_mutex_init(&f->lock, NULL);
+    f->pid = getpid();
+    f->inherited = true;
+    f->inh_fd = hidden;
+    hide(hidden, f);
   }
-  pthread_mutex_init(&f->lock, NULL);
-  f->dev = d;
-  f->pid = getpid();
-  hide(ocfdev_fd(d), f);
   pthread_mutex_lock(&tab_lock);
   int rc = bind_fd(fd, f);
   pthread_mutex_unlock(&tab_lock);
-  if (rc) {
-    cfile_free(f);
-    return;
-  }
-  adopt_sessions(f);
+  if (rc != 0 && f->refs == 0) cfile_free(f);
 }
 
-__attribute__((constructor)) static void adopt_inherited(void) {
+__attribute__((constructor)) static void find_inherited(void) {
   resolve();
   const char *path = getenv("OCF_SOCKET");
   if (path == NULL || *path == '\0') path = OCFDEV_DEFAULT_SOCKET;
@@ -556,7 +570,7 @@ __attribute__((constructor)) static void adopt_inherited(void) {
     }
   }
   closedir(dir);
-  for (int i = 0; i < nfd; i++) adopt_fd(fds[i], inos[i], fds, inos, i);
+  for (int i = 0; i < nfd; i++) record_inherited(fds[i], inos[i], fds, inos, i);
 }
 
 /* --- sessions on the daemon ------------------------------------------------ */
@@ -601,6 +615,14 @@ static int kerr(int rc) {
 
 /* revive gives a forked child its own connection with the same sessions. */
 static int revive(struct cfile *f) {
+  if (f->inherited) {
+    if (f->pid == getpid()) return take_over(f);
+    /* a child forked before the connection was taken over: it is the
+     * parent's, and the child starts afresh */
+    f->inherited = false;
+    unhide(f->inh_fd);
+    real_close(f->inh_fd);
+  }
   if (f->pid == getpid() && f->dev) return 0;
   struct ocfdev *old = f->dev, *d;
   int rc = ocfdev_open(NULL, &d);
@@ -1605,12 +1627,15 @@ static int relocate(int nfd) {
   if (f == NULL) return 0;
   pthread_mutex_lock(&f->lock);
   int rc = 0;
-  if (f->dev && ocfdev_fd(f->dev) == nfd) {
+  if ((f->dev && ocfdev_fd(f->dev) == nfd) || (f->inherited && f->inh_fd == nfd)) {
     int moved = real_fcntl(nfd, F_DUPFD_CLOEXEC, 3);
     if (moved < 0) {
       rc = -1;
     } else {
-      ocfdev_move_fd_(f->dev, moved);
+      if (f->dev)
+        ocfdev_move_fd_(f->dev, moved);
+      else
+        f->inh_fd = moved;
       unhide(nfd);
       hide(moved, f);
     }
