@@ -784,13 +784,16 @@ static void sc_exec(void) {
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "idle helper");
   CHECK(bad == 0, "%d of 300 requests failed while a helper inherited the descriptor", bad);
   int twin = dup(fd);
-  char a[5][16];
+  uint32_t last = 0; /* more sessions than the shim lists in one go */
+  for (int i = 0; i < 70; i++) last = mksess(fd, CRYPTO_NULL, NULL, 0, 0, NULL, 0);
+  char a[6][16];
+  snprintf(a[5], 16, "%u", last);
   snprintf(a[0], 16, "%d", fd);
   snprintf(a[1], 16, "%d", twin);
   snprintf(a[2], 16, "%u", c);
   snprintf(a[3], 16, "%u", m);
   snprintf(a[4], 16, "%d", gone);
-  execl(self, self, "--scenario", "exec2", a[0], a[1], a[2], a[3], a[4], (char *)NULL);
+  execl(self, self, "--scenario", "exec2", a[0], a[1], a[2], a[3], a[4], a[5], (char *)NULL);
   CHECK(0, "exec: %s", strerror(errno));
 }
 
@@ -798,7 +801,8 @@ static void sc_exec_idle(void) { usleep(20000); }
 
 static void sc_exec2(void) {
   ex_fill();
-  CHECK(sc_argv[0] && sc_argv[1] && sc_argv[2] && sc_argv[3] && sc_argv[4], "arguments");
+  CHECK(sc_argv[0] && sc_argv[1] && sc_argv[2] && sc_argv[3] && sc_argv[4] && sc_argv[5],
+        "arguments");
   if (fails) return;
   int fd = atoi(sc_argv[0]), twin = atoi(sc_argv[1]), gone = atoi(sc_argv[4]);
   uint32_t c = (uint32_t)strtoul(sc_argv[2], NULL, 10), m = (uint32_t)strtoul(sc_argv[3], NULL, 10);
@@ -812,6 +816,9 @@ static void sc_exec2(void) {
   OK(cryptop(twin, m, COP_ENCRYPT, 0, ex_pt, NULL, 64, md, NULL));
   HMAC(EVP_sha1(), ex_mkey, 20, ex_pt, 64, ref, &rl);
   CHECK(memcmp(md, ref, 20) == 0, "HMAC-SHA1 on a session inherited across exec differs");
+  uint32_t last = (uint32_t)strtoul(sc_argv[5], NULL, 10);
+  OK(cryptop(fd, last, COP_ENCRYPT, 0, ex_pt, ct, 64, NULL, NULL));
+  CHECK(memcmp(ct, ex_pt, 64) == 0, "the 72nd inherited session (NULL cipher)");
   struct session_info_op si = {.ses = c};
   OK(ioctl(fd, CIOCGSESSINFO, &si));
   CHECK(strcmp(si.cipher_info.cra_name, "cbc(aes)") == 0, "sessinfo: %s", si.cipher_info.cra_name);

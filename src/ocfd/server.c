@@ -590,11 +590,9 @@ static void do_sesslist(struct client *c, const struct ocfw_hdr *h, size_t n) {
     reply(c, h->cmd, 0, h->tag, ENOMEM, NULL, 0);
     return;
   }
-  uint32_t k = 0;
-  for (int i = 0; i < c->nsess; i++)
-    if (!c->sess[i]->dead) ids[1 + k++] = c->sess[i]->ses;
-  ids[0] = k;
-  reply(c, h->cmd, 0, h->tag, 0, ids, sizeof(uint32_t) * (1 + (size_t)k));
+  ids[0] = (uint32_t)c->nsess; /* a freed session has left the list already */
+  for (int i = 0; i < c->nsess; i++) ids[1 + i] = c->sess[i]->ses;
+  reply(c, h->cmd, 0, h->tag, 0, ids, sizeof(uint32_t) * (1 + (size_t)c->nsess));
   free(ids);
 }
 

@@ -458,10 +458,18 @@ static const struct algmap *alg_of(enum ocf_alg alg) {
 
 /* adopt_sessions describes every session of f's connection from the daemon. */
 static void adopt_sessions(struct cfile *f) {
-  uint32_t ids[256];
-  int n = 0;
-  if (ocfdev_sessions(f->dev, ids, 256, &n) != 0) return;
-  for (int i = 0; i < n && i < 256; i++) {
+  uint32_t few[64], *ids = few;
+  int n = 0, cap = 64;
+  if (ocfdev_sessions(f->dev, ids, cap, &n) != 0) return;
+  if (n > cap) {
+    cap = n;
+    if ((ids = malloc(sizeof(*ids) * (size_t)cap)) == NULL ||
+        ocfdev_sessions(f->dev, ids, cap, &n) != 0) {
+      free(ids);
+      return;
+    }
+  }
+  for (int i = 0; i < n && i < cap; i++) {
     struct ocfdev_sessinfo info;
     struct csess *s = calloc(1, sizeof(*s));
     if (s == NULL || ocfdev_sessinfo(f->dev, ids[i], &info) != 0) {
@@ -490,6 +498,7 @@ static void adopt_sessions(struct cfile *f) {
     s->next = f->sess;
     f->sess = s;
   }
+  if (ids != few) free(ids);
 }
 
 /* take_over adopts the inherited connection of f (f->lock held): 0, or EIO
