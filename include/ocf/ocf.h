@@ -389,7 +389,8 @@ struct ocf_driver_stat {
   uint64_t queued;     /* requests currently queued or in process */
   int detached;        /* unregistered, waiting for its last requests */
   double p50_us;       /* request latency, ocf_dispatch to completion, over */
-  double p99_us;       /* the producer's life (0 when nothing completed) */
+  double p99_us;       /* the producer's life, from one request in 8 of each
+                        * dispatching thread (0 when none was timed yet) */
 };
 
 /* ocf_driver_stats fills up to max entries and returns how many producers

@@ -213,7 +213,8 @@ static void finish(struct ocf_req *r) {
   if (d != NULL) {
     atomic_fetch_add_explicit(&d->n_req, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&d->n_bytes, r->desc[0].len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&d->lat[lat_bucket(now_ns() - r->t0_)], 1, memory_order_relaxed);
+    if (r->t0_ != 0)
+      atomic_fetch_add_explicit(&d->lat[lat_bucket(now_ns() - r->t0_)], 1, memory_order_relaxed);
     if (r->error) atomic_fetch_add_explicit(&d->n_err, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
     drv_release(d, &d->inflight);
@@ -551,7 +552,11 @@ again:
   r->dsess_ = ds;
   r->error = 0;
   r->olen = 0;
-  r->t0_ = now_ns();
+  /* The latency histogram (p50 / p99 of ocf_driver_stats) times one request
+   * in LAT_SAMPLE: reading the clock twice cost about 15% of a 64-byte
+   * request's time in the framework. */
+  static _Thread_local unsigned lat_tick;
+  r->t0_ = lat_tick++ % LAT_SAMPLE == 0 ? now_ns() : 0;
   __atomic_store_n(&r->state_, RS_QUEUED, __ATOMIC_RELEASE);
   *stale_out = st;
   return 0;

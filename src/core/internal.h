@@ -14,6 +14,7 @@
 
 /* Latency histogram: 4 buckets per power of two of nanoseconds. */
 #define LAT_BUCKETS 256
+#define LAT_SAMPLE 8 /* one request in this many is timed for the latency histogram */
 static inline int lat_bucket(uint64_t ns) {
   if (ns < 4) return (int)ns;
   int lg = 63 - __builtin_clzll(ns);
