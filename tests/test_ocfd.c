@@ -460,6 +460,22 @@ static void gcm_ref(const uint8_t *key, const uint8_t *iv, const uint8_t *p, int
  * a session freed right after its requests were put in the ring still
  * serves them; an error comes back through the ring; a caller that waits
  * with poll() on ocfdev_fd() is woken; the rings and the socket agree. */
+/* cpu_ticks: utime + stime of process pid, in clock ticks (-1 on error). */
+static long cpu_ticks(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  unsigned long ut = 0, st = 0;
+  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
+  return (long)(ut + st);
+}
+
 static void t_ring(void **state) {
   (void)state;
   struct ocfdev *d = conn();
@@ -551,6 +567,13 @@ static void t_ring(void **state) {
   assert_int_equal(ocfdev_crypt(d, &ops[0]), 0);
   assert_memory_equal(b0, first, sizeof(first));
   assert_int_equal(ocfdev_ring(d, 1), 0);
+  /* Idle with a ring client connected, the daemon sleeps: it polls the
+   * rings only while requests run and briefly after replies go out. */
+  usleep(50000);
+  long c0 = cpu_ticks(daemon_.pid);
+  usleep(500000);
+  long c1 = cpu_ticks(daemon_.pid);
+  assert_true(c0 >= 0 && c1 - c0 < 15); /* under 30% of 0.5 s, at 100 ticks a second */
   struct ocfdev *other = conn(); /* not its region */
   assert_int_equal(ocfdev_shm_destroy(other, m), EINVAL);
   ocfdev_close(other);

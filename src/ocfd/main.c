@@ -40,6 +40,7 @@ void ocfd_conf_defaults(struct ocfd_conf *c) {
   c->max_shm = 1u << 30;
   c->inline_max = 1024;
   c->assist_max = 256u << 10;
+  c->poll_us = 100;
 }
 
 static int parse_size(const char *s, size_t *out) {
@@ -134,6 +135,8 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     rc = parse_size(val, &c->inline_max);
   else if (!strcmp(key, "assist-max"))
     rc = parse_size(val, &c->assist_max);
+  else if (!strcmp(key, "poll-us"))
+    rc = parse_int(val, 0, 1000000, &c->poll_us);
   else if (!strcmp(key, "verbose")) {
     rc = parse_int(val, 0, 3, &v);
     if (!rc) c->verbose = v;
@@ -203,6 +206,9 @@ static void usage(FILE *f) {
           "      --assist-max SIZE    between events the event thread runs queued requests up\n"
           "                           to SIZE itself (default 256K; 0 = never), and the\n"
           "                           framework starts one worker fewer than CPUs\n"
+          "      --poll-us N          with clients on rings, the event thread polls them\n"
+          "                           instead of sleeping while requests run and for N us\n"
+          "                           after replies went out (default 100; 0 = never)\n"
           "      --group NAME         group owning the socket (mode 0660)\n"
           "      --allow-uids LIST    only these peer uids (plus root and ours) may connect\n"
           "  -v, --verbose            more logging (repeat)\n"
@@ -232,6 +238,7 @@ int main(int argc, char **argv) {
                                            {"max-shm", required_argument, NULL, 1},
                                            {"inline-max", required_argument, NULL, 1},
                                            {"assist-max", required_argument, NULL, 1},
+                                           {"poll-us", required_argument, NULL, 1},
                                            {"group", required_argument, NULL, 1},
                                            {"allow-uids", required_argument, NULL, 1},
                                            {NULL, 0, NULL, 0}};

@@ -1700,8 +1700,17 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   bool stop = false, busy = false;
   struct epoll_event evs[256];
   while (!stop) {
-    /* Block only with nothing to run and nothing to send. */
+    /* Block only with nothing to run and nothing to send.  With clients on
+     * rings, not while requests run or replies just went out either: their
+     * next requests are due, and polling the rings for them costs less than
+     * the wake-up (kick, then epoll) they need when the loop sleeps, on a
+     * virtual CPU that sleeps too (measured: 1.5x at 64 B, 2.2-3x for 1 KB
+     * requests 8 at a time; no change at 16 KB, 64 at a time). */
     bool slept = false;
+    if (!busy && nring > 0 && cf->poll_us > 0 &&
+        (atomic_load_explicit(&outstanding, memory_order_relaxed) > 0 ||
+         now_ns() - last_flush_ns < (uint64_t)cf->poll_us * 1000u))
+      busy = true;
     if (!busy) {
       flush_clients(true);
       slept = !rings_arm() && loop_sleep_begin();
