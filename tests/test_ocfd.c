@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -28,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "../src/client/wire.h"
+#include "../src/ocfd/follow.h"
 #include "test_ocfd_util.h"
 #include "vectors.h"
 
@@ -471,7 +473,8 @@ static long cpu_ticks(pid_t pid) {
   buf[n] = '\0';
   char *p = strrchr(buf, ')'); /* the command name may hold spaces */
   unsigned long ut = 0, st = 0;
-  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+  if (p == NULL ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
     return -1;
   return (long)(ut + st);
 }
@@ -583,10 +586,8 @@ static void t_ring(void **state) {
   enum { BIG = 8 << 20 };
   assert_int_equal(ocfdev_shm_create(d, 8 + BIG, &big), 0);
   struct ocfdev_op lop = {.ses = s3, .ndesc = 1, .shm = big, .len = 8 + BIG};
-  lop.desc[0] = (struct ocf_desc){.alg = OCF_ALG_3DES_CBC,
-                                  .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT,
-                                  .skip = 8,
-                                  .len = BIG};
+  lop.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_3DES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .skip = 8, .len = BIG};
   struct timespec w0, w1;
   clock_gettime(CLOCK_MONOTONIC, &w0);
   c0 = cpu_ticks(daemon_.pid);
@@ -594,7 +595,7 @@ static void t_ring(void **state) {
   c1 = cpu_ticks(daemon_.pid);
   clock_gettime(CLOCK_MONOTONIC, &w1);
   double wall = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
-  assert_true(wall > 0.05);                         /* long enough to tell */
+  assert_true(wall > 0.05); /* long enough to tell */
   assert_true((double)(c1 - c0) / 100.0 < 1.5 * wall + 0.03);
   assert_int_equal(ocfdev_shm_destroy(d, big), 0);
   struct ocfdev *other = conn(); /* not its region */
@@ -602,6 +603,100 @@ static void t_ring(void **state) {
   ocfdev_close(other);
   assert_int_equal(ocfdev_shm_destroy(d, m), 0);
   ocfdev_close(d);
+}
+
+/* The event thread's move decision: only after a run of kicks to one other
+ * CPU, never for unknown CPUs, and at most once per FOLLOW_GAP_NS. */
+static void t_follow_decide(void **state) {
+  (void)state;
+  struct ocfd_follow f = {.cpu = -1};
+  uint64_t t = 1000000000ull;
+  for (int i = 0; i < 100; i++) assert_int_equal(ocfd_follow_decide(&f, 1, 1, t), -1);
+  for (int i = 0; i < 100; i++) assert_int_equal(ocfd_follow_decide(&f, -1, 0, t), -1);
+  for (int i = 0; i < 100; i++) assert_int_equal(ocfd_follow_decide(&f, 1, -1, t), -1);
+  for (int i = 1; i < FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 1, 0, t), -1);
+  assert_int_equal(ocfd_follow_decide(&f, 1, 0, t), 1);
+  assert_int_equal(f.moves, 1);
+  /* a kick on our own CPU ends the run; so does one to a third CPU */
+  t += FOLLOW_GAP_NS;
+  for (int i = 1; i < FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 0, 1, t), -1);
+  assert_int_equal(ocfd_follow_decide(&f, 1, 1, t), -1);
+  for (int i = 1; i < FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 0, 1, t), -1);
+  assert_int_equal(ocfd_follow_decide(&f, 2, 1, t), -1);
+  for (int i = 1; i < FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 0, 1, t), -1);
+  assert_int_equal(ocfd_follow_decide(&f, 0, 1, t), 0);
+  /* too soon after that move: the run is spent without one */
+  t += FOLLOW_GAP_NS / 2;
+  for (int i = 0; i < 3 * FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 1, 0, t), -1);
+  t += FOLLOW_GAP_NS;
+  for (int i = 1; i < FOLLOW_RUN; i++) assert_int_equal(ocfd_follow_decide(&f, 1, 0, t), -1);
+  assert_int_equal(ocfd_follow_decide(&f, 1, 0, t), 1);
+  assert_int_equal(f.moves, 3);
+}
+
+/* last_cpu: the CPU task tid of process pid last ran on (-1 on error). */
+static int last_cpu(pid_t pid, pid_t tid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (p == NULL) return -1;
+  int field = 2; /* p + 2 is field 3, the state */
+  for (p += 2; *p && field < 38; p++)
+    if (*p == ' ') field++;
+  return *p ? atoi(p) : -1;
+}
+
+/* A ring client the daemon keeps waking on another CPU brings the event
+ * thread (the daemon's main thread) over to its own CPU. */
+static void t_follow(void **state) {
+  (void)state;
+  cpu_set_t mine;
+  assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+  int loop0 = last_cpu(daemon_.pid, daemon_.pid), to = -1;
+  for (int c = 0; c < CPU_SETSIZE && to < 0; c++)
+    if (c != loop0 && CPU_ISSET(c, &mine)) to = c;
+  if (loop0 < 0 || to < 0) {
+    skip(); /* one CPU: nowhere to move */
+    return;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(to, &one);
+  assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+  struct ocfdev *d = conn();
+  uint8_t key[16];
+  fill(key, 16, 5);
+  uint32_t ses = session(d, OCF_ALG_AES_GCM, key, 16);
+  enum { LEN = 64 << 10 }; /* long enough to be waited for, and not run inline */
+  struct ocfdev_shm *m;
+  assert_int_equal(ocfdev_shm_create(d, 12 + LEN + 16, &m), 0);
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .shm = m, .len = 12 + LEN + 16};
+  op.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_GCM, .flags = OCF_D_ENCRYPT, .skip = 12, .len = LEN, .inject = 12 + LEN};
+  /* One request at a time: the client sleeps for each completion.  Then
+   * samples of where the event thread runs, between requests. */
+  int on = 0, samples = 0;
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; samples < 200; i++) {
+    assert_int_equal(ocfdev_crypt(d, &op), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+    if (el > 10) break;
+    if (el > 0.2 && i % 8 == 0) {
+      samples++;
+      on += last_cpu(daemon_.pid, daemon_.pid) == to;
+    }
+  }
+  ocfdev_close(d);
+  assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+  assert_int_equal(samples, 200);
+  assert_true(on >= samples * 3 / 4);
 }
 
 /* A client that drives the rings by hand: region and session set up on the
@@ -1316,6 +1411,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_busy_neighbour, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ring, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ring_raw, setup, teardown),
+      cmocka_unit_test(t_follow_decide),
+      cmocka_unit_test_setup_teardown(t_follow, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,8 @@ static bool ring_drain(struct ocfdev *d) {
  * true when it found some. */
 static bool ring_arm(struct ocfdev *d) {
   if (d->ring == NULL || d->dead) return false;
+  int cpu = sched_getcpu(); /* vDSO: no system call */
+  ocfw_ring_st32(d->ring, OCFW_RING_CQ_CPU, cpu >= 0 ? (uint32_t)cpu + 1 : 0);
   ocfw_ring_arm(d->ring, OCFW_RING_CQ_ARMED);
   return ring_drain(d);
 }

@@ -393,6 +393,9 @@ static inline void ocfw_put_hdr(void *p, uint32_t len, uint16_t cmd, uint16_t fl
  * emptied the completion ring, and the daemon that publishes completions
  * swaps it and sends OCFW_KICK likewise.  Stores and swaps are sequentially
  * consistent, so of the two racing sides at least one sees the other.
+ * Before it sets cq_armed the client also writes which CPU it is on: a hint
+ * for the daemon, whose event thread moves next to a client it keeps waking
+ * on another CPU (src/ocfd/follow.h).
  *
  * The daemon trusts nothing in the region: it keeps its own positions,
  * checks every position the client publishes and copies a message out of the
@@ -407,6 +410,7 @@ struct ocfw_ring_reg {
 #define OCFW_RING_HDR 256u     /* the shared positions, then the two rings */
 #define OCFW_RING_SQ_TAIL 0u   /* u64, written by the client */
 #define OCFW_RING_CQ_ARMED 8u  /* u32, set by the client, swapped by the daemon */
+#define OCFW_RING_CQ_CPU 12u   /* u32, by the client: 1 + the CPU it sleeps on, 0 unknown */
 #define OCFW_RING_SQ_HEAD 64u  /* u64, written by the daemon */
 #define OCFW_RING_SQ_ARMED 72u /* u32, set by the daemon, swapped by the client */
 #define OCFW_RING_CQ_TAIL 128u /* u64, written by the daemon */
@@ -436,6 +440,12 @@ static inline uint64_t ocfw_ring_ld(const uint8_t *region, uint32_t off) {
 }
 static inline void ocfw_ring_st(uint8_t *region, uint32_t off, uint64_t v) {
   __atomic_store_n((uint64_t *)(void *)(region + off), v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t ocfw_ring_ld32(const uint8_t *region, uint32_t off) {
+  return __atomic_load_n((const uint32_t *)(const void *)(region + off), __ATOMIC_RELAXED);
+}
+static inline void ocfw_ring_st32(uint8_t *region, uint32_t off, uint32_t v) {
+  __atomic_store_n((uint32_t *)(void *)(region + off), v, __ATOMIC_RELAXED);
 }
 static inline void ocfw_ring_arm(uint8_t *region, uint32_t off) {
   __atomic_store_n((uint32_t *)(void *)(region + off), 1u, __ATOMIC_SEQ_CST);

@@ -41,6 +41,7 @@ void ocfd_conf_defaults(struct ocfd_conf *c) {
   c->inline_max = 1024;
   c->assist_max = 256u << 10;
   c->poll_us = 100;
+  c->follow = 1;
 }
 
 static int parse_size(const char *s, size_t *out) {
@@ -137,6 +138,8 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     rc = parse_size(val, &c->assist_max);
   else if (!strcmp(key, "poll-us"))
     rc = parse_int(val, 0, 1000000, &c->poll_us);
+  else if (!strcmp(key, "follow"))
+    rc = parse_bool(val, &c->follow);
   else if (!strcmp(key, "verbose")) {
     rc = parse_int(val, 0, 3, &v);
     if (!rc) c->verbose = v;
@@ -209,6 +212,8 @@ static void usage(FILE *f) {
           "      --poll-us N          with clients on rings, the event thread polls them\n"
           "                           instead of sleeping for N us after their last activity\n"
           "                           (10 N while requests run; default 100; 0 = never)\n"
+          "      --follow BOOL        the event thread moves to the CPU of a ring client it\n"
+          "                           keeps waking on another one (default yes)\n"
           "      --group NAME         group owning the socket (mode 0660)\n"
           "      --allow-uids LIST    only these peer uids (plus root and ours) may connect\n"
           "  -v, --verbose            more logging (repeat)\n"
@@ -239,6 +244,7 @@ int main(int argc, char **argv) {
                                            {"inline-max", required_argument, NULL, 1},
                                            {"assist-max", required_argument, NULL, 1},
                                            {"poll-us", required_argument, NULL, 1},
+                                           {"follow", required_argument, NULL, 1},
                                            {"group", required_argument, NULL, 1},
                                            {"allow-uids", required_argument, NULL, 1},
                                            {NULL, 0, NULL, 0}};

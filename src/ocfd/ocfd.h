@@ -31,6 +31,8 @@ struct ocfd_conf {
   size_t assist_max; /* the loop runs queued requests up to this size when idle; 0 = never */
   int poll_us;       /* ring clients: the loop polls instead of sleeping this long after
                       * replies went out (and while requests run); 0 = never */
+  int follow;        /* the event thread moves next to ring clients it keeps waking on
+                      * another CPU (follow.h) */
   int verbose;       /* 0 errors, 1 connections, 2 debug */
   int nuids;         /* if > 0, only these peer uids (and root, and ours) */
   uid_t uids[OCFD_MAX_UIDS];

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,6 +39,7 @@
 #include <ocf/ocf.h>
 
 #include "client/wire.h"
+#include "ocfd/follow.h"
 #include "ocfd/ocfd.h"
 
 #define MAX_FDS_QUEUED 4 /* SCM_RIGHTS descriptors waiting for their SHM_REG */
@@ -407,6 +409,8 @@ static void client_close(struct client *c, const char *why) {
 
 static void fatal(struct client *c, int err, const char *why);
 
+static struct ocfd_follow follow = {.cpu = -1}; /* loop thread only */
+
 /* cq_publish makes the completions written to c's ring visible, with a kick
  * on the socket if the client said it would sleep. */
 static void cq_publish(struct client *c) {
@@ -414,6 +418,9 @@ static void cq_publish(struct client *c) {
   ocfw_ring_st(c->ring, OCFW_RING_CQ_TAIL, c->cq_tail);
   c->cq_pub = c->cq_tail;
   if (ocfw_ring_disarm(c->ring, OCFW_RING_CQ_ARMED)) {
+    if (cf->follow &&
+        ocfd_follow_kick(&follow, ocfw_ring_ld32(c->ring, OCFW_RING_CQ_CPU), now_ns()))
+      ocfd_log(2, "event thread moved to CPU %d, next to client %d", sched_getcpu(), c->fd);
     uint8_t *p = out_room(c, OCFW_HDR_LEN);
     if (p != NULL)
       ocfw_put_hdr(p, OCFW_HDR_LEN, OCFW_KICK, 0, 0, 0);
