@@ -605,6 +605,63 @@ static void t_ring(void **state) {
   ocfdev_close(d);
 }
 
+/* thread_cpu_s: CPU time of the calling thread, in seconds. */
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A synchronous wait polls before it sleeps ($OCFDEV_SPIN_US), so short
+ * requests mostly complete without the client going to sleep; a reply that
+ * takes longer than the limit makes the next waits sleep at once, so long
+ * requests do not burn the client's CPU.  And the daemon, which polls its
+ * sockets too after traffic, sleeps again once the traffic stops. */
+static void t_sync_spin(void **state) {
+  (void)state;
+  setenv("OCFDEV_SPIN_US", "2000", 1); /* generous: CI machines are loaded */
+  struct ocfdev *d = conn();
+  unsetenv("OCFDEV_SPIN_US");
+  uint32_t ses = session(d, OCF_ALG_NULL, NULL, 0);
+  uint8_t buf[64] = {1};
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = sizeof(buf)};
+  op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = 64};
+  enum { N = 2000 };
+  struct rusage r0, r1;
+  getrusage(RUSAGE_THREAD, &r0);
+  for (int i = 0; i < N; i++) assert_int_equal(ocfdev_crypt(d, &op), 0);
+  getrusage(RUSAGE_THREAD, &r1);
+  long sleeps = r1.ru_nvcsw - r0.ru_nvcsw; /* one per wait without the spin */
+  assert_true(sleeps < N / 2);
+  /* Long requests: after the first, the waits sleep. */
+  uint8_t k3[24];
+  fill(k3, 24, 3);
+  uint32_t s3 = session(d, OCF_ALG_3DES_CBC, k3, 24);
+  enum { BIG = 2 << 20 };
+  uint8_t *big = calloc(1, 8 + BIG);
+  assert_non_null(big);
+  struct ocfdev_op lop = {.ses = s3, .ndesc = 1, .buf = big, .len = 8 + BIG};
+  lop.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_3DES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .skip = 8, .len = BIG};
+  struct timespec w0, w1;
+  clock_gettime(CLOCK_MONOTONIC, &w0);
+  double c0 = thread_cpu_s();
+  for (int i = 0; i < 4; i++) assert_int_equal(ocfdev_crypt(d, &lop), 0);
+  double c1 = thread_cpu_s();
+  clock_gettime(CLOCK_MONOTONIC, &w1);
+  double wall = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+  assert_true(wall > 0.02);
+  assert_true(c1 - c0 < 0.5 * wall);
+  free(big);
+  /* The daemon goes back to sleep. */
+  usleep(50000);
+  long t0 = cpu_ticks(daemon_.pid);
+  usleep(500000);
+  long t1 = cpu_ticks(daemon_.pid);
+  assert_true(t0 >= 0 && t1 - t0 < 15); /* under 30% of 0.5 s */
+  ocfdev_close(d);
+}
+
 /* The event thread's move decision: only after a run of kicks to one other
  * CPU, never for unknown CPUs, and at most once per FOLLOW_GAP_NS. */
 static void t_follow_decide(void **state) {
@@ -1411,6 +1468,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_busy_neighbour, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ring, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ring_raw, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_sync_spin, setup, teardown),
       cmocka_unit_test(t_follow_decide),
       cmocka_unit_test_setup_teardown(t_follow, setup, teardown),
   };

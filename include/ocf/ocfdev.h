@@ -127,7 +127,11 @@ struct ocfdev_op {
 
 /* ocfdev_crypt runs op and waits for it; returns op->error (or a connection
  * error).  Completions of asynchronous requests that arrive meanwhile are
- * kept for ocfdev_reap. */
+ * kept for ocfdev_reap.  The wait polls for up to $OCFDEV_SPIN_US
+ * microseconds (read when the connection opens; default 50, 0 = never)
+ * before it sleeps, and sleeps at once for a while after a reply that took
+ * longer: a short request's reply then costs no wake-up.  Control calls
+ * (sessions, statistics) wait the same way. */
 int ocfdev_crypt(struct ocfdev *d, struct ocfdev_op *op);
 
 /* ocfdev_submit sends op and returns at once; ocfdev_reap hands it back. */

@@ -73,6 +73,10 @@ struct ocfdev {
   uint64_t progress;       /* completions and control replies handled so far */
   struct ocfdev_shm *shms; /* regions, unmapped at close */
   bool sock_empty;         /* the last read found the socket empty (or nearly) */
+  /* synchronous waits (sync_wait): how long this one may still spin, and
+   * how many more waits sleep at once */
+  uint64_t spin_lim_ns, spin_left_ns;
+  int spin_skip;
 };
 
 #define RING_SQ (256u << 10)
@@ -207,6 +211,59 @@ static bool ring_arm(struct ocfdev *d) {
   return ring_drain(d);
 }
 
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* spin_limit_ns: how long a synchronous wait polls before it sleeps
+ * ($OCFDEV_SPIN_US when the connection opens, default SPIN_US_DEFAULT;
+ * 0 = never).  A reply that comes back within it costs no wake-up on this
+ * side, and on a virtual machine a wake-up on an idle CPU is the largest
+ * part of a small request's round trip. */
+#define SPIN_US_DEFAULT 50
+static uint64_t spin_limit_ns(void) {
+  const char *e = getenv("OCFDEV_SPIN_US");
+  long v = SPIN_US_DEFAULT;
+  if (e != NULL && *e != '\0') {
+    char *end;
+    long x = strtol(e, &end, 10);
+    if (*end == '\0' && x >= 0 && x <= 1000000) v = x;
+  }
+  return (uint64_t)v * 1000u;
+}
+
+/* spin polls the completion ring and the socket until something arrives or
+ * d's spin time is used up; true when something arrived. */
+static bool spin(struct ocfdev *d, uint64_t start) {
+  uint64_t t0 = mono_ns();
+  struct pollfd pf = {d->fd, POLLIN, 0};
+  bool got = false;
+  for (;;) {
+    ring_drain(d);
+    if (d->progress != start) {
+      got = true;
+      break;
+    }
+    if (poll(&pf, 1, 0) > 0) {
+      d->sock_empty = false;
+      got = true;
+      break;
+    }
+    uint64_t el = mono_ns() - t0;
+    if (el >= d->spin_left_ns) {
+      d->spin_left_ns = 0;
+      break;
+    }
+  }
+  if (got) {
+    uint64_t el = mono_ns() - t0;
+    d->spin_left_ns = el < d->spin_left_ns ? d->spin_left_ns - el : 0;
+  }
+  return got;
+}
+
 /* pump reads what the socket holds (waiting up to timeout_ms for something)
  * and handles every complete message.  Returns 0 or the connection error. */
 static int pump(struct ocfdev *d, int timeout_ms) {
@@ -271,6 +328,7 @@ static int pump(struct ocfdev *d, int timeout_ms) {
     }
     ring_drain(d);
     if (timeout_ms == 0 || d->progress != start || d->dead) return d->dead;
+    if (d->spin_left_ns > 0 && spin(d, start)) continue;
     if (ring_arm(d)) return d->dead;
     int wait = timeout_ms;
     if (timeout_ms > 0) {
@@ -339,6 +397,31 @@ static int send_iov(struct ocfdev *d, struct iovec *iov, int cnt, int fd) {
   return 0;
 }
 
+/* sync_wait is pump for a caller that waits for one reply (a control
+ * exchange, ocfdev_crypt).  It spins first, up to the spin limit.  A reply
+ * that took longer than that turns spinning off for the next SPIN_BACKOFF
+ * waits (long requests would only burn the time); then one wait tries again,
+ * so shorter requests get it back. */
+#define SPIN_BACKOFF 16
+static int sync_wait(struct ocfdev *d, uint64_t *t0) {
+  uint64_t lim = d->spin_lim_ns;
+  bool first = *t0 == 0, spun = false;
+  if (first) {
+    *t0 = mono_ns();
+    if (lim > 0 && d->spin_skip == 0) {
+      d->spin_left_ns = lim;
+      spun = true;
+    } else if (d->spin_skip > 0) {
+      d->spin_skip--;
+    }
+  }
+  uint64_t p0 = d->progress;
+  int rc = pump(d, -1);
+  if (spun && d->progress != p0 && mono_ns() - *t0 > lim) d->spin_skip = SPIN_BACKOFF;
+  d->spin_left_ns = 0;
+  return rc;
+}
+
 /* ctl runs one control exchange: sends cmd with body (+ fd) and waits for
  * its reply; the reply body is in d->ctl_body / d->ctl_len. */
 static int ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, const void *body2,
@@ -350,7 +433,8 @@ static int ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, co
   ocfw_put_hdr(hdr, (uint32_t)(OCFW_HDR_LEN + blen + blen2), cmd, 0, d->ctl_wait, 0);
   struct iovec iov[3] = {{hdr, sizeof(hdr)}, {(void *)body, blen}, {(void *)body2, blen2}};
   int rc = send_iov(d, iov, 3, fd);
-  while (rc == 0 && !d->ctl_done) rc = pump(d, -1);
+  uint64_t t0 = 0;
+  while (rc == 0 && !d->ctl_done) rc = sync_wait(d, &t0);
   if (rc) return rc;
   return d->ctl_hdr.status;
 }
@@ -405,6 +489,7 @@ int ocfdev_open(const char *path, struct ocfdev **out) {
  * closes it. */
 static int greet(struct ocfdev *d, struct ocfdev **out) {
   fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
+  d->spin_lim_ns = spin_limit_ns();
   struct ocfw_hello hi = {OCFW_MAGIC, OCFW_VERSION};
   int rc = ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
   if (rc == 0 && d->ctl_len != sizeof(d->hello)) rc = EPROTO;
@@ -753,8 +838,9 @@ int ocfdev_crypt(struct ocfdev *d, struct ocfdev_op *op) {
     }
     return rc;
   }
+  uint64_t t0 = 0;
   while (op->state_ != ST_DONE) {
-    rc = pump(d, -1);
+    rc = sync_wait(d, &t0);
     if (rc && op->state_ != ST_DONE) {
       drop_slot(d, op);
       return rc;
