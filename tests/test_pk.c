@@ -477,6 +477,74 @@ static void test_rsa_diff(void **state) {
   print_message("rsa differential: %d signatures (1024, 2048) equal to OpenSSL's\n", n);
 }
 
+/* rsa_key_e: a fresh RSA key of bits bits with public exponent e. */
+static EVP_PKEY *rsa_key_e(unsigned bits, unsigned long e) {
+  EVP_PKEY *k = NULL;
+  EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+  BIGNUM *be = BN_new();
+  assert_non_null(be);
+  assert_true(BN_set_word(be, e));
+  assert_true(c != NULL && EVP_PKEY_keygen_init(c) > 0);
+  assert_true(EVP_PKEY_CTX_set_rsa_keygen_bits(c, (int)bits) > 0);
+  assert_true(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(c, be) > 0);
+  assert_true(EVP_PKEY_keygen(c, &k) > 0);
+  EVP_PKEY_CTX_free(c);
+  BN_free(be);
+  return k;
+}
+
+/* crt_check runs the CRT request of a random x under k and compares it with
+ * x^d mod n computed here; returns the request's status. */
+static int crt_check(EVP_PKEY *k, bool corrupt_qinv) {
+  BIGNUM *n = pkey_bn(k, OSSL_PKEY_PARAM_RSA_N), *d = pkey_bn(k, OSSL_PKEY_PARAM_RSA_D);
+  BIGNUM *x = BN_new(), *want = BN_new();
+  BN_CTX *bc = BN_CTX_new();
+  assert_true(x && want && bc && BN_rand_range(x, n) && BN_mod_exp(want, x, d, n, bc));
+  struct preq r;
+  rsa_crt_req(&r, k, x);
+  if (corrupt_qinv) {
+    BIGNUM *qi = pkey_bn(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1);
+    assert_true(BN_add_word(qi, 1));
+    preq_bn(&r, 5, qi);
+    BN_clear_free(qi);
+  }
+  int rc = run(&r);
+  if (rc == 0) {
+    size_t len = (size_t)EVP_PKEY_get_size(k);
+    uint8_t got[512], exp[512];
+    assert_int_equal(ocf_kparam_to_be(&r.k.param[6], got, len), 0);
+    assert_int_equal(BN_bn2binpad(want, exp, (int)len), (int)len);
+    if (!corrupt_qinv) assert_memory_equal(got, exp, len);
+  }
+  preq_free(&r);
+  BN_free(n), BN_clear_free(d), BN_free(x), BN_free(want);
+  BN_CTX_free(bc);
+  return rc;
+}
+
+/* CRT requests are blinded and checked with e when e is a usual one: more
+ * keys than the producer caches, in turn, twice; a key with an unusual e
+ * (computed unblinded); and a wrong qinv, which without the check would
+ * return a wrong signature (one that gives away a factor of n). */
+static void test_rsa_blinding(void **state) {
+  (void)state;
+  enum { NK = 20 };
+  EVP_PKEY *keys[NK];
+  for (int i = 0; i < NK; i++) keys[i] = rsa_key_e(512, i % 5 == 4 ? 3 : 65537);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < NK; i++)
+      for (int j = 0; j < 3; j++) assert_int_equal(crt_check(keys[i], false), 0);
+  for (int i = 0; i < 40; i++) assert_int_equal(crt_check(keys[0], false), 0); /* renewals */
+  EVP_PKEY *odd = rsa_key_e(512, 65539);
+  assert_int_equal(crt_check(odd, false), 0);
+  EVP_PKEY_free(odd);
+  assert_int_equal(crt_check(keys[1], true), EIO);
+  assert_int_equal(crt_check(keys[4], true), EIO); /* e = 3 */
+  assert_int_equal(crt_check(rsa1024, true), EIO);
+  assert_int_equal(crt_check(rsa2048, false), 0);
+  for (int i = 0; i < NK; i++) EVP_PKEY_free(keys[i]);
+}
+
 static void test_dh_diff(void **state) {
   (void)state;
   uint8_t want[256], got[256];
@@ -839,9 +907,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_modexp_errors), cmocka_unit_test(test_crt_dh_errors),
       cmocka_unit_test(test_dsa),           cmocka_unit_test(test_rsa_diff),
-      cmocka_unit_test(test_dh_diff),       cmocka_unit_test(test_ec_diff),
-      cmocka_unit_test(test_25519_diff),    cmocka_unit_test(test_in_flight),
-      cmocka_unit_test(test_bench),
+      cmocka_unit_test(test_rsa_blinding),  cmocka_unit_test(test_dh_diff),
+      cmocka_unit_test(test_ec_diff),       cmocka_unit_test(test_25519_diff),
+      cmocka_unit_test(test_in_flight),     cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,7 +5,9 @@
  * parameters arrive as bare integers (cryptodev's layout) and building an
  * EVP_PKEY per request would cost more than the arithmetic for small keys and
  * could not take a CRT key without its public exponent.  Every secret
- * exponent goes through BN_mod_exp_mont_consttime with BN_FLG_CONSTTIME set.
+ * exponent goes through BN_mod_exp_mont_consttime with BN_FLG_CONSTTIME set,
+ * and CRT requests are blinded and checked when the key's public exponent is
+ * a usual one (soft_blind.h).
  * The elliptic-curve operations go through EVP_PKEY (OSSL_PARAM /
  * EVP_PKEY_fromdata), so OpenSSL's hardened scalar multiplication does the
  * work.
@@ -40,6 +42,7 @@
 #include <ocf/driver.h>
 #include <ocf/pk.h>
 
+#include "drivers/soft/soft_blind.h"
 #include "drivers/soft/soft_pk.h"
 
 /* --- module state -------------------------------------------------------- */
@@ -260,9 +263,11 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BIGNUM *dp = BN_CTX_get(ctx), *dq = BN_CTX_get(ctx), *qi = BN_CTX_get(ctx);
   BIGNUM *n = BN_CTX_get(ctx), *xp = BN_CTX_get(ctx), *xq = BN_CTX_get(ctx);
   BIGNUM *m1 = BN_CTX_get(ctx), *m2 = BN_CTX_get(ctx), *h = BN_CTX_get(ctx);
+  BIGNUM *xb = BN_CTX_get(ctx), *e = BN_CTX_get(ctx), *ub = BN_CTX_get(ctx);
+  BIGNUM *chk = BN_CTX_get(ctx), *hp = BN_CTX_get(ctx), *np = BN_CTX_get(ctx);
   BN_MONT_CTX *mp = NULL, *mq = NULL;
   int rc;
-  if (h == NULL) return ENOMEM;
+  if (np == NULL) return ENOMEM;
   if ((rc = get_bn(k, 0, p, P_NONZERO | P_SECRET)) != 0 ||
       (rc = get_bn(k, 1, q, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 2, x, 0)) != 0 ||
       (rc = get_bn(k, 3, dp, P_NONZERO | P_SECRET)) != 0 ||
@@ -281,23 +286,42 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BN_set_flags(m1, BN_FLG_CONSTTIME);
   BN_set_flags(m2, BN_FLG_CONSTTIME);
   BN_set_flags(h, BN_FLG_CONSTTIME);
+  BN_set_flags(xb, BN_FLG_CONSTTIME);
+  if (!BN_copy(xb, x)) return ENOMEM;
+  /* Blinded when the key's public exponent is a usual one (soft_blind.h). */
+  BN_MONT_CTX *mn = BN_MONT_CTX_new();
+  if (mn == NULL) return ENOMEM;
+  int blind = soft_blind_in(pk_libctx, p, q, dp, dq, n, xb, e, ub, mn, ctx);
+  if (blind != 0 && blind != ENOENT) {
+    BN_MONT_CTX_free(mn);
+    return ossl_fail("mod-exp-crt blinding");
+  }
   rc = EIO;
   mp = mont_new(p, ctx);
   mq = mont_new(q, ctx);
   /* The _x2 form runs both half-size exponentiations together where the
    * CPU allows (AVX-512 IFMA), as OpenSSL's own RSA does; elsewhere it is
    * two consttime calls. */
-  if (mp == NULL || mq == NULL || !BN_nnmod(xp, x, p, ctx) || !BN_nnmod(xq, x, q, ctx) ||
+  if (mp == NULL || mq == NULL || !BN_nnmod(xp, xb, p, ctx) || !BN_nnmod(xq, xb, q, ctx) ||
       !BN_mod_exp_mont_consttime_x2(m1, xp, dp, p, mp, m2, xq, dq, q, mq, ctx) ||
       !BN_mod_sub(h, m1, m2, p, ctx) || !BN_mod_mul(h, h, qi, p, ctx) || !BN_mul(h, h, q, ctx) ||
-      !BN_add(h, h, m2)) {
+      !BN_add(h, h, m2) || (blind == 0 && !BN_mod_mul_montgomery(h, h, ub, mn, ctx))) {
     rc = ossl_fail("mod-exp-crt");
+  } else if (blind == 0 &&
+             /* the check works on public values: copies without the
+              * constant-time flag take the 17-multiplication path */
+             (!BN_copy(hp, h) || !BN_copy(np, n) || !BN_mod_exp_mont(chk, hp, e, np, ctx, mn) ||
+              BN_cmp(chk, x) != 0)) {
+    /* A wrong CRT result (a fault, or a qinv that does not belong to p
+     * and q) must not leave: it would give away a factor of n. */
+    rc = fail(EIO, "mod-exp-crt: the result does not verify with e");
   } else {
     put_bn(k, 6, h, need);
     rc = 0;
   }
   BN_MONT_CTX_free(mp);
   BN_MONT_CTX_free(mq);
+  BN_MONT_CTX_free(mn);
   return rc;
 }
 
