@@ -716,6 +716,23 @@ static void sc_rw(void) {
   ERRNO_IS(shutdown(fd, SHUT_RDWR), ENOTSOCK);
   ERRNO_IS(listen(fd, 1), ENOTSOCK);
   ERRNO_IS(accept(fd, NULL, NULL), ENOTSOCK);
+  /* what it is: a character device, open or not, which a program may look
+   * for before it opens it; other files are left alone */
+  struct stat st;
+  CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && (st.st_mode & 0666) == 0666,
+        "fstat: not a character device");
+  CHECK(fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISCHR(st.st_mode),
+        "fstatat(AT_EMPTY_PATH): not a character device");
+  struct statx sx;
+  CHECK(statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE, &sx) == 0 && S_ISCHR(sx.stx_mode),
+        "statx(AT_EMPTY_PATH): not a character device");
+  CHECK(stat("/dev/crypto", &st) == 0 && S_ISCHR(st.st_mode), "stat(/dev/crypto)");
+  CHECK(access("/dev/crypto", R_OK | W_OK) == 0, "access(/dev/crypto)");
+  ERRNO_IS(stat("/dev/crypto-not-there", &st), ENOENT);
+  int pp[2];
+  CHECK(pipe(pp) == 0 && fstat(pp[0], &st) == 0 && S_ISFIFO(st.st_mode), "fstat of a pipe");
+  close(pp[0]);
+  close(pp[1]);
   /* an argument in the null page, as the kernel would not copy it in */
   ERRNO_IS(ioctl(fd, CIOCCRYPT, NULL), EFAULT);
   ERRNO_IS(ioctl(fd, CIOCGSESSION, NULL), EFAULT);
@@ -851,11 +868,21 @@ static void sc_exec2(void) {
 static const struct {
   const char *name;
   void (*fn)(void);
-} scenarios[] = {{"cbc", sc_cbc},       {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
-                 {"aead", sc_aead},     {"tls_srtp", sc_tls_srtp}, {"async", sc_async},
-                 {"fds", sc_fds},       {"signals", sc_signals},   {"key", sc_key},
-                 {"nosoft", sc_nosoft}, {"select", sc_select},     {"closeall", sc_closeall},
-                 {"rw", sc_rw},         {"exec", sc_exec},         {"exec2", sc_exec2},
+} scenarios[] = {{"cbc", sc_cbc},
+                 {"null_ctr", sc_null_ctr},
+                 {"hash", sc_hash},
+                 {"aead", sc_aead},
+                 {"tls_srtp", sc_tls_srtp},
+                 {"async", sc_async},
+                 {"fds", sc_fds},
+                 {"signals", sc_signals},
+                 {"key", sc_key},
+                 {"nosoft", sc_nosoft},
+                 {"select", sc_select},
+                 {"closeall", sc_closeall},
+                 {"rw", sc_rw},
+                 {"exec", sc_exec},
+                 {"exec2", sc_exec2},
                  {"exec_idle", sc_exec_idle}};
 
 /* --- the cmocka side -------------------------------------------------------- */

@@ -42,6 +42,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -202,6 +203,10 @@ static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static int (*real_listen)(int, int);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
 static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_fstat)(int, struct stat *);
+static int (*real_fstatat)(int, const char *, struct stat *, int);
+static int (*real_statx)(int, const char *, int, unsigned, struct statx *);
+static int (*real_faccessat)(int, const char *, int, int);
 /* The shim's own code: libocfdev inside it talks to the daemon through
  * these very descriptors, with the socket calls refused to the program. */
 static uintptr_t self_lo, self_hi;
@@ -284,6 +289,10 @@ void init_once(void) {
   real_listen = dlsym(RTLD_NEXT, "listen");
   real_accept = dlsym(RTLD_NEXT, "accept");
   real_accept4 = dlsym(RTLD_NEXT, "accept4");
+  real_fstat = dlsym(RTLD_NEXT, "fstat");
+  real_fstatat = dlsym(RTLD_NEXT, "fstatat");
+  real_statx = dlsym(RTLD_NEXT, "statx");
+  real_faccessat = dlsym(RTLD_NEXT, "faccessat");
   dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
@@ -1485,18 +1494,133 @@ ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) {
 ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
     __attribute__((alias("__pread_chk")));
 
+/* stat and kin.  /dev/crypto is a character device; here an open one is a
+ * socket, and without the kernel module there is no node to stat at all.
+ * Programs that check what they opened, or look for the node before opening
+ * it, see a character device: mode 0666, the misc major 10 with minor 70
+ * (the kernel module's minor is dynamic).  Calls from the shim's own code
+ * see the socket. */
+#define DEVCRYPTO_MAJOR 10
+#define DEVCRYPTO_MINOR 70
+
+static void as_chardev(struct stat *st) {
+  st->st_mode = S_IFCHR | 0666;
+  st->st_rdev = makedev(DEVCRYPTO_MAJOR, DEVCRYPTO_MINOR);
+  st->st_size = 0;
+  st->st_blocks = 0;
+}
+
+static void as_chardev_x(struct statx *sx) {
+  sx->stx_mode = S_IFCHR | 0666;
+  sx->stx_rdev_major = DEVCRYPTO_MAJOR;
+  sx->stx_rdev_minor = DEVCRYPTO_MINOR;
+  sx->stx_size = 0;
+  sx->stx_blocks = 0;
+}
+
+/* ours: fd is an open /dev/crypto of the program (not the shim's call). */
+static bool ours(int fd, uintptr_t from) {
+  return (from < self_lo || from >= self_hi) && lookup(fd);
+}
+
+/* no_node: the call failed for want of a /dev/crypto node (the path is the
+ * one open() takes over: absolute, exact). */
+static bool no_node(const char *path, int rc) {
+  return rc != 0 && errno == ENOENT && is_devcrypto(path);
+}
+
+/* empty_path: the call names dirfd itself (AT_EMPTY_PATH with "", or with
+ * NULL, which newer kernels take too).  Not inlined into the callers, whose
+ * path glibc declares nonnull. */
+__attribute__((noinline)) static bool empty_path(const char *path, int flags) {
+  return (flags & AT_EMPTY_PATH) && (path == NULL || path[0] == '\0');
+}
+
+/* do_fstatat: fstat (is_fstat) or fstatat for a caller at from. */
+static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags, bool is_fstat,
+                      uintptr_t from) {
+  resolve();
+  int rc = is_fstat ? real_fstat(dirfd, st) : real_fstatat(dirfd, path, st, flags);
+  if (rc == 0 && (is_fstat || empty_path(path, flags)) && ours(dirfd, from)) {
+    as_chardev(st);
+  } else if (!is_fstat && no_node(path, rc)) {
+    memset(st, 0, sizeof(*st));
+    st->st_nlink = 1;
+    st->st_blksize = 4096;
+    as_chardev(st);
+    errno = 0;
+    rc = 0;
+  }
+  return rc;
+}
+
+#define FROM ((uintptr_t)__builtin_return_address(0))
+int fstat(int fd, struct stat *st) { return do_fstatat(fd, NULL, st, 0, true, FROM); }
+int fstat64(int fd, struct stat64 *st) {
+  return do_fstatat(fd, NULL, (struct stat *)st, 0, true, FROM);
+}
+int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+  return do_fstatat(dirfd, path, st, flags, false, FROM);
+}
+int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
+  return do_fstatat(dirfd, path, (struct stat *)st, flags, false, FROM);
+}
+int stat(const char *path, struct stat *st) {
+  return do_fstatat(AT_FDCWD, path, st, 0, false, FROM);
+}
+int stat64(const char *path, struct stat64 *st) {
+  return do_fstatat(AT_FDCWD, path, (struct stat *)st, 0, false, FROM);
+}
+int lstat(const char *path, struct stat *st) {
+  return do_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW, false, FROM);
+}
+int lstat64(const char *path, struct stat64 *st) {
+  return do_fstatat(AT_FDCWD, path, (struct stat *)st, AT_SYMLINK_NOFOLLOW, false, FROM);
+}
+
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on this ABI");
+
+int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *sx) {
+  resolve();
+  uintptr_t from = FROM;
+  int rc = real_statx(dirfd, path, flags, mask, sx);
+  if (rc == 0 && empty_path(path, flags) && ours(dirfd, from)) {
+    as_chardev_x(sx);
+  } else if (no_node(path, rc)) {
+    memset(sx, 0, sizeof(*sx));
+    sx->stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE;
+    sx->stx_nlink = 1;
+    sx->stx_blksize = 4096;
+    as_chardev_x(sx);
+    errno = 0;
+    rc = 0;
+  }
+  return rc;
+}
+
+int faccessat(int dirfd, const char *path, int mode, int flags) {
+  resolve();
+  int rc = real_faccessat(dirfd, path, mode, flags);
+  if (no_node(path, rc) && !(mode & X_OK)) { /* the node would be rw for all */
+    errno = 0;
+    rc = 0;
+  }
+  return rc;
+}
+int access(const char *path, int mode) { return faccessat(AT_FDCWD, path, mode, 0); }
+
 /* Socket calls: /dev/crypto is a character device, so the kernel answers
  * them with ENOTSOCK.  Here the descriptor is a socket, which the shim's own
  * libocfdev uses (calls from the shim's code pass through); anyone else's
  * send or recv on it would break the protocol's framing. */
-#define NOT_A_SOCKET(fd)                                                    \
-  do {                                                                      \
-    resolve();                                                              \
-    uintptr_t from_ = (uintptr_t)__builtin_return_address(0);               \
-    if ((from_ < self_lo || from_ >= self_hi) && lookup(fd) != NULL) {      \
-      errno = ENOTSOCK;                                                     \
-      return -1;                                                            \
-    }                                                                       \
+#define NOT_A_SOCKET(fd)                                               \
+  do {                                                                 \
+    resolve();                                                         \
+    uintptr_t from_ = (uintptr_t)__builtin_return_address(0);          \
+    if ((from_ < self_lo || from_ >= self_hi) && lookup(fd) != NULL) { \
+      errno = ENOTSOCK;                                                \
+      return -1;                                                       \
+    }                                                                  \
   } while (0)
 
 ssize_t recv(int fd, void *buf, size_t n, int flags) {
