@@ -15,6 +15,7 @@ struct slot {
   int state;            /* 0 empty, 1 blinding in b, 2 no usual exponent fits */
   BN_BLINDING *b;       /* its factors in Montgomery form for mn */
   BN_MONT_CTX *mn;      /* for n: the blinding, the unblinding and the check */
+  BN_MONT_CTX *mp, *mq; /* for p and q, as an RSA key object keeps them */
   BIGNUM *e;
   uint64_t used; /* for eviction: least recently used goes */
 };
@@ -77,6 +78,8 @@ static int find_e(const BIGNUM *p, const BIGNUM *q, const BIGNUM *dp, const BIGN
 static void slot_clear(struct slot *s) {
   BN_BLINDING_free(s->b); /* before mn, which it uses */
   BN_MONT_CTX_free(s->mn);
+  BN_MONT_CTX_free(s->mp); /* clears its copy of p */
+  BN_MONT_CTX_free(s->mq);
   BN_free(s->e);
   memset(s, 0, sizeof(*s));
 }
@@ -100,6 +103,16 @@ static struct slot *slot_get(const unsigned char id[32], const BIGNUM *p, const 
     return NULL;
   }
   memcpy(old->id, id, 32);
+  old->mp = BN_MONT_CTX_new();
+  old->mq = BN_MONT_CTX_new();
+  if (old->mp == NULL || old->mq == NULL || !BN_MONT_CTX_set(old->mp, p, ctx) ||
+      !BN_MONT_CTX_set(old->mq, q, ctx)) {
+    BN_free(e);
+    BN_free(m);
+    slot_clear(old);
+    *rc = ENOMEM;
+    return NULL;
+  }
   *rc = find_e(p, q, dp, dq, e, ctx);
   if (*rc == ENOENT) {
     old->state = 2;
@@ -127,7 +140,7 @@ static struct slot *slot_get(const unsigned char id[32], const BIGNUM *p, const 
 
 int soft_blind_in(OSSL_LIB_CTX *libctx, const BIGNUM *p, const BIGNUM *q, const BIGNUM *dp,
                   const BIGNUM *dq, const BIGNUM *n, BIGNUM *xb, BIGNUM *e, BIGNUM *unblind,
-                  BN_MONT_CTX *mn, BN_CTX *ctx) {
+                  BN_MONT_CTX *mn, BN_MONT_CTX *mp, BN_MONT_CTX *mq, BN_CTX *ctx) {
   const BIGNUM *v[4] = {p, q, dp, dq};
   unsigned char id[32];
   pthread_mutex_lock(&blind_lock);
@@ -140,7 +153,9 @@ int soft_blind_in(OSSL_LIB_CTX *libctx, const BIGNUM *p, const BIGNUM *q, const 
   struct slot *s = slot_get(id, p, q, dp, dq, n, ctx, &rc);
   if (s != NULL) {
     s->used = ++clock_;
-    if (s->state == 2)
+    if (!BN_MONT_CTX_copy(mp, s->mp) || !BN_MONT_CTX_copy(mq, s->mq))
+      rc = ENOMEM;
+    else if (s->state == 2)
       rc = ENOENT;
     else if (!BN_copy(e, s->e) || !BN_MONT_CTX_copy(mn, s->mn) ||
              !BN_BLINDING_convert_ex(xb, unblind, s->b, ctx))

@@ -9,7 +9,9 @@
  * result against e before releasing it, which also keeps a computation
  * fault from leaking the key.  The factors are kept per key in a small
  * cache, known by a SHA-256 of the key's parameters: making them costs a
- * modular inversion, as much as the signature itself at 1024 bits.  A key
+ * modular inversion, as much as the signature itself at 1024 bits (the
+ * Montgomery contexts for p and q are kept with them, as OpenSSL's RSA key
+ * object keeps its own).  A key
  * whose e is none of the usual ones is computed unblinded, as before.
  */
 #ifndef OCF_DRIVERS_SOFT_BLIND_H
@@ -23,10 +25,11 @@
  * (the caller's) a Montgomery context for n, and unblind r^-1 mod n in its
  * Montgomery form: the result s' becomes s with
  * BN_mod_mul_montgomery(s, s', unblind, mn).  ENOENT: no usual exponent fits
- * (xb untouched); other errno values are failures.  libctx is the
- * producer's library context. */
+ * (xb untouched).  On both, mp and mq (the caller's) get the key's cached
+ * Montgomery contexts for p and q.  Other errno values are failures.
+ * libctx is the producer's library context. */
 int soft_blind_in(OSSL_LIB_CTX *libctx, const BIGNUM *p, const BIGNUM *q, const BIGNUM *dp,
                   const BIGNUM *dq, const BIGNUM *n, BIGNUM *xb, BIGNUM *e, BIGNUM *unblind,
-                  BN_MONT_CTX *mn, BN_CTX *ctx);
+                  BN_MONT_CTX *mn, BN_MONT_CTX *mp, BN_MONT_CTX *mq, BN_CTX *ctx);
 
 #endif /* OCF_DRIVERS_SOFT_BLIND_H */

@@ -290,15 +290,17 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   if (!BN_copy(xb, x)) return ENOMEM;
   /* Blinded when the key's public exponent is a usual one (soft_blind.h). */
   BN_MONT_CTX *mn = BN_MONT_CTX_new();
-  if (mn == NULL) return ENOMEM;
-  int blind = soft_blind_in(pk_libctx, p, q, dp, dq, n, xb, e, ub, mn, ctx);
+  mp = BN_MONT_CTX_new();
+  mq = BN_MONT_CTX_new();
+  int blind = mn && mp && mq ? soft_blind_in(pk_libctx, p, q, dp, dq, n, xb, e, ub, mn, mp, mq, ctx)
+                             : ENOMEM;
   if (blind != 0 && blind != ENOENT) {
     BN_MONT_CTX_free(mn);
-    return ossl_fail("mod-exp-crt blinding");
+    BN_MONT_CTX_free(mp);
+    BN_MONT_CTX_free(mq);
+    return blind == ENOMEM ? ENOMEM : ossl_fail("mod-exp-crt blinding");
   }
   rc = EIO;
-  mp = mont_new(p, ctx);
-  mq = mont_new(q, ctx);
   /* The _x2 form runs both half-size exponentiations together where the
    * CPU allows (AVX-512 IFMA), as OpenSSL's own RSA does; elsewhere it is
    * two consttime calls. */
