@@ -1503,14 +1503,27 @@ ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 #define DEVCRYPTO_MAJOR 10
 #define DEVCRYPTO_MINOR 70
 
-static void as_chardev(struct stat *st) {
+/* as_chardev makes st describe the device: over what the socket's stat said,
+ * or (fresh) from nothing, for the node the system does not have. */
+static void as_chardev(struct stat *st, bool fresh) {
+  if (fresh) {
+    memset(st, 0, sizeof(*st));
+    st->st_nlink = 1;
+    st->st_blksize = 4096;
+  }
   st->st_mode = S_IFCHR | 0666;
   st->st_rdev = makedev(DEVCRYPTO_MAJOR, DEVCRYPTO_MINOR);
   st->st_size = 0;
   st->st_blocks = 0;
 }
 
-static void as_chardev_x(struct statx *sx) {
+static void as_chardev_x(struct statx *sx, bool fresh) {
+  if (fresh) {
+    memset(sx, 0, sizeof(*sx));
+    sx->stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE;
+    sx->stx_nlink = 1;
+    sx->stx_blksize = 4096;
+  }
   sx->stx_mode = S_IFCHR | 0666;
   sx->stx_rdev_major = DEVCRYPTO_MAJOR;
   sx->stx_rdev_minor = DEVCRYPTO_MINOR;
@@ -1540,15 +1553,13 @@ __attribute__((noinline)) static bool empty_path(const char *path, int flags) {
 static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags, bool is_fstat,
                       uintptr_t from) {
   resolve();
+  int saved = errno; /* a call that succeeds leaves errno alone */
   int rc = is_fstat ? real_fstat(dirfd, st) : real_fstatat(dirfd, path, st, flags);
   if (rc == 0 && (is_fstat || empty_path(path, flags)) && ours(dirfd, from)) {
-    as_chardev(st);
+    as_chardev(st, false);
   } else if (!is_fstat && no_node(path, rc)) {
-    memset(st, 0, sizeof(*st));
-    st->st_nlink = 1;
-    st->st_blksize = 4096;
-    as_chardev(st);
-    errno = 0;
+    as_chardev(st, true);
+    errno = saved;
     rc = 0;
   }
   return rc;
@@ -1583,16 +1594,13 @@ _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on 
 int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *sx) {
   resolve();
   uintptr_t from = FROM;
+  int saved = errno;
   int rc = real_statx(dirfd, path, flags, mask, sx);
   if (rc == 0 && empty_path(path, flags) && ours(dirfd, from)) {
-    as_chardev_x(sx);
+    as_chardev_x(sx, false);
   } else if (no_node(path, rc)) {
-    memset(sx, 0, sizeof(*sx));
-    sx->stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE;
-    sx->stx_nlink = 1;
-    sx->stx_blksize = 4096;
-    as_chardev_x(sx);
-    errno = 0;
+    as_chardev_x(sx, true);
+    errno = saved;
     rc = 0;
   }
   return rc;
@@ -1600,9 +1608,10 @@ int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *s
 
 int faccessat(int dirfd, const char *path, int mode, int flags) {
   resolve();
+  int saved = errno;
   int rc = real_faccessat(dirfd, path, mode, flags);
   if (no_node(path, rc) && !(mode & X_OK)) { /* the node would be rw for all */
-    errno = 0;
+    errno = saved;
     rc = 0;
   }
   return rc;
