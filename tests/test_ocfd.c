@@ -626,12 +626,18 @@ static void t_sync_spin(void **state) {
   uint8_t buf[64] = {1};
   struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = sizeof(buf)};
   op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .flags = OCF_D_ENCRYPT, .len = 64};
+  /* Timing on a shared machine: up to three tries.  Without the spin every
+   * try sleeps about once per request. */
   enum { N = 2000 };
-  struct rusage r0, r1;
-  getrusage(RUSAGE_THREAD, &r0);
-  for (int i = 0; i < N; i++) assert_int_equal(ocfdev_crypt(d, &op), 0);
-  getrusage(RUSAGE_THREAD, &r1);
-  long sleeps = r1.ru_nvcsw - r0.ru_nvcsw; /* one per wait without the spin */
+  long sleeps = N;
+  for (int attempt = 0; attempt < 3 && sleeps >= N / 2; attempt++) {
+    struct rusage r0, r1;
+    getrusage(RUSAGE_THREAD, &r0);
+    for (int i = 0; i < N; i++) assert_int_equal(ocfdev_crypt(d, &op), 0);
+    getrusage(RUSAGE_THREAD, &r1);
+    sleeps = r1.ru_nvcsw - r0.ru_nvcsw;
+    print_message("synchronous waits: %ld sleeps over %d requests\n", sleeps, N);
+  }
   assert_true(sleeps < N / 2);
   /* Long requests: after the first, the waits sleep. */
   uint8_t k3[24];
@@ -653,12 +659,18 @@ static void t_sync_spin(void **state) {
   assert_true(wall > 0.02);
   assert_true(c1 - c0 < 0.5 * wall);
   free(big);
-  /* The daemon goes back to sleep. */
-  usleep(50000);
-  long t0 = cpu_ticks(daemon_.pid);
-  usleep(500000);
-  long t1 = cpu_ticks(daemon_.pid);
-  assert_true(t0 >= 0 && t1 - t0 < 15); /* under 30% of 0.5 s */
+  /* The daemon goes back to sleep (under 30% of 0.5 s, at 100 ticks a
+   * second; a second look if a busy machine delayed its going idle). */
+  long used = 100;
+  for (int attempt = 0; attempt < 2 && used >= 15; attempt++) {
+    usleep(50000);
+    long t0 = cpu_ticks(daemon_.pid);
+    usleep(500000);
+    long t1 = cpu_ticks(daemon_.pid);
+    assert_true(t0 >= 0 && t1 >= t0);
+    used = t1 - t0;
+  }
+  assert_true(used < 15);
   ocfdev_close(d);
 }
 
@@ -709,15 +721,30 @@ static int last_cpu(pid_t pid, pid_t tid) {
 }
 
 /* A ring client the daemon keeps waking on another CPU brings the event
- * thread (the daemon's main thread) over to its own CPU. */
+ * thread (the daemon's main thread) over to its own CPU.  The daemon's log
+ * (-vv, to a file) says when it moves; on a loaded machine the scheduler
+ * may have put the thread there first, which the samples of where the
+ * thread runs then show instead. */
 static void t_follow(void **state) {
   (void)state;
+  char logp[] = "/tmp/ocfdlog.XXXXXX"; /* mkstemp template */
+  int lf = mkstemp(logp), saved = dup(2);
+  assert_true(lf >= 0 && saved >= 0);
+  dup2(lf, 2); /* the daemon inherits it as its stderr */
+  struct ocfd_proc dp;
+  int rc = ocfd_start(&dp, "-vv", NULL);
+  dup2(saved, 2);
+  close(saved);
+  close(lf);
+  assert_int_equal(rc, 0);
   cpu_set_t mine;
   assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
-  int loop0 = last_cpu(daemon_.pid, daemon_.pid), to = -1;
+  int loop0 = last_cpu(dp.pid, dp.pid), to = -1;
   for (int c = 0; c < CPU_SETSIZE && to < 0; c++)
     if (c != loop0 && CPU_ISSET(c, &mine)) to = c;
   if (loop0 < 0 || to < 0) {
+    assert_int_equal(ocfd_stop(&dp), 0);
+    unlink(logp);
     skip(); /* one CPU: nowhere to move */
     return;
   }
@@ -725,7 +752,8 @@ static void t_follow(void **state) {
   CPU_ZERO(&one);
   CPU_SET(to, &one);
   assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-  struct ocfdev *d = conn();
+  struct ocfdev *d = NULL;
+  assert_int_equal(ocfdev_open(dp.sock, &d), 0);
   uint8_t key[16];
   fill(key, 16, 5);
   uint32_t ses = session(d, OCF_ALG_AES_GCM, key, 16);
@@ -738,22 +766,35 @@ static void t_follow(void **state) {
   /* One request at a time: the client sleeps for each completion.  Then
    * samples of where the event thread runs, between requests. */
   int on = 0, samples = 0;
-  struct timespec t0, t;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int i = 0; samples < 200; i++) {
-    assert_int_equal(ocfdev_crypt(d, &op), 0);
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-    if (el > 10) break;
-    if (el > 0.2 && i % 8 == 0) {
-      samples++;
-      on += last_cpu(daemon_.pid, daemon_.pid) == to;
+  for (int attempt = 0; attempt < 3 && (samples == 0 || on < samples * 9 / 10); attempt++) {
+    struct timespec t0, t;
+    on = samples = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; samples < 200; i++) {
+      assert_int_equal(ocfdev_crypt(d, &op), 0);
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+      if (el > 10) break;
+      if (el > 0.2 && i % 8 == 0) {
+        samples++;
+        on += last_cpu(dp.pid, dp.pid) == to;
+      }
     }
+    print_message("event thread on the client's CPU in %d of %d samples\n", on, samples);
   }
   ocfdev_close(d);
   assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+  assert_int_equal(ocfd_stop(&dp), 0);
+  char want[64], line[512];
+  snprintf(want, sizeof(want), "event thread moved to CPU %d,", to);
+  bool moved = false;
+  FILE *f = fopen(logp, "r");
+  assert_non_null(f);
+  while (!moved && fgets(line, sizeof(line), f) != NULL) moved = strstr(line, want) != NULL;
+  fclose(f);
+  unlink(logp);
   assert_int_equal(samples, 200);
-  assert_true(on >= samples * 3 / 4);
+  assert_true(moved || on >= samples * 9 / 10);
 }
 
 /* A client that drives the rings by hand: region and session set up on the
@@ -1470,7 +1511,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_ring_raw, setup, teardown),
       cmocka_unit_test_setup_teardown(t_sync_spin, setup, teardown),
       cmocka_unit_test(t_follow_decide),
-      cmocka_unit_test_setup_teardown(t_follow, setup, teardown),
+      cmocka_unit_test(t_follow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
