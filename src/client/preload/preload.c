@@ -1531,7 +1531,8 @@ static void as_chardev_x(struct statx *sx, bool fresh) {
   sx->stx_blocks = 0;
 }
 
-/* ours: fd is an open /dev/crypto of the program (not the shim's call). */
+/* ours: fd is an open /dev/crypto of the program, and the call is the
+ * program's (from: its return address), not the shim's own. */
 static bool ours(int fd, uintptr_t from) {
   return (from < self_lo || from >= self_hi) && lookup(fd);
 }
@@ -1622,14 +1623,13 @@ int access(const char *path, int mode) { return faccessat(AT_FDCWD, path, mode, 
  * them with ENOTSOCK.  Here the descriptor is a socket, which the shim's own
  * libocfdev uses (calls from the shim's code pass through); anyone else's
  * send or recv on it would break the protocol's framing. */
-#define NOT_A_SOCKET(fd)                                               \
-  do {                                                                 \
-    resolve();                                                         \
-    uintptr_t from_ = (uintptr_t)__builtin_return_address(0);          \
-    if ((from_ < self_lo || from_ >= self_hi) && lookup(fd) != NULL) { \
-      errno = ENOTSOCK;                                                \
-      return -1;                                                       \
-    }                                                                  \
+#define NOT_A_SOCKET(fd)                                    \
+  do {                                                      \
+    resolve();                                              \
+    if (ours(fd, (uintptr_t)__builtin_return_address(0))) { \
+      errno = ENOTSOCK;                                     \
+      return -1;                                            \
+    }                                                       \
   } while (0)
 
 ssize_t recv(int fd, void *buf, size_t n, int flags) {
