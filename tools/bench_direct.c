@@ -292,7 +292,8 @@ int bench_run_direct(const struct bench_case *c, size_t size, const uint8_t *dat
   struct dthread *t = calloc((size_t)n, sizeof(*t));
   pthread_barrier_t bar;
   snprintf(r->producer, sizeof(r->producer), "openssl");
-  if (t == NULL || pthread_barrier_init(&bar, NULL, (unsigned)n) != 0) {
+  /* the caller joins the barrier to read the CPU clock when they start */
+  if (t == NULL || pthread_barrier_init(&bar, NULL, (unsigned)n + 1) != 0) {
     free(t);
     snprintf(r->msg, sizeof(r->msg), "out of memory");
     return ENOMEM;
@@ -312,6 +313,11 @@ int bench_run_direct(const struct bench_case *c, size_t size, const uint8_t *dat
     fprintf(stderr, "ocf bench: cannot start thread %d of %d: %s\n", started + 1, n, strerror(err));
     abort();
   }
+  double cpu0 = 0;
+  if (started == n) {
+    pthread_barrier_wait(&bar);
+    cpu0 = bench_cpu_seconds();
+  }
   uint64_t t0 = UINT64_MAX, t1 = 0;
   for (int i = 0; i < started; i++) {
     pthread_join(t[i].tid, NULL);
@@ -323,9 +329,10 @@ int bench_run_direct(const struct bench_case *c, size_t size, const uint8_t *dat
     if (t[i].t_start < t0) t0 = t[i].t_start;
     if (t[i].t_end > t1) t1 = t[i].t_end;
   }
-  if (err == 0 && t1 > t0)
+  if (err == 0 && t1 > t0) {
     r->elapsed += (double)(t1 - t0) / 1e9;
-  else if (err != 0 && r->msg[0] == 0)
+    r->cpu_s += bench_cpu_seconds() - cpu0;
+  } else if (err != 0 && r->msg[0] == 0)
     snprintf(r->msg, sizeof(r->msg), "direct: %s", strerror(err));
   pthread_barrier_destroy(&bar);
   free(t);
