@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/internal.h"
-#include "drivers/soft/soft.h"
 #include <ocf/devices.h>
 #include <stdio.h>
 #include <string.h>
+#include "core/internal.h"
+#include "drivers/soft/soft.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int running;
@@ -35,6 +35,7 @@ int ocf_init(const struct ocf_init_opts *opts) {
     return prc;
   }
   ocf_policy = pol;
+  tctx_init();
   int rc = dispatch_init(o.workers);
   if (rc != 0) {
     pthread_mutex_unlock(&init_lock);
