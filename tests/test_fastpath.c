@@ -628,9 +628,70 @@ static void test_unregister_while_dispatching(void **state) {
   unreg_race(1);
 }
 
+/* --- public-key and symmetric work share the workers by cost ---------------- */
+
+static atomic_int kdone;
+static int kdone_at_sym = -1;
+
+static void flood_kcb(struct ocf_kreq *k) {
+  assert_int_equal(k->error, 0);
+  atomic_fetch_add(&kdone, 1);
+}
+
+static void big_cb(struct ocf_req *r) {
+  struct where *w = r->opaque;
+  kdone_at_sym = atomic_load(&kdone);
+  atomic_store(&w->done, r->error == 0 ? 1 : -1);
+}
+
+/* Twenty slow modular exponentiations (50 ms each) are queued, then one
+ * large AES request for the workers: it runs when the next worker is free,
+ * not after the whole flood (public-key requests used to go first). */
+static void test_pk_flood_shares(void **state) {
+  (void)state;
+  struct testdrv *t = attach(
+      &(struct testdrv_opts){.name = "slowpk", .hardware = 1, .with_kops = 1, .kdelay_us = 50000});
+  enum { NK = 20 };
+  static struct ocf_kreq k[NK];
+  static uint8_t base[NK][8], ex[8] = {3}, mod[8] = {0xfb, 0xff, 0xff, 0x7f}, res[NK][8];
+  atomic_store(&kdone, 0);
+  kdone_at_sym = -1;
+  for (int i = 0; i < NK; i++) {
+    base[i][0] = (uint8_t)(i + 2);
+    k[i] =
+        (struct ocf_kreq){.op = OCF_KOP_MOD_EXP, .iparams = 3, .oparams = 1, .callback = flood_kcb};
+    k[i].param[0] = (struct ocf_kparam){base[i], 64};
+    k[i].param[1] = (struct ocf_kparam){ex, 64};
+    k[i].param[2] = (struct ocf_kparam){mod, 64};
+    k[i].param[3] = (struct ocf_kparam){res[i], 64};
+    assert_int_equal(ocf_kdispatch(&k[i]), 0);
+  }
+  ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
+  enum { LEN = 1 << 20 };
+  uint8_t *buf = calloc(1, LEN);
+  static struct where w;
+  memset(&w, 0, sizeof(w));
+  w.req = (struct ocf_req){
+      .sid = sid, .flags = OCF_REQ_ASYNC, .ndesc = 1, .callback = big_cb, .opaque = &w};
+  w.req.buf = ocf_buf_contig(buf, LEN);
+  w.req.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = LEN};
+  assert_int_equal(ocf_dispatch(&w.req), 0);
+  wait_until(&w.done, 1);
+  wait_until(&kdone, NK);
+  /* at most what the workers had started, and one more each */
+  assert_true(kdone_at_sym >= 0 && kdone_at_sym < NK / 2);
+  for (int i = 0; i < NK; i++) assert_int_equal(k[i].hid, testdrv_hid(t));
+  free(buf);
+  free_when_idle(sid);
+  detach(t);
+}
+
 static int setup(void **state) {
   (void)state;
-  return ocf_init(NULL);
+  /* public-key requests go to the test producers only */
+  struct ocf_init_opts o = {.soft_pk_disabled = 1};
+  return ocf_init(&o);
 }
 
 static int teardown(void **state) {
@@ -658,6 +719,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_migrate_while_inline, after_test),
       cmocka_unit_test_teardown(test_batch_mixed, after_test),
       cmocka_unit_test_teardown(test_unregister_while_dispatching, after_test),
+      cmocka_unit_test_teardown(test_pk_flood_shares, after_test),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -261,19 +261,25 @@ static void *direct_thread(void *arg) {
   if (t->err == 0) {
     uint64_t now = bench_now_ns(), deadline = now + (uint64_t)(t->seconds * 1e9);
     t->t_start = now;
-    /* one clock read per request: the end of one is the start of the next */
+    /* one request in 16 is timed, and the deadline checked then, as on the
+     * framework path (bench_ocf.c): the clock is not what is measured */
     while (now < deadline) {
-      if ((t->err = bench_direct_op(d, buf[k], t->data, out[k])) != 0) {
-        snprintf(t->msg, sizeof(t->msg), "direct: %s failed during the run", t->c->name);
-        break;
+      uint64_t t0 = bench_now_ns();
+      for (int i = 0; i < 16 && t->err == 0; i++) {
+        if ((t->err = bench_direct_op(d, buf[k], t->data, out[k])) != 0) {
+          snprintf(t->msg, sizeof(t->msg), "direct: %s failed during the run", t->c->name);
+          break;
+        }
+        if (i == 0) {
+          now = bench_now_ns();
+          sampler_add(t->samp, now - t0);
+        }
+        t->ops++;
+        if (++k == nb) k = 0;
       }
-      uint64_t t1 = bench_now_ns();
-      sampler_add(t->samp, t1 - now);
-      t->ops++;
-      now = t1;
-      if (++k == nb) k = 0;
+      if (t->err != 0) break;
     }
-    t->t_end = now;
+    t->t_end = bench_now_ns();
   }
   bench_direct_free(d);
   for (int i = 0; i < nb; i++) {

@@ -14,7 +14,7 @@
 
 /* Latency histogram: 4 buckets per power of two of nanoseconds. */
 #define LAT_BUCKETS 256
-#define LAT_SAMPLE 8 /* one request in this many is timed for the latency histogram */
+#define LAT_SAMPLE 32 /* one request in this many is timed for the latency histogram */
 static inline int lat_bucket(uint64_t ns) {
   if (ns < 4) return (int)ns;
   int lg = 63 - __builtin_clzll(ns);
@@ -137,6 +137,43 @@ struct fifo {
   long count;
 };
 
+static inline void fifo_init(struct fifo *f) {
+  f->head = NULL;
+  f->tail = &f->head;
+  f->khead = NULL;
+  f->ktail = &f->khead;
+  f->count = 0;
+}
+
+static inline void fifo_put(struct fifo *f, struct ocf_req *r) {
+  r->next_ = NULL;
+  *f->tail = r;
+  f->tail = &r->next_;
+  f->count++;
+}
+
+static inline void fifo_kput(struct fifo *f, struct ocf_kreq *k) {
+  k->next_ = NULL;
+  *f->ktail = k;
+  f->ktail = &k->next_;
+  f->count++;
+}
+
+/* fifo_append moves all of src to the end of dst. */
+static inline void fifo_append(struct fifo *dst, struct fifo *src) {
+  if (src->count == 0) return;
+  if (src->head) {
+    *dst->tail = src->head;
+    dst->tail = src->tail;
+  }
+  if (src->khead) {
+    *dst->ktail = src->khead;
+    dst->ktail = src->ktail;
+  }
+  dst->count += src->count;
+  fifo_init(src);
+}
+
 /* Per-thread state of the request path (tctx.c).  Each thread that
  * dispatches or runs requests has one, found through one thread-local
  * pointer; they are registered in a list that ocf_freesession and
@@ -187,14 +224,65 @@ struct tctx {
   struct tctx *next; /* [I] the list of all */
   atomic_bool used;  /* [A] owned by a live thread */
 };
-struct tctx *tctx_get(void); /* the calling thread's, created on first use; NULL if out of memory */
-struct tctx *tctx_peek(void); /* the calling thread's, or NULL */
-struct pin *pin_take(struct tctx *t, struct sess *s, struct drv *d); /* n++; NULL if full */
-void pin_drop(struct tctx *t, struct sess *s, struct drv *d);        /* n-- */
+/* One pointer per thread; initial-exec keeps its access a plain load from
+ * the thread pointer, where the default model for a shared library calls
+ * __tls_get_addr on every access. */
+extern __thread struct tctx *ocf_tl_ctx_
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+struct tctx *tctx_create(void);
+/* tctx_get: the calling thread's, created on first use; NULL if out of memory */
+static inline struct tctx *tctx_get(void) {
+  struct tctx *t = ocf_tl_ctx_;
+  return __builtin_expect(t != NULL, 1) ? t : tctx_create();
+}
+/* tctx_peek: the calling thread's, or NULL */
+static inline struct tctx *tctx_peek(void) { return ocf_tl_ctx_; }
+struct pin *pin_take_slow(struct tctx *t, struct sess *s, struct drv *d);
+void pin_drop_slow(struct tctx *t, struct sess *s, struct drv *d);
+/* pin_take counts a request of t on (s, d): n++; NULL if all pins are taken */
+static inline struct pin *pin_take(struct tctx *t, struct sess *s, struct drv *d) {
+  struct pin *p = &t->pin[0];
+  if (atomic_load_explicit(&p->s, memory_order_relaxed) == s &&
+      atomic_load_explicit(&p->d, memory_order_relaxed) == d) {
+    atomic_store_explicit(&p->n, atomic_load_explicit(&p->n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return p;
+  }
+  return pin_take_slow(t, s, d);
+}
+/* pin_drop: n--; release, so that a scanner reading the new count sees all
+ * this thread did with the request and its session */
+static inline void pin_drop(struct tctx *t, struct sess *s, struct drv *d) {
+  struct pin *p = &t->pin[0];
+  long n = atomic_load_explicit(&p->n, memory_order_relaxed);
+  if (n > 0 && atomic_load_explicit(&p->s, memory_order_relaxed) == s &&
+      atomic_load_explicit(&p->d, memory_order_relaxed) == d) {
+    atomic_store_explicit(&p->n, n - 1, memory_order_release);
+    return;
+  }
+  pin_drop_slow(t, s, d);
+}
 void pin_barrier(void);                    /* the scanner's side: after raising a flag */
 bool pins_hold_sess(const struct sess *s); /* any thread counts a request of s */
 bool pins_hold_drv(const struct drv *d);
-void tstat_add(struct tctx *t, struct drv *d, size_t bytes, bool err);
+void tstat_add_slow(struct tctx *t, struct drv *d, size_t bytes, bool err);
+/* tstat_add counts a completed request in t's statistics of d */
+static inline void tstat_add(struct tctx *t, struct drv *d, size_t bytes, bool err) {
+  struct tstat *st = &t->st[0];
+  if (atomic_load_explicit(&st->hid, memory_order_relaxed) != d->hid) {
+    tstat_add_slow(t, d, bytes, err);
+    return;
+  }
+  /* only this thread writes them: no read-modify-write needed */
+  atomic_store_explicit(&st->n_req, atomic_load_explicit(&st->n_req, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  atomic_store_explicit(&st->n_bytes,
+                        atomic_load_explicit(&st->n_bytes, memory_order_relaxed) + bytes,
+                        memory_order_relaxed);
+  if (err)
+    atomic_store_explicit(&st->n_err, atomic_load_explicit(&st->n_err, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 void tstat_sum(const struct drv *d, uint64_t *req, uint64_t *bytes, uint64_t *err);
 int tctx_ncpu(struct tctx *t); /* CPUs the calling thread may use */
 void tctx_init(void);          /* ocf_init: membarrier registration */
@@ -266,15 +354,11 @@ void kdispatch_run(struct ocf_kreq *k);                  /* kdispatch.c */
 /* queue.c: the run queue, its worker threads, the return thread */
 int dispatch_init(int workers);
 void dispatch_fini(void);
-void fifo_init(struct fifo *f);
-void fifo_put(struct fifo *f, struct ocf_req *r);
-void fifo_kput(struct fifo *f, struct ocf_kreq *k);
-void fifo_append(struct fifo *dst, struct fifo *src); /* moves all of src */
-void runq_push(struct fifo *f);                       /* to the workers; empties f */
-void retq_push(struct fifo *f);                       /* to the return thread; empties f */
-int runq_idle(void);                                  /* workers asleep, waiting for work */
-long runq_len(void);                                  /* requests waiting (racy) */
-double handoff_ns(void); /* measured: a queued request's wait for a sleeping worker */
+void runq_push(struct fifo *f); /* to the workers; empties f */
+void retq_push(struct fifo *f); /* to the return thread; empties f */
+int runq_idle(void);            /* workers asleep, waiting for work */
+long runq_len(void);            /* requests waiting (racy) */
+double handoff_ns(void);        /* measured: a queued request's wait for a sleeping worker */
 int kcost_key(const struct ocf_kreq *k); /* which measurement a request's time goes to */
 void kcost_measure(int key, uint64_t ns);
 int dispatch_nworkers(void);

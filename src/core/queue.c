@@ -22,41 +22,6 @@
  * request: the other workers get the rest. */
 #define BATCH_COST_NS 200000.0
 
-void fifo_init(struct fifo *f) {
-  f->head = NULL;
-  f->tail = &f->head;
-  f->khead = NULL;
-  f->ktail = &f->khead;
-  f->count = 0;
-}
-
-void fifo_put(struct fifo *f, struct ocf_req *r) {
-  r->next_ = NULL;
-  *f->tail = r;
-  f->tail = &r->next_;
-  f->count++;
-}
-
-void fifo_kput(struct fifo *f, struct ocf_kreq *k) {
-  k->next_ = NULL;
-  *f->ktail = k;
-  f->ktail = &k->next_;
-  f->count++;
-}
-
-void fifo_append(struct fifo *dst, struct fifo *src) {
-  if (src->head) {
-    *dst->tail = src->head;
-    dst->tail = src->tail;
-  }
-  if (src->khead) {
-    *dst->ktail = src->khead;
-    dst->ktail = src->ktail;
-  }
-  dst->count += src->count;
-  fifo_init(src);
-}
-
 /* --- estimated costs ------------------------------------------------------ */
 
 /* Public-key service times, measured per operation and operand size (one
@@ -116,11 +81,12 @@ struct tqueue {
   pthread_cond_t cv;
   struct fifo q;        /* [lock] */
   int waiting;          /* [lock] threads asleep on cv */
+  int waking;           /* [lock] of them, signalled and not yet running */
   bool stop;            /* [lock] */
   double vt_sym, vt_pk; /* [lock] virtual clocks of the two kinds (ns) */
-  uint64_t signal_ns;   /* [lock] when a sleeper was signalled, 0 = none pending */
   int ping;             /* [lock] calibration wake-ups asked for */
-  atomic_int idle;      /* [A] mirror of waiting, read without the lock */
+  atomic_int idle;      /* [A] waiting - waking, read without the lock: a
+                           worker already signalled is not idle any more */
   atomic_long len;      /* [A] mirror of q.count */
 };
 
@@ -132,18 +98,31 @@ static bool threads_up;
 /* Set once some thread has lent itself through ocf_poll: the workers then
  * leave it a share of the queue. */
 static atomic_bool helped;
-/* How long a request handed to a sleeping worker waits before it runs (ns,
- * exponentially weighted): the price of spreading work (dispatch.c). */
-static _Atomic double wake_ns;
+/* What handing work to a sleeping worker costs in CPU time (ns,
+ * exponentially weighted): the thread that wakes it spends sig_ns in the
+ * system call, the worker spends wait_ns between going to sleep and running
+ * again (the futex and the scheduler, in its own CPU time).  Their sum is the
+ * price of spreading work (dispatch.c).  Measured with the threads' CPU
+ * clocks, on wake-ups only. */
+static _Atomic double sig_ns, wait_ns;
 
 int dispatch_nworkers(void) { return nworkers; }
 int runq_idle(void) { return atomic_load_explicit(&runq.idle, memory_order_relaxed); }
 long runq_len(void) { return atomic_load_explicit(&runq.len, memory_order_relaxed); }
-double handoff_ns(void) { return atomic_load_explicit(&wake_ns, memory_order_relaxed); }
+double handoff_ns(void) {
+  return atomic_load_explicit(&sig_ns, memory_order_relaxed) +
+         atomic_load_explicit(&wait_ns, memory_order_relaxed);
+}
 
-static void wake_measure(uint64_t ns) {
-  double old = atomic_load_explicit(&wake_ns, memory_order_relaxed);
-  atomic_store_explicit(&wake_ns, old > 0 ? old + ((double)ns - old) / 8 : (double)ns,
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void ewma(_Atomic double *m, uint64_t ns) {
+  double old = atomic_load_explicit(m, memory_order_relaxed);
+  atomic_store_explicit(m, old > 0 ? old + ((double)ns - old) / 8 : (double)ns,
                         memory_order_relaxed);
 }
 
@@ -151,10 +130,9 @@ static void tq_init(struct tqueue *t) {
   pthread_mutex_init(&t->lock, NULL);
   pthread_cond_init(&t->cv, NULL);
   fifo_init(&t->q);
-  t->waiting = 0;
+  t->waiting = t->waking = 0;
   t->stop = false;
   t->vt_sym = t->vt_pk = 0;
-  t->signal_ns = 0;
   t->ping = 0;
   atomic_store(&t->idle, 0);
   atomic_store(&t->len, 0);
@@ -166,12 +144,17 @@ static void tq_push(struct tqueue *t, struct fifo *f) {
   pthread_mutex_lock(&t->lock);
   fifo_append(&t->q, f);
   atomic_store_explicit(&t->len, t->q.count, memory_order_relaxed);
-  if (t->waiting > 0) {
-    if (t->signal_ns == 0) t->signal_ns = now_ns();
-    if (t->q.count > 1)
+  if (t->waiting > t->waking) {
+    uint64_t c0 = t == &runq ? thread_cpu_ns() : 0;
+    if (t->q.count > 1) {
       pthread_cond_broadcast(&t->cv);
-    else
+      t->waking = t->waiting;
+    } else {
       pthread_cond_signal(&t->cv);
+      t->waking++;
+    }
+    if (c0 != 0) ewma(&sig_ns, thread_cpu_ns() - c0);
+    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
   }
   pthread_mutex_unlock(&t->lock);
 }
@@ -239,15 +222,13 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
   pthread_mutex_lock(&t->lock);
   while (t->q.count == 0 && !t->stop) {
     t->waiting++;
-    atomic_store_explicit(&t->idle, t->waiting, memory_order_relaxed);
+    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+    uint64_t c0 = t == &runq ? thread_cpu_ns() : 0;
     pthread_cond_wait(&t->cv, &t->lock);
+    if (c0 != 0) ewma(&wait_ns, thread_cpu_ns() - c0);
     t->waiting--;
-    atomic_store_explicit(&t->idle, t->waiting, memory_order_relaxed);
-    if (t->signal_ns != 0) {
-      uint64_t now = now_ns();
-      if (t == &runq && now > t->signal_ns) wake_measure(now - t->signal_ns);
-      t->signal_ns = 0;
-    }
+    if (t->waking > 0) t->waking--; /* (or a spurious wake-up: close enough) */
+    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
     if (t->ping > 0) {
       t->ping--;
       pthread_cond_broadcast(&t->cv); /* the calibrating thread waits for it */
@@ -260,7 +241,11 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
   tq_take(t, out, take);
   bool more = t->q.count > 0;
   bool ok = out->count > 0;
-  if (more && t->waiting > 0) pthread_cond_signal(&t->cv);
+  if (more && t->waiting > t->waking) {
+    pthread_cond_signal(&t->cv);
+    t->waking++;
+    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+  }
   pthread_mutex_unlock(&t->lock);
   return ok;
 }
@@ -324,7 +309,7 @@ int ocf_poll(int max, size_t max_len) {
 }
 
 /* Measures what waking a sleeping worker costs before anything depends on
- * it: three wake-ups, the handoff estimate starts from their mean. */
+ * it: three wake-ups seed the estimates. */
 static void calibrate(void) {
   for (int i = 0; i < 3; i++) {
     pthread_mutex_lock(&runq.lock);
@@ -338,8 +323,10 @@ static void calibrate(void) {
       return;
     }
     runq.ping = 1;
-    runq.signal_ns = now_ns();
+    runq.waking++;
+    uint64_t c0 = thread_cpu_ns();
     pthread_cond_signal(&runq.cv);
+    ewma(&sig_ns, thread_cpu_ns() - c0);
     while (runq.ping > 0) pthread_cond_wait(&runq.cv, &runq.lock);
     pthread_mutex_unlock(&runq.lock);
   }
@@ -369,7 +356,7 @@ int dispatch_init(int n) {
     return ocf_seterr(EAGAIN, "cannot start framework threads");
   }
   threads_up = true;
-  if (atomic_load(&wake_ns) == 0) calibrate();
+  if (handoff_ns() == 0) calibrate();
   return 0;
 }
 

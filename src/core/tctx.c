@@ -11,10 +11,7 @@
 
 #include "core/internal.h"
 
-/* One pointer per thread; initial-exec keeps its access a plain load from
- * the thread pointer, where the default model for a shared library calls
- * __tls_get_addr on every access. */
-static __thread struct tctx *tl_ctx __attribute__((tls_model("initial-exec")));
+__thread struct tctx *ocf_tl_ctx_;
 
 static _Atomic(struct tctx *) all_ctx; /* [A] list head; entries are never freed */
 static pthread_key_t ctx_key;
@@ -31,18 +28,13 @@ static void ctx_release(void *p) {
   t->done = NULL;
   t->ncpu = 0;
   atomic_store_explicit(&t->used, false, memory_order_release);
-  tl_ctx = NULL;
+  ocf_tl_ctx_ = NULL;
 }
 
 static void ctx_key_init(void) { pthread_key_create(&ctx_key, ctx_release); }
 
-struct tctx *tctx_peek(void) {
-  return tl_ctx;
-}
-
-struct tctx *tctx_get(void) {
-  struct tctx *t = tl_ctx;
-  if (__builtin_expect(t != NULL, 1)) return t;
+struct tctx *tctx_create(void) {
+  struct tctx *t;
   pthread_once(&ctx_once, ctx_key_init);
   /* reuse the context of a thread that exited */
   for (t = atomic_load_explicit(&all_ctx, memory_order_acquire); t != NULL; t = t->next) {
@@ -64,7 +56,7 @@ struct tctx *tctx_get(void) {
   }
   fifo_init(&t->defer);
   fifo_init(&t->pend);
-  tl_ctx = t;
+  ocf_tl_ctx_ = t;
   pthread_setspecific(ctx_key, t);
   return t;
 }
@@ -91,7 +83,7 @@ void pin_barrier(void) {
   }
 }
 
-struct pin *pin_take(struct tctx *t, struct sess *s, struct drv *d) {
+struct pin *pin_take_slow(struct tctx *t, struct sess *s, struct drv *d) {
   struct pin *free_p = NULL;
   for (int i = 0; i < TC_PINS; i++) {
     struct pin *p = &t->pin[i];
@@ -111,7 +103,7 @@ struct pin *pin_take(struct tctx *t, struct sess *s, struct drv *d) {
   return free_p;
 }
 
-void pin_drop(struct tctx *t, struct sess *s, struct drv *d) {
+void pin_drop_slow(struct tctx *t, struct sess *s, struct drv *d) {
   for (int i = 0; i < TC_PINS; i++) {
     struct pin *p = &t->pin[i];
     if (atomic_load_explicit(&p->s, memory_order_relaxed) == s &&
@@ -157,7 +149,7 @@ static inline void bump(atomic_ulong *c, unsigned long v) {
   atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
-void tstat_add(struct tctx *t, struct drv *d, size_t bytes, bool err) {
+void tstat_add_slow(struct tctx *t, struct drv *d, size_t bytes, bool err) {
   struct tstat *st = NULL;
   for (int i = 0; i < TC_STATS; i++)
     if (atomic_load_explicit(&t->st[i].hid, memory_order_relaxed) == d->hid) {

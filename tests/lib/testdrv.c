@@ -29,6 +29,7 @@ struct testdrv {
   int qhead, qcount;
   struct ocf_kreq *kq[64];
   int kcount;
+  int kdelay_us;
   int hang, stop, blocked; /* [m] */
   int gate, gated;         /* [m] */
   atomic_ulong processed, zombies;
@@ -201,6 +202,7 @@ static int t_process(void *softc, void *dsess, struct ocf_req *r) {
 static int t_kprocess(void *softc, struct ocf_kreq *k) {
   struct testdrv *t = softc;
   if (!t->async) {
+    if (t->kdelay_us > 0) usleep((useconds_t)t->kdelay_us);
     k->error = kcompute(k);
     k->status = k->error == 0;
     ocf_kdone(k);
@@ -231,6 +233,7 @@ struct testdrv *testdrv_attach(const struct testdrv_opts *o) {
   t->broken = o->broken;
   t->delay_us = o->delay_us;
   t->delay_from = o->delay_from;
+  t->kdelay_us = o->kdelay_us;
   t->ring = o->ring > 0 ? o->ring : 1024;
   t->q = calloc((size_t)t->ring, sizeof(*t->q));
   pthread_mutex_init(&t->m, NULL);

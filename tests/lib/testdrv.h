@@ -19,6 +19,7 @@ struct testdrv_opts {
   int broken;        /* computes wrong answers (fails the registration self-test) */
   int delay_us;      /* process() takes this long (sleeping) for requests of */
   size_t delay_from; /* delay_from bytes or more (0: all) */
+  int kdelay_us;     /* a synchronous kprocess() sleeps this long first */
 };
 
 /* testdrv_attach registers the producer with NULL and AES-CBC. */
