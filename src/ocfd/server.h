@@ -1,0 +1,189 @@
+/* server.h - the daemon's insides, shared by its files:
+ *   server.c  the event loop: completions coming back, replies going out,
+ *             accepting clients, start-up and shut-down
+ *   conn.c    one connection: reading and parsing messages, writing
+ *             replies, closing
+ *   req.c     requests: sessions, symmetric and public-key jobs
+ *   shm.c     shared-memory regions and rings
+ *   stats.c   introspection replies (statistics, producers)
+ * Everything here runs on the event thread unless a comment says otherwise;
+ * the framework's threads only call push_done. */
+#ifndef OCF_OCFD_SERVER_H
+#define OCF_OCFD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <ocf/ocf.h>
+
+#include "client/wire.h"
+#include "ocfd/ocfd.h"
+
+#define MAX_FDS_QUEUED 4 /* SCM_RIGHTS descriptors waiting for their SHM_REG */
+#define MAX_SHM_REGIONS 64
+#define READ_CHUNK (256u << 10)
+#define RING_BURST 256 /* requests taken from one client per round */
+
+struct sess {
+  uint32_t ses;  /* the client's handle */
+  ocf_sid_t sid; /* the framework's id; changes on migration */
+  int inflight;  /* jobs holding this session */
+  bool dead;     /* freed by the client while jobs were in flight */
+  struct ocfw_sessinfo info;
+};
+
+struct shm {
+  uint32_t id;
+  uint8_t *base;
+  size_t size;
+  int refs; /* jobs using it */
+  bool dead;
+};
+
+struct client {
+  int fd;
+  uint64_t serial;
+  pid_t pid;
+  uid_t uid;
+  uint8_t *in;
+  size_t inlen, incap;
+  uint8_t *out;
+  size_t outoff, outlen, outcap;
+  struct sess **sess;
+  int nsess, capsess;
+  struct shm *shm[MAX_SHM_REGIONS];
+  int nshm;
+  size_t shm_bytes;
+  int fds[MAX_FDS_QUEUED];
+  int nfds;
+  int inflight;
+  size_t inflight_bytes;
+  bool closed;                /* socket gone; waiting for jobs */
+  bool reading;               /* EPOLLIN armed */
+  bool writing;               /* EPOLLOUT armed */
+  bool dirty;                 /* on the dirty list: has output not yet handed to send */
+  bool urgent;                /* that output holds a reply other than a crypt completion */
+  bool freeing;               /* on the free list */
+  int unsent;                 /* crypt completions in that output */
+  uint64_t dirty_ns;          /* when it became dirty */
+  struct client *next, *prev; /* all live clients */
+  struct client *dnext;       /* dirty list */
+  struct client *fnext;       /* free list */
+  /* the rings (wire.h), when the client registered them */
+  uint8_t *ring;
+  size_t ring_len;
+  uint32_t sq_size, cq_size;
+  uint64_t sq_head;     /* the next submission we take */
+  uint64_t cq_tail;     /* where our next completion goes */
+  uint64_t cq_pub;      /* completions published up to here */
+  uint64_t cq_seen;     /* the client's head, as last checked */
+  size_t cq_reserved;   /* completion bytes promised to requests in flight */
+  bool ring_wait;       /* a socket message waits until the ring is taken */
+  struct client *rnext; /* clients with rings */
+};
+
+enum job_kind { JOB_SYM, JOB_KEY };
+
+struct job {
+  union { /* by kind */
+    struct ocf_req req;
+    struct ocf_kreq kreq;
+  };
+  enum job_kind kind;
+  struct client *c;
+  struct sess *s;
+  struct shm *shm;
+  uint32_t tag;
+  uint16_t hflags;
+  uint16_t cq_res; /* came through the ring: completion bytes reserved for it */
+  int tries;
+  size_t len;
+  uint8_t *data; /* copy path / key parameter storage, after the job; NULL: shared memory */
+  struct job *next;
+};
+
+/* --- shared state (event thread) ------------------------------------------ */
+extern const struct ocfd_conf *cf;
+extern int epfd;
+extern struct client *clients;
+extern int nclients;
+extern struct client *dirty_list, *free_list, *ring_list;
+extern int nring; /* clients on ring_list */
+extern size_t max_msg;
+extern uint64_t last_in_ns; /* when requests last came in (ring or socket) */
+extern bool fw_gone;        /* after ocf_shutdown: it freed every session itself */
+/* OCFW_STATS figures */
+extern uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
+extern struct timespec st_start;
+/* on_loop: this thread is the event thread inside a framework call, so a
+ * completion callback running here needs no lock (server.c). */
+extern __thread bool on_loop;
+
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline size_t out_pending(const struct client *c) { return c->outlen - c->outoff; }
+
+static inline bool throttled(const struct client *c) {
+  return c->inflight >= cf->max_inflight || c->inflight_bytes >= cf->max_inflight_bytes ||
+         out_pending(c) >= cf->max_outq;
+}
+
+/* --- server.c --------------------------------------------------------------- */
+void to_framework(long n); /* counts n jobs about to be handed to the framework */
+void sym_cb(struct ocf_req *r);
+void key_cb(struct ocf_kreq *k);
+
+/* --- conn.c ----------------------------------------------------------------- */
+void arm(struct client *c);
+void mark_dirty(struct client *c);
+uint8_t *out_room(struct client *c, size_t n);
+uint8_t *out_reserve(struct client *c, size_t n);
+void reply(struct client *c, uint16_t cmd, uint16_t flags, uint32_t tag, int status,
+           const void *body, size_t blen);
+void client_close(struct client *c, const char *why);
+void client_flush(struct client *c);
+void fatal(struct client *c, int err, const char *why);
+bool parse(struct client *c);
+void client_read(struct client *c);
+void resume(struct client *c);
+
+/* --- req.c ------------------------------------------------------------------ */
+struct job *job_new(size_t extra);
+void job_free(struct job *j);
+void job_pool_drain(void);
+void sess_release(struct sess *s);
+void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_sesslist(struct client *c, const struct ocfw_hdr *h, size_t n);
+void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n,
+              uint16_t cq_res);
+void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+extern int npending; /* requests built this round, not yet dispatched */
+void dispatch_pending(void);
+void sym_complete(struct job *j);
+void key_complete(struct job *j);
+
+/* --- shm.c ------------------------------------------------------------------ */
+void shm_release(struct shm *m);
+void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+bool ring_take(struct client *c);
+bool ring_takeable(struct client *c);
+uint8_t *cq_reserve(struct client *c, uint32_t len);
+void cq_publish(struct client *c);
+
+/* --- stats.c ---------------------------------------------------------------- */
+void do_drivers(struct client *c, const struct ocfw_hdr *h);
+void do_stats(struct client *c, const struct ocfw_hdr *h);
+uint32_t asymfeat(void);
+
+#endif /* OCF_OCFD_SERVER_H */
