@@ -809,7 +809,9 @@ struct rawring {
 };
 
 /* send_fd sends one message with a descriptor (-1: none); returns the reply
- * status, or for a successful OCFW_SHM_REG minus the region id. */
+ * status.  The last reply's first four body bytes (a region id after
+ * OCFW_SHM_REG) are left in last_u32. */
+static uint32_t last_u32;
 static int send_fd(int fd, uint16_t cmd, const void *body, size_t blen, int passfd) {
   uint8_t msg[OCFW_HDR_LEN + 64];
   ocfw_put_hdr(msg, (uint32_t)(OCFW_HDR_LEN + blen), cmd, 0, 77, 0);
@@ -833,7 +835,7 @@ static int send_fd(int fd, uint16_t cmd, const void *body, size_t blen, int pass
   struct ocfw_hdr h;
   uint8_t rb[64];
   assert_int_equal(rd(fd, &h, rb, sizeof(rb)), 0);
-  if (cmd == OCFW_SHM_REG && h.status == 0) return (int)-(int32_t)(*(uint32_t *)rb);
+  memcpy(&last_u32, rb, sizeof(last_u32));
   return h.status;
 }
 
@@ -863,10 +865,9 @@ static void rawring_open(struct rawring *r, uint32_t sq, uint32_t cq) {
   r->ses = si.ses;
   int mfd = sealed(4096, 1);
   uint64_t sz = 4096;
-  int id = send_fd(r->fd, OCFW_SHM_REG, &sz, sizeof(sz), mfd);
+  assert_int_equal(send_fd(r->fd, OCFW_SHM_REG, &sz, sizeof(sz), mfd), 0);
   close(mfd);
-  assert_true(id < 0);
-  r->shm = (uint32_t)-id;
+  r->shm = last_u32;
   r->sq = sq;
   r->cq = cq;
   r->len = OCFW_RING_HDR + sq + cq;

@@ -39,20 +39,41 @@ void mark_dirty(struct client *c) {
   dirty_list = c;
 }
 
+static void in_release(struct client *c);
+
+/* out_reset empties c's output once all of it went out; public-key results
+ * are wiped rather than left for the next replies to overwrite. */
+static void out_reset(struct client *c) {
+  if (c->out_secret) {
+    explicit_bzero(c->out, c->outlen);
+    c->out_secret = false;
+  }
+  c->outoff = c->outlen = 0;
+}
+
 /* out_room makes room for n more bytes of output and returns where. */
 uint8_t *out_room(struct client *c, size_t n) {
-  if (c->outoff > 0 && c->outoff == c->outlen) c->outoff = c->outlen = 0;
+  if (c->outoff > 0 && c->outoff == c->outlen) out_reset(c);
   if (c->outlen + n > c->outcap) {
     if (c->outoff > 0) {
-      memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-      c->outlen -= c->outoff;
+      size_t keep = c->outlen - c->outoff;
+      memmove(c->out, c->out + c->outoff, keep);
+      if (c->out_secret) explicit_bzero(c->out + keep, c->outoff);
+      c->outlen = keep;
       c->outoff = 0;
     }
     if (c->outlen + n > c->outcap) {
       size_t cap = c->outcap ? c->outcap : 64 * 1024;
       while (cap < c->outlen + n) cap *= 2;
-      uint8_t *p = realloc(c->out, cap);
-      if (p == NULL) return NULL;
+      uint8_t *p;
+      if (c->out_secret) { /* realloc would leave a copy behind in the heap */
+        if ((p = malloc(cap)) == NULL) return NULL;
+        memcpy(p, c->out, c->outlen);
+        explicit_bzero(c->out, c->outlen);
+        free(c->out);
+      } else if ((p = realloc(c->out, cap)) == NULL) {
+        return NULL;
+      }
       c->out = p;
       c->outcap = cap;
     }
@@ -73,7 +94,10 @@ void reply(struct client *c, uint16_t cmd, uint16_t flags, uint32_t tag, int sta
            const void *body, size_t blen) {
   if (c->closed) return;
   uint8_t *p = out_reserve(c, OCFW_HDR_LEN + blen);
-  if (p == NULL) return;
+  if (p == NULL) {
+    if (cmd != OCFW_ERROR) fatal(c, ENOMEM, "out of memory for a reply");
+    return;
+  }
   c->urgent = true;
   ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + blen), cmd, flags, tag, status);
   if (blen) memcpy(p + OCFW_HDR_LEN, body, blen);
@@ -116,11 +140,11 @@ void client_close(struct client *c, const char *why) {
     munmap(c->ring, c->ring_len);
     c->ring = NULL;
   }
-  free(c->in);
-  c->in = NULL;
+  in_release(c);
+  out_reset(c); /* unsent results go unsent, and are wiped */
   free(c->out);
   c->out = NULL;
-  c->inlen = c->incap = c->outlen = c->outoff = c->outcap = 0;
+  c->outlen = c->outoff = c->outcap = 0;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -156,7 +180,7 @@ void client_flush(struct client *c) {
     return;
   }
   if (c->closed) return;
-  c->outoff = c->outlen = 0;
+  out_reset(c);
   if (c->outcap > (1u << 20)) { /* give back a burst's memory */
     free(c->out);
     c->out = NULL;
@@ -257,71 +281,156 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
 
 /* parse consumes whole messages from the read buffer while the client is not
  * throttled; returns false when the client was closed. */
-bool parse(struct client *c) {
-  /* Requests the client put in its ring before it sent what is on the
-   * socket come first: a session freed on the socket must not vanish under
-   * them. */
-  if (!ring_take(c) && c->closed) return false;
+/* Reading.  Every client is read into one scratch buffer, where whole
+ * messages are handled in place; a client's own buffer (c->in) holds only
+ * what could not be handled yet: the start of an incomplete message, or
+ * messages parse had to leave (the client is throttled, or a control message
+ * waits for the requests in its ring).  While c->in holds a complete message
+ * nothing more is read from c, and an incomplete one is read into c->in up
+ * to its own end only, so whatever state a client is in, its buffer holds at
+ * most one scratch buffer or one maximal message. */
+static uint8_t scratch[READ_CHUNK];
+
+/* in_head: the header of the message at the start of c->in, if whole. */
+static bool in_head(const struct client *c, struct ocfw_hdr *h) {
+  return ocfw_get_hdr(c->in, c->inlen, h) == 0;
+}
+
+/* in_stuck: c->in starts with a whole message that parse left there. */
+static bool in_stuck(const struct client *c) {
+  struct ocfw_hdr h;
+  return in_head(c, &h) && c->inlen >= h.len;
+}
+
+/* in_release gives c->in back once empty.  It is wiped first: the last
+ * message in it may have been a key (handlers wipe what they decode, but a
+ * message can also leave as its connection ends). */
+static void in_release(struct client *c) {
+  if (c->in != NULL) explicit_bzero(c->in, c->inlen);
+  free(c->in);
+  c->in = NULL;
+  c->inlen = c->incap = 0;
+}
+
+/* in_grow makes c->in hold at least cap bytes.  Not realloc: the bytes in
+ * it may be the start of a key, and the old block must keep no copy. */
+static bool in_grow(struct client *c, size_t cap) {
+  if (c->incap >= cap) return true;
+  uint8_t *p = malloc(cap);
+  if (p == NULL) return false;
+  if (c->inlen) memcpy(p, c->in, c->inlen);
+  if (c->in != NULL) explicit_bzero(c->in, c->inlen);
+  free(c->in);
+  c->in = p;
+  c->incap = cap;
+  return true;
+}
+
+/* parse_buf handles the whole messages at the start of buf[len] while the
+ * client may go on; returns how many bytes it consumed. */
+static size_t parse_buf(struct client *c, uint8_t *buf, size_t len) {
   c->ring_wait = false;
   size_t pos = 0;
-  while (!c->closed && c->inlen - pos >= OCFW_HDR_LEN) {
+  while (!c->closed && len - pos >= OCFW_HDR_LEN) {
     struct ocfw_hdr h;
-    ocfw_get_hdr(c->in + pos, c->inlen - pos, &h);
+    ocfw_get_hdr(buf + pos, len - pos, &h);
     if (!ocfw_frame_ok(&h, max_msg)) {
       fatal(c, EMSGSIZE,
             h.len < OCFW_HDR_LEN ? "message shorter than its header"
                                  : "message longer than the daemon's limit");
       break;
     }
-    if (c->inlen - pos < h.len) break;
+    if (len - pos < h.len) break;
     if (throttled(c)) break;
     if (c->ring && h.cmd != OCFW_CRYPT && h.cmd != OCFW_KICK &&
         ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) != c->sq_head) {
       c->ring_wait = true; /* rings_take parses again once the ring is empty */
       break;
     }
-    handle(c, &h, c->in + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
+    handle(c, &h, buf + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
     pos += h.len;
   }
   if (npending) dispatch_pending();
-  if (c->closed) return false;
-  if (pos > 0) {
-    memmove(c->in, c->in + pos, c->inlen - pos);
-    c->inlen -= pos;
-  }
-  bool want = !throttled(c);
+  return pos;
+}
+
+/* want_read arms or disarms EPOLLIN: c is read while it is not throttled
+ * and holds no message it could not handle. */
+static void want_read(struct client *c) {
+  bool want = !throttled(c) && !in_stuck(c);
   if (want != c->reading) {
     c->reading = want;
     arm(c);
   }
+}
+
+bool parse(struct client *c) {
+  /* Requests the client put in its ring before it sent what is on the
+   * socket come first: a session freed on the socket must not vanish under
+   * them. */
+  if (!ring_take(c) && c->closed) return false;
+  size_t pos = parse_buf(c, c->in, c->inlen);
+  if (c->closed) return false;
+  if (pos == c->inlen) {
+    in_release(c);
+  } else if (pos > 0) {
+    size_t keep = c->inlen - pos;
+    memmove(c->in, c->in + pos, keep);
+    explicit_bzero(c->in + keep, pos); /* no stale copy of what moved */
+    c->inlen = keep;
+  }
+  want_read(c);
+  return true;
+}
+
+/* stash keeps the len bytes parse could not handle in c->in (empty), with
+ * room for the whole of an incomplete message at their start. */
+static bool stash(struct client *c, const uint8_t *p, size_t len) {
+  struct ocfw_hdr h;
+  size_t cap = len;
+  if (ocfw_get_hdr(p, len, &h) != 0)
+    cap = OCFW_HDR_LEN;
+  else if (h.len > len) /* framing was checked by parse_buf */
+    cap = h.len;
+  if (!in_grow(c, cap)) return false;
+  memcpy(c->in, p, len);
+  c->inlen = len;
+  return true;
+}
+
+/* in_room: where the next read goes.  With c->in empty, the scratch buffer;
+ * otherwise the rest of the incomplete message at the start of c->in. */
+static bool in_room(struct client *c, uint8_t **at, size_t *room) {
+  if (c->inlen == 0) {
+    *at = scratch;
+    *room = sizeof(scratch);
+    return true;
+  }
+  struct ocfw_hdr h;
+  size_t end = in_head(c, &h) ? h.len : OCFW_HDR_LEN;
+  if (end <= c->inlen) return false; /* whole: parse left it there */
+  if (!in_grow(c, end)) return false;
+  *at = c->in + c->inlen;
+  *room = end - c->inlen;
   return true;
 }
 
 void client_read(struct client *c) {
   for (int round = 0; round < 8 && c->reading && !c->closed; round++) {
-    /* Room for at least the message at the head of the buffer. */
-    size_t need = READ_CHUNK;
-    if (c->inlen >= OCFW_HDR_LEN) {
-      struct ocfw_hdr h;
-      ocfw_get_hdr(c->in, c->inlen, &h);
-      if (ocfw_frame_ok(&h, max_msg) && h.len > need) need = h.len;
-    }
-    if (c->incap < need || c->incap - c->inlen < 4096) {
-      size_t cap = c->incap < need ? need : c->incap;
-      if (cap - c->inlen < 4096) cap = c->inlen + READ_CHUNK;
-      uint8_t *p = realloc(c->in, cap);
-      if (p == NULL) {
+    uint8_t *at;
+    size_t room;
+    if (!in_room(c, &at, &room)) {
+      if (in_stuck(c))
+        want_read(c);
+      else
         fatal(c, ENOMEM, "out of memory");
-        return;
-      }
-      c->in = p;
-      c->incap = cap;
+      return;
     }
     union {
       struct cmsghdr h;
       char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_QUEUED)];
     } cm;
-    struct iovec iov = {c->in + c->inlen, c->incap - c->inlen};
+    struct iovec iov = {at, room};
     struct msghdr mh = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
     ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -346,14 +455,29 @@ void client_read(struct client *c) {
       client_close(c, n == 0 ? NULL : strerror(errno));
       return;
     }
-    c->inlen += (size_t)n;
     last_in_ns = now_ns();
     if (bad_fds) {
       fatal(c, EPROTO, "too many descriptors passed");
       return;
     }
-    if (!parse(c)) return;
-    if ((size_t)n < iov.iov_len) return; /* drained the socket */
+    if (at != scratch) {
+      c->inlen += (size_t)n;
+      if (!parse(c)) return;
+      continue; /* the rest of the socket goes to the scratch buffer */
+    }
+    if (!ring_take(c) && c->closed) return;
+    size_t pos = parse_buf(c, scratch, (size_t)n);
+    if (c->closed) return;
+    if (pos < (size_t)n) {
+      bool ok = stash(c, scratch + pos, (size_t)n - pos);
+      explicit_bzero(scratch + pos, (size_t)n - pos);
+      if (!ok) {
+        fatal(c, ENOMEM, "out of memory");
+        return;
+      }
+    }
+    want_read(c);
+    if ((size_t)n < room) return; /* drained the socket */
   }
 }
 

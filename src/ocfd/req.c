@@ -11,7 +11,6 @@
  * freed first: no allocator round trip per request, and the job is still in
  * this thread's cache.  Loop thread only. */
 #define JOB_POOL_MAX 4096
-static uint32_t next_ses = 1;
 static struct job *job_pool;
 static int job_npool;
 
@@ -81,6 +80,17 @@ static struct sess *sess_find(struct client *c, uint32_t ses, int *idx) {
   return NULL;
 }
 
+/* new_ses_id: an unused id for a new session of c.  Ids are random (never 0),
+ * not counted: a counter shared by all connections told each client how many
+ * sessions the others opened, and one per connection would make the same
+ * small numbers valid on every connection. */
+static uint32_t new_ses_id(struct client *c) {
+  for (;;) {
+    uint32_t id = arc4random();
+    if (id != 0 && sess_find(c, id, NULL) == NULL) return id;
+  }
+}
+
 static void fill_info(struct sess *s, const struct ocfw_newsess_view *v) {
   struct ocfw_sessinfo *in = &s->info;
   memset(in, 0, sizeof(*in));
@@ -142,19 +152,18 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         rc = ENOMEM;
       } else {
         s->sid = sid;
-        do s->ses = next_ses++;
-        while (s->ses == 0);
+        s->ses = new_ses_id(c);
         fill_info(s, &v);
         c->sess[c->nsess++] = s;
         st_sessions++;
         reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
       }
     }
-    /* The keys sit in our read buffer: wipe them now. */
-    for (uint32_t i = 0; i < v.s.nparam; i++)
-      explicit_bzero((void *)(uintptr_t)v.key[i], v.p[i].keylen);
   }
   if (rc != 0) reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+  /* The keys sit in our read buffer: wipe the whole body, whatever became
+   * of it (refused, or undecodable after the first key). */
+  explicit_bzero((void *)(uintptr_t)b, n);
 }
 
 void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
@@ -428,6 +437,9 @@ void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t
     st_failed++;
     reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
   }
+  /* The inputs (a private exponent, say) are in the job now, or refused:
+   * none stays in our read buffer. */
+  explicit_bzero((void *)(uintptr_t)b, n);
 }
 
 void key_complete(struct job *j) {
@@ -442,7 +454,11 @@ void key_complete(struct job *j) {
       for (int i = k->iparams; i < k->iparams + k->oparams; i++)
         body += sizeof(struct ocfw_kparam) + (k->param[i].nbits + 7) / 8;
     uint8_t *p = out_reserve(c, OCFW_HDR_LEN + body);
-    if (p != NULL) {
+    if (p == NULL) {
+      fatal(c, ENOMEM, "out of memory for a reply");
+    } else {
+      /* the results (a shared secret, say) are wiped once sent */
+      if (err == 0 && k->oparams > 0) c->out_secret = true;
       ocfw_put_hdr(p, (uint32_t)(OCFW_HDR_LEN + body), OCFW_KEY, 0, j->tag, err);
       struct ocfw_key_rep r = {(uint32_t)k->status, err ? 0 : (uint16_t)k->oparams, 0};
       memcpy(p + OCFW_HDR_LEN, &r, sizeof(r));

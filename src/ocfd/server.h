@@ -52,6 +52,7 @@ struct client {
   size_t inlen, incap;
   uint8_t *out;
   size_t outoff, outlen, outcap;
+  bool out_secret; /* out holds public-key results: wiped once sent */
   struct sess **sess;
   int nsess, capsess;
   struct shm *shm[MAX_SHM_REGIONS];

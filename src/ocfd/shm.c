@@ -14,8 +14,6 @@
 #include "ocfd/follow.h"
 #include "ocfd/server.h"
 
-static uint32_t next_shm = 1;
-
 void shm_release(struct shm *m) {
   st_shm_bytes -= m->size;
   munmap(m->base, m->size);
@@ -96,6 +94,17 @@ static int map_region(struct client *c, uint64_t size, uint8_t **base) {
   return rc;
 }
 
+/* new_shm_id: an unused id for a new region of c, random for the reasons
+ * new_ses_id gives. */
+static uint32_t new_shm_id(struct client *c) {
+  for (;;) {
+    uint32_t id = arc4random();
+    bool used = id == 0;
+    for (int i = 0; i < c->nshm && !used; i++) used = c->shm[i]->id == id;
+    if (!used) return id;
+  }
+}
+
 void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   uint64_t size = 0;
   int rc = 0;
@@ -117,7 +126,7 @@ void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, si
   if (rc == 0) {
     m->base = base;
     m->size = size;
-    m->id = next_shm++;
+    m->id = new_shm_id(c);
     c->shm[c->nshm++] = m;
     c->shm_bytes += size;
     st_shm_bytes += size;

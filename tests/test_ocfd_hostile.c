@@ -1,0 +1,212 @@
+/* test_ocfd_hostile.c - ocfd against clients that try to starve, freeze or
+ * exhaust it (the attacks are tools/hostile/hostile.c, shared with the
+ * ocfd-hostile measurement).  Each test runs one attack against a daemon of
+ * its own and asserts, while the attack is in place, that a well-behaved
+ * client (a new connection sealing 1 KB with AES-128-GCM) is served within a
+ * stated time, and that the daemon's memory and mappings stay under its
+ * configured bounds.  The bounds are generous: these tests must hold on a
+ * loaded two-core machine; the figures worth reading are ocfd-hostile's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../src/client/wire.h"
+#include "../tools/hostile/hostile.c"
+#include "test_ocfd_util.h"
+
+/* PROBE_S: how long a well-behaved client may take, attack or not. */
+#define PROBE_S 5.0
+
+static struct ocfd_proc dp;
+static struct hostile_report *rep;
+static pid_t attacker; /* killed by the teardown if a test fails first */
+
+static int setup(void **state) {
+  (void)state;
+  rep = hostile_report_new();
+  return rep == NULL;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  hostile_stop(attacker);
+  attacker = 0;
+  hostile_report_free(rep);
+  int rc = dp.pid > 0 ? ocfd_stop(&dp) : 0;
+  if (rc != 0) fprintf(stderr, "ocfd exited with status %d\n", rc);
+  return rc;
+}
+
+/* served: a new well-behaved client gets its answer within PROBE_S. */
+static void served(const char *when) {
+  double s = hostile_probe(dp.sock, PROBE_S);
+  print_message("%s: a well-behaved client served in %.3f s\n", when, s);
+  assert_true(s >= 0);
+}
+
+/* 1. A ring client whose control message waits behind its own ring, and
+ * which then streams bytes: the daemon reads no more than one message's
+ * worth of what it cannot parse yet. */
+static void t_read_bounded(void **state) {
+  (void)state;
+  assert_int_equal(ocfd_start(&dp, NULL), 0);
+  long rss0 = hostile_rss_kb(dp.pid);
+  struct hostile_opts o = {.limit = 256u << 20};
+  attacker = hostile_start(dp.sock, HOSTILE_RING_STALL, &o, rep);
+  assert_int_equal(hostile_wait(rep, 0, 10), 0);
+  served("while the attacker streams");
+  assert_int_equal(hostile_wait(rep, 1, 60), 0);
+  long rss1 = hostile_rss_kb(dp.pid);
+  print_message("ring-stall: the daemon took %llu KB; RSS %ld -> %ld KB\n",
+                (unsigned long long)(rep->sent >> 10), rss0, rss1);
+  served("after the stream");
+  hostile_stop(attacker);
+  attacker = 0;
+  /* Socket buffers hold a few megabytes; the daemon itself holds at most
+   * its 256 KB read buffer of them. */
+  assert_true(rep->sent < (16u << 20));
+  assert_true(rss1 - rss0 < 16 * 1024);
+  served("after the attacker left");
+}
+
+/* Session and region ids tell a client nothing about other clients: they
+ * are not drawn from one counter (19.5). */
+static void t_ids_private(void **state) {
+  (void)state;
+  assert_int_equal(ocfd_start(&dp, NULL), 0);
+  struct ocfdev *a = NULL, *b = NULL;
+  assert_int_equal(ocfdev_open(dp.sock, &a), 0);
+  assert_int_equal(ocfdev_open(dp.sock, &b), 0);
+  struct ocf_sessparam p = {.alg = OCF_ALG_NULL};
+  uint32_t a1, a2, bs[50];
+  assert_int_equal(ocfdev_newsession(a, &p, 0, &a1, NULL), 0);
+  for (int i = 0; i < 50; i++) assert_int_equal(ocfdev_newsession(b, &p, 0, &bs[i], NULL), 0);
+  assert_int_equal(ocfdev_newsession(a, &p, 0, &a2, NULL), 0);
+  int steps = 0; /* ids one more than the previous one */
+  for (int i = 1; i < 50; i++) steps += bs[i] == bs[i - 1] + 1;
+  print_message("a: %u then %u; b's 50 sessions: %d consecutive ids\n", a1, a2, steps);
+  assert_true(a1 != 0 && a2 != 0 && a1 != a2);
+  assert_true(a2 != a1 + 51); /* b's 50 sessions do not show */
+  assert_true(steps < 5);
+  struct ocfdev_shm *ra, *rb[10], *ra2;
+  assert_int_equal(ocfdev_ring(a, 0), 0); /* regions only, no rings */
+  assert_int_equal(ocfdev_ring(b, 0), 0);
+  assert_int_equal(ocfdev_shm_create(a, 4096, &ra), 0);
+  for (int i = 0; i < 10; i++) assert_int_equal(ocfdev_shm_create(b, 4096, &rb[i]), 0);
+  assert_int_equal(ocfdev_shm_create(a, 4096, &ra2), 0);
+  /* the region ids are the first four bytes of the handles' opaque struct:
+   * look through the protocol instead, as another client would */
+  ocfdev_close(a);
+  ocfdev_close(b);
+  int fd = h_connect(dp.sock);
+  assert_true(fd >= 0);
+  uint32_t r[12];
+  for (int i = 0; i < 12; i++) assert_int_equal(h_region(fd, 4096, &r[i], NULL), 0);
+  steps = 0;
+  for (int i = 1; i < 12; i++) steps += r[i] == r[i - 1] + 1;
+  assert_true(steps < 3);
+  close(fd);
+  served("at the end");
+}
+
+/* scan counts the places where pat[n] appears in the writable memory of
+ * process pid; with mask, it looks for pat XOR mask instead (so that the
+ * scanning process can look through itself without finding its copy). */
+static long scan(pid_t pid, const uint8_t *pat, size_t n, uint8_t mask) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+  int mfd = open(path, O_RDONLY);
+  assert_true(mfd >= 0);
+  long found = 0;
+  static uint8_t buf[1 << 20];
+  while (fgets(line, sizeof(line), f)) {
+    unsigned long lo, hi;
+    char perm[8];
+    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 || perm[1] != 'w') continue;
+    for (unsigned long at = lo; at < hi;) {
+      size_t want = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
+      ssize_t got = pread(mfd, buf, want, (off_t)at);
+      if (got <= 0) break;
+      for (size_t i = 0; i + n <= (size_t)got; i++) {
+        size_t k = 0;
+        while (k < n && (uint8_t)(buf[i + k] ^ mask) == pat[k]) k++;
+        found += k == n;
+      }
+      at += (unsigned long)got - (got > (ssize_t)n ? n : 0); /* overlap the seams */
+      if ((size_t)got <= n) break;
+    }
+  }
+  explicit_bzero(buf, sizeof(buf));
+  close(mfd);
+  fclose(f);
+  return found;
+}
+
+/* A public-key request's inputs and results leave no copy in the daemon
+ * once answered, nor in the client library once handed over. */
+static void t_key_wiped(void **state) {
+  (void)state;
+  assert_int_equal(ocfd_start(&dp, NULL), 0);
+  struct ocfdev *d = NULL;
+  assert_int_equal(ocfdev_open(dp.sock, &d), 0);
+  enum { NB = 128 };
+  uint8_t base[NB], exp[NB], mod[NB], res[NB];
+  uint32_t x = 0x9e3779b9u;
+  for (int i = 0; i < NB; i++) {
+    x = x * 1664525u + 1013904223u;
+    exp[i] = (uint8_t)(x >> 24);
+    base[i] = (uint8_t)(x >> 16);
+    mod[i] = (uint8_t)(x >> 8);
+  }
+  mod[0] |= 1, mod[NB - 1] = 0xff, base[NB - 1] = 0x7f; /* odd modulus above the base */
+  struct ocf_kreq k = {.op = OCF_KOP_MOD_EXP, .iparams = 3, .oparams = 1};
+  k.param[0] = (struct ocf_kparam){base, NB * 8};
+  k.param[1] = (struct ocf_kparam){exp, NB * 8};
+  k.param[2] = (struct ocf_kparam){mod, NB * 8};
+  k.param[3] = (struct ocf_kparam){res, NB * 8};
+  assert_int_equal(ocfdev_kop(d, &k), 0);
+  uint8_t masked[NB];
+  for (int i = 0; i < NB; i++) masked[i] = res[i] ^ 0x5a;
+  explicit_bzero(res, sizeof(res));
+  /* the result in the client: only the caller's copy, now gone */
+  long mine = scan(getpid(), masked, 32, 0x5a);
+  for (int i = 0; i < NB; i++) res[i] = masked[i] ^ 0x5a;
+  explicit_bzero(masked, sizeof(masked));
+  long in_daemon[4] = {scan(dp.pid, exp, 32, 0), scan(dp.pid, res, 32, 0)};
+  ocfdev_close(d);
+  usleep(100000);
+  in_daemon[2] = scan(dp.pid, exp, 32, 0);
+  in_daemon[3] = scan(dp.pid, res, 32, 0);
+  print_message(
+      "copies: result in the client %ld; in the daemon, exponent %ld, result %ld, "
+      "after the client left %ld, %ld\n",
+      mine, in_daemon[0], in_daemon[1], in_daemon[2], in_daemon[3]);
+  assert_int_equal(mine, 0);
+  for (int i = 0; i < 4; i++) assert_int_equal(in_daemon[i], 0);
+  served("at the end");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(t_read_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_ids_private, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_key_wiped, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
