@@ -1153,7 +1153,8 @@ static void t_bad_frames(void **state) {
   healthy();
 }
 
-/* A region must be a sealed memfd: a pipe or an unsealed file is refused. */
+/* A region must be a sealed memfd: an unsealed one is refused; passing
+ * anything else (a pipe) ends the connection with EBADF. */
 static void t_bad_shm(void **state) {
   (void)state;
   int fd = raw();
@@ -1161,8 +1162,11 @@ static void t_bad_shm(void **state) {
   assert_int_equal(pipe(pfd), 0);
   int mfd = sealed(4096, 0);
   uint64_t sz = 4096;
-  assert_int_equal(send_fd(fd, OCFW_SHM_REG, &sz, sizeof(sz), pfd[0]), EINVAL);
   assert_int_equal(send_fd(fd, OCFW_SHM_REG, &sz, sizeof(sz), mfd), EPERM);
+  assert_int_equal(send_fd(fd, OCFW_SHM_REG, &sz, sizeof(sz), pfd[0]), EBADF); /* OCFW_ERROR */
+  struct ocfw_hdr h;
+  uint8_t body[64];
+  assert_int_equal(rd(fd, &h, body, sizeof(body)), -1);
   close(pfd[0]), close(pfd[1]), close(mfd);
   close(fd);
   healthy();

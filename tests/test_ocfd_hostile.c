@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,6 +81,119 @@ static void t_read_bounded(void **state) {
   assert_true(rep->sent < (16u << 20));
   assert_true(rss1 - rss0 < 16 * 1024);
   served("after the attacker left");
+}
+
+/* 2. Descriptors the protocol has no use for, above all a TCP socket whose
+ * close would linger for 20 s: refused at once (EBADF, the connection ends),
+ * closed off the event thread, which keeps serving everyone. */
+static void t_fd_no_freeze(void **state) {
+  (void)state;
+  assert_int_equal(ocfd_start(&dp, NULL), 0);
+  long fds0 = hostile_nfds(dp.pid);
+  struct hostile_opts o = {.conns = 20, .linger_s = 20};
+  attacker = hostile_start(dp.sock, HOSTILE_LINGER_FD, &o, rep);
+  assert_int_equal(hostile_wait(rep, 0, 10), 0);
+  served("while lingering sockets are passed");
+  assert_int_equal(hostile_wait(rep, 1, 30), 0);
+  served("after 20 of them");
+  print_message("linger-fd: %llu refused (first: %#llx), %llu accepted\n",
+                (unsigned long long)rep->refused, (unsigned long long)rep->errs[0],
+                (unsigned long long)rep->ok);
+  assert_int_equal(rep->ok, 0);
+  assert_int_equal(rep->refused, 20);
+  for (int i = 0; i < 8; i++) assert_int_equal(rep->errs[i], HOSTILE_ENDED | EBADF);
+  /* The refused descriptors are closed, without their lingers. */
+  long fds1 = -1;
+  for (int i = 0; i < 100 && (fds1 = hostile_nfds(dp.pid)) > fds0; i++) usleep(20000);
+  print_message("daemon descriptors: %ld before, %ld after\n", fds0, fds1);
+  assert_true(fds1 <= fds0);
+  hostile_stop(attacker); /* its peers go: nothing lingers any more anyway */
+  attacker = 0;
+}
+
+/* 6. Out of descriptors.  Started under RLIMIT_NOFILE 1024, the daemon
+ * lowers max-clients to what fits and says so; connections past it are
+ * refused, one by one, without a busy loop.  Then with its limit cut under
+ * it (EMFILE on accept), it backs off and logs once a second. */
+static void t_nofile(void **state) {
+  (void)state;
+  char logp[] = "/tmp/ocfdlog.XXXXXX";
+  int lf = mkstemp(logp);
+  assert_true(lf >= 0);
+  close(lf);
+  const char *args[] = {"--max-clients", "4096", NULL};
+  assert_int_equal(ocfd_spawn(&dp, 1024, logp, args), 0);
+  struct ocfdev *g = NULL; /* a well-behaved client, connected first */
+  assert_int_equal(ocfdev_open(dp.sock, &g), 0);
+  struct gcm1k gg;
+  assert_int_equal(gcm1k_open(dp.sock, &gg), 0);
+  struct hostile_opts o = {.conns = 1100}; /* past RLIMIT_NOFILE */
+  attacker = hostile_start(dp.sock, HOSTILE_CONNECT, &o, rep);
+  assert_int_equal(hostile_wait(rep, 1, 30), 0);
+  usleep(300000);
+  long t0 = hostile_cpu_ticks(dp.pid);
+  double s0 = now_s();
+  assert_int_equal(gcm1k_run(&gg, 1), 0);
+  double first = now_s() - s0;
+  usleep(1000000);
+  long t1 = hostile_cpu_ticks(dp.pid);
+  struct ocfdev_stats *st = NULL;
+  assert_int_equal(ocfdev_stats(g, &st), 0);
+  print_message(
+      "connect flood: %llu connections; daemon: %u clients, %ld CPU ticks in 1 s; "
+      "request served in %.3f s\n",
+      (unsigned long long)rep->ok, st->clients, t1 - t0, first);
+  assert_true(first < PROBE_S);
+  assert_true(t1 - t0 < 20); /* not spinning (a spin is up to 100 a second) */
+  assert_true(st->clients < 600 && st->clients > 100); /* lowered, and serving */
+  ocfdev_stats_free(st);
+  hostile_stop(attacker);
+  attacker = 0;
+  /* EMFILE: the daemon's limit cut to what it holds now, plus a few. */
+  usleep(200000);
+  long held = hostile_nfds(dp.pid);
+  struct rlimit old, cut;
+  assert_int_equal(prlimit(dp.pid, RLIMIT_NOFILE, NULL, &old), 0);
+  cut = (struct rlimit){(rlim_t)held + 4, old.rlim_max}; /* the soft limit only */
+  if (prlimit(dp.pid, RLIMIT_NOFILE, &cut, NULL) != 0) {
+    print_message("prlimit: %s; EMFILE part skipped\n", strerror(errno));
+  } else {
+    o.conns = 300;
+    attacker = hostile_start(dp.sock, HOSTILE_CONNECT, &o, rep);
+    assert_int_equal(hostile_wait(rep, 1, 30), 0);
+    t0 = hostile_cpu_ticks(dp.pid);
+    s0 = now_s();
+    assert_int_equal(gcm1k_run(&gg, 2), 0);
+    first = now_s() - s0;
+    usleep(2000000);
+    t1 = hostile_cpu_ticks(dp.pid);
+    print_message("at EMFILE: %ld CPU ticks in 2 s; request served in %.3f s\n", t1 - t0, first);
+    assert_true(first < PROBE_S);
+    assert_true(t1 - t0 < 40);
+    hostile_stop(attacker);
+    attacker = 0;
+    assert_int_equal(prlimit(dp.pid, RLIMIT_NOFILE, &old, NULL), 0);
+    usleep(300000);
+    served("after the flood, limit restored");
+  }
+  ocfdev_close(gg.d);
+  ocfdev_close(g);
+  assert_int_equal(ocfd_stop(&dp), 0);
+  /* The log: the lowered limit, and refusals a few times a second at most. */
+  FILE *f = fopen(logp, "r");
+  assert_non_null(f);
+  char line[512];
+  int lowered = 0, refusals = 0, lines = 0;
+  while (fgets(line, sizeof(line), f)) {
+    lines++;
+    lowered += strstr(line, "serving at most") != NULL;
+    refusals += strstr(line, "refusing") != NULL || strstr(line, "accept") != NULL;
+  }
+  fclose(f);
+  unlink(logp);
+  print_message("log: %d lines, %d refusals; max-clients lowered: %d\n", lines, refusals, lowered);
+  assert_int_equal(lowered, 1);
+  assert_true(lines < 40);
 }
 
 /* Session and region ids tell a client nothing about other clients: they
@@ -205,6 +319,8 @@ static void t_key_wiped(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(t_read_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_fd_no_freeze, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_nofile, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ids_private, setup, teardown),
       cmocka_unit_test_setup_teardown(t_key_wiped, setup, teardown),
   };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ocfd/ocfd.h"
 
@@ -21,6 +22,27 @@ void ocfd_log(int level, const char *fmt, ...) {
   vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
   fprintf(stderr, "ocfd: %s\n", line);
+}
+
+void ocfd_log_every(struct ocfd_ratelimit *rl, int level, const char *fmt, ...) {
+  if (level > ocfd_verbose) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (rl->last_s != 0 && ts.tv_sec - rl->last_s < 1) {
+    rl->dropped++;
+    return;
+  }
+  rl->last_s = ts.tv_sec == 0 ? 1 : ts.tv_sec;
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (rl->dropped)
+    fprintf(stderr, "ocfd: %s (%lu more not logged)\n", line, rl->dropped);
+  else
+    fprintf(stderr, "ocfd: %s\n", line);
+  rl->dropped = 0;
 }
 
 void ocfd_conf_defaults(struct ocfd_conf *c) {

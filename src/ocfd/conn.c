@@ -112,7 +112,8 @@ void client_close(struct client *c, const char *why) {
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
-  for (int i = 0; i < c->nfds; i++) close(c->fds[i]);
+  for (int i = 0; i < c->nfds; i++) close(c->fds[i]); /* memfds (fd_check) */
+  fds_held -= 1 + c->nfds;
   c->nfds = 0;
   for (int i = 0; i < c->nsess; i++) {
     struct sess *s = c->sess[i];
@@ -426,9 +427,13 @@ void client_read(struct client *c) {
         fatal(c, ENOMEM, "out of memory");
       return;
     }
+    if (!fds_room(0)) { /* what this read passes might not fit */
+      fds_wait(c);
+      return;
+    }
     union {
       struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_QUEUED)];
+      char buf[CMSG_SPACE(sizeof(int) * SCM_MAX_FD)];
     } cm;
     struct iovec iov = {at, room};
     struct msghdr mh = {
@@ -436,20 +441,30 @@ void client_read(struct client *c) {
     ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    bool bad_fds = (mh.msg_flags & MSG_CTRUNC) != 0;
-    for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); n > 0 && ch; ch = CMSG_NXTHDR(&mh, ch)) {
+    /* Passed descriptors: only memfds are kept; nothing else is even
+     * closed here (fds.c). */
+    bool bad_fds = (mh.msg_flags & MSG_CTRUNC) != 0, bad_type = false;
+    for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
       if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS) continue;
       int cnt = (int)((ch->cmsg_len - CMSG_LEN(0)) / sizeof(int));
       for (int i = 0; i < cnt; i++) {
         int fd;
         memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
-        if (c->nfds < MAX_FDS_QUEUED)
+        if (fd_check(fd) != 0) {
+          fd_reject(fd);
+          bad_type = true;
+        } else if (c->nfds < MAX_FDS_QUEUED) {
           c->fds[c->nfds++] = fd;
-        else {
-          close(fd);
+          fds_held++;
+        } else {
+          close(fd); /* shared memory: closing it cannot block */
           bad_fds = true;
         }
       }
+    }
+    if (bad_type) {
+      fatal(c, EBADF, "only sealed memfds may be passed");
+      return;
     }
     if (n <= 0) {
       client_close(c, n == 0 ? NULL : strerror(errno));

@@ -3,6 +3,7 @@
 #ifndef OCF_OCFD_OCFD_H
 #define OCF_OCFD_OCFD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -51,8 +52,27 @@ int ocfd_conf_file(struct ocfd_conf *c, const char *path);
 /* ocfd_serve runs the daemon until SIGINT / SIGTERM; returns an exit code. */
 int ocfd_serve(const struct ocfd_conf *c);
 
+/* ocfd_serve in three steps, for a program that drives the loop itself (the
+ * stateful fuzz target): ocfd_start sets up (0, or an exit code);
+ * ocfd_round runs one round of the loop, sleeping at most max_sleep_ms
+ * (-1: until something happens) when there is nothing to do, and returns
+ * true on SIGINT / SIGTERM; ocfd_finish ends every connection and shuts
+ * the framework down. */
+int ocfd_start(const struct ocfd_conf *c);
+bool ocfd_round(int max_sleep_ms);
+void ocfd_finish(void);
+
 /* ocfd_log writes one line to stderr when level <= the configured verbosity. */
 void ocfd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ocfd_ratelimit / ocfd_log_every: ocfd_log at most once a second per
+ * limit; the next line that goes out says how many were left out. */
+struct ocfd_ratelimit {
+  long long last_s;
+  unsigned long dropped;
+};
+void ocfd_log_every(struct ocfd_ratelimit *rl, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 extern int ocfd_verbose;
 
 #endif /* OCF_OCFD_OCFD_H */

@@ -116,12 +116,67 @@ void to_framework(long n) { atomic_fetch_add_explicit(&outstanding, n, memory_or
 void sym_cb(struct ocf_req *r) { push_done(r->opaque); }
 void key_cb(struct ocf_kreq *k) { push_done(k->opaque); }
 
+/* The listening socket.  When the daemon is out of descriptors (EMFILE,
+ * or the budget of fds.c says one more client would not fit) the pending
+ * connection would keep the socket readable and the loop spinning: the
+ * spare descriptor is given up to accept it and close it at once (the
+ * client sees the connection end), and the socket is not watched for
+ * LISTEN_PAUSE_MS.  Such refusals are logged once a second at most. */
+#define LISTEN_PAUSE_MS 100
+static int spare_fd = -1, pause_tfd = -1;
+static bool listen_paused;
+static struct ocfd_ratelimit refuse_log;
+
+static void listen_watch(bool on) {
+  struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = &lfd};
+  epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev);
+  listen_paused = !on;
+  if (!on) {
+    struct itimerspec its = {{0, 0}, {0, LISTEN_PAUSE_MS * 1000000L}};
+    timerfd_settime(pause_tfd, 0, &its, NULL);
+  }
+}
+
+/* shed: out of descriptors with a connection waiting; refuse it. */
+static void shed(const char *why) {
+  if (spare_fd >= 0) {
+    close(spare_fd);
+    spare_fd = -1;
+  }
+  int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd >= 0) close(fd);
+  spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ocfd_log_every(&refuse_log, 0, "refusing connections for %d ms: %s", LISTEN_PAUSE_MS, why);
+  listen_watch(false);
+}
+
+/* refuse_full: a connection the daemon will not serve gets one OCFW_ERROR
+ * saying why, then the end (a fresh socket's buffer always takes it). */
+static void refuse_full(int fd, int err, const char *why) {
+  uint8_t m[OCFW_HDR_LEN + 64];
+  size_t n = strlen(why) + 1;
+  if (n > 64) n = 64;
+  ocfw_put_hdr(m, (uint32_t)(OCFW_HDR_LEN + n), OCFW_ERROR, 0, 0, err);
+  memcpy(m + OCFW_HDR_LEN, why, n);
+  m[OCFW_HDR_LEN + n - 1] = '\0';
+  (void)!send(fd, m, OCFW_HDR_LEN + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  close(fd);
+}
+
 static void accept_clients(void) {
-  for (;;) {
+  for (int k = 0; k < 64; k++) { /* then the others get their turn */
+    if (!fds_room(1)) {
+      shed("descriptor budget spent (max-clients, passed descriptors)");
+      return;
+    }
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) ocfd_log(0, "accept: %s", strerror(errno));
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        shed(strerror(errno));
+      else
+        ocfd_log_every(&refuse_log, 0, "accept: %s", strerror(errno));
       return;
     }
     struct ucred cr;
@@ -132,15 +187,21 @@ static void accept_clients(void) {
     }
     bool ok = cf->nuids == 0 || cr.uid == 0 || cr.uid == geteuid();
     for (int i = 0; !ok && i < cf->nuids; i++) ok = cf->uids[i] == cr.uid;
-    if (!ok || nclients >= cf->max_clients) {
-      ocfd_log(1, "refusing pid %d uid %d: %s", (int)cr.pid, (int)cr.uid,
-               ok ? "too many clients" : "uid not allowed");
+    if (!ok) {
+      ocfd_log_every(&refuse_log, 1, "refusing pid %d uid %d: uid not allowed", (int)cr.pid,
+                     (int)cr.uid);
       close(fd);
+      continue;
+    }
+    if (nclients >= cf->max_clients) {
+      ocfd_log_every(&refuse_log, 1, "refusing pid %d uid %d: max-clients (%d) reached",
+                     (int)cr.pid, (int)cr.uid, cf->max_clients);
+      refuse_full(fd, EMFILE, "too many clients");
       continue;
     }
     struct client *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-      close(fd);
+      refuse_full(fd, ENOMEM, "out of memory");
       continue;
     }
     c->fd = fd;
@@ -155,6 +216,7 @@ static void accept_clients(void) {
       free(c);
       continue;
     }
+    fds_held++;
     c->next = clients;
     if (clients) clients->prev = c;
     clients = c;
@@ -381,26 +443,30 @@ static int listen_socket(const char *path, const char *group) {
   return fd;
 }
 
-int ocfd_serve(const struct ocfd_conf *conf) {
-  cf = conf;
+static struct ocfd_conf conf_used; /* the configuration, as start-up adjusted it */
+static struct epoll_event evs[256];
+static bool busy;
+
+int ocfd_start(const struct ocfd_conf *conf) {
+  conf_used = *conf;
+  cf = &conf_used;
   clock_gettime(CLOCK_MONOTONIC, &st_start);
   max_msg = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc) +
             conf->max_req;
   if (max_msg < 64 * 1024) max_msg = 64 * 1024;
   signal(SIGPIPE, SIG_IGN);
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
   /* Blocked before the framework starts its threads, which inherit the
-   * mask: the signals then reach only our signalfd. */
-  sigset_t ss;
+   * mask: the signals then reach only our signalfd, and SIGUSR1 (which
+   * interrupts a refused descriptor's close, fds.c) only the closer. */
+  sigset_t ss, usr;
   sigemptyset(&ss);
   sigaddset(&ss, SIGINT);
   sigaddset(&ss, SIGTERM);
   sigaddset(&ss, SIGHUP);
+  sigemptyset(&usr);
+  sigaddset(&usr, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &ss, NULL);
+  pthread_sigmask(SIG_BLOCK, &usr, NULL);
   int workers = conf->workers;
   if (workers == 0 && conf->assist_max > 0) { /* the loop is the last CPU's worker */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -419,10 +485,17 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
   done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   done_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  pause_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   lfd = listen_socket(conf->socket, conf->group);
-  if (sfd < 0 || done_efd < 0 || done_tfd < 0 || epfd < 0 || lfd < 0) {
+  if (sfd < 0 || done_efd < 0 || done_tfd < 0 || pause_tfd < 0 || epfd < 0 || lfd < 0) {
     ocfd_log(0, "startup failed on %s", conf->socket);
+    ocf_shutdown();
+    return 1;
+  }
+  if ((rc = fds_init(&conf_used.max_clients)) != 0) {
+    ocfd_log(0, "startup failed: %s", strerror(rc));
     ocf_shutdown();
     return 1;
   }
@@ -432,98 +505,112 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   epoll_ctl(epfd, EPOLL_CTL_ADD, done_efd, &ev);
   ev.data.ptr = &done_tfd;
   epoll_ctl(epfd, EPOLL_CTL_ADD, done_tfd, &ev);
+  ev.data.ptr = &pause_tfd;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, pause_tfd, &ev);
   ev.data.ptr = &sfd;
   epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-  ocfd_log(1, "listening on %s (allow-soft %s, max request %zu)", conf->socket,
-           conf->allow_soft ? "yes" : "no", conf->max_req);
-  bool stop = false, busy = false;
-  struct epoll_event evs[256];
-  while (!stop) {
-    /* Block only with nothing to run and nothing to send.  Nor while
-     * requests run or replies just went out: the clients' next requests are
-     * due, and polling the rings and sockets for them costs less than the
-     * wake-up (kick or message, then epoll) they need when the loop sleeps,
-     * on a virtual CPU that sleeps too (measured on rings: 1.5x at 64 B,
-     * 2.2-3x for 1 KB requests 8 at a time; no change at 16 KB, 64 at a
-     * time; one synchronous request at a time on the socket: 2.3x, and 7x
-     * with the client spinning too). */
-    bool slept = false;
-    if (!busy && nclients > 0 && cf->poll_us > 0) {
-      /* While requests run, up to ten windows after the clients were last
-       * active: a long request does not keep the loop spinning. */
-      uint64_t quiet = now_ns() - (last_flush_ns > last_in_ns ? last_flush_ns : last_in_ns);
-      uint64_t win = (uint64_t)cf->poll_us * 1000u;
-      if (quiet < win ||
-          (quiet < 10 * win && atomic_load_explicit(&outstanding, memory_order_relaxed) > 0))
-        busy = true;
-    }
-    if (!busy) {
-      flush_clients(true);
-      slept = !rings_arm() && loop_sleep_begin();
-    }
-    /* While busy with clients that all submit through rings, the sockets
-     * only carry control messages: look at them less often. */
-    int n = 0;
-    uint64_t t = busy ? now_ns() : 0;
-    if (!busy || nring < nclients || t - last_epoll_ns >= EPOLL_BUSY_NS) {
-      n = epoll_wait(epfd, evs, 256, slept ? -1 : 0);
-      last_epoll_ns = t;
-    }
-    if (slept) loop_sleep_end();
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ocfd_log(0, "epoll_wait: %s", strerror(errno));
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      void *p = evs[i].data.ptr;
-      if (p == &lfd) {
-        accept_clients();
-      } else if (p == &done_efd || p == &done_tfd) {
-        uint64_t v;
-        while (read(*(int *)p, &v, sizeof(v)) < 0 && errno == EINTR) {
-        }
-      } else if (p == &sfd) {
-        struct signalfd_siginfo si;
-        while (read(sfd, &si, sizeof(si)) == sizeof(si))
-          if (si.ssi_signo != SIGHUP) stop = true;
-      } else {
-        struct client *c = p;
-        if (c->closed) continue;
-        if (evs[i].events & EPOLLOUT) {
-          client_flush(c);
-          resume(c);
-        }
-        if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-          if (c->reading)
-            client_read(c);
-          else if (evs[i].events & (EPOLLHUP | EPOLLERR))
-            client_close(c, "hang-up");
-        }
+  ocfd_log(1, "listening on %s (allow-soft %s, max request %zu, max clients %d)", conf->socket,
+           conf->allow_soft ? "yes" : "no", conf->max_req, cf->max_clients);
+  busy = false;
+  return 0;
+}
+
+static void free_clients(void) {
+  while (free_list) {
+    struct client *c = free_list;
+    free_list = c->fnext;
+    free(c->sess);
+    free(c);
+  }
+}
+
+bool ocfd_round(int max_sleep_ms) {
+  bool stop = false;
+  /* Block only with nothing to run and nothing to send.  Nor while
+   * requests run or replies just went out: the clients' next requests are
+   * due, and polling the rings and sockets for them costs less than the
+   * wake-up (kick or message, then epoll) they need when the loop sleeps,
+   * on a virtual CPU that sleeps too (measured on rings: 1.5x at 64 B,
+   * 2.2-3x for 1 KB requests 8 at a time; no change at 16 KB, 64 at a
+   * time; one synchronous request at a time on the socket: 2.3x, and 7x
+   * with the client spinning too). */
+  bool slept = false;
+  if (!busy && nclients > 0 && cf->poll_us > 0) {
+    /* While requests run, up to ten windows after the clients were last
+     * active: a long request does not keep the loop spinning. */
+    uint64_t quiet = now_ns() - (last_flush_ns > last_in_ns ? last_flush_ns : last_in_ns);
+    uint64_t win = (uint64_t)cf->poll_us * 1000u;
+    if (quiet < win ||
+        (quiet < 10 * win && atomic_load_explicit(&outstanding, memory_order_relaxed) > 0))
+      busy = true;
+  }
+  if (!busy) {
+    flush_clients(true);
+    slept = !rings_arm() && loop_sleep_begin();
+  }
+  /* While busy with clients that all submit through rings, the sockets
+   * only carry control messages: look at them less often. */
+  int n = 0;
+  uint64_t t = busy ? now_ns() : 0;
+  if (!busy || nring < nclients || t - last_epoll_ns >= EPOLL_BUSY_NS) {
+    n = epoll_wait(epfd, evs, 256, slept ? max_sleep_ms : 0);
+    last_epoll_ns = t;
+  }
+  if (slept) loop_sleep_end();
+  if (n < 0) {
+    if (errno == EINTR) return false;
+    ocfd_log(0, "epoll_wait: %s", strerror(errno));
+    return true;
+  }
+  for (int i = 0; i < n; i++) {
+    void *p = evs[i].data.ptr;
+    if (p == &lfd) {
+      accept_clients();
+    } else if (p == &done_efd || p == &done_tfd || p == &pause_tfd) {
+      uint64_t v;
+      while (read(*(int *)p, &v, sizeof(v)) < 0 && errno == EINTR) {
+      }
+      if (p == &pause_tfd && listen_paused) listen_watch(true);
+    } else if (p == &sfd) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) == sizeof(si))
+        if (si.ssi_signo != SIGHUP) stop = true;
+    } else {
+      struct client *c = p;
+      if (c->closed) continue;
+      if (evs[i].events & EPOLLOUT) {
+        client_flush(c);
+        resume(c);
+      }
+      if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        if (c->reading)
+          client_read(c);
+        else if (evs[i].events & (EPOLLHUP | EPOLLERR))
+          client_close(c, "hang-up");
       }
     }
-    rings_take(); /* before the drain: small requests complete as they are taken */
-    drain_completions();
-    busy = assist();
-    if (busy) {
-      rings_take();
-      drain_completions();
-    }
-    flush_clients(false);
-    while (free_list) {
-      struct client *c = free_list;
-      free_list = c->fnext;
-      free(c->sess);
-      free(c);
-    }
   }
+  rings_take(); /* before the drain: small requests complete as they are taken */
+  drain_completions();
+  busy = assist();
+  if (busy) {
+    rings_take();
+    drain_completions();
+  }
+  flush_clients(false);
+  fds_resume();
+  free_clients();
+  return stop;
+}
+
+void ocfd_finish(void) {
   ocfd_log(1, "shutting down");
   flush_clients(true);
   pthread_mutex_lock(&done_lock);
   loop_asleep = true; /* from here on, completions wake the loop again */
   pthread_mutex_unlock(&done_lock);
   close(lfd);
-  if (!(getenv("LISTEN_PID"))) unlink(conf->socket);
+  if (!(getenv("LISTEN_PID"))) unlink(cf->socket);
   while (clients) client_close(clients, NULL);
   /* Let the requests in flight finish (for a while) so that their sessions
    * are freed in order; what is left completes with ECANCELED inside
@@ -542,16 +629,23 @@ int ocfd_serve(const struct ocfd_conf *conf) {
   ocf_shutdown();
   fw_gone = true;
   drain_completions();
-  while (free_list) {
-    struct client *c = free_list;
-    free_list = c->fnext;
-    free(c->sess);
-    free(c);
-  }
+  free_clients();
   job_pool_drain();
+  fds_fini();
   close(epfd);
   close(done_efd);
   close(done_tfd);
+  close(pause_tfd);
   close(sfd);
+  if (spare_fd >= 0) close(spare_fd);
+  spare_fd = -1;
+}
+
+int ocfd_serve(const struct ocfd_conf *conf) {
+  int rc = ocfd_start(conf);
+  if (rc != 0) return rc;
+  while (!ocfd_round(-1)) {
+  }
+  ocfd_finish();
   return 0;
 }

@@ -22,7 +22,9 @@
 #include "client/wire.h"
 #include "ocfd/ocfd.h"
 
-#define MAX_FDS_QUEUED 4 /* SCM_RIGHTS descriptors waiting for their SHM_REG */
+#define MAX_FDS_QUEUED 2 /* SCM_RIGHTS descriptors waiting for their SHM_REG */
+#define SCM_MAX_FD 253   /* the most descriptors one message can carry (Linux) */
+#define FD_SPARE 64      /* descriptors kept free beyond the budgeted ones */
 #define MAX_SHM_REGIONS 64
 #define READ_CHUNK (256u << 10)
 #define RING_BURST 256 /* requests taken from one client per round */
@@ -63,6 +65,7 @@ struct client {
   int inflight;
   size_t inflight_bytes;
   bool closed;                /* socket gone; waiting for jobs */
+  bool fd_wait;               /* not read until the daemon has descriptors to spare */
   bool reading;               /* EPOLLIN armed */
   bool writing;               /* EPOLLOUT armed */
   bool dirty;                 /* on the dirty list: has output not yet handed to send */
@@ -181,6 +184,23 @@ bool ring_take(struct client *c);
 bool ring_takeable(struct client *c);
 uint8_t *cq_reserve(struct client *c, uint32_t len);
 void cq_publish(struct client *c);
+
+/* --- fds.c ------------------------------------------------------------------ */
+extern int fds_held; /* client sockets and passed memfds the daemon holds */
+/* fds_init raises RLIMIT_NOFILE to its hard limit, lowers *max_clients to
+ * what it allows (with a log line), and starts the closer thread. */
+int fds_init(int *max_clients);
+void fds_fini(void);
+/* fd_check: 0 when a passed descriptor is shared memory (a memfd), which the
+ * event thread may map and close; EBADF otherwise. */
+int fd_check(int fd);
+/* fd_reject hands a refused descriptor to the closer thread (it owns it). */
+void fd_reject(int fd);
+/* fds_room: n more descriptors, and then one message's worth, would fit. */
+bool fds_room(int n);
+/* fds_wait stops reading c until fds_resume finds room again. */
+void fds_wait(struct client *c);
+void fds_resume(void);
 
 /* --- stats.c ---------------------------------------------------------------- */
 void do_drivers(struct client *c, const struct ocfw_hdr *h);

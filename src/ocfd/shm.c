@@ -59,6 +59,7 @@ static int take_fd(struct client *c) {
   if (c->nfds == 0) return -1;
   int fd = c->fds[0];
   memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+  fds_held--;
   return fd;
 }
 

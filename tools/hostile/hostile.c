@@ -129,14 +129,15 @@ static int h_recv(int fd, struct ocfw_hdr *h, void *body, size_t cap, int timeou
 
 /* h_call sends one control message and returns its reply's status (the
  * reply body in out[cap]); crypt completions that come first are counted in
- * *done.  -1: the connection ended (or 10 s of silence). */
+ * *done. */
 static int h_call(int fd, uint16_t cmd, const void *body, size_t blen, int passfd, void *out,
                   size_t cap, uint64_t *done) {
-  if (h_send(fd, cmd, 0, 0x7000, body, blen, passfd) != 0) return -1;
+  if (h_send(fd, cmd, 0, 0x7000, body, blen, passfd) != 0) return HOSTILE_ENDED | EPIPE;
   for (;;) {
     struct ocfw_hdr h;
-    if (h_recv(fd, &h, out, cap, 10000) != 0) return -1;
-    if (h.cmd == OCFW_ERROR) return -1;
+    int rc = h_recv(fd, &h, out, cap, 10000);
+    if (rc != 0) return HOSTILE_ENDED | (rc == -2 ? ETIMEDOUT : ECONNRESET);
+    if (h.cmd == OCFW_ERROR) return HOSTILE_ENDED | h.status;
     if (h.cmd == OCFW_CRYPT || h.cmd == OCFW_KEY || h.cmd == OCFW_KICK) {
       if (done && h.cmd != OCFW_KICK) (*done)++;
       continue;
@@ -287,33 +288,64 @@ static int linger_fd(const char *sock, const struct hostile_opts *o, struct host
   int peers[64], npeer = 0;
   int rounds = o->conns > 0 ? o->conns : 1 << 30;
   for (int r = 0; r < rounds; r++) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
-    setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) return errno;
-    int p = accept(lis, NULL, NULL);
-    if (p < 0) return errno;
-    setsockopt(p, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    if (npeer == 64) close(peers[--npeer]);
-    peers[npeer++] = p;
-    static uint8_t junk[65536];
-    while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
-    }
-    struct linger lg = {1, o->linger_s > 0 ? o->linger_s : 10};
-    setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     int fd = h_connect(sock);
     if (fd < 0) return errno;
-    /* alternately the socket itself and a pipe: neither is a memfd */
-    int pp[2] = {-1, -1};
-    int pass = s;
-    if (r % 2 == 1 && pipe(pp) == 0) pass = pp[0];
+    int pass = -1, pp[2] = {-1, -1};
+    if (r % 2 == 1) { /* every other round, a pipe: no memfd either */
+      if (pipe(pp) != 0) return errno;
+      pass = pp[0];
+    } else {
+      int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+      if (s < 0) return errno;
+      setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+      if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) return errno;
+      int p = accept(lis, NULL, NULL);
+      if (p < 0) return errno;
+      setsockopt(p, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+      if (npeer == 64) close(peers[--npeer]);
+      peers[npeer++] = p;
+      static uint8_t junk[65536];
+      while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+      }
+      struct linger lg = {1, o->linger_s > 0 ? o->linger_s : 10};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      pass = s;
+    }
+    /* The descriptor goes with the message's first byte, our copy is
+     * closed, and only then does the rest of the message follow: whoever
+     * closes the daemon's copy holds the last reference, and would wait out
+     * the linger. */
+    uint8_t m[OCFW_HDR_LEN + 8];
     uint64_t sz = 4096;
-    int rc = h_call(fd, OCFW_SHM_REG, &sz, sizeof(sz), pass, NULL, 0, NULL);
-    if (rc == 0)
-      rep->ok++;
+    ocfw_put_hdr(m, sizeof(m), OCFW_SHM_REG, 0, 1, 0);
+    memcpy(m + OCFW_HDR_LEN, &sz, sizeof(sz));
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct iovec iov = {m, 1};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
+    struct cmsghdr *ch = CMSG_FIRSTHDR(&mh);
+    ch->cmsg_level = SOL_SOCKET;
+    ch->cmsg_type = SCM_RIGHTS;
+    ch->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(ch), &pass, sizeof(int));
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1) return EPIPE;
+    close(pass);
+    if (pp[1] >= 0) close(pp[1]);
+    nap_ms(5);
+    (void)!send(fd, m + 1, sizeof(m) - 1, MSG_NOSIGNAL);
+    struct ocfw_hdr h;
+    int rc = h_recv(fd, &h, NULL, 0, 60000);
+    if (rc != 0)
+      refused(rep, HOSTILE_ENDED | (rc == -2 ? ETIMEDOUT : ECONNRESET));
+    else if (h.cmd == OCFW_ERROR)
+      refused(rep, HOSTILE_ENDED | h.status);
+    else if (h.status != 0)
+      refused(rep, h.status);
     else
-      refused(rep, rc < 0 ? ECONNRESET : rc);
-    close(s); /* the daemon holds the last reference now, if it kept one */
-    if (pp[0] >= 0) close(pp[0]), close(pp[1]);
+      rep->ok++;
     close(fd);
     rep->ready = 1;
   }
@@ -334,7 +366,7 @@ static int maps(const char *sock, const struct hostile_opts *o, struct hostile_r
       uint32_t id;
       int rc = h_region(fd, 4096, &id, NULL);
       if (rc != 0) {
-        refused(rep, rc < 0 ? ECONNRESET : rc);
+        refused(rep, rc);
         break;
       }
       rep->ok++;
@@ -359,7 +391,7 @@ static int maps_churn(const char *sock, const struct hostile_opts *o, struct hos
   for (int r = 0; r < rounds; r++) {
     uint32_t id;
     int rc = h_region(fd, 1 << 20, &id, &done);
-    if (rc < 0) return ECONNRESET;
+    if (rc & HOSTILE_ENDED) return ECONNRESET;
     if (rc != 0) {
       refused(rep, rc);
       struct ocfw_hdr h;
@@ -376,7 +408,7 @@ static int maps_churn(const char *sock, const struct hostile_opts *o, struct hos
     if (h_send(fd, OCFW_CRYPT, OCFW_F_SHM, (uint32_t)r, b, sizeof(b), -1) != 0) return EPIPE;
     sent++;
     rc = h_call(fd, OCFW_SHM_UNREG, &id, sizeof(id), -1, NULL, 0, &done);
-    if (rc < 0) return ECONNRESET;
+    if (rc & HOSTILE_ENDED) return ECONNRESET;
     rep->ready = 1;
   }
   rep->done = 1;
@@ -535,7 +567,7 @@ static int sessions(const char *sock, const struct hostile_opts *o, struct hosti
       uint32_t ses;
       int rc = h_session(fd, OCF_ALG_AES_CBC, key, 16, &ses);
       if (rc != 0) {
-        refused(rep, rc < 0 ? ECONNRESET : rc);
+        refused(rep, rc);
         break;
       }
       rep->ok++;
@@ -546,8 +578,9 @@ static int sessions(const char *sock, const struct hostile_opts *o, struct hosti
   hold();
 }
 
-/* connect_all: see HOSTILE_CONNECT.  A connection counts once the daemon
- * answered its HELLO. */
+/* connect_all: see HOSTILE_CONNECT.  Connections are made and held without
+ * a word: each one the daemon has not accepted yet keeps its listening
+ * socket readable. */
 static int connect_all(const char *sock, const struct hostile_opts *o, struct hostile_report *rep) {
   int conns = o->conns > 0 ? o->conns : 100000;
   for (int c = 0; c < conns; c++) {
@@ -555,11 +588,6 @@ static int connect_all(const char *sock, const struct hostile_opts *o, struct ho
     if (fd < 0) {
       refused(rep, errno);
       if (errno == EMFILE || errno == ENFILE) break;
-      continue;
-    }
-    if (h_hello(fd) != 0) {
-      refused(rep, ECONNRESET);
-      close(fd);
       continue;
     }
     rep->ok++;

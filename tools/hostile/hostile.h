@@ -43,12 +43,17 @@ enum hostile_attack {
 /* hostile_name: a short name for the attack (the command line's). */
 const char *hostile_name(enum hostile_attack a);
 
+/* HOSTILE_ENDED is set in a refusal's status when the daemon ended the
+ * connection, with the errno of its OCFW_ERROR (ECONNRESET when it just
+ * closed, ETIMEDOUT after 10 s of silence). */
+#define HOSTILE_ENDED 0x10000
+
 /* hostile_report - what the attacker did so far (shared memory). */
 struct hostile_report {
   volatile uint64_t sent;    /* bytes the daemon took from us (streaming attacks) */
   volatile uint64_t ok;      /* attack steps the daemon accepted */
   volatile uint64_t refused; /* attack steps the daemon refused */
-  volatile uint64_t errs[8]; /* the first refusals' errnos */
+  volatile uint64_t errs[8]; /* the first refusals' statuses (errno | HOSTILE_ENDED) */
   volatile int ready;        /* the attack is in place (it may go on) */
   volatile int done;         /* the attack is over and it holds on */
   volatile int fail;         /* the attack could not be set up: an errno */
