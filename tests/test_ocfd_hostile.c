@@ -111,6 +111,51 @@ static void t_fd_no_freeze(void **state) {
   attacker = 0;
 }
 
+/* 3. Mappings: thirty connections registering 80 regions each meet the
+ * daemon-wide --max-maps (and the per-connection 64); one connection that
+ * unregisters regions while requests still use them meets its --max-shm,
+ * because those count until they are really unmapped. */
+static void t_maps(void **state) {
+  (void)state;
+  assert_int_equal(ocfd_start(&dp, "--max-maps", "1000", "--max-shm", "8M", NULL), 0);
+  long maps0 = hostile_maps(dp.pid);
+  struct hostile_opts o = {.conns = 30};
+  attacker = hostile_start(dp.sock, HOSTILE_MAPS, &o, rep);
+  assert_int_equal(hostile_wait(rep, 1, 60), 0);
+  long maps1 = hostile_maps(dp.pid);
+  print_message(
+      "maps: %llu regions registered, %llu refused (first %#llx); daemon mappings "
+      "%ld -> %ld\n",
+      (unsigned long long)rep->ok, (unsigned long long)rep->refused,
+      (unsigned long long)rep->errs[0], maps0, maps1);
+  served("with the daemon's mappings spent");
+  assert_true(rep->ok <= 1000 && rep->ok >= 900);
+  assert_int_equal(rep->errs[0], ENOSPC);
+  assert_true(maps1 - maps0 <= 1000 + 50);
+  hostile_stop(attacker);
+  attacker = 0;
+  long rest = -1; /* the daemon unmaps what the attacker left */
+  for (int i = 0; i < 500 && (rest = hostile_maps(dp.pid)) > maps0 + 2; i++) usleep(10000);
+  assert_true(rest <= maps0 + 2);
+  /* churn: 1 MB regions unregistered under their requests */
+  o.conns = 300;
+  attacker = hostile_start(dp.sock, HOSTILE_MAPS_CHURN, &o, rep);
+  long peak = 0;
+  double t0 = now_s();
+  while (!rep->done && !rep->fail && now_s() - t0 < 60) {
+    long m = hostile_maps(dp.pid);
+    if (m > peak) peak = m;
+    usleep(2000);
+  }
+  print_message("churn: %llu regions, %llu refused; daemon mappings at most %ld (%ld at rest)\n",
+                (unsigned long long)rep->ok, (unsigned long long)rep->refused, peak, maps0);
+  assert_int_equal(rep->fail, 0);
+  assert_int_equal(rep->done, 1);
+  assert_true(rep->refused > 0); /* the 8 MB were spent by regions still in use */
+  assert_true(peak - maps0 <= 8 + 20);
+  served("after the churn");
+}
+
 /* 6. Out of descriptors.  Started under RLIMIT_NOFILE 1024, the daemon
  * lowers max-clients to what fits and says so; connections past it are
  * refused, one by one, without a busy loop.  Then with its limit cut under
@@ -320,6 +365,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(t_read_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(t_fd_no_freeze, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_maps, setup, teardown),
       cmocka_unit_test_setup_teardown(t_nofile, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ids_private, setup, teardown),
       cmocka_unit_test_setup_teardown(t_key_wiped, setup, teardown),

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ocfd/ocfd.h"
 
@@ -117,6 +119,24 @@ static int parse_uids(struct ocfd_conf *c, const char *s) {
   return 0;
 }
 
+void ocfd_conf_host(struct ocfd_conf *c) {
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 4ull << 30;
+  if (c->max_shm_total == 0) c->max_shm_total = (size_t)(ram / 4);
+  if (c->max_memory == 0) c->max_memory = (size_t)(ram / 4);
+  if (c->max_maps == 0) {
+    /* the kernel's per-process limit, half of it: the rest is the
+     * daemon's own (heap, libraries, thread stacks) */
+    long mmc = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f != NULL) {
+      if (fscanf(f, "%ld", &mmc) != 1 || mmc < 1024) mmc = 65530;
+      fclose(f);
+    }
+    c->max_maps = (int)(mmc / 2 < (1 << 24) ? mmc / 2 : 1 << 24);
+  }
+}
+
 int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
   int rc = EINVAL, v;
   if (!strcmp(key, "socket"))
@@ -150,7 +170,14 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     rc = parse_int(val, 1, 1 << 20, &c->max_sessions);
   else if (!strcmp(key, "max-shm"))
     rc = parse_size(val, &c->max_shm);
-  else if (!strcmp(key, "inline-max"))
+  else if (!strcmp(key, "max-maps"))
+    rc = parse_int(val, 1, 1 << 24, &c->max_maps);
+  else if (!strcmp(key, "max-shm-total"))
+    rc = parse_size(val, &c->max_shm_total);
+  else if (!strcmp(key, "max-memory")) {
+    rc = parse_size(val, &c->max_memory);
+    if (!rc && c->max_memory < (1u << 20)) rc = EINVAL;
+  } else if (!strcmp(key, "inline-max"))
     rc = parse_size(val, &c->inline_max);
   else if (!strcmp(key, "assist-max"))
     rc = parse_size(val, &c->assist_max);

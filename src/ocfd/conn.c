@@ -130,17 +130,7 @@ void client_close(struct client *c, const char *why) {
       shm_release(c->shm[i]);
   }
   c->nshm = 0;
-  if (c->ring) {
-    for (struct client **pp = &ring_list; *pp; pp = &(*pp)->rnext)
-      if (*pp == c) {
-        *pp = c->rnext;
-        nring--;
-        break;
-      }
-    st_shm_bytes -= c->ring_len;
-    munmap(c->ring, c->ring_len);
-    c->ring = NULL;
-  }
+  ring_release(c);
   in_release(c);
   out_reset(c); /* unsent results go unsent, and are wiped */
   free(c->out);

@@ -27,6 +27,12 @@ static void usage(FILE *f) {
           "      --max-clients N      simultaneous connections (default 4096)\n"
           "      --max-sessions N     sessions per connection (default 4096)\n"
           "      --max-shm SIZE       shared memory per connection (default 1G)\n"
+          "      --max-maps N         regions and rings mapped, all clients together\n"
+          "                           (default half of vm.max_map_count)\n"
+          "      --max-shm-total SIZE shared memory mapped, all clients together (default\n"
+          "                           a quarter of RAM)\n"
+          "      --max-memory SIZE    the daemon's memory for all clients' buffers, requests\n"
+          "                           and sessions (default a quarter of RAM)\n"
           "      --inline-max SIZE    requests up to SIZE run on the event thread (default 1K)\n"
           "      --assist-max SIZE    between events the event thread runs queued requests up\n"
           "                           to SIZE itself (default 256K; 0 = never), and the\n"
@@ -63,6 +69,9 @@ int main(int argc, char **argv) {
                                            {"max-clients", required_argument, NULL, 1},
                                            {"max-sessions", required_argument, NULL, 1},
                                            {"max-shm", required_argument, NULL, 1},
+                                           {"max-maps", required_argument, NULL, 1},
+                                           {"max-shm-total", required_argument, NULL, 1},
+                                           {"max-memory", required_argument, NULL, 1},
                                            {"inline-max", required_argument, NULL, 1},
                                            {"assist-max", required_argument, NULL, 1},
                                            {"poll-us", required_argument, NULL, 1},

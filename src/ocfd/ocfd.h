@@ -26,21 +26,27 @@ struct ocfd_conf {
   size_t max_inflight_bytes;
   size_t max_outq; /* unread reply bytes per client before back-pressure */
   int max_clients;
-  int max_sessions;  /* per client */
-  size_t max_shm;    /* shared-memory bytes per client */
-  size_t inline_max; /* requests up to this size run on the loop thread */
-  size_t assist_max; /* the loop runs queued requests up to this size when idle; 0 = never */
-  int poll_us;       /* ring clients: the loop polls instead of sleeping this long after
-                      * replies went out (and while requests run); 0 = never */
-  int follow;        /* the event thread moves next to ring clients it keeps waking on
-                      * another CPU (follow.h) */
-  int verbose;       /* 0 errors, 1 connections, 2 debug */
-  int nuids;         /* if > 0, only these peer uids (and root, and ours) */
+  int max_sessions;     /* per client */
+  size_t max_shm;       /* shared-memory bytes per client */
+  int max_maps;         /* regions and rings mapped, daemon-wide (0: half of vm.max_map_count) */
+  size_t max_shm_total; /* shared-memory bytes mapped, daemon-wide (0: a quarter of RAM) */
+  size_t max_memory;    /* the daemon's own memory for clients (0: a quarter of RAM) */
+  size_t inline_max;    /* requests up to this size run on the loop thread */
+  size_t assist_max;    /* the loop runs queued requests up to this size when idle; 0 = never */
+  int poll_us;          /* ring clients: the loop polls instead of sleeping this long after
+                         * replies went out (and while requests run); 0 = never */
+  int follow;           /* the event thread moves next to ring clients it keeps waking on
+                         * another CPU (follow.h) */
+  int verbose;          /* 0 errors, 1 connections, 2 debug */
+  int nuids;            /* if > 0, only these peer uids (and root, and ours) */
   uid_t uids[OCFD_MAX_UIDS];
 };
 
 /* ocfd_conf_defaults fills c with the documented defaults. */
 void ocfd_conf_defaults(struct ocfd_conf *c);
+
+/* ocfd_conf_host sizes the daemon-wide limits left at 0 to this host. */
+void ocfd_conf_host(struct ocfd_conf *c);
 
 /* ocfd_conf_set applies one "key = value" setting (config file syntax,
  * also used for the long options).  Returns 0 or EINVAL. */

@@ -41,6 +41,7 @@ size_t max_msg;
 uint64_t last_in_ns;
 bool fw_gone;
 uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
+uint64_t st_maps;
 struct timespec st_start;
 __thread bool on_loop;
 
@@ -449,6 +450,7 @@ static bool busy;
 
 int ocfd_start(const struct ocfd_conf *conf) {
   conf_used = *conf;
+  ocfd_conf_host(&conf_used);
   cf = &conf_used;
   clock_gettime(CLOCK_MONOTONIC, &st_start);
   max_msg = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc) +

@@ -41,8 +41,9 @@ struct shm {
   uint32_t id;
   uint8_t *base;
   size_t size;
-  int refs; /* jobs using it */
-  bool dead;
+  int refs;             /* jobs using it */
+  bool dead;            /* unregistered (or its client gone) while jobs used it */
+  struct client *owner; /* charged for it until it is unmapped */
 };
 
 struct client {
@@ -57,9 +58,12 @@ struct client {
   bool out_secret; /* out holds public-key results: wiped once sent */
   struct sess **sess;
   int nsess, capsess;
-  struct shm *shm[MAX_SHM_REGIONS];
+  struct shm *shm[MAX_SHM_REGIONS]; /* registered regions */
   int nshm;
-  size_t shm_bytes;
+  /* Mapped for this client until really unmapped: registered regions,
+   * unregistered ones that requests still use, and the rings. */
+  int nmapped;      /* regions, rings not included */
+  size_t shm_bytes; /* bytes, rings included */
   int fds[MAX_FDS_QUEUED];
   int nfds;
   int inflight;
@@ -121,6 +125,7 @@ extern uint64_t last_in_ns; /* when requests last came in (ring or socket) */
 extern bool fw_gone;        /* after ocf_shutdown: it freed every session itself */
 /* OCFW_STATS figures */
 extern uint64_t st_accepted, st_served, st_failed, st_inflight, st_sessions, st_shm_bytes;
+extern uint64_t st_maps; /* regions and rings mapped (max-maps) */
 extern struct timespec st_start;
 /* on_loop: this thread is the event thread inside a framework call, so a
  * completion callback running here needs no lock (server.c). */
@@ -176,7 +181,8 @@ void sym_complete(struct job *j);
 void key_complete(struct job *j);
 
 /* --- shm.c ------------------------------------------------------------------ */
-void shm_release(struct shm *m);
+void shm_release(struct shm *m); /* unmaps a region no job uses any more */
+void ring_release(struct client *c);
 void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);

@@ -14,10 +14,39 @@
 #include "ocfd/follow.h"
 #include "ocfd/server.h"
 
+/* Mappings are counted where they are made and where they are undone, so
+ * that a region unregistered while requests still use it counts against
+ * its client's limits and the daemon's until it is really unmapped. */
+static void mapped(struct client *c, size_t size, int sign) {
+  if (sign > 0) {
+    c->shm_bytes += size;
+    st_shm_bytes += size;
+    st_maps++;
+  } else {
+    c->shm_bytes -= size;
+    st_shm_bytes -= size;
+    st_maps--;
+  }
+}
+
 void shm_release(struct shm *m) {
-  st_shm_bytes -= m->size;
+  mapped(m->owner, m->size, -1);
+  m->owner->nmapped--;
   munmap(m->base, m->size);
   free(m);
+}
+
+void ring_release(struct client *c) {
+  if (c->ring == NULL) return;
+  for (struct client **pp = &ring_list; *pp; pp = &(*pp)->rnext)
+    if (*pp == c) {
+      *pp = c->rnext;
+      nring--;
+      break;
+    }
+  mapped(c, c->ring_len, -1);
+  munmap(c->ring, c->ring_len);
+  c->ring = NULL;
 }
 
 static struct ocfd_follow follow = {.cpu = -1}; /* loop thread only */
@@ -76,6 +105,13 @@ static int map_region(struct client *c, uint64_t size, uint8_t **base) {
   if (fd < 0) return EBADF;
   struct stat st;
   if (size == 0 || size > cf->max_shm || c->shm_bytes + size > cf->max_shm) rc = ENOSPC;
+  if (rc == 0 && (st_maps >= (uint64_t)cf->max_maps || size > cf->max_shm_total ||
+                  st_shm_bytes + size > cf->max_shm_total)) {
+    static struct ocfd_ratelimit rl;
+    ocfd_log_every(&rl, 0, "daemon-wide shared memory limit reached (%llu regions, %llu bytes)",
+                   (unsigned long long)st_maps, (unsigned long long)st_shm_bytes);
+    rc = ENOSPC;
+  }
   if (rc == 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size))
     rc = EINVAL;
   /* Without a shrink seal the client could truncate the file under us and
@@ -113,7 +149,7 @@ void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, si
     rc = EBADMSG;
   else
     memcpy(&size, b, sizeof(size));
-  if (rc == 0 && c->nshm >= MAX_SHM_REGIONS) rc = ENOSPC;
+  if (rc == 0 && c->nmapped >= MAX_SHM_REGIONS) rc = ENOSPC; /* unregistered ones too */
   uint8_t *base = NULL;
   if (rc != 0)
     drop_fd(c);
@@ -128,9 +164,10 @@ void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, si
     m->base = base;
     m->size = size;
     m->id = new_shm_id(c);
+    m->owner = c;
     c->shm[c->nshm++] = m;
-    c->shm_bytes += size;
-    st_shm_bytes += size;
+    c->nmapped++;
+    mapped(c, size, 1);
   }
   if (rc)
     reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
@@ -164,8 +201,7 @@ void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, s
     c->cq_reserved = 0;
     ocfw_ring_st(base, OCFW_RING_SQ_HEAD, 0);
     ocfw_ring_st(base, OCFW_RING_CQ_TAIL, 0);
-    c->shm_bytes += len;
-    st_shm_bytes += len;
+    mapped(c, (size_t)len, 1);
     c->rnext = ring_list;
     ring_list = c;
     nring++;
@@ -262,8 +298,7 @@ void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, 
       struct shm *m = c->shm[i];
       if (m->id != id) continue;
       c->shm[i] = c->shm[--c->nshm];
-      c->shm_bytes -= m->size;
-      if (m->refs > 0)
+      if (m->refs > 0) /* still counted until unmapped */
         m->dead = true;
       else
         shm_release(m);
