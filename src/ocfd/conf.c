@@ -55,6 +55,7 @@ void ocfd_conf_defaults(struct ocfd_conf *c) {
   c->max_inflight = 1024;
   c->max_inflight_bytes = 64u << 20;
   c->max_outq = 4u << 20;
+  c->max_work_ms = 2000;
   c->max_clients = 4096;
   c->max_sessions = 4096;
   c->max_shm = 1u << 30;
@@ -164,6 +165,8 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     rc = parse_size(val, &c->max_inflight_bytes);
   else if (!strcmp(key, "max-outq"))
     rc = parse_size(val, &c->max_outq);
+  else if (!strcmp(key, "max-work"))
+    rc = parse_int(val, 1, 3600000, &c->max_work_ms);
   else if (!strcmp(key, "max-clients"))
     rc = parse_int(val, 1, 1 << 20, &c->max_clients);
   else if (!strcmp(key, "max-sessions"))

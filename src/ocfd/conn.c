@@ -63,8 +63,9 @@ uint8_t *out_room(struct client *c, size_t n) {
       c->outoff = 0;
     }
     if (c->outlen + n > c->outcap) {
-      size_t cap = c->outcap ? c->outcap : 64 * 1024;
-      while (cap < c->outlen + n) cap *= 2;
+      /* doubling, but by 1 MB at most: the budget is charged for all of it */
+      size_t cap = c->outcap ? c->outcap : 8 * 1024;
+      while (cap < c->outlen + n) cap += cap < (1u << 20) ? cap : 1u << 20;
       uint8_t *p;
       if (c->out_secret) { /* realloc would leave a copy behind in the heap */
         if ((p = malloc(cap)) == NULL) return NULL;
@@ -74,6 +75,8 @@ uint8_t *out_room(struct client *c, size_t n) {
       } else if ((p = realloc(c->out, cap)) == NULL) {
         return NULL;
       }
+      /* Replies were charged with their requests; this is that room. */
+      budget_force(c, cap - c->outcap);
       c->out = p;
       c->outcap = cap;
     }
@@ -109,6 +112,7 @@ void client_close(struct client *c, const char *why) {
   ocfd_log(why ? 1 : 2, "client %llu (pid %d uid %d) closed%s%s", (unsigned long long)c->serial,
            (int)c->pid, (int)c->uid, why ? ": " : "", why ? why : "");
   c->closed = true;
+  sched_drop(c); /* its requests not handed to the framework yet are dropped */
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
@@ -133,6 +137,7 @@ void client_close(struct client *c, const char *why) {
   ring_release(c);
   in_release(c);
   out_reset(c); /* unsent results go unsent, and are wiped */
+  budget_give(c, c->outcap);
   free(c->out);
   c->out = NULL;
   c->outlen = c->outoff = c->outcap = 0;
@@ -173,6 +178,7 @@ void client_flush(struct client *c) {
   if (c->closed) return;
   out_reset(c);
   if (c->outcap > (1u << 20)) { /* give back a burst's memory */
+    budget_give(c, c->outcap);
     free(c->out);
     c->out = NULL;
     c->outcap = 0;
@@ -298,17 +304,26 @@ static bool in_stuck(const struct client *c) {
  * message can also leave as its connection ends). */
 static void in_release(struct client *c) {
   if (c->in != NULL) explicit_bzero(c->in, c->inlen);
+  budget_give(c, c->incap);
   free(c->in);
   c->in = NULL;
   c->inlen = c->incap = 0;
 }
 
-/* in_grow makes c->in hold at least cap bytes.  Not realloc: the bytes in
- * it may be the start of a key, and the old block must keep no copy. */
-static bool in_grow(struct client *c, size_t cap) {
+/* in_grow makes c->in hold at least cap bytes, charged to the memory
+ * budget (force: whatever it says).  Not realloc: the bytes in it may be
+ * the start of a key, and the old block must keep no copy. */
+static bool in_grow(struct client *c, size_t cap, bool force) {
   if (c->incap >= cap) return true;
+  if (force)
+    budget_force(c, cap - c->incap);
+  else if (!budget_take(c, cap - c->incap, "buffering a message"))
+    return false;
   uint8_t *p = malloc(cap);
-  if (p == NULL) return false;
+  if (p == NULL) {
+    budget_give(c, cap - c->incap);
+    return false;
+  }
   if (c->inlen) memcpy(p, c->in, c->inlen);
   if (c->in != NULL) explicit_bzero(c->in, c->inlen);
   free(c->in);
@@ -348,7 +363,8 @@ static size_t parse_buf(struct client *c, uint8_t *buf, size_t len) {
 /* want_read arms or disarms EPOLLIN: c is read while it is not throttled
  * and holds no message it could not handle. */
 static void want_read(struct client *c) {
-  bool want = !throttled(c) && !in_stuck(c);
+  if (!c->mem_wait && budget_heavy(c)) budget_wait(c);
+  bool want = c->discard || (!throttled(c) && !in_stuck(c));
   if (want != c->reading) {
     c->reading = want;
     arm(c);
@@ -374,33 +390,60 @@ bool parse(struct client *c) {
   return true;
 }
 
+/* discard: the message whose header is h, got bytes of which were read,
+ * is more than the memory budget can buffer: the rest is read and dropped,
+ * then it is answered with ENOMEM (in_room, client_read). */
+static void discard(struct client *c, const struct ocfw_hdr *h, size_t got) {
+  c->dhdr = *h;
+  c->discard = h->len - got;
+}
+
 /* stash keeps the len bytes parse could not handle in c->in (empty), with
- * room for the whole of an incomplete message at their start. */
+ * room for the whole of an incomplete message at their start.  Whole
+ * messages left there (the client is throttled, or waits for its ring) are
+ * at most a scratch buffer and always kept; an incomplete message the
+ * budget cannot take is dropped as it comes. */
 static bool stash(struct client *c, const uint8_t *p, size_t len) {
   struct ocfw_hdr h;
   size_t cap = len;
-  if (ocfw_get_hdr(p, len, &h) != 0)
+  bool force = true;
+  if (ocfw_get_hdr(p, len, &h) != 0) {
     cap = OCFW_HDR_LEN;
-  else if (h.len > len) /* framing was checked by parse_buf */
+  } else if (h.len > len) { /* framing was checked by parse_buf */
     cap = h.len;
-  if (!in_grow(c, cap)) return false;
+    force = false;
+  }
+  if (!in_grow(c, cap, force)) {
+    if (force) return false;
+    discard(c, &h, len);
+    return true;
+  }
   memcpy(c->in, p, len);
   c->inlen = len;
   return true;
 }
 
-/* in_room: where the next read goes.  With c->in empty, the scratch buffer;
- * otherwise the rest of the incomplete message at the start of c->in. */
+/* in_room: where the next read goes.  With c->in empty, the scratch buffer
+ * (while a message is dropped, up to its end only); otherwise the rest of
+ * the incomplete message at the start of c->in. */
 static bool in_room(struct client *c, uint8_t **at, size_t *room) {
   if (c->inlen == 0) {
     *at = scratch;
-    *room = sizeof(scratch);
+    *room = c->discard && c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
     return true;
   }
   struct ocfw_hdr h;
-  size_t end = in_head(c, &h) ? h.len : OCFW_HDR_LEN;
+  bool whole = in_head(c, &h);
+  size_t end = whole ? h.len : OCFW_HDR_LEN;
   if (end <= c->inlen) return false; /* whole: parse left it there */
-  if (!in_grow(c, end)) return false;
+  if (!in_grow(c, end, !whole)) {
+    if (!whole) return false;
+    discard(c, &h, c->inlen);
+    in_release(c);
+    *at = scratch;
+    *room = c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
+    return true;
+  }
   *at = c->in + c->inlen;
   *room = end - c->inlen;
   return true;
@@ -469,6 +512,13 @@ void client_read(struct client *c) {
       c->inlen += (size_t)n;
       if (!parse(c)) return;
       continue; /* the rest of the socket goes to the scratch buffer */
+    }
+    if (c->discard) { /* dropped as it comes */
+      c->discard -= (size_t)n;
+      if (c->discard == 0) reply(c, c->dhdr.cmd, 0, c->dhdr.tag, ENOMEM, NULL, 0);
+      want_read(c);
+      if ((size_t)n < room) return;
+      continue;
     }
     if (!ring_take(c) && c->closed) return;
     size_t pos = parse_buf(c, scratch, (size_t)n);

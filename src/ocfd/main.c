@@ -24,6 +24,8 @@ static void usage(FILE *f) {
           "      --max-request SIZE   longest request buffer (default 16M)\n"
           "      --max-inflight N     requests in flight per client (default 1024)\n"
           "      --max-outq SIZE      unread reply bytes per client before it is throttled (4M)\n"
+          "      --max-work MS        estimated worker time of one client's requests queued\n"
+          "                           and running before it is throttled (default 2000)\n"
           "      --max-clients N      simultaneous connections (default 4096)\n"
           "      --max-sessions N     sessions per connection (default 4096)\n"
           "      --max-shm SIZE       shared memory per connection (default 1G)\n"
@@ -66,6 +68,7 @@ int main(int argc, char **argv) {
                                            {"max-inflight", required_argument, NULL, 1},
                                            {"max-inflight-bytes", required_argument, NULL, 1},
                                            {"max-outq", required_argument, NULL, 1},
+                                           {"max-work", required_argument, NULL, 1},
                                            {"max-clients", required_argument, NULL, 1},
                                            {"max-sessions", required_argument, NULL, 1},
                                            {"max-shm", required_argument, NULL, 1},

@@ -25,6 +25,7 @@ struct ocfd_conf {
   int max_inflight;     /* requests in flight per client before back-pressure */
   size_t max_inflight_bytes;
   size_t max_outq; /* unread reply bytes per client before back-pressure */
+  int max_work_ms; /* estimated worker time of a client's queued and running requests */
   int max_clients;
   int max_sessions;     /* per client */
   size_t max_shm;       /* shared-memory bytes per client */

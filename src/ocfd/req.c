@@ -14,7 +14,26 @@
 static struct job *job_pool;
 static int job_npool;
 
-struct job *job_new(size_t extra) {
+static struct job *job_alloc(size_t extra);
+
+/* job_new makes a job with extra bytes of data after it, charging its
+ * client for the job, the data and resv bytes for its reply to come; NULL
+ * when the memory budget or malloc refuses. */
+struct job *job_new(struct client *c, size_t extra, size_t resv) {
+  size_t charge = sizeof(struct job) + extra + resv;
+  if (!budget_take(c, charge, "a request")) return NULL;
+  struct job *j = job_alloc(extra);
+  if (j == NULL) {
+    budget_give(c, charge);
+    return NULL;
+  }
+  j->charge = charge;
+  j->resv = resv;
+  j->c = c;
+  return j;
+}
+
+static struct job *job_alloc(size_t extra) {
   if (extra == 0 && job_pool != NULL) {
     struct job *j = job_pool;
     job_pool = j->next;
@@ -42,6 +61,7 @@ struct job *job_new(size_t extra) {
 }
 
 void job_free(struct job *j) {
+  budget_give(j->c, j->charge);
   /* Parameters of a public-key job may be private keys. */
   if (j->kind == JOB_KEY && j->len > 0) explicit_bzero(j->data, j->len);
   if (j->data == NULL && job_npool < JOB_POOL_MAX) {
@@ -63,6 +83,7 @@ void job_pool_drain(void) {
 }
 
 void sess_release(struct sess *s) {
+  budget_give(s->owner, SESS_CHARGE);
   st_sessions--;
   if (!fw_gone && ocf_freesession(s->sid) != 0)
     ocfd_log(0, "freeing session %u: %s", s->ses, ocf_errdetail());
@@ -118,6 +139,7 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
   struct ocfw_newsess_view v;
   int rc = ocfw_dec_newsess(b, n, &v);
   if (rc == 0 && c->nsess >= cf->max_sessions) rc = ENOSPC;
+  if (rc == 0 && !budget_take(c, SESS_CHARGE, "a session")) rc = ENOMEM;
   struct ocf_sessparam chain[OCF_MAX_DESC];
   if (rc == 0) {
     memset(chain, 0, sizeof(chain));
@@ -151,6 +173,7 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         ocf_freesession(sid);
         rc = ENOMEM;
       } else {
+        s->owner = c;
         s->sid = sid;
         s->ses = new_ses_id(c);
         fill_info(s, &v);
@@ -159,6 +182,7 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
       }
     }
+    if (rc != 0) budget_give(c, SESS_CHARGE);
   }
   if (rc != 0) reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
   /* The keys sit in our read buffer: wipe the whole body, whatever became
@@ -220,6 +244,7 @@ int npending;
 
 static void finish_job_accounting(struct job *j) {
   struct client *c = j->c;
+  sched_done(j);
   st_inflight--;
   st_served++;
   c->inflight--;
@@ -239,9 +264,18 @@ static void finish_job_accounting(struct job *j) {
   }
 }
 
+/* unreserve: the reply is being written; its room is charged as the write
+ * buffer's (or it goes to the ring) from now on. */
+static void unreserve(struct job *j) {
+  budget_give(j->c, j->resv);
+  j->charge -= j->resv;
+  j->resv = 0;
+}
+
 static void sym_reply(struct job *j, int err) {
   struct client *c = j->c;
   if (err) st_failed++;
+  unreserve(j);
   if (c->closed) return;
   bool wantiv = (j->hflags & OCFW_F_WANTIV) && err == 0;
   bool data = !(j->hflags & (OCFW_F_SHM | OCFW_F_NODATA)) && err == 0;
@@ -311,7 +345,9 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
   }
   struct job *j = NULL;
   if (rc == 0) {
-    j = job_new(m ? 0 : v.c.datalen);
+    size_t data = m ? 0 : v.c.datalen; /* and as much again for the reply (copy path) */
+    size_t back = m || (h->flags & OCFW_F_NODATA) ? 0 : v.c.datalen;
+    j = job_new(c, data, back + OCFW_RING_CQE_MAX);
     if (j == NULL) rc = ENOMEM;
   }
   if (rc != 0) {
@@ -357,8 +393,18 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
   c->inflight++;
   st_inflight++;
   c->inflight_bytes += j->len;
+  sched_submit(c, j);
+}
+
+void hand_sym(struct job *j) {
   pending[npending++] = j;
   if (npending == (int)(sizeof(pending) / sizeof(pending[0]))) dispatch_pending();
+}
+
+void cancel_job(struct job *j) {
+  finish_job_accounting(j);
+  st_failed++;
+  job_free(j);
 }
 
 void sym_complete(struct job *j) {
@@ -392,7 +438,7 @@ void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t
     for (unsigned i = 0; i < (unsigned)v.k.iparams + v.k.oparams; i++) total += v.p[i].nbytes;
     /* +1: a key job always has a data area, even with no parameter bytes,
      * so it neither comes from the pool nor goes back to it. */
-    j = job_new(total + 1);
+    j = job_new(c, total + 1, total + sizeof(struct ocfw_key_rep) + OCF_KMAX_PARAM * 8);
     if (j == NULL)
       rc = ENOMEM;
     else {
@@ -420,17 +466,7 @@ void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t
     c->inflight++;
     st_inflight++;
     c->inflight_bytes += j->len;
-    on_loop = true;
-    to_framework(1);
-    rc = ocf_kdispatch(k);
-    on_loop = false;
-    if (rc != 0) {
-      to_framework(-1);
-      st_inflight--;
-      c->inflight--;
-      c->inflight_bytes -= j->len;
-      job_free(j);
-    }
+    sched_submit(c, j);
   }
   if (rc != 0) {
     st_served++;
@@ -442,9 +478,24 @@ void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t
   explicit_bzero((void *)(uintptr_t)b, n);
 }
 
+void hand_key(struct job *j) {
+  on_loop = true;
+  to_framework(1);
+  int rc = ocf_kdispatch(&j->kreq);
+  on_loop = false;
+  if (rc == 0) return;
+  to_framework(-1); /* refused up front: answered here */
+  struct client *c = j->c;
+  finish_job_accounting(j);
+  st_failed++;
+  reply(c, OCFW_KEY, 0, j->tag, rc, NULL, 0);
+  job_free(j);
+}
+
 void key_complete(struct job *j) {
   struct client *c = j->c;
   finish_job_accounting(j);
+  unreserve(j);
   if (j->kreq.error) st_failed++;
   if (!c->closed) {
     struct ocf_kreq *k = &j->kreq;

@@ -205,6 +205,7 @@ static void accept_clients(void) {
       refuse_full(fd, ENOMEM, "out of memory");
       continue;
     }
+    budget_force(c, sizeof(*c)); /* within the client's own floor (budget.c) */
     c->fd = fd;
     c->pid = cr.pid;
     c->uid = cr.uid;
@@ -484,6 +485,7 @@ int ocfd_start(const struct ocfd_conf *conf) {
     ocfd_log(0, "framework: %s", ocf_errdetail());
     return 1;
   }
+  sched_init(workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN));
   sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
   done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   done_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -521,6 +523,9 @@ static void free_clients(void) {
   while (free_list) {
     struct client *c = free_list;
     free_list = c->fnext;
+    budget_give(c, sizeof(*c));
+    if (c->mem != 0) /* cannot happen: every charge is given back */
+      ocfd_log(0, "client %llu: %zu bytes left charged", (unsigned long long)c->serial, c->mem);
     free(c->sess);
     free(c);
   }
@@ -594,13 +599,16 @@ bool ocfd_round(int max_sleep_ms) {
   }
   rings_take(); /* before the drain: small requests complete as they are taken */
   drain_completions();
+  sched_run();
   busy = assist();
   if (busy) {
     rings_take();
     drain_completions();
+    sched_run();
   }
   flush_clients(false);
   fds_resume();
+  budget_resume();
   free_clients();
   return stop;
 }

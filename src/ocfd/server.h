@@ -29,11 +29,14 @@
 #define READ_CHUNK (256u << 10)
 #define RING_BURST 256 /* requests taken from one client per round */
 
+#define SESS_CHARGE 4096 /* a session's memory, framework and producer included (about) */
+
 struct sess {
-  uint32_t ses;  /* the client's handle */
-  ocf_sid_t sid; /* the framework's id; changes on migration */
-  int inflight;  /* jobs holding this session */
-  bool dead;     /* freed by the client while jobs were in flight */
+  struct client *owner; /* charged for it until it is released */
+  uint32_t ses;         /* the client's handle */
+  ocf_sid_t sid;        /* the framework's id; changes on migration */
+  int inflight;         /* jobs holding this session */
+  bool dead;            /* freed by the client while jobs were in flight */
   struct ocfw_sessinfo info;
 };
 
@@ -68,6 +71,10 @@ struct client {
   int nfds;
   int inflight;
   size_t inflight_bytes;
+  size_t mem;                 /* charged to the memory budget (budget.c) */
+  bool mem_wait;              /* throttled by it */
+  size_t discard;             /* bytes of a message too long for the budget, still to drop */
+  struct ocfw_hdr dhdr;       /* that message's header, answered with ENOMEM */
   bool closed;                /* socket gone; waiting for jobs */
   bool fd_wait;               /* not read until the daemon has descriptors to spare */
   bool reading;               /* EPOLLIN armed */
@@ -91,6 +98,13 @@ struct client {
   size_t cq_reserved;   /* completion bytes promised to requests in flight */
   bool ring_wait;       /* a socket message waits until the ring is taken */
   struct client *rnext; /* clients with rings */
+  /* the scheduler (sched.c) */
+  struct job *qhead, *qtail; /* requests not handed to the framework yet */
+  uint64_t cost;             /* estimated cost of its requests queued and running */
+  int64_t deficit;           /* deficit round robin */
+  bool active;               /* on the scheduler's list: qhead != NULL */
+  uint64_t big_since;        /* its next request, a long one, waits since */
+  struct client *anext;
 };
 
 enum job_kind { JOB_SYM, JOB_KEY };
@@ -109,8 +123,14 @@ struct job {
   uint16_t cq_res; /* came through the ring: completion bytes reserved for it */
   int tries;
   size_t len;
-  uint8_t *data; /* copy path / key parameter storage, after the job; NULL: shared memory */
-  struct job *next;
+  uint8_t *data;    /* copy path / key parameter storage, after the job; NULL: shared memory */
+  struct job *next; /* the client's queue (sched.c), then the completion lists */
+  uint64_t cost;    /* estimated worker time, ns (sched.c) */
+  uint32_t wcost;   /* its charge on the window */
+  uint8_t big;      /* occupies a worker for long */
+  uint8_t handed;   /* given to the framework */
+  size_t charge;    /* on the memory budget, for its client */
+  size_t resv;      /* of which the room its reply will take, until written */
 };
 
 /* --- shared state (event thread) ------------------------------------------ */
@@ -139,9 +159,12 @@ static inline uint64_t now_ns(void) {
 
 static inline size_t out_pending(const struct client *c) { return c->outlen - c->outoff; }
 
+bool budget_heavy(const struct client *c);
+
 static inline bool throttled(const struct client *c) {
   return c->inflight >= cf->max_inflight || c->inflight_bytes >= cf->max_inflight_bytes ||
-         out_pending(c) >= cf->max_outq;
+         out_pending(c) >= cf->max_outq || c->cost >= (uint64_t)cf->max_work_ms * 1000000u ||
+         c->mem_wait || budget_heavy(c);
 }
 
 /* --- server.c --------------------------------------------------------------- */
@@ -164,7 +187,7 @@ void client_read(struct client *c);
 void resume(struct client *c);
 
 /* --- req.c ------------------------------------------------------------------ */
-struct job *job_new(size_t extra);
+struct job *job_new(struct client *c, size_t extra, size_t resv);
 void job_free(struct job *j);
 void job_pool_drain(void);
 void sess_release(struct sess *s);
@@ -177,6 +200,9 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
 void do_key(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 extern int npending; /* requests built this round, not yet dispatched */
 void dispatch_pending(void);
+void hand_sym(struct job *j);   /* to the framework (with the next batch) */
+void hand_key(struct job *j);   /* to the framework now */
+void cancel_job(struct job *j); /* a queued job of a client that left */
 void sym_complete(struct job *j);
 void key_complete(struct job *j);
 
@@ -190,6 +216,27 @@ bool ring_take(struct client *c);
 bool ring_takeable(struct client *c);
 uint8_t *cq_reserve(struct client *c, uint32_t len);
 void cq_publish(struct client *c);
+
+/* --- budget.c --------------------------------------------------------------- */
+extern size_t mem_used; /* charged, all clients */
+/* budget_take charges n bytes for c (NULL: the daemon) when the budget
+ * allows them, logging a refusal otherwise. */
+bool budget_take(struct client *c, size_t n, const char *what);
+bool budget_room(size_t n, const char *what); /* n would fit (for a newcomer) */
+bool budget_heavy(const struct client *c);    /* c holds much, and the budget is spent */
+void budget_wait(struct client *c);           /* c is not read until budget_resume */
+void budget_resume(void);
+void budget_force(struct client *c, size_t n); /* charged whatever the budget */
+void budget_give(struct client *c, size_t n);
+
+/* --- sched.c ---------------------------------------------------------------- */
+void sched_init(int workers); /* the framework's worker threads */
+/* sched_submit takes a built and counted job: handed to the framework now,
+ * or queued for sched_run. */
+void sched_submit(struct client *c, struct job *j);
+void sched_run(void);              /* hands over queued jobs while the window has room */
+void sched_done(struct job *j);    /* j is back (or dropped) */
+void sched_drop(struct client *c); /* c left: its queued jobs are cancelled */
 
 /* --- fds.c ------------------------------------------------------------------ */
 extern int fds_held; /* client sockets and passed memfds the daemon holds */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -436,24 +437,30 @@ static size_t pk_msg(uint8_t *b) {
   return off;
 }
 
-/* pk: see HOSTILE_PK and HOSTILE_PK_LEAVE. */
+/* pk: see HOSTILE_PK and HOSTILE_PK_LEAVE.  The requests are sent as fast
+ * as the daemon reads them (rep->sent counts them); the staying attacker
+ * then sends one more for each answer. */
 static int pk(const char *sock, bool leave, struct hostile_report *rep) {
   int fd = h_connect(sock);
   if (fd < 0 || h_hello(fd) != 0) return EPROTO;
   static uint8_t b[sizeof(struct ocfw_key) + 4 * sizeof(struct ocfw_kparam) + 3 * PK_BYTES];
   size_t n = pk_msg(b);
-  int first = leave ? 30 : 64;
-  for (int i = 0; i < first; i++) {
-    if (h_send(fd, OCFW_KEY, 0, (uint32_t)i, b, n, -1) != 0) return EPIPE;
-    rep->sent++;
-  }
   rep->ready = 1;
   if (leave) {
+    /* as many of thirty as go in within 300 ms, then gone */
+    struct timeval tv = {0, 300000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    for (int i = 0; i < 30 && h_send(fd, OCFW_KEY, 0, (uint32_t)i, b, n, -1) == 0; i++) rep->sent++;
     nap_ms(200);
     close(fd);
     rep->done = 1;
     hold();
   }
+  for (int i = 0; i < 16; i++) {
+    if (h_send(fd, OCFW_KEY, 0, (uint32_t)i, b, n, -1) != 0) return EPIPE;
+    rep->sent++;
+  }
+  rep->done = 1;
   for (;;) { /* one more for each that comes back */
     struct ocfw_hdr h;
     int rc = h_recv(fd, &h, NULL, 0, 60000);
@@ -511,42 +518,63 @@ static int half_sent(const char *sock, const struct hostile_opts *o, struct host
   hold();
 }
 
-/* no_read: see HOSTILE_NO_READ. */
+/* no_read: see HOSTILE_NO_READ.  All connections are opened first, then
+ * fed together until none of them takes more for 0.3 s. */
 static int no_read(const char *sock, const struct hostile_opts *o, struct hostile_report *rep) {
   int conns = o->conns > 0 ? o->conns : 40;
   enum { LEN = 65536 };
   size_t ml = OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + sizeof(struct ocfw_desc) + LEN;
   uint8_t *m = calloc(1, ml);
-  if (m == NULL) return ENOMEM;
+  int *fds = calloc((size_t)conns, sizeof(int));
+  size_t *at = calloc((size_t)conns, sizeof(size_t));
+  if (m == NULL || fds == NULL || at == NULL) return ENOMEM;
+  int n = 0;
+  uint32_t ses = 0;
   for (int c = 0; c < conns; c++) {
     int fd = h_connect(sock);
-    uint32_t ses;
     if (fd < 0 || h_hello(fd) != 0 || h_session(fd, OCF_ALG_NULL, NULL, 0, &ses) != 0) {
       refused(rep, fd < 0 ? errno : EPROTO);
       if (fd >= 0) close(fd);
       continue;
     }
-    ocfw_put_hdr(m, (uint32_t)ml, OCFW_CRYPT, 0, 1, 0);
-    crypt_msg(m + OCFW_HDR_LEN, ses, OCF_ALG_NULL, LEN, 0, OCF_D_ENCRYPT);
-    size_t total = 0;
-    double last = now_s();
-    while (now_s() - last < 0.5) {
-      ssize_t n = send(fd, m + total % ml, ml - total % ml, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        total += (size_t)n;
-        rep->sent += (uint64_t)n;
-        last = now_s();
-      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        break;
-      } else {
-        struct pollfd p = {fd, POLLOUT, 0};
-        poll(&p, 1, 50);
+    fds[n++] = fd;
+  }
+  /* the daemon gives every connection's first session its own random id:
+   * each connection sends with its own */
+  uint32_t *sess = calloc((size_t)n + 1, sizeof(uint32_t));
+  if (sess == NULL) return ENOMEM;
+  for (int c = 0; c < n; c++) {
+    uint8_t b[4 + 16];
+    if (h_call(fds[c], OCFW_SESSLIST, NULL, 0, -1, b, sizeof(b), NULL) != 0) return EPROTO;
+    memcpy(&sess[c], b + 4, 4);
+  }
+  rep->ok = (uint64_t)n;
+  rep->ready = 1;
+  double last = now_s();
+  while (now_s() - last < 0.3) {
+    bool moved = false;
+    for (int c = 0; c < n; c++) {
+      size_t off = at[c] % ml;
+      if (off == 0) {
+        ocfw_put_hdr(m, (uint32_t)ml, OCFW_CRYPT, 0, 1, 0);
+        crypt_msg(m + OCFW_HDR_LEN, sess[c], OCF_ALG_NULL, LEN, 0, OCF_D_ENCRYPT);
+      }
+      ssize_t k = send(fds[c], m + off, ml - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (k > 0) {
+        at[c] += (size_t)k;
+        rep->sent += (uint64_t)k;
+        moved = true;
       }
     }
-    rep->ok++;
-    rep->ready = 1;
+    if (moved)
+      last = now_s();
+    else
+      nap_ms(10);
   }
   free(m);
+  free(at);
+  free(sess);
+  free(fds);
   rep->done = 1;
   hold();
 }
