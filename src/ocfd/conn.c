@@ -476,8 +476,10 @@ void client_read(struct client *c) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     /* Passed descriptors: only memfds are kept; nothing else is even
      * closed here (fds.c). */
-    bool bad_fds = (mh.msg_flags & MSG_CTRUNC) != 0, bad_type = false;
-    for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
+    bool bad_fds = n > 0 && (mh.msg_flags & MSG_CTRUNC) != 0, bad_type = false;
+    /* (only when something was read: otherwise the buffer is not the
+     * kernel's answer but what an earlier round left on the stack) */
+    for (struct cmsghdr *ch = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; ch; ch = CMSG_NXTHDR(&mh, ch)) {
       if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS) continue;
       int cnt = (int)((ch->cmsg_len - CMSG_LEN(0)) / sizeof(int));
       for (int i = 0; i < cnt; i++) {
