@@ -337,6 +337,7 @@ static void out_ordered(struct ipsec_pkt *pkt) {
   enum ipsec_verdict v = ps->verdict;
   acount(&sa->c, v, ps->bytes0);
   if (pkt->nsa < IPSEC_MAX_CHAIN) pkt->sa[pkt->nsa++] = sa;
+  if (ps->has_seq) pkt->seq = ps->seq;
   if (v != IPSEC_OK) {
     out_finish(pkt, v);
     return;
@@ -398,6 +399,8 @@ static void ps_start(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, bool out) {
   pkt->nsa = 0;
   pkt->policy = NULL;
   pkt->mtu = 0;
+  pkt->seq = 0;
+  ps->seq = 0;
   pkt->payload_off = 0;
   if (out) memset(&pkt->outer, 0, sizeof(pkt->outer));
   flight_begin(ctx, ps);
@@ -514,6 +517,7 @@ static void in_step_done(struct ipsec_pkt *pkt, enum ipsec_verdict v) {
   struct pstate *ps = ps_of(pkt);
   struct ipsec_sa *sa = pkt->sa[pkt->nsa - 1];
   backup_drop(pkt);
+  if (sa->proto != IPSEC_PROTO_IPCOMP && ps->seq != 0) pkt->seq = ps->seq;
   acount(&sa->c, v, v == IPSEC_OK ? pkt->len : ps->bytes0);
   if (v != IPSEC_OK) {
     ps->sa_counted = 1;
@@ -608,6 +612,7 @@ static void in_step(struct ipsec_pkt *pkt) {
   ps->resubmits = 0;
   ps->restore_n = 0;
   ps->encap = 0;
+  ps->seq = 0;
   ps->bytes0 = pkt->len;
   struct iph *h = &ps->ip;
   enum ipsec_verdict v = ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, WALK_ALL, h);
