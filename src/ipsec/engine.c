@@ -460,6 +460,20 @@ static void in_finish(struct ipsec_pkt *pkt, enum ipsec_verdict v, struct ipsec_
   flight_end(ctx, shard);
 }
 
+/* Whether the packet came through the policy's SAs (outermost first, the
+ * reverse of the policy's order).  An IPcomp SA may be missing: a packet that
+ * did not compress is sent without it (RFC 3173 2.2). */
+static bool chain_fits(const struct ipsec_policy *pol, const struct ipsec_pkt *pkt) {
+  int j = 0;
+  for (int i = pol->nsa - 1; i >= 0; i--) {
+    if (j < pkt->nsa && pkt->sa[j] == pol->sa[i])
+      j++;
+    else if (pol->sa[i]->proto != IPSEC_PROTO_IPCOMP)
+      return false;
+  }
+  return j == pkt->nsa;
+}
+
 /* The end of input: the result must fit the policy of the SAs it came
  * through (RFC 4301 5.2), and a packet without IPsec must be allowed in. */
 static void in_policy_check(struct ipsec_pkt *pkt) {
@@ -482,11 +496,8 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     for (int i = 0; i < pkt->nsa && pol == NULL; i++)
       pol = atomic_load_explicit(&pkt->sa[i]->in_policy, memory_order_acquire);
     v = IPSEC_OK;
-    if (pol != NULL) {
-      bool same = pol->nsa == pkt->nsa;
-      for (int i = 0; same && i < pkt->nsa; i++) same = pol->sa[pol->nsa - 1 - i] == pkt->sa[i];
-      if (!same || !ipsi_sel_match(&pol->sel, &f)) v = IPSEC_DROP_POLICY;
-    }
+    if (pol != NULL && (!chain_fits(pol, pkt) || !ipsi_sel_match(&pol->sel, &f)))
+      v = IPSEC_DROP_POLICY;
   }
   if (pol != NULL) atomic_fetch_add_explicit(&pol->refs, 1, memory_order_relaxed);
   ipsi_rcu_read_unlock();
