@@ -510,6 +510,13 @@ static uint64_t engine_ns(const struct card *c, const struct ocf_req *r) {
     if (t > longest) longest = t;
   }
   if (p->chain || r->ndesc == 1) total = longest + p->setup_us * 1000.0;
+  /* A streamed digest part longer than the card takes in one command is
+   * split by the driver into commands of at most maxlen bytes that carry the
+   * running state from one to the next: a setup for each. */
+  const struct ocf_desc *d0 = &r->desc[0];
+  if (r->ndesc == 1 && (d0->flags & (OCF_D_UPDATE | OCF_D_FINAL)) && p->maxlen > 0 &&
+      d0->len > p->maxlen)
+    total += (double)((d0->len - 1) / p->maxlen) * p->setup_us * 1000.0;
   return (uint64_t)llround(total);
 }
 
