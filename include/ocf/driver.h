@@ -26,16 +26,18 @@ extern "C" {
 /* Producer flags, given to ocf_get_driverid. */
 #define OCF_DRV_HARDWARE 0x1 /* preferred over software producers */
 #define OCF_DRV_SOFTWARE 0x2 /* last resort; never used for OCF_SESS_HWONLY */
-#define OCF_DRV_SYNC 0x4     /* process() does the work in the calling thread
-                                and has called ocf_done() when it returns: the
-                                framework calls it from its worker threads.
-                                Without it, process() must only queue the work
-                                (it may be called from the consumer's thread). */
+#define OCF_DRV_SYNC                                    \
+  0x4 /* process() does the work in the calling thread  \
+         and has called ocf_done() when it returns: the \
+         framework calls it from its worker threads.    \
+         Without it, process() must only queue the work \
+         (it may be called from the consumer's thread). */
 
 /* ocf_register flags */
 #define OCF_ALGF_NONE 0
-#define OCF_ALGF_NOSELFTEST 0x1 /* skip the known-answer self-test: for producers
-                                   that model timing without computing results */
+#define OCF_ALGF_NOSELFTEST                             \
+  0x1 /* skip the known-answer self-test: for producers \
+         that model timing without computing results */
 
 /* ERESTART-style answer: process() / kprocess() may return OCF_EBUSY_DRV to
  * say "full, hold this request"; the framework keeps it (and later ones) until
@@ -131,6 +133,12 @@ void ocf_done(struct ocf_req *req);
  * would: their callbacks reach the return thread in one hand-off. */
 void ocf_done_batch(struct ocf_req **reqs, int n);
 
+/* ocf_kexplain records a sentence about why kreq failed, before the producer
+ * completes it with an error: ocf_krun hands it to ocf_errdetail() of the
+ * waiting thread.  Without a waiter it only goes to the debug log. */
+void ocf_kexplain(struct ocf_kreq *kreq, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ocf_kdone completes a public-key request (kreq->error, kreq->status set). */
 void ocf_kdone(struct ocf_kreq *kreq);
 
@@ -148,9 +156,9 @@ const struct ocf_sessparam *ocf_req_params(const struct ocf_req *req);
  * producer names its state format in fmt (0 = empty: the stream starts) and
  * answers EXDEV to a format it cannot read. */
 struct ocf_stream {
-  uint32_t fmt;                   /* producer-defined format id, 0 = empty */
-  uint32_t len;                   /* bytes of state used */
-  uint64_t fed;                   /* message bytes absorbed */
+  uint32_t fmt; /* producer-defined format id, 0 = empty */
+  uint32_t len; /* bytes of state used */
+  uint64_t fed; /* message bytes absorbed */
   uint8_t state[OCF_STREAM_MAX];
 };
 

@@ -43,6 +43,15 @@
  *            maximum covers the request, ocf_kdispatch itself refuses it
  *            with ENODEV before any producer sees it.
  *   ENOTSUP  unknown operation id
+ * The framework checks this contract in ocf_kdispatch, before any producer
+ * sees the request (parameter counts, bits above nbits, the lengths of
+ * octet strings, the ranges of MOD_EXP, MOD_EXP_CRT and DH, output
+ * capacities), so every producer answers a malformed input the same way;
+ * ocf_kdispatch then returns the error itself and no callback runs.  Octet
+ * strings of fixed length (X25519 and Ed25519 keys) must be exactly that
+ * long: a shorter one is EINVAL, never zero-padded, and an Ed25519
+ * signature that is not exactly 64 octets verifies as invalid (status 0).
+ * After a failed ocf_krun, ocf_errdetail() describes the failure.
  *
  * Side channels.  The software producer uses OpenSSL's constant-time modular
  * exponentiation for every secret exponent (CRT exponents, DSA and DH private

@@ -164,6 +164,9 @@ void sessx_done(struct sess *s, const struct ocf_req *req); /* before the callba
 /* kdispatch.c */
 void kcomplete(struct ocf_kreq *k, int error);
 
+/* kvalidate.c: the <ocf/pk.h> input contract, 0 or an errno with a detail */
+int kvalidate(const struct ocf_kreq *k);
+
 /* alg.c */
 int ocf_alg_maclen_ok(const struct ocf_alg_info *ai, size_t maclen);
 

@@ -65,14 +65,16 @@ static BIGNUM *pk_order_p256, *pk_order_p384;
 
 /* fail logs why a request is refused (debug level: the errno is the
  * consumer's answer) and returns err. */
+/* The sentence of the last fail() of the request this thread runs: handed
+ * to the framework (ocf_kexplain) when the request fails. */
+static _Thread_local char why[200];
+
 static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int err, const char *fmt, ...) {
-  char buf[200];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  ocf_log(3, "soft-pk: %s", buf);
   return err;
 }
 
@@ -83,6 +85,7 @@ static int ossl_fail(const char *what) {
   if (e != 0) ERR_error_string_n(e, buf, sizeof(buf));
   ERR_clear_error();
   ocf_log(2, "soft-pk: %s failed: %s", what, buf);
+  snprintf(why, sizeof(why), "%s failed: %s", what, buf[0] ? buf : "no OpenSSL error queued");
   return ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? ENOMEM : EIO;
 }
 
@@ -186,14 +189,14 @@ static void put_bn(struct ocf_kreq *k, int i, const BIGNUM *bn, size_t need) {
   memset(kp->p + need, 0, kp_len(kp) - need);
 }
 
-/* Octet-string input (X25519, Ed25519 keys) of at most len bytes, copied into
- * out[len] and zero-padded at the end (their high-order end). */
+/* Octet-string input (X25519, Ed25519 keys) of exactly len bytes (RFC 7748,
+ * RFC 8032: a shorter key is not a key), copied into out[len]. */
 static int get_octets(const struct ocf_kreq *k, int i, uint8_t *out, size_t len) {
   int rc = kp_check(k, i, P_NONZERO);
   if (rc != 0) return rc;
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp_len(kp) > len) return fail(EINVAL, "input %d longer than %zu octets", i, len);
-  memset(out, 0, len);
+  if (kp->nbits != 8 * len)
+    return fail(EINVAL, "input %d is %zu bits, must be %zu octets", i, kp->nbits, len);
   memcpy(out, kp->p, kp_len(kp));
   return 0;
 }
@@ -688,10 +691,10 @@ static int op_ed25519_verify(struct ocf_kreq *k) {
   if ((rc = get_message(k, 0, &msg, &mlen)) != 0 || (rc = get_octets(k, 1, pub, 32)) != 0)
     return rc;
   k->status = 0;
-  /* A signature that is not 64 octets cannot be valid: not an error. */
-  if (kp_check(k, 2, 0) != 0 || kp_len(&k->param[2]) > 64) return 0;
-  memset(sig, 0, sizeof(sig));
-  if (k->param[2].nbits != 0) memcpy(sig, k->param[2].p, kp_len(&k->param[2]));
+  /* A signature that is not exactly 64 octets cannot be valid: not an error
+   * (RFC 8032 5.1.7), and never padded into one. */
+  if (k->param[2].nbits != 512 || k->param[2].p == NULL) return 0;
+  memcpy(sig, k->param[2].p, 64);
   pkey = EVP_PKEY_new_raw_public_key_ex(pk_libctx, "ED25519", NULL, pub, 32);
   md = EVP_MD_CTX_new();
   if (pkey == NULL || md == NULL ||
@@ -784,7 +787,9 @@ static int pk_run(struct ocf_kreq *k) {
 int ocf_soft_pk_kprocess(void *softc, struct ocf_kreq *kreq) {
   (void)softc;
   kreq->status = 0;
+  why[0] = '\0';
   kreq->error = pk_run(kreq);
+  if (kreq->error != 0) ocf_kexplain(kreq, "%s", why[0] ? why : ocf_strerror(kreq->error));
   ocf_kdone(kreq);
   return 0;
 }
