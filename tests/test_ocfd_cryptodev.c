@@ -402,7 +402,13 @@ static void sc_tls_srtp(void) {
   memcpy(rec, ref, 80);
   rec[40] ^= 1;
   a.len = 80;
+  uint8_t sent[80];
+  memcpy(sent, rec, 80);
   ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+  /* A record that fails verification releases no plaintext: the buffer
+   * holds what was sent. */
+  CHECK(memcmp(rec, sent, 80) == 0, "TLS decrypt with a bad MAC left plaintext in dst");
+  CHECK(a.len == 80, "a failed TLS decrypt changed len to %u", a.len);
   /* Records with a valid MAC whose padding is wrong: one pad byte off, and
    * a pad length longer than the record; then a valid one with no padding
    * bytes beyond the length byte (59 + 20 + 1 = 80). */
@@ -425,7 +431,9 @@ static void sc_tls_srtp(void) {
     a.len = 80;
     a.iv = ivk;
     if (k < 2) {
+      memcpy(sent, rec, 80);
       ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+      CHECK(memcmp(rec, sent, 80) == 0, "TLS decrypt with bad padding left plaintext in dst");
     } else {
       OK(ioctl(fd, CIOCAUTHCRYPT, &a));
       CHECK(a.len == 59 && memcmp(rec, p2, 59) == 0, "TLS no-pad record wrong (len %u)", a.len);
@@ -467,6 +475,7 @@ static void sc_tls_srtp(void) {
   memcpy(pkt, want, 172);
   t2[0] ^= 1;
   ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &s), EBADMSG);
+  CHECK(memcmp(pkt, want, 172) == 0, "SRTP decrypt with a bad tag changed the packet");
   OK(close(fd));
 }
 

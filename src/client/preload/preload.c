@@ -1043,8 +1043,9 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
   rc = run_buf(f, dses, &d, 1, buf, n);
   if (rc == 0) {
     memcpy(iv, niv, sizeof(niv));
-    memcpy(a->dst, buf + A, C);
-    /* Check pad and MAC together, one answer for both.  The padding check
+    /* The plaintext stays in buf until pad and MAC are verified: a record
+     * that fails leaves dst (which is src) holding the ciphertext it had.
+     * Check pad and MAC together, one answer for both.  The padding check
      * reads the same bytes whatever their values (no early exit, no branch
      * on the pad), as TLS stacks do against padding oracles; the MAC then
      * covers a length that depends on the pad, as in the kernel module. */
@@ -1064,7 +1065,10 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
       rc = EBADMSG;
     else
       rc = vr;
-    if (rc == 0) a->len = (uint32_t)L;
+    if (rc == 0) {
+      memcpy(a->dst, buf + A, C); /* plaintext, MAC and padding, as the kernel leaves them */
+      a->len = (uint32_t)L;
+    }
   }
   explicit_bzero(buf, n);
   free(buf);
