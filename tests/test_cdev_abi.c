@@ -8,12 +8,12 @@
  * CDEV_ABI_STATIC_ONLY (test cdev_abi_i386): the i386 facts are then checked
  * by _Static_assert, since this kernel may not run i386 binaries; with
  * CDEV_ABI_RELEASED_COPY that compile checks the test suite's own copy of
- * the released declarations (cryptodev_released.h) instead. */
+ * the released declarations (released/crypto/cryptodev.h) instead. */
 #include <stddef.h>
 #include <stdio.h>
 
 #ifdef CDEV_ABI_RELEASED_COPY
-#include "cryptodev_released.h"
+#include "released/crypto/cryptodev.h"
 #else
 #include <ocf/cryptodev.h>
 #endif

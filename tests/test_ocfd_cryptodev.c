@@ -32,7 +32,7 @@
  * it, not include/ocf/cryptodev.h: a change there that breaks the ABI fails
  * here. */
 #include "cryptodev_facts.h"
-#include "cryptodev_released.h"
+#include "released/crypto/cryptodev.h"
 #include "test_ocfd_util.h"
 
 CDEV_ABI_STATIC_ASSERTS();

@@ -1,4 +1,4 @@
-/* cryptodev_released.h - the /dev/crypto ABI as cryptodev-linux releases it
+/* released/crypto/cryptodev.h - the /dev/crypto ABI as cryptodev-linux releases it
  * (crypto/cryptodev.h of 1.12 to 1.14 and master), written out here for the
  * test programs instead of being taken from include/ocf/cryptodev.h.  The
  * suite's cryptodev programs compile against these declarations, as a
