@@ -62,6 +62,7 @@ enum ocf_alg {
   OCF_ALG_AES_XTS = 6,       /* key 32/64; IV is the 16-byte tweak */
   OCF_ALG_BLOWFISH_CBC = 7,  /* key 4..56 */
   OCF_ALG_CAST5_CBC = 8,     /* key 5..16 */
+  OCF_ALG_AES_ECB = 9,       /* key 16/24/32; no IV: each block alone */
   /* AEAD (cipher and tag in one descriptor) */
   OCF_ALG_AES_GCM = 20,           /* IV 12 (default) or 1..64; tag 4..16 */
   OCF_ALG_AES_CCM = 21,           /* nonce 7..13 (default 12); tag 4,6,..16 */

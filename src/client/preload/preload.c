@@ -72,6 +72,7 @@ static const struct algmap algs[] = {
     {CRYPTO_AES_CBC, OCF_ALG_AES_CBC, "cbc(aes)", M_CBC, false},
     {CRYPTO_AES_CTR, OCF_ALG_AES_CTR, "ctr(aes)", M_CTR, false},
     {CRYPTO_AES_XTS, OCF_ALG_AES_XTS, "xts(aes)", M_XTS, false},
+    {CRYPTO_AES_ECB, OCF_ALG_AES_ECB, "ecb(aes)", M_NONE, false},
     {CRYPTO_NULL, OCF_ALG_NULL, "ecb(cipher_null)", M_NONE, false},
     {CRYPTO_AES_GCM, OCF_ALG_AES_GCM, "gcm(aes)", M_AEAD, false},
     {CRYPTO_MD5_HMAC, OCF_ALG_HMAC_MD5, "hmac(md5)", M_NONE, true},
@@ -711,8 +712,7 @@ static int dses_for(struct cfile *f, struct csess *s, unsigned taglen, uint32_t 
 }
 
 static int do_gsession(struct cfile *f, struct session_op *sop) {
-  if (sop->cipher == 0 && sop->mac == 0 && sop->compr == 0) return EINVAL;
-  if (sop->compr != 0) return EINVAL;
+  if (sop->cipher == 0 && sop->mac == 0) return EINVAL;
   struct csess *s = calloc(1, sizeof(*s));
   if (s == NULL) return ENOMEM;
   int rc = 0;
@@ -782,6 +782,9 @@ static int do_fsession(struct cfile *f, uint32_t ses) {
 static int do_sessinfo(struct cfile *f, struct session_info_op *si) {
   struct csess *s = sess_find(f, si->ses);
   if (s == NULL) return EINVAL;
+  /* The released struct is 268 bytes: exactly what the kernel copies back,
+   * and all that the program gave room for. */
+  _Static_assert(sizeof(*si) == 268, "struct session_info_op is not the released ABI");
   uint32_t ses = si->ses;
   memset(si, 0, sizeof(*si));
   si->ses = ses;
@@ -1040,8 +1043,9 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
   rc = run_buf(f, dses, &d, 1, buf, n);
   if (rc == 0) {
     memcpy(iv, niv, sizeof(niv));
-    memcpy(a->dst, buf + A, C);
-    /* Check pad and MAC together, one answer for both.  The padding check
+    /* The plaintext stays in buf until pad and MAC are verified: a record
+     * that fails leaves dst (which is src) holding the ciphertext it had.
+     * Check pad and MAC together, one answer for both.  The padding check
      * reads the same bytes whatever their values (no early exit, no branch
      * on the pad), as TLS stacks do against padding oracles; the MAC then
      * covers a length that depends on the pad, as in the kernel module. */
@@ -1061,7 +1065,10 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
       rc = EBADMSG;
     else
       rc = vr;
-    if (rc == 0) a->len = (uint32_t)L;
+    if (rc == 0) {
+      memcpy(a->dst, buf + A, C); /* plaintext, MAC and padding, as the kernel leaves them */
+      a->len = (uint32_t)L;
+    }
   }
   explicit_bzero(buf, n);
   free(buf);

@@ -91,6 +91,9 @@ static const struct cdef cdefs[] = {
     {OCF_ALG_AES_CTR, 16, "AES-128-CTR"},
     {OCF_ALG_AES_CTR, 24, "AES-192-CTR"},
     {OCF_ALG_AES_CTR, 32, "AES-256-CTR"},
+    {OCF_ALG_AES_ECB, 16, "AES-128-ECB"},
+    {OCF_ALG_AES_ECB, 24, "AES-192-ECB"},
+    {OCF_ALG_AES_ECB, 32, "AES-256-ECB"},
     {OCF_ALG_AES_XTS, 32, "AES-128-XTS"},
     {OCF_ALG_AES_XTS, 64, "AES-256-XTS"},
     {OCF_ALG_BLOWFISH_CBC, 0, "BF-CBC"},
@@ -294,7 +297,8 @@ static EVP_CIPHER_CTX *make_tmpl(const EVP_CIPHER *ciph, enum ocf_alg alg, int e
     goto fail;
   static const uint8_t zero_iv[MAX_BLOCK];
   if (!EVP_CipherInit_ex(c, NULL, NULL, key, is_cbc(alg) ? zero_iv : NULL, enc)) goto fail;
-  if (is_cbc(alg)) EVP_CIPHER_CTX_set_padding(c, 0);
+  /* Whole blocks only: padding would hold the last block back on decrypt. */
+  if (is_cbc(alg) || alg == OCF_ALG_AES_ECB) EVP_CIPHER_CTX_set_padding(c, 0);
   return c;
 fail:
   EVP_CIPHER_CTX_free(c);
