@@ -17,16 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 // clang-format off
 #include <cmocka.h>
 // clang-format on
 
 #include <ocf/pk.h>
 
+#include "../src/drivers/soft/soft_blind.h"
+#include "../src/drivers/soft/soft_pk.h"
 #include "vectors.h"
 
 #define MAXB 512
-#define NCASES 13
+#define NCASES 14
 #define NREC 4
 
 /* one key and signature of SigVer15EMTest.txt, 1024-bit */
@@ -161,6 +164,11 @@ static int run_case(const struct rec *r, int c, uint8_t *out) {
       case 12: /* x = n exactly */
         setbn(&k, &b, 2, r->n);
         break;
+      case 13: /* a qinv that does not belong to p and q (a fault): the
+                * result must not leave, it would factor n */
+        assert_true(BN_add(t, qi, one));
+        setbn(&k, &b, 5, t);
+        break;
     }
   }
   int rc = ocf_krun(&k);
@@ -188,7 +196,7 @@ static void t_same_answer(void **state) {
     ocf_shutdown();
   }
   static const int want[NCASES] = {0, EINVAL, EINVAL, EINVAL, EINVAL, ENOSPC, EINVAL,
-                                   0, EINVAL, EINVAL, EINVAL, ENOSPC, EINVAL};
+                                   0, EINVAL, EINVAL, EINVAL, ENOSPC, EINVAL, EIO};
   BN_CTX *ctx = BN_CTX_new();
   BIGNUM *x = BN_new();
   for (int r = 0; r < NREC; r++) {
@@ -343,10 +351,72 @@ static void t_errdetail(void **state) {
   ocf_shutdown();
 }
 
+/* The blinding cache keeps p- and q-derived Montgomery contexts per key:
+ * they go when the key has not been used for the cache's lifetime, and all
+ * of them when the software producer detaches. */
+static void t_blind_cache(void **state) {
+  (void)state;
+  if (nrec == 0) load();
+  uint8_t out[128];
+  assert_int_equal(ocf_init(NULL), 0);
+  soft_blind_flush();
+  /* two keys: the record's, and the same primes in the other order */
+  struct rec swapped = recs[0];
+  swapped.p = recs[0].q;
+  swapped.q = recs[0].p;
+  assert_int_equal(run_case(&recs[0], 7, out), 0);
+  assert_int_equal(run_case(&swapped, 7, out), 0);
+  assert_int_equal(soft_blind_cached(), 2);
+  soft_blind_set_ttl(1000000); /* 1 ms */
+  usleep(20000);
+  assert_int_equal(soft_blind_cached(), 0);
+  soft_blind_set_ttl(SOFT_BLIND_TTL_NS);
+  assert_int_equal(run_case(&recs[0], 7, out), 0);
+  assert_int_equal(soft_blind_cached(), 1);
+  ocf_shutdown();
+  assert_int_equal(soft_blind_cached(), 0);
+}
+
+/* MOD_EXP takes the variable-time path only for a well-known public
+ * exponent, not for any short exponent (which may be a secret). */
+static void t_mod_exp_consttime(void **state) {
+  (void)state;
+  assert_int_equal(ocf_init(NULL), 0);
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *m = BN_new(), *b = BN_new(), *e = BN_new(), *want = BN_new();
+  assert_true(BN_generate_prime_ex(m, 512, 0, NULL, NULL, NULL));
+  assert_true(BN_rand_range(b, m));
+  static const unsigned long exps[] = {65537, 0x9d3f61a5bbUL, 3, 0xfffffUL, 1234567};
+  static const int vartime[] = {1, 0, 1, 0, 0};
+  for (size_t i = 0; i < sizeof(exps) / sizeof(exps[0]); i++) {
+    assert_true(BN_set_word(e, exps[i]));
+    struct ocf_kreq k;
+    struct kbuf kb;
+    memset(&k, 0, sizeof(k));
+    k.op = OCF_KOP_MOD_EXP;
+    k.iparams = 3;
+    k.oparams = 1;
+    setbn(&k, &kb, 0, b);
+    setbn(&k, &kb, 1, e);
+    setbn(&k, &kb, 2, m);
+    setout(&k, &kb, 3, 64);
+    unsigned long before = atomic_load(&ocf_soft_pk_vartime);
+    assert_int_equal(ocf_krun(&k), 0);
+    assert_int_equal(atomic_load(&ocf_soft_pk_vartime) - before, (unsigned long)vartime[i]);
+    assert_true(BN_mod_exp(want, b, e, m, ctx));
+    uint8_t ref[64];
+    assert_true(BN_bn2lebinpad(want, ref, 64) == 64);
+    assert_memory_equal(k.param[3].p, ref, 64);
+  }
+  BN_free(m), BN_free(b), BN_free(e), BN_free(want);
+  BN_CTX_free(ctx);
+  ocf_shutdown();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_same_answer),
-      cmocka_unit_test(t_octets),
+      cmocka_unit_test(t_same_answer),       cmocka_unit_test(t_blind_cache),
+      cmocka_unit_test(t_mod_exp_consttime), cmocka_unit_test(t_octets),
       cmocka_unit_test(t_errdetail),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <ocf/driver.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "drivers/engine/engine.h"
+#include "drivers/soft/soft_blind.h"
 #include "drivers/soft/soft_pk.h"
 
 struct softc {
@@ -92,9 +94,11 @@ void ocf_soft_detach(uint32_t hid) {
       break;
     }
   }
+  bool last = soft_list == NULL;
   pthread_mutex_unlock(&soft_lock);
   if (sc == NULL) return;
-  ocf_unregister_all(hid); /* frees every session */
+  ocf_unregister_all(hid);      /* frees every session */
+  if (last) soft_blind_flush(); /* no key material outlives the producer */
   ocf_eng_release();
   free(sc);
 }

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,23 @@ static BN_MONT_CTX *mont_new(const BIGNUM *m, BN_CTX *ctx) {
   return mont;
 }
 
+atomic_ulong ocf_soft_pk_vartime;
+
+/* is_public_exponent: the exponents RSA keys publish (FIPS 186-4's 65537,
+ * and the small ones older keys use).  A MOD_EXP request does not say whether
+ * its exponent is secret (an RSA private key without CRT, a DH private
+ * value): only one of these values, known to everyone, may take the
+ * variable-time path; any other exponent, however short, is treated as
+ * secret. */
+static bool is_public_exponent(const BIGNUM *e) {
+  static const unsigned long pub[] = {3, 5, 7, 11, 17, 35, 257, 65537};
+  if (BN_num_bits(e) > 17) return false;
+  BN_ULONG w = BN_get_word(e);
+  for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++)
+    if (w == pub[i]) return true;
+  return false;
+}
+
 static int op_mod_exp(struct ocf_kreq *k, BN_CTX *ctx) {
   BIGNUM *b = BN_CTX_get(ctx), *e = BN_CTX_get(ctx), *m = BN_CTX_get(ctx), *r = BN_CTX_get(ctx);
   int rc;
@@ -250,10 +268,11 @@ static int op_mod_exp(struct ocf_kreq *k, BN_CTX *ctx) {
   size_t need = (size_t)BN_num_bytes(m);
   if ((rc = out_cap(k, 3, need)) != 0) return rc;
   int ok;
-  if (BN_num_bits(e) > 64) {
+  if (!is_public_exponent(e)) {
     BN_set_flags(e, BN_FLG_CONSTTIME);
     ok = BN_mod_exp_mont_consttime(r, b, e, m, ctx, NULL);
   } else {
+    atomic_fetch_add_explicit(&ocf_soft_pk_vartime, 1, memory_order_relaxed);
     ok = BN_mod_exp_mont(r, b, e, m, ctx, NULL);
   }
   if (!ok) return ossl_fail("mod-exp");
@@ -268,9 +287,10 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BIGNUM *m1 = BN_CTX_get(ctx), *m2 = BN_CTX_get(ctx), *h = BN_CTX_get(ctx);
   BIGNUM *xb = BN_CTX_get(ctx), *e = BN_CTX_get(ctx), *ub = BN_CTX_get(ctx);
   BIGNUM *chk = BN_CTX_get(ctx), *hp = BN_CTX_get(ctx), *np = BN_CTX_get(ctx);
+  BIGNUM *qim = BN_CTX_get(ctx);
   BN_MONT_CTX *mp = NULL, *mq = NULL;
   int rc;
-  if (np == NULL) return ENOMEM;
+  if (qim == NULL) return ENOMEM;
   if ((rc = get_bn(k, 0, p, P_NONZERO | P_SECRET)) != 0 ||
       (rc = get_bn(k, 1, q, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 2, x, 0)) != 0 ||
       (rc = get_bn(k, 3, dp, P_NONZERO | P_SECRET)) != 0 ||
@@ -290,6 +310,7 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BN_set_flags(m2, BN_FLG_CONSTTIME);
   BN_set_flags(h, BN_FLG_CONSTTIME);
   BN_set_flags(xb, BN_FLG_CONSTTIME);
+  BN_set_flags(qim, BN_FLG_CONSTTIME);
   if (!BN_copy(xb, x)) return ENOMEM;
   /* Blinded when the key's public exponent is a usual one (soft_blind.h). */
   BN_MONT_CTX *mn = BN_MONT_CTX_new();
@@ -309,8 +330,12 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
    * two consttime calls. */
   if (mp == NULL || mq == NULL || !BN_nnmod(xp, xb, p, ctx) || !BN_nnmod(xq, xb, q, ctx) ||
       !BN_mod_exp_mont_consttime_x2(m1, xp, dp, p, mp, m2, xq, dq, q, mq, ctx) ||
-      !BN_mod_sub(h, m1, m2, p, ctx) || !BN_mod_mul(h, h, qi, p, ctx) || !BN_mul(h, h, q, ctx) ||
-      !BN_add(h, h, m2) || (blind == 0 && !BN_mod_mul_montgomery(h, h, ub, mn, ctx))) {
+      !BN_mod_sub(h, m1, m2, p, ctx) ||
+      /* h * qinv mod p in Montgomery form, as OpenSSL's RSA does: no
+       * division depends on the secret values */
+      !BN_nnmod(qim, qi, p, ctx) || !BN_to_montgomery(qim, qim, mp, ctx) ||
+      !BN_mod_mul_montgomery(h, h, qim, mp, ctx) || !BN_mul(h, h, q, ctx) || !BN_add(h, h, m2) ||
+      (blind == 0 && !BN_mod_mul_montgomery(h, h, ub, mn, ctx))) {
     rc = ossl_fail("mod-exp-crt");
   } else if (blind == 0 &&
              /* the check works on public values: copies without the
@@ -792,4 +817,14 @@ int ocf_soft_pk_kprocess(void *softc, struct ocf_kreq *kreq) {
   if (kreq->error != 0) ocf_kexplain(kreq, "%s", why[0] ? why : ocf_strerror(kreq->error));
   ocf_kdone(kreq);
   return 0;
+}
+
+int ocf_soft_pk_compute(struct ocf_kreq *kreq) {
+  pthread_mutex_lock(&pk_lock);
+  int rc = pk_libctx == NULL ? ctx_new_locked() : 0;
+  pthread_mutex_unlock(&pk_lock);
+  if (rc != 0) return rc;
+  kreq->status = 0;
+  why[0] = '\0';
+  return pk_run(kreq);
 }
