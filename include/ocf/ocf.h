@@ -188,6 +188,13 @@ int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned f
  * with EBUSY, changing nothing, while requests on it are in flight. */
 int ocf_freesession(ocf_sid_t sid);
 
+/* ocf_stream_copy gives session dst the running state of session src's
+ * streamed digest (OCF_D_UPDATE), as cryptodev's CIOCCPHASH does: both then
+ * go on independently.  Both must digest with the same hash or HMAC and
+ * key.  ENOENT unknown session, EINVAL different algorithm or key (or
+ * dst == src), EBUSY a part of either is in flight. */
+int ocf_stream_copy(ocf_sid_t dst, ocf_sid_t src);
+
 /* ocf_session_driver writes the name of the producer serving sid into
  * name[len]. */
 int ocf_session_driver(ocf_sid_t sid, char *name, size_t len);

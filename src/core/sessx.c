@@ -7,6 +7,7 @@
  *    OCF_D_IV_PRESENT), so that a nonce never repeats under a session's key.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,49 @@ int ocf_req_nonce(const struct ocf_req *req, uint8_t *nonce, size_t len) {
   memcpy(nonce, x->fixed, flen);
   for (size_t i = 0; i < x->clen; i++) nonce[len - 1 - i] = (uint8_t)(n >> (8 * i));
   return 0;
+}
+
+/* same_stream: both sessions digest with the same algorithm and key, so
+ * that one's running state means the same in the other. */
+static bool same_stream(const struct sess *a, const struct sess *b) {
+  const struct ocf_sessparam *pa = NULL, *pb = NULL;
+  for (int i = 0; i < a->nparam; i++)
+    if (stream_alg(a->param[i].alg)) pa = &a->param[i];
+  for (int i = 0; i < b->nparam; i++)
+    if (stream_alg(b->param[i].alg)) pb = &b->param[i];
+  return pa != NULL && pb != NULL && pa->alg == pb->alg && pa->keylen == pb->keylen &&
+         (pa->keylen == 0 || CRYPTO_memcmp(pa->key, pb->key, pa->keylen) == 0);
+}
+
+static bool take(struct sess_x *x) {
+  int idle = 0;
+  return atomic_compare_exchange_strong_explicit(&x->busy, &idle, 1, memory_order_acquire,
+                                                 memory_order_relaxed);
+}
+
+int ocf_stream_copy(ocf_sid_t dst, ocf_sid_t src) {
+  sess_table_rdlock();
+  struct sess *d = sess_lookup_locked(dst), *s = sess_lookup_locked(src);
+  int rc = 0;
+  if (d == NULL || s == NULL)
+    rc = ocf_seterr(ENOENT, "ocf_stream_copy: no session %#llx",
+                    (unsigned long long)(d == NULL ? dst : src));
+  else if (d == s)
+    rc = ocf_seterr(EINVAL, "ocf_stream_copy: a session onto itself");
+  else if (d->x == NULL || s->x == NULL || !same_stream(d, s))
+    rc = ocf_seterr(EINVAL, "ocf_stream_copy: not the same hash or HMAC (and key)");
+  else if (!take(s->x))
+    rc = ocf_seterr(EBUSY, "ocf_stream_copy: a part of the source is in flight");
+  else if (!take(d->x)) {
+    atomic_store_explicit(&s->x->busy, 0, memory_order_release);
+    rc = ocf_seterr(EBUSY, "ocf_stream_copy: a part of the destination is in flight");
+  } else {
+    memcpy(&d->x->cur, &s->x->cur, sizeof(d->x->cur));
+    atomic_store_explicit(&d->x->busy, 0, memory_order_release);
+    atomic_store_explicit(&s->x->busy, 0, memory_order_release);
+  }
+  sess_table_unlock();
+  return rc;
 }
 
 int ocf_test_nonce_limit(ocf_sid_t sid, uint64_t left) {
