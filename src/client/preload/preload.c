@@ -976,6 +976,9 @@ static int do_crypt(struct cfile *f, struct crypt_op *cop) {
 
 /* --- CIOCAUTHCRYPT ------------------------------------------------------------ */
 
+/* run_buf runs the descriptors d[nd] over buf[len] in place, through the
+ * staging region when there is one (a copy each way, and the rings instead
+ * of the socket). */
 static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, uint8_t *buf,
                    size_t len) {
   struct ocfdev_op op;
@@ -986,7 +989,12 @@ static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, u
   op.buf = buf;
   op.len = len;
   if (len > ocfdev_max_request(f->dev)) return EMSGSIZE;
-  return ocfdev_crypt(f->dev, &op);
+  uint8_t *st = stage_buf(&f->stage, f->dev, len);
+  if (st == NULL) return ocfdev_crypt(f->dev, &op);
+  if (len) memcpy(st, buf, len);
+  int rc = stage_crypt(&f->stage, f->dev, &op, len);
+  if (rc == 0 && len) memcpy(buf, st, len);
+  return rc;
 }
 
 static int auth_aead(struct cfile *f, struct csess *s, struct crypt_auth_op *a, const uint8_t *iv) {
