@@ -623,6 +623,11 @@ int ocfdev_freesession(struct ocfdev *d, uint32_t ses) {
   return ctl(d, OCFW_FREESESSION, &ses, sizeof(ses), NULL, 0, -1);
 }
 
+int ocfdev_cphash(struct ocfdev *d, uint32_t dst, uint32_t src) {
+  uint32_t body[2] = {dst, src};
+  return ctl(d, OCFW_CPHASH, body, sizeof(body), NULL, 0, -1);
+}
+
 int ocfdev_sessions(struct ocfdev *d, uint32_t *ses, int max, int *n) {
   if (d == NULL || n == NULL || max < 0 || (max > 0 && ses == NULL)) return EINVAL;
   *n = 0;

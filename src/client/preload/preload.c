@@ -10,11 +10,14 @@
  * kernel file.  The cfile lives until its last descriptor is closed.
  *
  * State the kernel keeps per session lives here: the chained IV (an op
- * without IV continues from the previous one), multi-part hash input
- * (COP_FLAG_UPDATE data is gathered and hashed at FINAL), and the keys, so a
+ * without IV continues from the previous one) and the keys, so a
  * forked child, whose first ioctl opens its own connection, finds the same
  * sessions there, and so AEAD tag lengths and CIOCCPHASH can be served by
- * re-created sessions.  Keys are wiped when sessions are freed.
+ * re-created sessions.  Keys are wiped when sessions are freed.  A hash's
+ * running state is not kept here: every COP_FLAG_UPDATE part streams into
+ * the daemon's session (OCF_D_UPDATE), and CIOCCPHASH copies the state
+ * there.  A forked child's re-created sessions start without the parent's
+ * unfinished digest.
  *
  * Signals: all socket I/O retries on EINTR and resumes partial writes, so an
  * ioctl is never cut in the middle of a message. */
@@ -113,11 +116,11 @@ struct csess {
   size_t keylen;
   uint8_t mkey[CRYPTO_HMAC_MAX_KEY_LEN];
   size_t mkeylen;
-  uint8_t *acc; /* multi-part hash input */
-  size_t acclen, acccap;
   char driver[32];
   unsigned drv_flags;
-  bool keyless; /* inherited across exec: the keys stayed in the old image */
+  bool midstream;   /* a hash stream has parts in the daemon, no FINAL yet */
+  bool stream_lost; /* ... and they stayed with the parent's connection */
+  bool keyless;     /* inherited across exec: the keys stayed in the old image */
   struct variant *var;
   struct csess *next;
 };
@@ -127,7 +130,10 @@ struct apend { /* one CIOCASYNCCRYPT */
   struct crypt_op cop;
   uint32_t ses;
   bool enc;
-  int err; /* refused before reaching the daemon */
+  bool part;     /* a hash session's streamed part: parts of a session go one at a time */
+  bool final;    /* the part that returns the digest */
+  bool deferred; /* a part waiting in flight for the previous one of its session */
+  int err;       /* refused before reaching the daemon */
   struct apend *next;
 };
 
@@ -321,8 +327,6 @@ static bool is_devcrypto(const char *path) { return path && strcmp(path, "/dev/c
 static void sess_wipe_free(struct csess *s) {
   explicit_bzero(s->key, sizeof(s->key));
   explicit_bzero(s->mkey, sizeof(s->mkey));
-  if (s->acc) explicit_bzero(s->acc, s->acccap);
-  free(s->acc);
   for (struct variant *v = s->var, *n; v; v = n) {
     n = v->next;
     free(v);
@@ -677,6 +681,7 @@ static int revive(struct cfile *f) {
       free(v);
     }
     s->var = NULL;
+    s->stream_lost = s->midstream; /* the parent's daemon session holds it */
     if (daemon_session(d, s, s->maclen, &s->dses, NULL) != 0) s->dses = 0;
   }
   /* Point every descriptor of this cfile at the new socket. */
@@ -887,21 +892,51 @@ static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_
   return 0;
 }
 
-static int acc_add(struct csess *s, const uint8_t *p, size_t n) {
-  if (n == 0) return 0;
-  if (s->acclen + n > s->acccap) {
-    size_t cap = s->acccap ? s->acccap : 4096;
-    while (cap < s->acclen + n) cap *= 2;
-    uint8_t *q = malloc(cap);
-    if (q == NULL) return ENOMEM;
-    if (s->acclen) memcpy(q, s->acc, s->acclen);
-    if (s->acc) explicit_bzero(s->acc, s->acccap);
-    free(s->acc);
-    s->acc = q;
-    s->acccap = cap;
-  }
-  memcpy(s->acc + s->acclen, p, n);
-  s->acclen += n;
+/* part_flags: cryptodev's hash flags as the framework's streamed-digest
+ * flags.  The kernel module resets on no flag or RESET, and finishes on
+ * FINAL, on no UPDATE, or on an empty part. */
+static unsigned part_flags(const struct crypt_op *cop, bool *final) {
+  bool reset = cop->flags == 0 || (cop->flags & COP_FLAG_RESET);
+  *final = (cop->flags & COP_FLAG_FINAL) || !(cop->flags & COP_FLAG_UPDATE) || cop->len == 0;
+  return (*final ? OCF_D_FINAL : OCF_D_UPDATE) | (reset ? OCF_D_RESET : 0);
+}
+
+/* stream_step keeps track of an unfinished digest: a forked child cannot
+ * continue one its parent began (the state is in the parent's daemon
+ * session), so it gets EIO instead of a wrong digest until it resets. */
+static int stream_step(struct csess *s, unsigned flags, bool final) {
+  if (flags & OCF_D_RESET) s->stream_lost = false;
+  if (s->stream_lost) return EIO;
+  s->midstream = !final;
+  return 0;
+}
+
+/* hash_parts streams data[len] into the daemon's session, in requests the
+ * daemon takes (each one a part of the digest, none kept here); on final
+ * the digest goes to mac. */
+static int hash_parts(struct cfile *f, struct csess *s, const struct crypt_op *cop,
+                      const uint8_t *data, size_t len, unsigned flags, uint8_t *mac) {
+  size_t max = ocfdev_max_request(f->dev);
+  if (max <= s->maclen + 1) return EMSGSIZE;
+  max -= s->maclen;
+  size_t off = 0;
+  do {
+    size_t k = len - off < max ? len - off : max;
+    bool last = off + k == len;
+    unsigned fl = last ? flags : OCF_D_UPDATE | (flags & OCF_D_RESET);
+    if (off > 0) fl &= ~(unsigned)OCF_D_RESET; /* only the first piece resets */
+    struct ocfdev_op op;
+    int rc = build_crypt(s, cop, data + off, k, NULL, &op);
+    if (rc) return rc;
+    op.desc[0].flags = fl;
+    if (!(fl & OCF_D_FINAL)) op.desc[0].inject = 0;
+    rc = ocfdev_crypt(f->dev, &op);
+    if (rc == 0 && (fl & OCF_D_FINAL)) memcpy(mac, (uint8_t *)op.buf + k, s->maclen);
+    explicit_bzero(op.buf, op.len);
+    free(op.buf);
+    if (rc) return rc;
+    off += k;
+  } while (off < len);
   return 0;
 }
 
@@ -913,22 +948,12 @@ static int do_crypt(struct cfile *f, struct crypt_op *cop) {
   if (cop->len && cop->src == NULL) return EFAULT;
   if (s->c && cop->len % s->block) return EINVAL;
   bool enc = cop->op == COP_ENCRYPT;
-  if (s->c == NULL) { /* a hash or MAC, possibly in parts */
-    if (cop->flags == 0 || (cop->flags & COP_FLAG_RESET)) s->acclen = 0;
-    int rc = acc_add(s, cop->src, cop->len);
-    if (rc) return rc;
-    bool final = (cop->flags & COP_FLAG_FINAL) || !(cop->flags & COP_FLAG_UPDATE) || cop->len == 0;
-    if (!final) return 0;
-    if (cop->mac == NULL) return EFAULT;
-    if (s->acclen > ocfdev_max_request(f->dev)) return EMSGSIZE;
-    struct ocfdev_op op;
-    rc = build_crypt(s, cop, s->acc, s->acclen, NULL, &op);
-    if (rc) return rc;
-    rc = ocfdev_crypt(f->dev, &op);
-    if (rc == 0) memcpy(cop->mac, (uint8_t *)op.buf + s->acclen, s->maclen);
-    explicit_bzero(op.buf, op.len);
-    free(op.buf);
-    s->acclen = 0;
+  if (s->c == NULL) { /* a hash or MAC: each part streams into the daemon's session */
+    bool final;
+    unsigned flags = part_flags(cop, &final);
+    if (final && cop->mac == NULL) return EFAULT;
+    int rc = stream_step(s, flags, final);
+    if (rc == 0) rc = hash_parts(f, s, cop, cop->src, cop->len, flags, cop->mac);
     return kerr(rc);
   }
   uint8_t iv[32];
@@ -1226,30 +1251,59 @@ static int do_cphash(struct cfile *f, const struct cphash_op *cp) {
     memcpy(dst->mkey, src->mkey, src->mkeylen);
     dst->mkeylen = src->mkeylen;
   }
-  dst->acclen = 0;
-  return acc_add(dst, src->acc, src->acclen);
+  return kerr(ocfdev_cphash(f->dev, dst->dses, src->dses));
 }
 
 /* --- asynchronous ------------------------------------------------------------- */
 
+/* to_done moves a from flight to the tail of done. */
+static void to_done(struct cfile *f, struct apend *a) {
+  for (struct apend **pp = &f->flight; *pp; pp = &(*pp)->next)
+    if (*pp == a) {
+      *pp = a->next;
+      break;
+    }
+  a->next = NULL;
+  struct apend **tp = &f->done;
+  while (*tp) tp = &(*tp)->next;
+  *tp = a;
+}
+
+/* part_ahead: is a part of session ses submitted and not done, before a? */
+static bool part_ahead(const struct cfile *f, uint32_t ses, const struct apend *a) {
+  for (const struct apend *x = f->flight; x != NULL && x != a; x = x->next)
+    if (x->part && x->ses == ses) return true;
+  return false;
+}
+
+/* submit_deferred sends the hash parts whose predecessor has completed: the
+ * daemon takes one part of a session at a time, in the order the program
+ * gave them (as the kernel module runs them). */
+static void submit_deferred(struct cfile *f) {
+  for (struct apend *a = f->flight, *next; a != NULL; a = next) {
+    next = a->next;
+    if (!a->deferred || part_ahead(f, a->ses, a)) continue;
+    a->deferred = false;
+    int rc = ocfdev_submit(f->dev, &a->op);
+    if (rc && a->op.state_ == 0) { /* not sent: completes with the error */
+      a->err = kerr(rc);
+      to_done(f, a);
+    }
+  }
+}
+
 static void collect(struct cfile *f) {
   struct ocfdev_op *ops[64];
   int n;
+  bool any = false;
   while (f->flight && ocfdev_reap(f->dev, ops, 64, 0, &n) == 0 && n > 0) {
     for (int i = 0; i < n; i++) {
       struct apend *a = ops[i]->opaque;
-      /* move a from flight to the tail of done */
-      for (struct apend **pp = &f->flight; *pp; pp = &(*pp)->next)
-        if (*pp == a) {
-          *pp = a->next;
-          break;
-        }
-      a->next = NULL;
-      struct apend **tp = &f->done;
-      while (*tp) tp = &(*tp)->next;
-      *tp = a;
+      any = any || a->part;
+      to_done(f, a);
     }
   }
+  if (any) submit_deferred(f);
 }
 
 static int do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
@@ -1271,14 +1325,37 @@ static int do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
     rc = EFAULT;
   else if (s->c && cop->len % s->block)
     rc = EINVAL;
-  else if (s->m && cop->mac == NULL)
-    rc = EFAULT;
-  else if (cop->len > ocfdev_max_request(f->dev))
-    rc = EMSGSIZE;
+  unsigned pflags = 0;
+  if (s->c == NULL && s->m != NULL) { /* a hash part, streamed like CIOCCRYPT's */
+    a->part = true;
+    pflags = part_flags(cop, &a->final);
+  }
+  if (rc == 0 && s->m && cop->mac == NULL && (!a->part || a->final)) rc = EFAULT;
+  if (rc == 0 && cop->len + (s->m ? s->maclen : 0) > ocfdev_max_request(f->dev)) rc = EMSGSIZE;
+  if (rc == 0 && a->part) rc = stream_step(s, pflags, a->final);
   uint8_t iv[32];
   memcpy(iv, s->iv, sizeof(iv));
   if (cop->iv && s->ivlen) memcpy(iv, cop->iv, s->ivlen);
   if (rc == 0) rc = build_crypt(s, cop, cop->src, cop->len, iv, &a->op);
+  if (rc == 0 && a->part) {
+    a->op.desc[0].flags = pflags;
+    a->op.opaque = a;
+    /* behind another part of its session: sent when that one completes */
+    a->deferred = part_ahead(f, cop->ses, NULL);
+    if (!a->deferred) {
+      rc = ocfdev_submit(f->dev, &a->op);
+      if (rc && a->op.state_ == 0) {
+        free(a->op.buf);
+        free(a);
+        return kerr(rc);
+      }
+    }
+    struct apend **tp = &f->flight;
+    while (*tp) tp = &(*tp)->next;
+    *tp = a;
+    f->nasync++;
+    return 0;
+  }
   if (rc == 0) {
     a->op.opaque = a;
     /* Chain what is known now, so IV-less requests in a row line up. */
@@ -1318,7 +1395,7 @@ static int do_asyncfetch(struct cfile *f, struct crypt_op *out) {
   if (rc == 0 && s) {
     uint8_t *buf = a->op.buf;
     if (s->c && cop->len) memcpy(cop->dst, buf, cop->len);
-    if (s->m) memcpy(cop->mac, buf + cop->len, s->maclen);
+    if (s->m && (!a->part || a->final)) memcpy(cop->mac, buf + cop->len, s->maclen);
     if (s->c) {
       uint8_t iv[32];
       memcpy(iv, s->c ? a->op.desc[s->m && a->enc ? 1 : 0].iv : s->iv, sizeof(iv));
