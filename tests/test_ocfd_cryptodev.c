@@ -253,6 +253,71 @@ static void sc_ids(void) {
   OK(close(fd));
 }
 
+/* Synchronous requests go through a shared-memory region of the
+ * connection: sizes that make it grow, a forked child and its parent
+ * hammering the same descriptor at once (each must get its own region, not
+ * share the parent's pages), and, with a daemon that grants no shared memory
+ * (stage_noshm), the same requests through the socket. */
+static void sc_stage(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16];
+  fill(key, 16, 50);
+  fill(iv, 16, 51);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  static const size_t sizes[] = {16, 65536, 200 * 1024, 1 << 20, 64, 1 << 20};
+  size_t max = 1 << 20;
+  uint8_t *pt = malloc(max), *ct = malloc(max), *ref = malloc(max);
+  for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+    fill(pt, sizes[k], 52 + (unsigned)k);
+    ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, (int)sizes[k], ref);
+    memset(ct, 0, sizes[k]);
+    OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, (uint32_t)sizes[k], NULL, iv));
+    CHECK(memcmp(ct, ref, sizes[k]) == 0, "AES-CBC of %zu bytes differs from OpenSSL", sizes[k]);
+  }
+  /* in place, as most programs do it */
+  fill(pt, 4096, 60);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 4096, ref);
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, pt, 4096, NULL, iv));
+  CHECK(memcmp(pt, ref, 4096) == 0, "in-place AES-CBC differs from OpenSSL");
+  /* parent and child at once, different data */
+  uint8_t a[4096], b[4096], ra[4096], rb[4096], out[4096];
+  fill(a, sizeof(a), 61);
+  fill(b, sizeof(b), 62);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, a, sizeof(a), ra);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, b, sizeof(b), rb);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    for (int i = 0; i < 300 && !bad; i++)
+      bad = cryptop(fd, ses, COP_ENCRYPT, 0, b, out, sizeof(b), NULL, iv) != 0 ||
+            memcmp(out, rb, sizeof(b)) != 0;
+    _exit(bad);
+  }
+  for (int i = 0; i < 300; i++) {
+    memset(out, 0, sizeof(out));
+    if (cryptop(fd, ses, COP_ENCRYPT, 0, a, out, sizeof(a), NULL, iv) != 0 ||
+        memcmp(out, ra, sizeof(a)) != 0) {
+      CHECK(0, "parent request %d wrong while a child used the descriptor", i);
+      break;
+    }
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child requests wrong beside the parent's");
+  /* a cipher+MAC session on the same path */
+  uint8_t mkey[20], md[32], hm[32];
+  fill(mkey, 20, 63);
+  uint32_t cm = mksess(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA2_256_HMAC, mkey, 20);
+  OK(cryptop(fd, cm, COP_ENCRYPT, 0, a, out, sizeof(a), md, iv));
+  unsigned hl;
+  HMAC(EVP_sha256(), mkey, 20, a, sizeof(a), hm, &hl);
+  CHECK(memcmp(out, ra, sizeof(a)) == 0 && memcmp(md, hm, 32) == 0, "AES-CBC + HMAC wrong");
+  free(pt);
+  free(ct);
+  free(ref);
+  OK(close(fd));
+}
+
 static void sc_hash(void) {
   int fd = devopen();
   uint8_t msg[1000], md[64], ref[64];
@@ -951,23 +1016,12 @@ static void sc_exec2(void) {
 static const struct {
   const char *name;
   void (*fn)(void);
-} scenarios[] = {{"cbc", sc_cbc},
-                 {"null_ctr", sc_null_ctr},
-                 {"hash", sc_hash},
-                 {"ids", sc_ids},
-                 {"aead", sc_aead},
-                 {"tls_srtp", sc_tls_srtp},
-                 {"async", sc_async},
-                 {"fds", sc_fds},
-                 {"signals", sc_signals},
-                 {"key", sc_key},
-                 {"nosoft", sc_nosoft},
-                 {"select", sc_select},
-                 {"closeall", sc_closeall},
-                 {"rw", sc_rw},
-                 {"exec", sc_exec},
-                 {"exec2", sc_exec2},
-                 {"exec_idle", sc_exec_idle}};
+} scenarios[] = {{"cbc", sc_cbc},           {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
+                 {"ids", sc_ids},           {"stage", sc_stage},       {"aead", sc_aead},
+                 {"tls_srtp", sc_tls_srtp}, {"async", sc_async},       {"fds", sc_fds},
+                 {"signals", sc_signals},   {"key", sc_key},           {"nosoft", sc_nosoft},
+                 {"select", sc_select},     {"closeall", sc_closeall}, {"rw", sc_rw},
+                 {"exec", sc_exec},         {"exec2", sc_exec2},       {"exec_idle", sc_exec_idle}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -1000,6 +1054,8 @@ static void t_cbc(void **s) { (void)s, run_scenario("cbc", NULL); }
 static void t_null_ctr(void **s) { (void)s, run_scenario("null_ctr", NULL); }
 static void t_hash(void **s) { (void)s, run_scenario("hash", NULL); }
 static void t_ids(void **s) { (void)s, run_scenario("ids", NULL); }
+static void t_stage(void **s) { (void)s, run_scenario("stage", NULL); }
+static void t_stage_noshm(void **s) { (void)s, run_scenario("stage", "--max-shm=4K"); }
 static void t_aead(void **s) { (void)s, run_scenario("aead", NULL); }
 static void t_tls_srtp(void **s) { (void)s, run_scenario("tls_srtp", NULL); }
 static void t_async(void **s) { (void)s, run_scenario("async", NULL); }
@@ -1024,11 +1080,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr), cmocka_unit_test(t_hash),
-      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
-      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
-      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
-      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),     cmocka_unit_test(t_ids),
+      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr),    cmocka_unit_test(t_hash),
+      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp),    cmocka_unit_test(t_async),
+      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),     cmocka_unit_test(t_key),
+      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),      cmocka_unit_test(t_closeall),
+      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),        cmocka_unit_test(t_ids),
+      cmocka_unit_test(t_stage),  cmocka_unit_test(t_stage_noshm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -750,7 +750,13 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
     j->req.buf = ocf_buf_contig(j->data, j->len);
   }
   j->req.sid = s->sid;
-  j->req.flags = j->len <= cf->inline_max ? OCF_REQ_INLINE : 0;
+  /* A request that finds its client with nothing in flight is most likely a
+   * synchronous caller's (CIOCCRYPT through the shim), waiting for it: up to
+   * assist_max it runs here, as the loop would run it between events anyway,
+   * instead of waking a worker and handing the result back from it (on two
+   * CPUs, 16 KB AES-CBC went from 740 to 980 MB/s). */
+  bool lone = c->inflight == 0 && cf->assist_max > 0 && j->len <= cf->assist_max;
+  j->req.flags = j->len <= cf->inline_max || lone ? OCF_REQ_INLINE : 0;
   j->req.ndesc = v.c.ndesc;
   for (int i = 0; i < v.c.ndesc; i++) {
     struct ocf_desc *d = &j->req.desc[i];

@@ -1,7 +1,8 @@
 /* async.c - asynchronous requests as cryptodev-linux's async tests make
  * them: CIOCASYNCCRYPT a batch of AES-128-CBC encryptions, poll() the
  * descriptor, CIOCASYNCFETCH the results, and compare each with the same
- * request made synchronously.  Written against <crypto/cryptodev.h> only.
+ * request made synchronously (one synchronous request comes first, so both
+ * kinds share the connection).  Written against <crypto/cryptodev.h> only.
  * Exit status 0 when every answer is right. */
 #include <crypto/cryptodev.h>
 #include <errno.h>
@@ -36,6 +37,19 @@ int main(void) {
   sess.key = key;
   if (ioctl(fd, CIOCGSESSION, &sess)) {
     perror("ioctl(CIOCGSESSION)");
+    return 1;
+  }
+  /* One synchronous request first, as a program that mixes both would. */
+  struct crypt_op first;
+  memset(&first, 0, sizeof(first));
+  first.ses = sess.ses;
+  first.op = COP_ENCRYPT;
+  first.len = LEN;
+  first.src = src[0];
+  first.dst = sdst;
+  first.iv = iv[0];
+  if (ioctl(fd, CIOCCRYPT, &first)) {
+    perror("ioctl(CIOCCRYPT)");
     return 1;
   }
   for (int n = 0; n < N; n++) {

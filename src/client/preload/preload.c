@@ -54,6 +54,8 @@
 #include <ocf/cryptodev.h>
 #include <ocf/ocfdev.h>
 
+#include "stage.h"
+
 #define MAX_FD 65536
 #define MAX_ASYNC 64 /* cryptodev-linux's MAX_COP_RINGSIZE */
 
@@ -147,6 +149,7 @@ struct cfile {
    * socket of that connection, which the first ioctl adopts. */
   bool inherited;
   int inh_fd;
+  struct stage stage; /* synchronous requests' data, on dev */
 };
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -218,9 +221,15 @@ static int (*real_faccessat)(int, const char *, int, int);
  * these very descriptors, with the socket calls refused to the program. */
 static uintptr_t self_lo, self_hi;
 
+/* This process's id, kept here because getpid() is a system call and every
+ * ioctl asks (a forked child must not use its parent's connection).  fork()
+ * runs atfork_child in the child, which updates it. */
+static pid_t my_pid;
+
 static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
 static void atfork_child(void) {
+  my_pid = getpid();
   pthread_mutex_unlock(&tab_lock);
   /* A lock held by another thread at fork time would never be released;
    * the child starts a new connection on first use anyway. */
@@ -301,6 +310,7 @@ void init_once(void) {
   real_statx = dlsym(RTLD_NEXT, "statx");
   real_faccessat = dlsym(RTLD_NEXT, "faccessat");
   dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
+  my_pid = getpid();
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -376,6 +386,9 @@ static void dev_close(struct ocfdev *d) {
 }
 
 static void cfile_free(struct cfile *f) {
+  /* A forked child that never used the descriptor still maps its parent's
+   * region: that one is the parent's to wipe. */
+  if (f->pid == my_pid) stage_wipe(&f->stage);
   for (struct csess *s = f->sess, *n; s; s = n) {
     n = s->next;
     sess_wipe_free(s);
@@ -437,7 +450,7 @@ static int cd_open(int flags) {
   }
   pthread_mutex_init(&f->lock, NULL);
   f->dev = d;
-  f->pid = getpid();
+  f->pid = my_pid;
   hide(ocfdev_fd(d), f);
   pthread_mutex_lock(&tab_lock);
   rc = bind_fd(fd, f);
@@ -525,6 +538,7 @@ static int take_over(struct cfile *f) {
     return EIO;
   }
   f->dev = d;
+  stage_forget(&f->stage);
   adopt_sessions(f);
   return 0;
 }
@@ -561,7 +575,7 @@ static void record_inherited(int fd, ino_t ino, const int *fds, const ino_t *ino
       return;
     }
     pthread_mutex_init(&f->lock, NULL);
-    f->pid = getpid();
+    f->pid = my_pid;
     f->inherited = true;
     f->inh_fd = hidden;
     hide(hidden, f);
@@ -639,14 +653,14 @@ static int kerr(int rc) {
 /* revive gives a forked child its own connection with the same sessions. */
 static int revive(struct cfile *f) {
   if (f->inherited) {
-    if (f->pid == getpid()) return take_over(f);
+    if (f->pid == my_pid) return take_over(f);
     /* a child forked before the connection was taken over: it is the
      * parent's, and the child starts afresh */
     f->inherited = false;
     unhide(f->inh_fd);
     real_close(f->inh_fd);
   }
-  if (f->pid == getpid() && f->dev) return 0;
+  if (f->pid == my_pid && f->dev) return 0;
   struct ocfdev *old = f->dev, *d;
   int rc = ocfdev_open(NULL, &d);
   if (rc) return EIO;
@@ -681,7 +695,10 @@ static int revive(struct cfile *f) {
   dev_close(old); /* closes only the child's copy of the socket */
   hide(ocfdev_fd(d), f);
   f->dev = d;
-  f->pid = getpid();
+  /* The parent's region stays the parent's (the child's mapping of it went
+   * with the old connection). */
+  stage_forget(&f->stage);
+  f->pid = my_pid;
   return 0;
 }
 
@@ -832,18 +849,14 @@ static void next_iv(const struct csess *s, bool enc, const uint8_t *in, const ui
   }
 }
 
-/* build_crypt fills op for a crypt_op on s; buf gets the data (+ MAC room). */
-static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_t *data, size_t len,
+/* fill_crypt fills op's session and descriptors for a crypt_op on s over
+ * len bytes of data (a MAC goes after them); the data are the caller's. */
+static void fill_crypt(const struct csess *s, const struct crypt_op *cop, size_t len,
                        const uint8_t *iv, struct ocfdev_op *op) {
   bool enc = cop->op == COP_ENCRYPT;
-  size_t mlen = s->m ? s->maclen : 0;
-  uint8_t *buf = malloc(len + mlen + 1);
-  if (buf == NULL) return ENOMEM;
-  if (len) memcpy(buf, data, len);
   memset(op, 0, sizeof(*op));
   op->ses = s->dses;
-  op->buf = buf;
-  op->len = len + mlen;
+  op->len = len + (s->m ? s->maclen : 0);
   struct ocf_desc cd = {0}, md = {0};
   if (s->c) {
     cd.alg = s->c->alg;
@@ -865,6 +878,17 @@ static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_
     op->desc[0] = s->c ? cd : md;
     op->ndesc = 1;
   }
+}
+
+/* build_crypt fills op for a crypt_op on s; buf gets the data (+ MAC room). */
+static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_t *data, size_t len,
+                       const uint8_t *iv, struct ocfdev_op *op) {
+  size_t mlen = s->m ? s->maclen : 0;
+  uint8_t *buf = malloc(len + mlen + 1);
+  if (buf == NULL) return ENOMEM;
+  if (len) memcpy(buf, data, len);
+  fill_crypt(s, cop, len, iv, op);
+  op->buf = buf;
   return 0;
 }
 
@@ -947,23 +971,42 @@ static int do_crypt(struct cfile *f, struct crypt_op *cop) {
   if (s->m && cop->mac == NULL) return EFAULT;
   if (cop->len > ocfdev_max_request(f->dev)) return EMSGSIZE;
   struct ocfdev_op op;
-  int rc = build_crypt(s, cop, cop->src, cop->len, iv, &op);
-  if (rc) return rc;
-  rc = ocfdev_crypt(f->dev, &op);
+  size_t n = cop->len + (s->m ? s->maclen : 0);
+  /* In the staging region the request goes through the rings, processed in
+   * place: one copy each way and, while the daemon is busy, no system call.
+   * Without one, through the socket. */
+  uint8_t *out = stage_buf(&f->stage, f->dev, n);
+  int rc;
+  if (out != NULL) {
+    if (cop->len) memcpy(out, cop->src, cop->len);
+    fill_crypt(s, cop, cop->len, iv, &op);
+    rc = stage_crypt(&f->stage, f->dev, &op, n);
+  } else {
+    if ((rc = build_crypt(s, cop, cop->src, cop->len, iv, &op)) != 0) return rc;
+    rc = ocfdev_crypt(f->dev, &op);
+    out = op.buf;
+  }
   if (rc == 0) {
-    next_iv(s, enc, cop->src, op.buf, cop->len, iv);
+    next_iv(s, enc, cop->src, out, cop->len, iv);
     memcpy(s->iv, iv, sizeof(iv));
-    if (cop->len) memcpy(cop->dst, op.buf, cop->len);
-    if (s->m) memcpy(cop->mac, (uint8_t *)op.buf + cop->len, s->maclen);
+    if (cop->len) memcpy(cop->dst, out, cop->len);
+    if (s->m) memcpy(cop->mac, out + cop->len, s->maclen);
     if ((cop->flags & COP_FLAG_WRITE_IV) && cop->iv) memcpy(cop->iv, iv, s->ivlen);
   }
-  explicit_bzero(op.buf, op.len);
-  free(op.buf);
+  /* The staging region is wiped when the connection ends (cfile_free); it
+   * holds only this program's data and the next request overwrites them. */
+  if (op.shm == NULL) {
+    explicit_bzero(op.buf, op.len);
+    free(op.buf);
+  }
   return kerr(rc);
 }
 
 /* --- CIOCAUTHCRYPT ------------------------------------------------------------ */
 
+/* run_buf runs the descriptors d[nd] over buf[len] in place, through the
+ * staging region when there is one (a copy each way, and the rings instead
+ * of the socket). */
 static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, uint8_t *buf,
                    size_t len) {
   struct ocfdev_op op;
@@ -974,7 +1017,12 @@ static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, u
   op.buf = buf;
   op.len = len;
   if (len > ocfdev_max_request(f->dev)) return EMSGSIZE;
-  return ocfdev_crypt(f->dev, &op);
+  uint8_t *st = stage_buf(&f->stage, f->dev, len);
+  if (st == NULL) return ocfdev_crypt(f->dev, &op);
+  if (len) memcpy(st, buf, len);
+  int rc = stage_crypt(&f->stage, f->dev, &op, len);
+  if (rc == 0 && len) memcpy(buf, st, len);
+  return rc;
 }
 
 static int auth_aead(struct cfile *f, struct csess *s, struct crypt_auth_op *a, const uint8_t *iv) {
@@ -1922,7 +1970,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms, const struc
     if (f == NULL) continue;
     ours = true;
     pthread_mutex_lock(&f->lock);
-    if (f->pid == getpid()) collect(f);
+    if (f->pid == my_pid) collect(f);
     if (f->done && (fds[i].events & (POLLIN | POLLRDNORM))) ready++;
     pthread_mutex_unlock(&f->lock);
   }
