@@ -161,8 +161,10 @@ void ipsec_sa_info(const struct ipsec_sa *csa, struct ipsec_sa_info *o) {
   }
   o->soft = sa->soft;
   o->hard = sa->hard;
-  o->used.packets = atomic_load(&sa->life_packets);
-  o->used.bytes = atomic_load(&sa->life_bytes);
+  ipsi_acount_read(&sa->c, &o->c);
+  /* without limits nothing charges life_*: the counters say the same */
+  o->used.packets = sa->limited ? atomic_load(&sa->life_packets) : o->c.packets;
+  o->used.bytes = sa->limited ? atomic_load(&sa->life_bytes) : o->c.bytes;
   o->used.seconds = (ipsi_now_ns() - sa->created_ns) / 1000000000u;
   o->soft_expired = atomic_load(&sa->soft_fired);
   o->hard_expired = atomic_load(&sa->hard_fired);
@@ -172,7 +174,6 @@ void ipsec_sa_info(const struct ipsec_sa *csa, struct ipsec_sa_info *o) {
   o->reorder_held = atomic_load(&sa->reorder_held);
   o->uncompressed = atomic_load(&sa->uncompressed);
   o->refs = atomic_load(&sa->refs);
-  ipsi_acount_read(&sa->c, &o->c);
 }
 
 void ipsec_policy_info(const struct ipsec_policy *cpol, struct ipsec_policy_info *o) {

@@ -275,17 +275,24 @@ static void out_finish(struct ipsec_pkt *pkt, enum ipsec_verdict v) {
   else
     acount(&ctx->out_c, v, ps->bytes_orig);
   if (v == IPSEC_OK && pkt->nsa > 0) {
-    /* where it goes: the outermost header */
+    /* where it goes: the outermost header, as the last step left it */
+    const uint8_t *ip = pkt->buf + pkt->off;
     struct iph h;
-    if (ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, WALK_ALL, &h) == IPSEC_OK) {
-      pkt->outer.src = h.src;
-      pkt->outer.dst = h.dst;
-      pkt->outer.proto = h.proto;
-      pkt->payload_off = h.hlen;
-      pkt->outer.sport = pkt->outer.dport = 0;
-      if (h.proto == IPPROTO_UDP && h.hlen + UDP_HLEN <= pkt->len) {
-        pkt->outer.sport = rd16(pkt->buf + pkt->off + h.hlen);
-        pkt->outer.dport = rd16(pkt->buf + pkt->off + h.hlen + 2);
+    if (ps->ohl == 0 && ipsi_ip_parse(ip, pkt->len, WALK_ALL, &h) == IPSEC_OK) {
+      ps->ohl = (uint16_t)h.hlen;
+      ps->oproto = h.proto;
+    }
+    if (ps->ohl != 0) {
+      bool v6 = ip[0] >> 4 == 6;
+      memset(&pkt->outer, 0, sizeof(pkt->outer));
+      pkt->outer.src.family = pkt->outer.dst.family = v6 ? AF_INET6 : AF_INET;
+      memcpy(pkt->outer.src.a, ip + (v6 ? 8 : 12), v6 ? 16 : 4);
+      memcpy(pkt->outer.dst.a, ip + (v6 ? 24 : 16), v6 ? 16 : 4);
+      pkt->outer.proto = ps->oproto;
+      pkt->payload_off = ps->ohl;
+      if (ps->oproto == IPPROTO_UDP && (size_t)ps->ohl + UDP_HLEN <= pkt->len) {
+        pkt->outer.sport = rd16(ip + ps->ohl);
+        pkt->outer.dport = rd16(ip + ps->ohl + 2);
         pkt->payload_off += UDP_HLEN;
       }
     }
@@ -302,6 +309,7 @@ static void out_step(struct ipsec_pkt *pkt) {
   ps->has_seq = 0;
   ps->resubmits = 0;
   ps->restore_n = 0;
+  ps->ohl = 0;
   ps->bytes0 = pkt->len;
   if (ps->df && pkt->len > atomic_load_explicit(&sa->mtu, memory_order_relaxed)) {
     pkt->mtu = ipsec_chain_mtu(ps->pol->sa, ps->pol->nsa, 0);
@@ -343,6 +351,7 @@ static void out_ordered(struct ipsec_pkt *pkt) {
     return;
   }
   if (++ps->step < ps->pol->nsa) {
+    ps->ip_valid = 0; /* the packet changed */
     out_step(pkt);
     return;
   }
@@ -392,6 +401,8 @@ static void ps_start(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, bool out) {
   ps->udp_in = 0;
   ps->encap = 0;
   ps->sa_counted = 0;
+  ps->ip_valid = 0;
+  ps->ohl = 0;
   ps->df = 0;
   ps->bytes_orig = pkt->len;
   pkt->verdict = IPSEC_OK;
@@ -419,6 +430,8 @@ static int output_one(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt) {
   if (h.tot < pkt->len) pkt->len = h.tot; /* link-layer padding */
   ps->bytes_orig = pkt->len;
   ps->df = h.ver == 6 || (pkt->buf[pkt->off + 6] & 0x40);
+  ps->ip = h; /* the first step need not parse again */
+  ps->ip_valid = 1;
   struct flow f;
   ipsi_flow_of(pkt->buf + pkt->off, pkt->len, &h, &f);
   ipsi_rcu_read_lock();
