@@ -27,12 +27,14 @@
 #include <ocf/ipsec.h>
 #include <ocf/ocf.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "bench.h"
 #include "ocf_tool.h"
@@ -71,6 +73,7 @@ struct iopts {
   const char *algs, *sizes, *json, *plot, *devices;
   double seconds;
   int rounds, batch, window, workers, quiet;
+  int sas;   /* outbound SAs the packets are spread over */
   int dirs;  /* 1 out, 2 in, 3 both */
   int paths; /* 1 ocf, 2 direct, 3 both */
 };
@@ -156,6 +159,11 @@ struct run {
   _Atomic int *free_next;
   _Atomic uint64_t done, bad, bytes, req_bytes;
   int bad_verdict;
+  /* the sender sleeps when every slot is in flight (cards): a spinning
+   * sender would take the CPU the cards' completion thread needs */
+  _Atomic int waiting;
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
 };
 
 static void push_free(struct run *r, int i) {
@@ -180,6 +188,11 @@ static void done_cb(struct ipsec_pkt *p) {
   }
   atomic_fetch_add_explicit(&r->done, 1, memory_order_relaxed);
   push_free(r, s->index);
+  if (atomic_load(&r->waiting)) {
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->lock);
+  }
 }
 
 struct pool { /* protected packets for decapsulation */
@@ -189,13 +202,14 @@ struct pool { /* protected packets for decapsulation */
 };
 
 /* One SA of the algorithm in ctx (out or in), with a policy for out. */
-static int add_sa(struct ipsec_ctx *ctx, const struct ialg *a, enum ipsec_dir dir,
+/* SA k of the run; with several, SA k protects the packets to 10.1.k.0/24. */
+static int add_sa(struct ipsec_ctx *ctx, const struct ialg *a, enum ipsec_dir dir, int k, int nsas,
                   const uint8_t *ek, const uint8_t *ak, struct ipsec_sa **sa, char *msg,
                   size_t msglen) {
   struct ipsec_sa_params p = {.proto = IPSEC_PROTO_ESP,
                               .dir = dir,
                               .mode = IPSEC_MODE_TUNNEL,
-                              .spi = 0x10001,
+                              .spi = 0x10001 + (uint32_t)k,
                               .enc = a->enc,
                               .enc_key = a->eklen ? ek : NULL,
                               .enc_key_len = a->eklen,
@@ -209,6 +223,11 @@ static int add_sa(struct ipsec_ctx *ctx, const struct ialg *a, enum ipsec_dir di
   if (rc != 0 || dir == IPSEC_DIR_IN) return rc;
   struct ipsec_policy_params pp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_PROTECT, .nsa = 1};
   pp.sa[0] = *sa;
+  if (nsas > 1) {
+    ipsec_addr_parse("10.1.0.0", &pp.sel.dst);
+    pp.sel.dst.a[2] = (uint8_t)k;
+    pp.sel.dst_plen = 24;
+  }
   return ipsec_policy_add(ctx, &pp, -1, NULL, msg, msglen);
 }
 
@@ -221,7 +240,7 @@ static int make_pool(const struct ialg *a, size_t size, const uint8_t *ek, const
   struct ipsec_ctx_opts o = {.flags = IPSEC_CTX_DIRECT};
   if (ipsec_ctx_new(&o, &ctx) != 0) return ENOMEM;
   struct ipsec_sa *sa;
-  int rc = add_sa(ctx, a, IPSEC_DIR_OUT, ek, ak, &sa, msg, msglen);
+  int rc = add_sa(ctx, a, IPSEC_DIR_OUT, 0, 1, ek, ak, &sa, msg, msglen);
   pl->pk = calloc(n, sizeof(*pl->pk));
   pl->len = calloc(n, sizeof(*pl->len));
   pl->n = n;
@@ -264,12 +283,19 @@ static size_t esp_req_len(const struct ialg *a, size_t sz) {
 static int run_round(const struct iopts *o, const struct ialg *a, size_t size, int dir, int path,
                      const uint8_t *ek, const uint8_t *ak, const struct pool *pl, struct meas *m,
                      char *prod, size_t prodlen, char *msg, size_t msglen) {
-  struct ipsec_ctx_opts co = {.flags = path ? IPSEC_CTX_DIRECT : 0};
+  /* completions of asynchronous producers (cards) run done() where they
+   * happen, without a hop to a return thread */
+  struct ipsec_ctx_opts co = {.flags = path ? IPSEC_CTX_DIRECT : IPSEC_CTX_CBIMM};
   struct run r;
   memset(&r, 0, sizeof(r));
+  pthread_mutex_init(&r.lock, NULL);
+  pthread_cond_init(&r.cv, NULL);
   if (ipsec_ctx_new(&co, &r.ctx) != 0) return ENOMEM;
   struct ipsec_sa *sa = NULL;
-  int rc = add_sa(r.ctx, a, dir ? IPSEC_DIR_IN : IPSEC_DIR_OUT, ek, ak, &sa, msg, msglen);
+  int nsas = dir ? 1 : o->sas;
+  int rc = 0;
+  for (int k = 0; k < nsas && rc == 0; k++)
+    rc = add_sa(r.ctx, a, dir ? IPSEC_DIR_IN : IPSEC_DIR_OUT, k, nsas, ek, ak, &sa, msg, msglen);
   if (rc != 0) {
     ipsec_ctx_free(r.ctx);
     return rc;
@@ -303,7 +329,22 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
   while (now < deadline) {
     if (top < 0) top = pop_all(&r);
     if (top < 0) { /* all in flight: wait for completions */
-      if (++spins > 64) sched_yield();
+      if (++spins > 64) {
+        pthread_mutex_lock(&r.lock);
+        atomic_store(&r.waiting, 1);
+        if (atomic_load(&r.free_top) < 0) {
+          struct timespec ts;
+          clock_gettime(CLOCK_REALTIME, &ts);
+          ts.tv_nsec += 1000000;
+          if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+          }
+          pthread_cond_timedwait(&r.cv, &r.lock, &ts);
+        }
+        atomic_store(&r.waiting, 0);
+        pthread_mutex_unlock(&r.lock);
+      }
       now = bench_now_ns();
       continue;
     }
@@ -322,7 +363,7 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
           /* the pool is used up: a fresh SA, whose window starts empty */
           ipsec_ctx_drain(r.ctx);
           ipsec_sa_del(r.ctx, sa);
-          if (add_sa(r.ctx, a, IPSEC_DIR_IN, ek, ak, &sa, msg, msglen) != 0) abort();
+          if (add_sa(r.ctx, a, IPSEC_DIR_IN, 0, 1, ek, ak, &sa, msg, msglen) != 0) abort();
           pool_i = 0;
         }
         src = pl->pk[pool_i];
@@ -330,6 +371,16 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
         pool_i++;
       }
       memcpy(s->buf + HEAD, src, len);
+      if (nsas > 1) { /* to SA k's prefix, round robin */
+        uint8_t *ip = s->buf + HEAD;
+        ip[18] = (uint8_t)((issued + (uint64_t)n) % (uint64_t)nsas);
+        ip[10] = ip[11] = 0;
+        uint32_t sum = 0;
+        for (int w = 0; w < 20; w += 2) sum += (uint32_t)(ip[w] << 8 | ip[w + 1]);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        ip[10] = (uint8_t)(~sum >> 8);
+        ip[11] = (uint8_t)~sum;
+      }
       ipsec_pkt_init(&s->p, s->buf, BUFSZ, HEAD, len, done_cb, s);
       size_t inner = dir == 0 ? len : (size ? size : imix_size(issued + (uint64_t)n));
       bytes += inner;
@@ -342,7 +393,7 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
     now = bench_now_ns();
   }
   /* the ones still in flight finish, and count */
-  while (atomic_load(&r.done) < issued) sched_yield();
+  ipsec_ctx_drain(r.ctx);
   uint64_t t1 = bench_now_ns();
   double cpu1 = cpu_now();
   m->pkts = issued;
@@ -360,6 +411,8 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
   for (int i = 0; i < IMIX_N; i++) free(clear[i]);
   free(r.slots);
   free(r.free_next);
+  pthread_mutex_destroy(&r.lock);
+  pthread_cond_destroy(&r.cv);
   return rc;
 }
 
@@ -528,6 +581,8 @@ static void usage(FILE *f) {
           "  --rounds N        (default 3)\n"
           "  --batch N         packets per ipsec_output_batch / ipsec_input_batch (default 32)\n"
           "  --window N        packets in flight at most (default 256)\n"
+          "  --sas N           encapsulation: spread the packets over N SAs (round robin;\n"
+          "                    each SA is one session, so N cards can share the work)\n"
           "  --workers N       framework worker threads\n"
           "  --devices SPEC    modeled cards (e.g. bcm5820*4@pci64:mode=timing): the SAs go\n"
           "                    to them, and rows give the cards' modeled aggregate beside\n"
@@ -546,6 +601,7 @@ static int parse(int argc, char **argv, struct iopts *o) {
                       .rounds = 3,
                       .batch = 32,
                       .window = 256,
+                      .sas = 1,
                       .dirs = 3,
                       .paths = 3};
   enum {
@@ -561,7 +617,8 @@ static int parse(int argc, char **argv, struct iopts *o) {
     O_WORK,
     O_DEV,
     O_JSON,
-    O_PLOT
+    O_PLOT,
+    O_SAS
   };
   static const struct option lo[] = {{"ipsec", no_argument, NULL, O_IPSEC},
                                      {"alg", required_argument, NULL, O_ALG},
@@ -573,6 +630,7 @@ static int parse(int argc, char **argv, struct iopts *o) {
                                      {"rounds", required_argument, NULL, O_ROUNDS},
                                      {"batch", required_argument, NULL, O_BATCH},
                                      {"window", required_argument, NULL, O_WIN},
+                                     {"sas", required_argument, NULL, O_SAS},
                                      {"workers", required_argument, NULL, O_WORK},
                                      {"devices", required_argument, NULL, O_DEV},
                                      {"json", required_argument, NULL, O_JSON},
@@ -621,9 +679,11 @@ static int parse(int argc, char **argv, struct iopts *o) {
       case O_ROUNDS:
       case O_BATCH:
       case O_WIN:
+      case O_SAS:
       case O_WORK: {
         long v = strtol(optarg, &end, 10);
         long hi = c == O_ROUNDS ? 16 : c == O_BATCH ? 256 : c == O_WIN ? 65536 : 256;
+        if (c == O_SAS) hi = 64;
         if (*end || v < 1 || v > hi) {
           fprintf(stderr, "ocf bench --ipsec: %s: an integer in 1..%ld, not '%s'\n",
                   argv[optind - 1], hi, optarg);
@@ -632,6 +692,7 @@ static int parse(int argc, char **argv, struct iopts *o) {
         if (c == O_ROUNDS) o->rounds = (int)v;
         if (c == O_BATCH) o->batch = (int)v;
         if (c == O_WIN) o->window = (int)v;
+        if (c == O_SAS) o->sas = (int)v;
         if (c == O_WORK) o->workers = (int)v;
         break;
       }
