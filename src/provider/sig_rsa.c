@@ -119,7 +119,7 @@ static int encode(struct sctx *c, uint8_t *em, size_t k, size_t bits, const uint
   const uint8_t *di = md != NULL && !EVP_MD_is_a(md, "MD5-SHA1") ? rsa_digestinfo(md, &dil) : NULL;
   if (md != NULL && !EVP_MD_is_a(md, "MD5-SHA1") && di == NULL) return ENOTSUP;
   if (dil + tbslen > sizeof(t)) return ENOTSUP;
-  memcpy(t, di, dil);
+  if (dil > 0) memcpy(t, di, dil);
   memcpy(t + dil, tbs, tbslen);
   return rsa_pad_pkcs1_sign(em, k, t, dil + tbslen) ? 0 : ENOTSUP;
 }
