@@ -264,6 +264,9 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
     case OCFW_SESSLIST:
       do_sesslist(c, h, n);
       break;
+    case OCFW_CPHASH:
+      do_cphash(c, h, b, n);
+      break;
     case OCFW_STATS:
       if (n)
         reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);

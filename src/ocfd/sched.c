@@ -148,7 +148,7 @@ static void rotate(void) {
 void sched_submit(struct client *c, struct job *j) {
   j->cost = j->kind == JOB_SYM ? cost_sym(&j->req) : cost_key(&j->kreq);
   c->cost += j->cost;
-  if (j->kind == JOB_SYM && j->len <= cf->inline_max) { /* the event thread runs it */
+  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) { /* the event thread runs it */
     j->wcost = 0;
     j->big = 0;
     j->handed = 1;

@@ -194,6 +194,7 @@ void sess_release(struct sess *s);
 void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
+void do_cphash(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_sesslist(struct client *c, const struct ocfw_hdr *h, size_t n);
 void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n,
               uint16_t cq_res);
