@@ -133,10 +133,12 @@ static int write_ours(const char *path) {
   FILE *f = fopen(path, "w");
   if (f == NULL) return errno;
   static const size_t sizes[PER_CASE] = {0, 57, 700};
+  /* $OCF_TEST_SCALE (the sanitizer builds): one packet per case */
+  int k0 = ref_scale() > 1 ? 2 : 0;
   for (int i = 0; i < ncases; i++) {
     struct tcase *c = &cases[i];
     setup_case(c);
-    for (int k = 0; k < PER_CASE; k++) {
+    for (int k = k0; k < PER_CASE; k++) {
       uint8_t clear[2048];
       uint8_t proto = k == 0 ? (c->v6in ? 58 : 1) : k == 1 ? IPPROTO_UDP : IPPROTO_TCP;
       size_t len =
@@ -214,7 +216,8 @@ static int read_theirs(const char *path) {
   }
   fclose(f);
   printf("libocfipsec opened %d packets protected by scapy\n", n);
-  CHECK(n >= ncases, "only %d packets from scapy for %d cases", n, ncases);
+  CHECK(n >= ncases * (ref_scale() > 1 ? 1 : 2), "only %d packets from scapy for %d cases", n,
+        ncases);
   return 0;
 }
 

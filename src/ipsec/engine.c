@@ -179,7 +179,6 @@ static enum ipsec_verdict err_verdict(struct ipsec_pkt *pkt, int err) {
 /* A batch being collected by ipsec_*_batch: first requests go out together. */
 struct batch {
   struct ocf_req *r[64];
-  struct ipsec_pkt *p[64];
   int n;
 };
 
@@ -207,9 +206,13 @@ static void submit(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   r->sid = atomic_load_explicit(&sa->sid, memory_order_relaxed);
   struct batch *b = tl_batch;
   if (b != NULL) {
-    if (b->n == 64) batch_flush(b);
-    b->r[b->n] = r;
-    b->p[b->n++] = pkt;
+    if (b->n == 64) {
+      /* callbacks that run during the flush dispatch on their own */
+      tl_batch = NULL;
+      batch_flush(b);
+      tl_batch = b;
+    }
+    b->r[b->n++] = r;
     return;
   }
   int rc = ocf_dispatch(r);
