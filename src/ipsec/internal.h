@@ -168,6 +168,7 @@ struct ipsec_sa {
   _Atomic bool soft_fired, hard_fired;
   _Atomic uint32_t pmtu, mtu;
   _Atomic uint64_t resubmits, reorder_held, uncompressed;
+  _Atomic uint32_t ip_id; /* IDs of outer IPv4 headers that may fragment */
 };
 
 /* --- policies --------------------------------------------------------------------- */
