@@ -819,7 +819,8 @@ int bench_ipsec(int argc, char **argv) {
     snprintf(pl.title, sizeof(pl.title), "ESP tunnel in memory, one consumer thread");
     snprintf(pl.xlabel, sizeof(pl.xlabel), "IP packet bytes");
     snprintf(pl.ylabel, sizeof(pl.ylabel), "packets/s");
-    snprintf(pl.key, sizeof(pl.key), "top right");
+    snprintf(pl.key, sizeof(pl.key), "outside bottom center");
+    pl.logy = 1;
     for (int i = 0; i < k; i++) {
       struct irow *r = &rows[i];
       if (!r->ok || r->size == 0) continue;
@@ -829,6 +830,8 @@ int bench_ipsec(int argc, char **argv) {
       snprintf(t, sizeof(t), "%s %s", r->a->name, r->path ? "direct" : "ocf");
       struct plot_series *s = pn ? plot_series_get(pn, t) : NULL;
       if (s == NULL) continue;
+      /* a colour per algorithm, dashed for the direct path */
+      s->ls = (int)(r->a - ialgs) % 8 + 1;
       s->dashed = r->path;
       plot_add(s, (double)r->size, r->pps);
     }
