@@ -217,7 +217,7 @@ struct ipsec_ctx {
     _Alignas(CACHELINE) _Atomic long n;
   } flight[IPSEC_SHARDS];
   /* backup copies for requests on hardware producers */
-  pthread_mutex_t bk_lock;
+  spin_t bk_lock;
   void *bk_free; /* [bk_lock] a stack of BACKUP_SIZE buffers */
   int bk_count;  /* [bk_lock] */
 };
