@@ -63,7 +63,7 @@ int ipsec_ctx_new(const struct ipsec_ctx_opts *opts, struct ipsec_ctx **out) {
   ctx->encap_port = o.encap_port ? o.encap_port : ENCAP_PORT;
   ctx->ipcomp_max = o.ipcomp_max ? o.ipcomp_max : 65535;
   pthread_mutex_init(&ctx->lock, NULL);
-  pthread_mutex_init(&ctx->bk_lock, NULL);
+  atomic_flag_clear(&ctx->bk_lock.f);
   *out = ctx;
   return 0;
 }
@@ -113,7 +113,6 @@ void ipsec_ctx_free(struct ipsec_ctx *ctx) {
     b = n;
   }
   pthread_mutex_destroy(&ctx->lock);
-  pthread_mutex_destroy(&ctx->bk_lock);
   free(ctx);
 }
 
