@@ -3,7 +3,8 @@
  * as direct OpenSSL calls on the same data, in the same process; with
  * --ocfd / --via ocfd also through the daemon (libocfdev), three ways: one
  * request at a time with data copied through the socket (cryptodev-style),
- * many in flight copied, and many in flight in shared memory. */
+ * many in flight copied, and many in flight in shared memory; and a cryptodev
+ * program's CIOCCRYPT loop under the preload shim (bench_cdev.c). */
 #include "bench_main.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_cdev.h"
 #include "ocf_tool.h"
 
 static const char *const default_algs =
@@ -41,6 +43,8 @@ const struct path_info bench_paths[NPATH] = {
     [P_DEV_SYNC] = {"ocfd", "ocfd", P_OCF},
     [P_DEV_ASYNC] = {"ocfd-async", "ocfd-async", P_OCF},
     [P_DEV_SHM] = {"ocfd-shm", "ocfd-shm", P_OCF},
+    /* a cryptodev program: relative to one thread of OpenSSL in the process */
+    [P_DEV_CDEV] = {"cdev", "cdev (CIOCCRYPT)", P_DIRECT},
 };
 
 void bench_usage(FILE *f) {
@@ -77,6 +81,7 @@ void bench_usage(FILE *f) {
           "  --no-same-core     skip the framework's same-core run (the direct path then\n"
           "                     runs unpinned)\n"
           "  --list             print all algorithm names and exit\n"
+          "  --ipsec            ESP through libocfipsec instead (see ocf bench --ipsec --help)\n"
           "  --json FILE        write results as one JSON array ('-' = stdout)\n"
           "  --csv FILE         write results as CSV ('-' = stdout)\n"
           "  -q, --quiet        no table and no progress (use with --json / --csv)\n"
@@ -517,11 +522,32 @@ static void stop_private_ocfd(struct opts *o) {
   o->priv_sock[0] = o->priv_dir[0] = '\0';
 }
 
+/* run_cdev: a cryptodev program under the preload shim, in a child
+ * process: its CPU time counts with this process's. */
+static int run_cdev(const struct bench_case *c, size_t size, const struct opts *o,
+                    double seconds, struct bench_result *res, double *daemon_cpu,
+                    double *lat_w) {
+  double d0 = o->priv_pid > 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
+  double c0 = bench_cpu_seconds() + bench_children_cpu_seconds();
+  int e = bench_cdev_run(o->ocfd, c, size, seconds, res, lat_w);
+  double c1 = bench_cpu_seconds() + bench_children_cpu_seconds();
+  double d1 = d0 >= 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
+  if (e != 0) return e;
+  res->cpu_s += c1 - c0;
+  if (d0 >= 0 && d1 >= d0 && *daemon_cpu >= 0)
+    *daemon_cpu += d1 - d0;
+  else
+    *daemon_cpu = -1;
+  return 0;
+}
+
 /* run_dev runs one timed round through the daemon and adds it to res; the
  * CPU time is this process's and, for a private daemon, the daemon's. */
-static int run_dev(const struct bench_case *c, size_t size, int mode, const struct opts *o,
+static int run_dev(const struct bench_case *c, size_t size, int k, const struct opts *o,
                    double seconds, struct bench_result *res, double *daemon_cpu, double *lat_w) {
 #ifdef OCF_HAVE_OCFDEV
+  if (k == P_DEV_CDEV) return run_cdev(c, size, o, seconds, res, daemon_cpu, lat_w);
+  int mode = k - P_DEV_SYNC;
   struct ocf_sessparam sp[2];
   memset(sp, 0, sizeof(sp));
   sp[0].alg = c->first->alg;
@@ -558,7 +584,7 @@ static int run_dev(const struct bench_case *c, size_t size, int mode, const stru
   lat_w[1] += br.p99_us * (double)br.ops;
   return 0;
 #else
-  (void)c, (void)size, (void)mode, (void)o, (void)seconds, (void)lat_w, (void)daemon_cpu;
+  (void)c, (void)size, (void)k, (void)o, (void)seconds, (void)lat_w, (void)daemon_cpu;
   snprintf(res->msg, sizeof(res->msg), "built without libocfdev");
   return ENOTSUP;
 #endif
@@ -599,7 +625,7 @@ double bench_ratio(const struct row *r, int k) {
 
 double bench_cpu_of(const struct row *r, int k) {
   double c = r->res[k].cpu_s;
-  if (k >= P_DEV_SYNC) c = r->daemon_cpu[k] >= 0 ? c + r->daemon_cpu[k] : NAN;
+  if (k >= P_DEV_SYNC && r->daemon_cpu[k] > 0) c += r->daemon_cpu[k];
   return c;
 }
 
@@ -637,8 +663,7 @@ static int run_path(struct row *r, int k, const uint8_t *data, const struct opts
     case P_DIRECT:
       return bench_run_direct(r->c, r->size, data, p, samp, &r->res[k]);
     default:
-      return run_dev(r->c, r->size, k - P_DEV_SYNC, o, p->seconds, &r->res[k], &r->daemon_cpu[k],
-                     lat_w);
+      return run_dev(r->c, r->size, k, o, p->seconds, &r->res[k], &r->daemon_cpu[k], lat_w);
   }
 }
 
@@ -695,7 +720,7 @@ static void run_row(struct row *r, const struct opts *o) {
     struct bench_result tmp;
     double tw[2] = {0}, dc = 0;
     memset(&tmp, 0, sizeof(tmp));
-    int e = is_dev(k) ? run_dev(r->c, size, k - P_DEV_SYNC, o, warm.seconds, &tmp, &dc, tw)
+    int e = is_dev(k) ? run_dev(r->c, size, k, o, warm.seconds, &tmp, &dc, tw)
                       : (pin_for(o, k), k == P_DIRECT
                                             ? bench_run_direct(r->c, size, data, &warm, sw, &tmp)
                                             : bench_run_ocf(r->c, size, data, &warm, sw, &tmp));
@@ -784,6 +809,9 @@ static void choose_paths(struct opts *o) {
 }
 
 int cmd_bench(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--cdev-child") == 0) return bench_cdev_child(argc - 1, argv + 1);
+  for (int i = 1; i < argc; i++) /* ESP through libocfipsec: bench_ipsec.c */
+    if (strcmp(argv[i], "--ipsec") == 0) return bench_ipsec(argc, argv);
   struct opts o;
   int rc = parse_opts(argc, argv, &o);
   if (rc) return rc;

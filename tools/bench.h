@@ -94,6 +94,7 @@ void *bench_alloc(size_t len); /* 64-byte aligned, zeroed; abort on failure */
 /* bench_cpu.c */
 double bench_cpu_seconds(void);          /* this process, all threads */
 double bench_pid_cpu_seconds(int pid);   /* another process, all threads; < 0 if unknown */
+double bench_children_cpu_seconds(void); /* children of this process that were waited for */
 int bench_affinity(cpu_set_t *set);      /* the calling thread's allowed CPUs */
 int bench_pin_all(const cpu_set_t *set); /* every thread of this process */
 int bench_first_cpu(const cpu_set_t *set);

@@ -20,6 +20,7 @@ enum path_id {
   P_DEV_SYNC, /* through ocfd: one request at a time, data copied */
   P_DEV_ASYNC,
   P_DEV_SHM,
+  P_DEV_CDEV, /* a /dev/crypto program under the preload shim, CIOCCRYPT */
   NPATH
 };
 
@@ -69,7 +70,8 @@ int bench_same_core_path(const struct opts *o);
 double bench_ratio(const struct row *r, int k);
 /* (ops per CPU second of path k) / (ops per CPU second of direct) */
 double bench_eff(const struct row *r, const struct opts *o, int k);
-/* path k's CPU seconds, the private daemon's included */
+/* path k's CPU seconds, a private daemon's included (daemon_cpu < 0: the
+ * daemon's CPU time is not known, only this process's counts) */
 double bench_cpu_of(const struct row *r, int k);
 
 /* bench_out.c */

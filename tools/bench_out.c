@@ -159,17 +159,22 @@ static void print_dev_path(FILE *f, const struct row *r, int k, int with_ratio) 
 void bench_print_dev_table(FILE *f, const struct opts *o, const struct row *rows, int nrows) {
   fprintf(f,
           "\nthrough ocfd at %s%s: ocfd = one request at a time, data copied through the\n"
-          "socket (as CIOCCRYPT); ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
-          "shared memory (no copy), submitted through %s.  %% = request rate relative to\n"
-          "in-process (all cores).  cpu_s: this process%s.\n\n",
+          "socket; ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in shared memory\n"
+          "(no copy), submitted through %s; %% = request rate relative to in-process (all\n"
+          "cores).  cdev = a /dev/crypto program under LD_PRELOAD=libocfpreload.so, one\n"
+          "CIOCCRYPT at a time (CIOCAUTHCRYPT for AEADs); %% = relative to direct OpenSSL.\n"
+          "cpu_s: this process (and its cdev child)%s.\n\n",
           o->ocfd, o->priv_pid > 0 ? " (a private daemon for this run)" : "", o->p.window,
           o->p.window, ring_off() ? "the socket ($OCFDEV_RING=0)" : "rings",
           o->priv_pid > 0 ? " and the daemon" : " only (the daemon's is not known)");
-  fprintf(f, "%-24s %6s | %-27s | %-27s | %-35s | %-35s |\n", "", "", "     in-process",
-          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)");
-  fprintf(f, "%-24s %6s | %9s %10s %6s | %9s %10s %6s | %9s %10s %6s %7s | %9s %10s %6s %7s\n",
+  fprintf(f, "%-24s %6s | %-27s | %-27s | %-35s | %-35s | %-35s |\n", "", "", "     in-process",
+          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)",
+          "   cdev (CIOCCRYPT)");
+  fprintf(f,
+          "%-24s %6s | %9s %10s %6s | %9s %10s %6s | %9s %10s %6s %7s | %9s %10s %6s %7s | %9s "
+          "%10s %6s %7s\n",
           "algorithm", "bytes", "Mbit/s", "req/s", "cpu_s", "Mbit/s", "req/s", "cpu_s", "Mbit/s",
-          "req/s", "cpu_s", "%", "Mbit/s", "req/s", "cpu_s", "%");
+          "req/s", "cpu_s", "%", "Mbit/s", "req/s", "cpu_s", "%", "Mbit/s", "req/s", "cpu_s", "%");
   for (int i = 0; i < nrows; i++) {
     const struct row *r = &rows[i];
     fprintf(f, "%-24.24s %6zu", r->c->name, r->size);
@@ -177,6 +182,7 @@ void bench_print_dev_table(FILE *f, const struct opts *o, const struct row *rows
     print_dev_path(f, r, P_DEV_SYNC, 0);
     print_dev_path(f, r, P_DEV_ASYNC, 1);
     print_dev_path(f, r, P_DEV_SHM, 1);
+    print_dev_path(f, r, P_DEV_CDEV, 1);
     if (r->note[0]) fprintf(f, "  [%d]", i + 1);
     fputc('\n', f);
   }
@@ -229,11 +235,16 @@ static void json_obj(FILE *f, const struct row *r, int k, const struct opts *o, 
     fprintf(f, ", \"window\": %d, \"batch\": %d", o->p.window, o->p.batch);
   }
   if (is_dev(k)) {
-    /* relative to the in-process framework path of the same run */
-    fprintf(f, ", \"ratio_inproc\": ");
+    /* relative to the in-process framework path of the same run; the
+     * cryptodev program relative to the direct path */
+    fprintf(f, k == P_DEV_CDEV ? ", \"ratio_direct\": " : ", \"ratio_inproc\": ");
     json_num(f, bench_ratio(r, k));
-    fprintf(f, ", \"window\": %d, \"socket\": ", k == P_DEV_SYNC ? 1 : o->p.window);
+    fprintf(f, ", \"window\": %d, \"socket\": ",
+            k == P_DEV_SYNC || k == P_DEV_CDEV ? 1 : o->p.window);
     json_str(f, o->ocfd);
+    /* the daemon's share of cpu_s (null: not known, a daemon not ours) */
+    fprintf(f, ", \"daemon_cpu_s\": ");
+    json_num(f, r->daemon_cpu[k] >= 0 ? r->daemon_cpu[k] : NAN);
   }
   fprintf(f, ", \"seconds\": ");
   json_num(f, res->elapsed);
@@ -285,7 +296,7 @@ int bench_write_csv(const char *path, const struct row *rows, int nrows, const s
       if (k != P_DIRECT) csv_num(f, bench_ratio(r, k));
       fputc(',', f);
       csv_num(f, res->elapsed);
-      int window = k == P_DIRECT ? 0 : k == P_DEV_SYNC ? 1 : o->p.window;
+      int window = k == P_DIRECT ? 0 : k == P_DEV_SYNC || k == P_DEV_CDEV ? 1 : o->p.window;
       int batch = k == P_OCF || k == P_OCF1 ? o->p.batch : 0;
       fprintf(f, ",%d,%d,%llu,", window, batch, (unsigned long long)res->ops);
       csv_num(f, bench_cpu_of(r, k));

@@ -122,6 +122,8 @@ static void finish(struct ocf_req *r) {
     tstat_add(t, d, r->desc[0].len, r->error != 0);
     if (r->t0_ != 0)
       atomic_fetch_add_explicit(&d->lat[lat_bucket(now_ns() - r->t0_)], 1, memory_order_relaxed);
+    if (__builtin_expect((r->desc[0].flags & (OCF_D_UPDATE | OCF_D_FINAL)) != 0, 0))
+      sessx_done(s, r);
     pin_drop(t, s, d); /* last touch of the session */
     deliver(t, r);
     return;
@@ -141,6 +143,8 @@ static void finish(struct ocf_req *r) {
       atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
     drv_release(d, &d->inflight);
   }
+  /* a streamed part: the next may go once this returns */
+  if (__builtin_expect((r->desc[0].flags & (OCF_D_UPDATE | OCF_D_FINAL)) != 0, 0)) sessx_done(s, r);
   /* Last touch of the session: after this ocf_freesession may free it. */
   atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
   deliver(t, r);

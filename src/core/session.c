@@ -192,6 +192,7 @@ struct sess *sess_alloc(void) {
 }
 
 void sess_destroy(struct sess *s) {
+  sessx_free(s);
   for (int i = 0; i < s->nparam; i++)
     if (s->param[i].key != NULL) {
       ocf_wipe((void *)s->param[i].key, s->param[i].keylen);
@@ -262,6 +263,7 @@ int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned f
   struct sess *s = sess_alloc();
   if (s == NULL) return ENOMEM;
   int rc = validate_chain(s, chain, flags);
+  if (rc == 0) rc = sessx_init(s);
   if (rc == 0) rc = sess_bind(s, NULL);
   if (rc != 0) {
     sess_destroy(s);
