@@ -14,8 +14,8 @@
  *   run on another CPU, and the work handed over is worth at least
  *   SPREAD_FACTOR times what handing over measurably costs: the requests'
  *   service times are measured per producer, algorithm and size (balance.c),
- *   the handoff as the time a queued request waits for a sleeping worker
- *   (queue.c).  A thread that keeps running requests its callbacks resubmit
+ *   the handoff as the CPU time of waking a sleeping worker, on both
+ *   threads (queue.c).  A thread that keeps running requests its callbacks resubmit
  *   for that long, with a worker idle, hands them over too.
  * A request dispatched from a callback this thread is running waits until
  * that callback returns (the thread's deferred list), so the stack never
