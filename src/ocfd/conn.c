@@ -452,8 +452,13 @@ static bool in_room(struct client *c, uint8_t **at, size_t *room) {
   return true;
 }
 
-void client_read(struct client *c) {
-  for (int round = 0; round < 8 && c->reading && !c->closed; round++) {
+bool client_midmsg(const struct client *c) {
+  return c->discard > 0 || (c->inlen > 0 && !in_stuck(c));
+}
+
+size_t client_read(struct client *c, size_t budget) {
+  size_t got = 0;
+  for (int round = 0; round < 8 && c->reading && !c->closed && got < budget; round++) {
     uint8_t *at;
     size_t room;
     if (!in_room(c, &at, &room)) {
@@ -461,11 +466,12 @@ void client_read(struct client *c) {
         want_read(c);
       else
         fatal(c, ENOMEM, "out of memory");
-      return;
+      return got;
     }
+    if (room > budget - got) room = budget - got;
     if (!fds_room(0)) { /* what this read passes might not fit */
       fds_wait(c);
-      return;
+      return got;
     }
     union {
       struct cmsghdr h;
@@ -476,7 +482,7 @@ void client_read(struct client *c) {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
     ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return got;
     /* Passed descriptors: only memfds are kept; nothing else is even
      * closed here (fds.c). */
     bool bad_fds = n > 0 && (mh.msg_flags & MSG_CTRUNC) != 0, bad_type = false;
@@ -502,43 +508,45 @@ void client_read(struct client *c) {
     }
     if (bad_type) {
       fatal(c, EBADF, "only sealed memfds may be passed");
-      return;
+      return got;
     }
     if (n <= 0) {
       client_close(c, n == 0 ? NULL : strerror(errno));
-      return;
+      return got;
     }
     last_in_ns = now_ns();
+    got += (size_t)n;
     if (bad_fds) {
       fatal(c, EPROTO, "too many descriptors passed");
-      return;
+      return got;
     }
     if (at != scratch) {
       c->inlen += (size_t)n;
-      if (!parse(c)) return;
+      if (!parse(c)) return got;
       continue; /* the rest of the socket goes to the scratch buffer */
     }
     if (c->discard) { /* dropped as it comes */
       c->discard -= (size_t)n;
       if (c->discard == 0) reply(c, c->dhdr.cmd, 0, c->dhdr.tag, ENOMEM, NULL, 0);
       want_read(c);
-      if ((size_t)n < room) return;
+      if ((size_t)n < room) return got;
       continue;
     }
-    if (!ring_take(c) && c->closed) return;
+    if (!ring_take(c) && c->closed) return got;
     size_t pos = parse_buf(c, scratch, (size_t)n);
-    if (c->closed) return;
+    if (c->closed) return got;
     if (pos < (size_t)n) {
       bool ok = stash(c, scratch + pos, (size_t)n - pos);
       explicit_bzero(scratch + pos, (size_t)n - pos);
       if (!ok) {
         fatal(c, ENOMEM, "out of memory");
-        return;
+        return got;
       }
     }
     want_read(c);
-    if ((size_t)n < room) return; /* drained the socket */
+    if ((size_t)n < room) return got; /* drained the socket */
   }
+  return got;
 }
 
 /* resume: a client throttled for its requests in flight or its unread

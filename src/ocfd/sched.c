@@ -32,6 +32,7 @@
 #define BIG_NS 2000000ull    /* a longer request occupies a worker */
 #define QUANTUM_NS 256000ll  /* a client's turn */
 #define REQ_NS 2000ull       /* a request's fixed cost */
+#define INLINE_NS 300000ull  /* the most the event thread runs for one request */
 #define DEFER_NS 20000000ull /* a long request waits for shorter ones this long at most */
 
 static uint64_t win_used, win_max; /* window cost handed over, not back */
@@ -148,7 +149,12 @@ static void rotate(void) {
 void sched_submit(struct client *c, struct job *j) {
   j->cost = j->kind == JOB_SYM ? cost_sym(&j->req) : cost_key(&j->kreq);
   c->cost += j->cost;
-  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) { /* the event thread runs it */
+  /* The event thread runs short requests as it parses them (--inline-max,
+   * and a lone request of a client up to --assist-max); not one that would
+   * keep it from every other client for long (3DES, compression). */
+  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE) && j->cost > INLINE_NS)
+    j->req.flags &= ~(unsigned)OCF_REQ_INLINE;
+  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) {
     j->wcost = 0;
     j->big = 0;
     j->handed = 1;

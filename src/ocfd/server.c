@@ -445,6 +445,31 @@ static int listen_socket(const char *path, const char *group) {
   return fd;
 }
 
+/* Reading long messages.  A client in the middle of a message longer than
+ * one read is read after the others, and all such clients together get
+ * LONG_ROUND bytes a round, in turns: clients streaming megabytes do not
+ * make the round long for the clients with short requests, whose next
+ * request comes the round after.  (A client's share of the round is what
+ * it gets when its turn comes; a message is read through in rounds of
+ * LONG_ROUND at most, the socket buffer being usually smaller.) */
+#define READ_EVENT (4 * READ_CHUNK) /* a client with short messages, per event */
+#define LONG_ROUND (256u << 10)
+static struct client *longs[256];
+static int nlong;
+static unsigned long_turn;
+
+static void read_longs(void) {
+  size_t left = LONG_ROUND;
+  int n = nlong, start = n ? (int)(long_turn++ % (unsigned)n) : 0;
+  for (int k = 0; k < n && left > 0; k++) {
+    struct client *c = longs[(start + k) % n];
+    if (c->closed || !c->reading) continue;
+    size_t got = client_read(c, left);
+    left -= got < left ? got : left;
+  }
+  nlong = 0;
+}
+
 static struct ocfd_conf conf_used; /* the configuration, as start-up adjusted it */
 static struct epoll_event evs[256];
 static bool busy;
@@ -590,13 +615,16 @@ bool ocfd_round(int max_sleep_ms) {
         resume(c);
       }
       if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-        if (c->reading)
-          client_read(c);
+        if (c->reading && client_midmsg(c) && nlong < (int)(sizeof(longs) / sizeof(longs[0])))
+          longs[nlong++] = c; /* after the others, below */
+        else if (c->reading)
+          client_read(c, READ_EVENT);
         else if (evs[i].events & (EPOLLHUP | EPOLLERR))
           client_close(c, "hang-up");
       }
     }
   }
+  read_longs();
   rings_take(); /* before the drain: small requests complete as they are taken */
   drain_completions();
   sched_run();

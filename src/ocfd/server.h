@@ -183,7 +183,11 @@ void client_close(struct client *c, const char *why);
 void client_flush(struct client *c);
 void fatal(struct client *c, int err, const char *why);
 bool parse(struct client *c);
-void client_read(struct client *c);
+/* client_read reads what c sent, up to about budget bytes, and handles the
+ * whole messages; returns the bytes read. */
+size_t client_read(struct client *c, size_t budget);
+/* client_midmsg: c is in the middle of a message longer than one read. */
+bool client_midmsg(const struct client *c);
 void resume(struct client *c);
 
 /* --- req.c ------------------------------------------------------------------ */
