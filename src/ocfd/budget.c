@@ -7,9 +7,9 @@
  * (--max-memory): read buffers holding a message in pieces, write buffers,
  * requests with their data and the room their replies will take, sessions,
  * the client structures.  Past the budget a request or a session is refused
- * with ENOMEM, a message too long to buffer is read and dropped and answered
- * with ENOMEM, and a new connection gets an OCFW_ERROR; replies to requests
- * already taken are always written (their room was charged with them).
+ * with ENOMEM, and a message longer than one read that cannot be buffered
+ * ends its connection (OCFW_ERROR, ENOMEM); replies to requests already
+ * taken are always written (their room was charged with them).
  *
  * The first FLOOR bytes of every client are its own and not charged (so at
  * most max-clients times FLOOR more): a client doing small synchronous

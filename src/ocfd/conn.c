@@ -367,7 +367,7 @@ static size_t parse_buf(struct client *c, uint8_t *buf, size_t len) {
  * and holds no message it could not handle. */
 static void want_read(struct client *c) {
   if (!c->mem_wait && budget_heavy(c)) budget_wait(c);
-  bool want = c->discard || (!throttled(c) && !in_stuck(c));
+  bool want = !throttled(c) && !in_stuck(c);
   if (want != c->reading) {
     c->reading = want;
     arm(c);
@@ -393,19 +393,16 @@ bool parse(struct client *c) {
   return true;
 }
 
-/* discard: the message whose header is h, got bytes of which were read,
- * is more than the memory budget can buffer: the rest is read and dropped,
- * then it is answered with ENOMEM (in_room, client_read). */
-static void discard(struct client *c, const struct ocfw_hdr *h, size_t got) {
-  c->dhdr = *h;
-  c->discard = h->len - got;
-}
+/* A message longer than one read that the memory budget cannot buffer ends
+ * the connection: reading it only to drop it would let a client keep the
+ * daemon (and a core) busy copying data that serves nobody. */
+#define NO_ROOM "message too long for the memory left (--max-memory)"
 
 /* stash keeps the len bytes parse could not handle in c->in (empty), with
  * room for the whole of an incomplete message at their start.  Whole
  * messages left there (the client is throttled, or waits for its ring) are
- * at most a scratch buffer and always kept; an incomplete message the
- * budget cannot take is dropped as it comes. */
+ * at most a scratch buffer and always kept; false when an incomplete
+ * message is more than the budget allows. */
 static bool stash(struct client *c, const uint8_t *p, size_t len) {
   struct ocfw_hdr h;
   size_t cap = len;
@@ -416,45 +413,31 @@ static bool stash(struct client *c, const uint8_t *p, size_t len) {
     cap = h.len;
     force = false;
   }
-  if (!in_grow(c, cap, force)) {
-    if (force) return false;
-    discard(c, &h, len);
-    return true;
-  }
+  if (!in_grow(c, cap, force)) return false;
   memcpy(c->in, p, len);
   c->inlen = len;
   return true;
 }
 
-/* in_room: where the next read goes.  With c->in empty, the scratch buffer
- * (while a message is dropped, up to its end only); otherwise the rest of
- * the incomplete message at the start of c->in. */
+/* in_room: where the next read goes.  With c->in empty, the scratch buffer;
+ * otherwise the rest of the incomplete message at the start of c->in. */
 static bool in_room(struct client *c, uint8_t **at, size_t *room) {
   if (c->inlen == 0) {
     *at = scratch;
-    *room = c->discard && c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
+    *room = sizeof(scratch);
     return true;
   }
   struct ocfw_hdr h;
   bool whole = in_head(c, &h);
   size_t end = whole ? h.len : OCFW_HDR_LEN;
   if (end <= c->inlen) return false; /* whole: parse left it there */
-  if (!in_grow(c, end, !whole)) {
-    if (!whole) return false;
-    discard(c, &h, c->inlen);
-    in_release(c);
-    *at = scratch;
-    *room = c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
-    return true;
-  }
+  if (!in_grow(c, end, !whole)) return false;
   *at = c->in + c->inlen;
   *room = end - c->inlen;
   return true;
 }
 
-bool client_midmsg(const struct client *c) {
-  return c->discard > 0 || (c->inlen > 0 && !in_stuck(c));
-}
+bool client_midmsg(const struct client *c) { return c->inlen > 0 && !in_stuck(c); }
 
 size_t client_read(struct client *c, size_t budget) {
   size_t got = 0;
@@ -465,7 +448,7 @@ size_t client_read(struct client *c, size_t budget) {
       if (in_stuck(c))
         want_read(c);
       else
-        fatal(c, ENOMEM, "out of memory");
+        fatal(c, ENOMEM, NO_ROOM);
       return got;
     }
     if (room > budget - got) room = budget - got;
@@ -525,13 +508,6 @@ size_t client_read(struct client *c, size_t budget) {
       if (!parse(c)) return got;
       continue; /* the rest of the socket goes to the scratch buffer */
     }
-    if (c->discard) { /* dropped as it comes */
-      c->discard -= (size_t)n;
-      if (c->discard == 0) reply(c, c->dhdr.cmd, 0, c->dhdr.tag, ENOMEM, NULL, 0);
-      want_read(c);
-      if ((size_t)n < room) return got;
-      continue;
-    }
     if (!ring_take(c) && c->closed) return got;
     size_t pos = parse_buf(c, scratch, (size_t)n);
     if (c->closed) return got;
@@ -539,7 +515,7 @@ size_t client_read(struct client *c, size_t budget) {
       bool ok = stash(c, scratch + pos, (size_t)n - pos);
       explicit_bzero(scratch + pos, (size_t)n - pos);
       if (!ok) {
-        fatal(c, ENOMEM, "out of memory");
+        fatal(c, ENOMEM, NO_ROOM);
         return got;
       }
     }

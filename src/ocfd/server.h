@@ -73,8 +73,6 @@ struct client {
   size_t inflight_bytes;
   size_t mem;                 /* charged to the memory budget (budget.c) */
   bool mem_wait;              /* throttled by it */
-  size_t discard;             /* bytes of a message too long for the budget, still to drop */
-  struct ocfw_hdr dhdr;       /* that message's header, answered with ENOMEM */
   bool closed;                /* socket gone; waiting for jobs */
   bool fd_wait;               /* not read until the daemon has descriptors to spare */
   bool reading;               /* EPOLLIN armed */

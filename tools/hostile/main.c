@@ -151,55 +151,75 @@ struct row {
   long errors;
 };
 
+/* cut_nofile: for the connect attack, the daemon's soft RLIMIT_NOFILE cut
+ * to what it holds plus a few, so that accept fails with EMFILE (as it
+ * would on a host whose limit is below --max-clients); restored after. */
+static struct rlimit nofile_was;
+static bool nofile_cut;
+static void cut_nofile(bool cut) {
+  if (dpid <= 0) return;
+  if (cut) {
+    long held = hostile_nfds(dpid);
+    if (held < 0 || prlimit(dpid, RLIMIT_NOFILE, NULL, &nofile_was) != 0) return;
+    struct rlimit r = {(rlim_t)held + 8, nofile_was.rlim_max};
+    nofile_cut = prlimit(dpid, RLIMIT_NOFILE, &r, NULL) == 0;
+  } else if (nofile_cut) {
+    prlimit(dpid, RLIMIT_NOFILE, &nofile_was, NULL);
+    nofile_cut = false;
+  }
+}
+
 static int run_attack(struct opts *o, enum hostile_attack a, struct row *r) {
   struct hostile_report *rep = hostile_report_new();
   if (rep == NULL) return ENOMEM;
   memset(r, 0, sizeof(*r));
   long maps0 = dpid > 0 ? hostile_maps(dpid) : 0;
-  for (int k = 0; k < o->rounds; k++) {
+  int rc = 0;
+  for (int k = 0; k < o->rounds && rc == 0; k++) {
     struct hostile_lat un, at;
-    for (int half = 0; half < 2; half++) {
+    for (int half = 0; half < 2 && rc == 0; half++) {
       bool attacked = (half == 0) == (k % 2 == 1);
+      /* the client connects first: some attacks fill the daemon's connections */
+      struct hostile_client *cl;
+      if ((rc = hostile_client_open(o->sock, &cl)) != 0) break;
       if (!attacked) {
-        struct rusage u0, u1;
-        getrusage(RUSAGE_SELF, &u0);
-        int rc = hostile_measure(o->sock, o->seconds, &un);
-        getrusage(RUSAGE_SELF, &u1);
-        if (rc) return rc;
-        r->sleeps0[k] = un.n ? (double)(u1.ru_nvcsw - u0.ru_nvcsw) / (double)un.n : 0;
+        rc = hostile_client_measure(cl, o->seconds, &un);
+        hostile_client_close(cl);
         continue;
       }
       struct hostile_opts ho = {0};
       if (a == HOSTILE_LINGER_FD) ho.conns = 1 << 30; /* as long as it lasts */
+      if (a == HOSTILE_CONNECT) cut_nofile(true);
       pid_t pid = hostile_start(o->sock, a, &ho, rep);
-      int rc = hostile_wait(rep, 0, 30);
-      if (rc) {
-        hostile_stop(pid);
-        fprintf(stderr, "ocfd-hostile: %s did not start: %s\n", hostile_name(a), strerror(rc));
-        return rc;
-      }
-      if (a == HOSTILE_PK_LEAVE) hostile_wait(rep, 1, 10); /* measured once it has gone */
+      rc = hostile_wait(rep, 0, 30);
+      if (rc == 0 && a == HOSTILE_PK_LEAVE) hostile_wait(rep, 1, 10); /* once it has gone */
       rss_peak = 0;
       sampling = 1;
       pthread_t th;
       bool sampled = dpid > 0 && pthread_create(&th, NULL, sampler, NULL) == 0;
-      rc = hostile_measure(o->sock, o->seconds, &at);
+      if (rc == 0)
+        rc = hostile_client_measure(cl, o->seconds, &at);
+      else
+        fprintf(stderr, "ocfd-hostile: %s did not start: %s\n", hostile_name(a), strerror(rc));
       sampling = 0;
       if (sampled) pthread_join(th, NULL);
       hostile_stop(pid);
+      cut_nofile(false);
+      hostile_client_close(cl);
       settle(maps0);
-      if (rc) return rc;
       if (rss_peak > r->rss) r->rss = rss_peak;
     }
+    if (rc) break;
     r->rate0[k] = un.rate;
     r->rate1[k] = at.rate;
     r->ratio[k] = un.rate > 0 ? at.rate / un.rate : 0;
     r->p99_0[k] = un.p99_us;
     r->p99_1[k] = at.p99_us;
+    r->sleeps0[k] = un.sleeps;
     r->errors += at.errors;
   }
   hostile_report_free(rep);
-  return 0;
+  return rc;
 }
 
 int main(int argc, char **argv) {
