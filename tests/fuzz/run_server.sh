@@ -13,12 +13,20 @@ work=${3:-$(mktemp -d /tmp/ocf-fuzz-server.XXXXXX)}
 mkdir -p "$work/corpus"
 CC=${CLANG:-clang}
 srcs=$(ls "$root"/src/ocfd/*.c | grep -v '/main\.c$')
+# A compiler without libFuzzer skips the test; one that has it must build
+# the target (a compile error here is a failure, not a skip).
+echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' >"$work/probe.c"
+if ! "$CC" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" 2>/dev/null; then
+  echo "fuzz: $CC cannot build libFuzzer targets; skipped"
+  exit 77
+fi
 # shellcheck disable=SC2086
 if ! "$CC" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
     -D_GNU_SOURCE -I"$root/include" -I"$root/src" "$here/fuzz_server.c" $srcs \
     "$build/libocf.a" -lcrypto -lz -lpthread -lm -o "$work/fuzz_server" 2>"$work/build.log"; then
-  echo "fuzz: cannot build the server target with $CC (see $work/build.log); skipped"
-  exit 77
+  cat "$work/build.log"
+  echo "fuzz: the server target does not build"
+  exit 1
 fi
 # Seeds: one client that connects, opens a session, sends a copy-path
 # request, registers a region and rings, submits through them, asks for a
