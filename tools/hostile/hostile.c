@@ -850,6 +850,18 @@ long hostile_maps(pid_t pid) {
   return n;
 }
 
+long hostile_memfd_maps(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  long n = 0;
+  while (fgets(line, sizeof(line), f))
+    if (strstr(line, "/memfd:") != NULL) n++;
+  fclose(f);
+  return n;
+}
+
 long hostile_cpu_ticks(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);

@@ -110,6 +110,7 @@ void hostile_client_close(struct hostile_client *cl);
  * (user + system), open descriptors; -1 on error. */
 long hostile_rss_kb(pid_t pid);
 long hostile_maps(pid_t pid);
+long hostile_memfd_maps(pid_t pid); /* the mappings of memfds (regions, rings) */
 long hostile_cpu_ticks(pid_t pid);
 long hostile_nfds(pid_t pid);
 
