@@ -452,8 +452,13 @@ static int listen_socket(const char *path, const char *group) {
  * request comes the round after.  (A client's share of the round is what
  * it gets when its turn comes; a message is read through in rounds of
  * LONG_ROUND at most, the socket buffer being usually smaller.) */
-#define READ_EVENT (4 * READ_CHUNK) /* a client with short messages, per event */
 #define LONG_ROUND (256u << 10)
+/* The other clients share SHORT_ROUND bytes a round, each at least
+ * SHORT_MIN: many clients streaming requests at once make each one's share
+ * small, not the round long (a message longer than the share is then read
+ * as a long one). */
+#define SHORT_ROUND (1u << 20)
+#define SHORT_MIN (16u << 10)
 static struct client *longs[256];
 static int nlong;
 static unsigned long_turn;
@@ -594,6 +599,13 @@ bool ocfd_round(int max_sleep_ms) {
     ocfd_log(0, "epoll_wait: %s", strerror(errno));
     return true;
   }
+  int readers = 0;
+  for (int i = 0; i < n; i++)
+    if ((evs[i].events & EPOLLIN) && evs[i].data.ptr != &lfd && evs[i].data.ptr != &done_efd &&
+        evs[i].data.ptr != &done_tfd && evs[i].data.ptr != &pause_tfd && evs[i].data.ptr != &sfd)
+      readers++;
+  size_t share = readers ? SHORT_ROUND / (size_t)readers : SHORT_ROUND;
+  if (share < SHORT_MIN) share = SHORT_MIN;
   for (int i = 0; i < n; i++) {
     void *p = evs[i].data.ptr;
     if (p == &lfd) {
@@ -618,7 +630,7 @@ bool ocfd_round(int max_sleep_ms) {
         if (c->reading && client_midmsg(c) && nlong < (int)(sizeof(longs) / sizeof(longs[0])))
           longs[nlong++] = c; /* after the others, below */
         else if (c->reading)
-          client_read(c, READ_EVENT);
+          client_read(c, share);
         else if (evs[i].events & (EPOLLHUP | EPOLLERR))
           client_close(c, "hang-up");
       }
