@@ -139,7 +139,7 @@ def udp_len_fix(b, c):
     real length goes there (RFC 768)."""
     if c.get('udp') != '1':
         return b
-    hl = 20 if b[0] >> 4 == 4 else 40
+    hl = (b[0] & 15) * 4 if b[0] >> 4 == 4 else 40
     n = len(b) - hl
     return b[:hl + 4] + struct.pack('!H', n) + b[hl + 6:]
 
@@ -275,7 +275,7 @@ def main():
                 print('MISMATCH udp6 checksum: %s' % tag)
                 bad += 1
             checked['udp6-csum'] += 1
-            off = 40 + 6
+            off = len(prot) - len(raw(p[UDP])) + 6
             prot_cmp = prot[:off] + b'\0\0' + prot[off + 2:]
         else:
             prot_cmp = prot

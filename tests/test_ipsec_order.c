@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,8 +426,115 @@ static void t_lossy_producer(void **state) {
   lossy_run(1);
 }
 
+/* --- tables changing under traffic ---------------------------------------------
+ * Senders protect and open packets while another thread adds, replaces and
+ * deletes policies and SAs.  Lookups never wait for the writer and nothing
+ * is freed under them (ASan, TSan); every packet completes with a verdict. */
+
+static _Atomic int churn_stop;
+static _Atomic uint64_t churn_done, churn_ok, churn_other;
+static struct ipsec_ctx *cout, *cin;
+
+static void churn_done_cb(struct ipsec_pkt *p) {
+  if (p->verdict == IPSEC_OK)
+    atomic_fetch_add(&churn_ok, 1);
+  else
+    atomic_fetch_add(&churn_other, 1);
+  atomic_fetch_add(&churn_done, 1);
+  atomic_store((_Atomic int *)p->user, 1); /* this sender's packet is back */
+}
+
+static void *churn_sender(void *arg) {
+  (void)arg;
+  struct ref_rng rng;
+  ref_rng_seed(&rng, 99);
+  static _Thread_local struct ipsec_pkt pk;
+  static _Thread_local uint8_t buf[512];
+  static _Thread_local _Atomic int back;
+  uint64_t n = 0;
+  while (!atomic_load(&churn_stop)) {
+    uint8_t clear[128];
+    size_t len = it_build_ip(clear, sizeof(clear), 0, IPPROTO_UDP, 1, 2, 40, &rng, NULL, NULL);
+    memcpy(buf + 128, clear, len);
+    ipsec_pkt_init(&pk, buf, sizeof(buf), 128, len, churn_done_cb, (void *)&back);
+    atomic_store(&back, 0);
+    if (ipsec_output(cout, &pk) != 0) abort();
+    while (!atomic_load(&back)) sched_yield(); /* the other sender may deliver it */
+    if (pk.verdict == IPSEC_OK) {              /* and open it again */
+      ipsec_pkt_init(&pk, buf, sizeof(buf), pk.off, pk.len, churn_done_cb, (void *)&back);
+      atomic_store(&back, 0);
+      if (ipsec_input(cin, &pk) != 0) abort();
+      while (!atomic_load(&back)) sched_yield();
+    }
+    n++;
+  }
+  return (void *)(uintptr_t)n;
+}
+
+static void t_churn(void **state) {
+  (void)state;
+  struct ocf_init_opts io = {.workers = 2};
+  assert_int_equal(ocf_init(&io), 0);
+  assert_int_equal(ipsec_ctx_new(NULL, &cout), 0);
+  assert_int_equal(ipsec_ctx_new(NULL, &cin), 0);
+  pthread_t tid[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&tid[i], NULL, churn_sender, NULL), 0);
+  struct ref_rng rng;
+  ref_rng_seed(&rng, 5);
+  uint8_t ek[64], ak[64];
+  int rounds = 300 / ref_scale();
+  struct ipsec_sa *osa_prev = NULL, *isa_prev = NULL;
+  struct ipsec_policy *opol = NULL, *ipol = NULL;
+  for (int r = 0; r < rounds; r++) {
+    struct ipsec_sa_params p = {.proto = IPSEC_PROTO_ESP,
+                                .mode = IPSEC_MODE_TRANSPORT,
+                                .spi = 0x9000 + (uint32_t)r,
+                                .enc = IPSEC_ENC_AES_GCM_16};
+    it_keys(&p, ek, ak, &rng);
+    struct ipsec_sa *o, *i;
+    assert_int_equal(it_sa_pair(cout, cin, &p, &o, &i, 1), 0);
+    struct ipsec_policy_params pp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_PROTECT, .nsa = 1};
+    pp.sa[0] = o;
+    if (opol == NULL)
+      assert_int_equal(ipsec_policy_add(cout, &pp, -1, &opol, NULL, 0), 0);
+    else
+      assert_int_equal(ipsec_policy_replace(cout, opol, &pp, &opol, NULL, 0), 0);
+    pp.dir = IPSEC_DIR_IN;
+    pp.sa[0] = i;
+    if (r % 2 == 0) { /* sometimes the inbound policy goes away for a while */
+      if (ipol != NULL) assert_int_equal(ipsec_policy_del(cin, ipol), 0);
+      ipol = NULL;
+    } else {
+      assert_int_equal(ipsec_policy_add(cin, &pp, -1, &ipol, NULL, 0), 0);
+    }
+    /* the previous pair: no policy names it now */
+    if (osa_prev != NULL) assert_int_equal(ipsec_sa_del(cout, osa_prev), 0);
+    if (isa_prev != NULL && (ipol == NULL || r % 2 == 1)) {
+      if (ipsec_sa_del(cin, isa_prev) != 0) abort();
+    }
+    osa_prev = o;
+    isa_prev = i;
+    sched_yield();
+  }
+  atomic_store(&churn_stop, 1);
+  uint64_t sent = 0;
+  for (int i = 0; i < 2; i++) {
+    void *n;
+    pthread_join(tid[i], &n);
+    sent += (uint64_t)(uintptr_t)n;
+  }
+  printf("# %llu packets sent while the tables changed %d times: %llu ok, %llu other verdicts\n",
+         (unsigned long long)sent, rounds, (unsigned long long)churn_ok,
+         (unsigned long long)churn_other);
+  assert_true(churn_done >= sent);
+  ipsec_ctx_free(cout);
+  ipsec_ctx_free(cin);
+  ocf_shutdown();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(t_exactly_once),
-                                     cmocka_unit_test(t_lossy_producer)};
+                                     cmocka_unit_test(t_lossy_producer), cmocka_unit_test(t_churn)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,7 +120,22 @@ static void t_spd_order(void **state) {
   assert_int_equal(pi.c.drops[IPSEC_DROP_POLICY], 2);
   /* the SA cannot go while a policy names it */
   assert_int_equal(ipsec_sa_del(c, sa), EBUSY);
-  assert_int_equal(ipsec_policy_del(c, dns), 0);
+  /* replaced in one step: DNS to 10.0.0.0/24 is now protected too */
+  struct ipsec_policy_params rp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_PROTECT, .nsa = 1};
+  rp.sa[0] = sa;
+  rp.sel.dst = it_addr("10.0.0.0");
+  rp.sel.dst_plen = 24;
+  rp.sel.proto = IPPROTO_UDP;
+  rp.sel.dport_lo = rp.sel.dport_hi = 53;
+  struct ipsec_policy *dns2;
+  assert_int_equal(ipsec_policy_replace(c, dns, &rp, &dns2, NULL, 0), 0);
+  assert_int_equal(out1(c, "10.0.0.5", IPPROTO_UDP, 53), IPSEC_OK);
+  ipsec_policy_info(dns2, &pi);
+  assert_int_equal(pi.index, 0);
+  assert_int_equal(pi.c.packets, 1);
+  rp.dir = IPSEC_DIR_IN; /* the other direction: refused, nothing changed */
+  assert_int_equal(ipsec_policy_replace(c, dns2, &rp, NULL, NULL, 0), EINVAL);
+  assert_int_equal(ipsec_policy_del(c, dns2), 0);
   assert_int_equal(out1(c, "10.0.0.5", IPPROTO_UDP, 53), IPSEC_DROP_POLICY);
   /* ICMP type in the source range */
   struct ipsec_policy_params pp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_BYPASS};

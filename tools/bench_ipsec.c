@@ -82,14 +82,26 @@ struct iopts {
 struct meas {
   uint64_t pkts, bytes, req_bytes;
   double wall, cpu;
+  double card_busy; /* modeled cards: mean engine busy fraction */
 };
+
+/* The modeled cards' engine time so far, summed, and how many there are. */
+static uint64_t cards_busy(int *n) {
+  struct ocf_sim_card_info c[32];
+  int k = ocf_sim_cards(c, 32);
+  uint64_t t = 0;
+  if (k > 32) k = 32;
+  for (int i = 0; i < k; i++) t += c[i].busy_ns;
+  *n = k;
+  return t;
+}
 
 struct irow {
   const struct ialg *a;
   size_t size; /* 0 = imix */
   int dir;     /* 0 out, 1 in */
   int path;    /* 0 ocf, 1 direct */
-  double pps, mbps, cpu_s, pps_cpu, spread, card_mbps, card_model;
+  double pps, mbps, cpu_s, pps_cpu, spread, card_mbps, card_model, card_busy;
   char producer[40];
   int ok;
   char msg[160];
@@ -322,6 +334,8 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
   struct ipsec_pkt *batch[256];
   uint64_t issued = 0, bytes = 0, req_bytes = 0;
   size_t pool_i = 0;
+  int ncards = 0;
+  uint64_t busy0 = cards_busy(&ncards);
   double cpu0 = cpu_now();
   uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(o->seconds * 1e9);
   uint64_t now = t0;
@@ -371,9 +385,11 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
         pool_i++;
       }
       memcpy(s->buf + HEAD, src, len);
-      if (nsas > 1) { /* to SA k's prefix, round robin */
+      if (nsas > 1) {
+        /* to SA k's prefix, round robin by runs of IMIX_N packets, so that
+         * every SA (every card) gets the whole mix */
         uint8_t *ip = s->buf + HEAD;
-        ip[18] = (uint8_t)((issued + (uint64_t)n) % (uint64_t)nsas);
+        ip[18] = (uint8_t)((issued + (uint64_t)n) / IMIX_N % (uint64_t)nsas);
         ip[10] = ip[11] = 0;
         uint32_t sum = 0;
         for (int w = 0; w < 20; w += 2) sum += (uint32_t)(ip[w] << 8 | ip[w + 1]);
@@ -401,6 +417,7 @@ static int run_round(const struct iopts *o, const struct ialg *a, size_t size, i
   m->req_bytes = req_bytes;
   m->wall = (double)(t1 - t0) / 1e9;
   m->cpu = cpu1 - cpu0;
+  if (ncards > 0) m->card_busy = (double)(cards_busy(&ncards) - busy0) / 1e9 / m->wall / ncards;
   if (atomic_load(&r.bad) > 0) {
     snprintf(msg, msglen, "%llu packets ended with %s", (unsigned long long)atomic_load(&r.bad),
              ipsec_verdict_name((enum ipsec_verdict)r.bad_verdict));
@@ -457,7 +474,7 @@ static void measure(const struct iopts *o, const struct ialg *a, size_t size, in
     free_pool(&pl);
     return;
   }
-  double pps[2][16], cpu[2][16], ppc[2][16], mbps[2][16], card[2][16];
+  double pps[2][16], cpu[2][16], ppc[2][16], mbps[2][16], card[2][16], busy[2][16];
   int n[2] = {0, 0};
   for (int round = 0; round < o->rounds; round++) {
     for (int k = 0; k < 2; k++) {
@@ -478,6 +495,7 @@ static void measure(const struct iopts *o, const struct ialg *a, size_t size, in
       cpu[p][i] = m.cpu;
       ppc[p][i] = m.cpu > 0 ? (double)m.pkts / m.cpu : NAN;
       card[p][i] = (double)m.req_bytes * 8 / m.wall / 1e6;
+      busy[p][i] = m.card_busy;
     }
   }
   for (int p = 0; p < 2; p++) {
@@ -494,6 +512,7 @@ static void measure(const struct iopts *o, const struct ialg *a, size_t size, in
     out[p].cpu_s = median(cpu[p], n[p]);
     out[p].pps_cpu = median(ppc[p], n[p]);
     out[p].card_mbps = median(card[p], n[p]);
+    out[p].card_busy = median(busy[p], n[p]);
     /* the cards' model for the same requests: time-weighted over the mix */
     if (a->card_alg != OCF_ALG_NONE && ocf_sim_mode() != NULL) {
       double bits = 0, ns = 0;
@@ -548,6 +567,8 @@ static void write_json(FILE *f, struct irow *rows, int nrows, const struct iopts
       json_num(f, r->card_mbps);
       fprintf(f, ", \"cards_model_mbps\": ");
       json_num(f, r->card_model);
+      fprintf(f, ", \"cards_busy\": ");
+      json_num(f, r->card_busy);
     }
     if (!r->ok) {
       fprintf(f, ", \"error\": ");
@@ -791,8 +812,11 @@ int bench_ipsec(int argc, char **argv) {
           if (p == 1 && r[0].ok && r[1].pps_cpu > 0)
             printf(" %9.1f%%", r[0].pps_cpu / r[1].pps_cpu * 100);
           if (p == 0 && r[p].card_model > 0)
-            printf(" ESP payload %.0f of the cards' modeled %.0f Mbit/s (%.1f%%)", r[p].card_mbps,
-                   r[p].card_model, r[p].card_mbps / r[p].card_model * 100);
+            printf(
+                " ESP payload %.0f of the cards' modeled %.0f Mbit/s (%.1f%%), engines busy "
+                "%.0f%%",
+                r[p].card_mbps, r[p].card_model, r[p].card_mbps / r[p].card_model * 100,
+                r[p].card_busy * 100);
           printf("\n");
         }
         fflush(stdout);
@@ -819,7 +843,8 @@ int bench_ipsec(int argc, char **argv) {
     snprintf(pl.title, sizeof(pl.title), "ESP tunnel in memory, one consumer thread");
     snprintf(pl.xlabel, sizeof(pl.xlabel), "IP packet bytes");
     snprintf(pl.ylabel, sizeof(pl.ylabel), "packets/s");
-    snprintf(pl.key, sizeof(pl.key), "top right");
+    snprintf(pl.key, sizeof(pl.key), "outside bottom center");
+    pl.logy = 1;
     for (int i = 0; i < k; i++) {
       struct irow *r = &rows[i];
       if (!r->ok || r->size == 0) continue;
@@ -829,6 +854,8 @@ int bench_ipsec(int argc, char **argv) {
       snprintf(t, sizeof(t), "%s %s", r->a->name, r->path ? "direct" : "ocf");
       struct plot_series *s = pn ? plot_series_get(pn, t) : NULL;
       if (s == NULL) continue;
+      /* a colour per algorithm, dashed for the direct path */
+      s->ls = (int)(r->a - ialgs) % 8 + 1;
       s->dashed = r->path;
       plot_add(s, (double)r->size, r->pps);
     }

@@ -472,8 +472,17 @@ void ipsec_pmtu_update(struct ipsec_sa *const *chain, int n, uint32_t mtu);
 int ipsec_policy_add(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p, int pos,
                      struct ipsec_policy **pol, char *errbuf, size_t errlen);
 
+/* ipsec_policy_replace puts a policy made from p in the place of old, in one
+ * step: no packet sees neither (a configuration reload that changes a
+ * policy drops no traffic).  old is then removed as by ipsec_policy_del;
+ * the new one starts with zero counters.  ENOENT when old is not in the
+ * SPD; EINVAL as ipsec_policy_add, or when p is for the other direction. */
+int ipsec_policy_replace(struct ipsec_ctx *ctx, struct ipsec_policy *old,
+                         const struct ipsec_policy_params *p, struct ipsec_policy **pol,
+                         char *errbuf, size_t errlen);
+
 /* ipsec_policy_del removes pol from the SPD; it is freed once no lookup can
- * still see it. */
+ * still see it, and the handle must not be used again. */
 int ipsec_policy_del(struct ipsec_ctx *ctx, struct ipsec_policy *pol);
 
 /* ipsec_policy_room writes the headroom and tailroom (either may be NULL)

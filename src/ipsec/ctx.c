@@ -58,12 +58,12 @@ int ipsec_ctx_new(const struct ipsec_ctx_opts *opts, struct ipsec_ctx **out) {
   if (ctx == NULL) return ENOMEM;
   ctx->opts = o;
   ctx->direct = o.flags & IPSEC_CTX_DIRECT;
-  ctx->req_flags = (o.flags & IPSEC_CTX_NO_INLINE ? 0 : OCF_REQ_INLINE) |
+  ctx->req_flags = (o.flags & IPSEC_CTX_NO_INLINE ? OCF_REQ_ASYNC : OCF_REQ_INLINE) |
                    (o.flags & IPSEC_CTX_CBIMM ? OCF_REQ_CBIMM : 0);
   ctx->encap_port = o.encap_port ? o.encap_port : ENCAP_PORT;
   ctx->ipcomp_max = o.ipcomp_max ? o.ipcomp_max : 65535;
   pthread_mutex_init(&ctx->lock, NULL);
-  pthread_mutex_init(&ctx->bk_lock, NULL);
+  atomic_flag_clear(&ctx->bk_lock.f);
   *out = ctx;
   return 0;
 }
@@ -113,7 +113,6 @@ void ipsec_ctx_free(struct ipsec_ctx *ctx) {
     b = n;
   }
   pthread_mutex_destroy(&ctx->lock);
-  pthread_mutex_destroy(&ctx->bk_lock);
   free(ctx);
 }
 

@@ -22,7 +22,9 @@
 #include "ipsec/internal.h"
 
 #define BACKUP_SIZE 2048
-#define BACKUP_KEEP 64
+/* Copies kept for reuse: as many as requests a busy set of cards holds, so
+ * that a steady stream allocates nothing. */
+#define BACKUP_KEEP 4096
 
 /* --- packets in flight ------------------------------------------------------------- */
 
@@ -65,27 +67,27 @@ void ipsi_req_setup(struct ipsec_pkt *pkt, size_t base, size_t end) {
 
 static void *backup_get(struct ipsec_ctx *ctx, size_t len) {
   if (len > BACKUP_SIZE) return malloc(len);
-  pthread_mutex_lock(&ctx->bk_lock);
+  spin_lock(&ctx->bk_lock);
   void *b = ctx->bk_free;
   if (b != NULL) {
     memcpy(&ctx->bk_free, b, sizeof(void *));
     ctx->bk_count--;
   }
-  pthread_mutex_unlock(&ctx->bk_lock);
+  spin_unlock(&ctx->bk_lock);
   return b != NULL ? b : malloc(BACKUP_SIZE);
 }
 
 static void backup_put(struct ipsec_ctx *ctx, void *b, size_t len) {
   if (b == NULL) return;
   if (len <= BACKUP_SIZE) {
-    pthread_mutex_lock(&ctx->bk_lock);
+    spin_lock(&ctx->bk_lock);
     if (ctx->bk_count < BACKUP_KEEP) {
       memcpy(b, &ctx->bk_free, sizeof(void *));
       ctx->bk_free = b;
       ctx->bk_count++;
       b = NULL;
     }
-    pthread_mutex_unlock(&ctx->bk_lock);
+    spin_unlock(&ctx->bk_lock);
   }
   free(b);
 }
@@ -179,7 +181,6 @@ static enum ipsec_verdict err_verdict(struct ipsec_pkt *pkt, int err) {
 /* A batch being collected by ipsec_*_batch: first requests go out together. */
 struct batch {
   struct ocf_req *r[64];
-  struct ipsec_pkt *p[64];
   int n;
 };
 
@@ -207,9 +208,13 @@ static void submit(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   r->sid = atomic_load_explicit(&sa->sid, memory_order_relaxed);
   struct batch *b = tl_batch;
   if (b != NULL) {
-    if (b->n == 64) batch_flush(b);
-    b->r[b->n] = r;
-    b->p[b->n++] = pkt;
+    if (b->n == 64) {
+      /* callbacks that run during the flush dispatch on their own */
+      tl_batch = NULL;
+      batch_flush(b);
+      tl_batch = b;
+    }
+    b->r[b->n++] = r;
     return;
   }
   int rc = ocf_dispatch(r);

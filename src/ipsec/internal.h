@@ -168,6 +168,7 @@ struct ipsec_sa {
   _Atomic bool soft_fired, hard_fired;
   _Atomic uint32_t pmtu, mtu;
   _Atomic uint64_t resubmits, reorder_held, uncompressed;
+  _Atomic uint32_t ip_id; /* IDs of outer IPv4 headers that may fragment */
 };
 
 /* --- policies --------------------------------------------------------------------- */
@@ -216,7 +217,7 @@ struct ipsec_ctx {
     _Alignas(CACHELINE) _Atomic long n;
   } flight[IPSEC_SHARDS];
   /* backup copies for requests on hardware producers */
-  pthread_mutex_t bk_lock;
+  spin_t bk_lock;
   void *bk_free; /* [bk_lock] a stack of BACKUP_SIZE buffers */
   int bk_count;  /* [bk_lock] */
 };

@@ -171,7 +171,13 @@ size_t ipsi_ip_build_outer(uint8_t *p, const struct ipsec_sa *sa, size_t plen, u
   p[0] = 0x45;
   p[1] = tos;
   wr16(p + 2, (uint16_t)(IPV4_HLEN + plen));
-  wr16(p + 4, 0); /* id: unique enough with DF; a fragmenting sender sets it */
+  /* RFC 6864: the ID only matters for a datagram that may be fragmented;
+   * those get one of the SA's own (an atomic increment, only for them) */
+  uint16_t id = 0;
+  if (!df)
+    id = (uint16_t)atomic_fetch_add_explicit(&((struct ipsec_sa *)sa)->ip_id, 1,
+                                             memory_order_relaxed);
+  wr16(p + 4, id);
   p[6] = df;
   p[7] = 0;
   p[8] = ttl;

@@ -44,6 +44,9 @@ void ipsi_reorder_done(struct ipsec_sa *sa, struct ipsec_pkt *pkt,
     return;
   }
   sa->ro_draining = true;
+  /* delivering a packet may drop the last reference to the SA (its policy
+   * goes with the packet): hold one until the list is left behind */
+  ipsi_sa_ref(sa);
   for (;;) {
     sa->ro_next++;
     spin_unlock(&sa->ro_lock);
@@ -55,4 +58,5 @@ void ipsi_reorder_done(struct ipsec_sa *sa, struct ipsec_pkt *pkt,
   }
   sa->ro_draining = false;
   spin_unlock(&sa->ro_lock);
+  ipsi_sa_unref(sa);
 }

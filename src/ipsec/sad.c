@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,9 @@ int ipsec_sa_add(struct ipsec_ctx *ctx, const struct ipsec_sa_params *p, struct 
   atomic_flag_clear(&sa->ro_lock.f);
   atomic_flag_clear(&sa->rp_lock.f);
   atomic_init(&sa->pmtu, p->pmtu ? p->pmtu : 1500);
+  uint32_t id0 = 0;
+  if (RAND_bytes((unsigned char *)&id0, sizeof(id0)) != 1) id0 = (uint32_t)ipsi_now_ns();
+  atomic_init(&sa->ip_id, id0);
   if (p->dir == IPSEC_DIR_IN && p->proto != IPSEC_PROTO_IPCOMP &&
       !(p->flags & IPSEC_SA_NO_REPLAY)) {
     rc = ipsi_replay_init(sa, p->replay_window ? p->replay_window : IPSEC_REPLAY_DEFAULT, p->seq);

@@ -153,7 +153,7 @@ void sched_submit(struct client *c, struct job *j) {
    * and a lone request of a client up to --assist-max); not one that would
    * keep it from every other client for long (3DES, compression). */
   if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE) && j->cost > INLINE_NS)
-    j->req.flags &= ~(unsigned)OCF_REQ_INLINE;
+    j->req.flags = (j->req.flags & ~(unsigned)OCF_REQ_INLINE) | OCF_REQ_ASYNC;
   if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) {
     j->wcost = 0;
     j->big = 0;

@@ -537,7 +537,7 @@ static int inproc_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const
   bs->async = q.w.efd >= 0;
   /* Outside a job the caller waits anyway: a software producer may run the
    * request right here. */
-  q.r.flags = bs->async ? 0 : OCF_REQ_INLINE;
+  q.r.flags = bs->async ? OCF_REQ_ASYNC : OCF_REQ_INLINE;
   int rc = ocf_dispatch(&q.r);
   if (rc != 0) return rc;
   if (bs->async)
