@@ -650,6 +650,7 @@ bool ocfd_round(int max_sleep_ms) {
   fds_resume();
   budget_resume();
   free_clients();
+  budget_trim();
   return stop;
 }
 

@@ -229,6 +229,7 @@ bool budget_room(size_t n, const char *what); /* n would fit (for a newcomer) */
 bool budget_heavy(const struct client *c);    /* c holds much, and the budget is spent */
 void budget_wait(struct client *c);           /* c is not read until budget_resume */
 void budget_resume(void);
+void budget_trim(void); /* returns freed memory to the system after a large drop */
 void budget_force(struct client *c, size_t n); /* charged whatever the budget */
 void budget_give(struct client *c, size_t n);
 
