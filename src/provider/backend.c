@@ -51,12 +51,29 @@
 
 enum { W_PENDING = 0, W_DONE = 1, W_SLEEPING = 2 };
 
+/* jefd - the eventfd registered in an async wait context.  Counted: the
+ * wait context holds one reference (dropped by its cleanup when the
+ * application frees it), every request in flight another, so that a
+ * completion arriving after the application gave up on its job never
+ * writes to a closed, perhaps reused, descriptor. */
+struct jefd {
+  int fd;
+  _Atomic int refs;
+};
+
+static void jefd_put(struct jefd *j) {
+  if (j != NULL && atomic_fetch_sub(&j->refs, 1) == 1) {
+    close(j->fd);
+    free(j);
+  }
+}
+
 /* waiter - one request's completion.  state is the futex word; efd, when
- * >= 0, is the async job's eventfd, written before state becomes W_DONE, so
- * that a job seeing W_DONE can always clear it. */
+ * non-NULL, is the async job's eventfd (a reference), written before state
+ * becomes W_DONE, so that a job seeing W_DONE can always clear it. */
 struct waiter {
   _Atomic int state;
-  int efd;
+  struct jefd *efd;
   int resubmits; /* EAGAIN resubmissions so far (the completing thread's) */
 };
 
@@ -69,15 +86,16 @@ static void futex_wake(_Atomic int *w) {
 }
 
 static void wake(struct waiter *w) {
-  int fd = w->efd;
-  if (fd >= 0) {
+  struct jefd *j = w->efd;
+  if (j != NULL) {
     uint64_t one = 1;
-    ssize_t n = write(fd, &one, sizeof(one));
+    ssize_t n = write(j->fd, &one, sizeof(one));
     (void)n; /* the counter cannot overflow: each request adds one */
   }
   /* The waiter may return and reuse w as soon as it sees W_DONE: nothing
    * after the exchange reads w except the futex word's address. */
   if (atomic_exchange(&w->state, W_DONE) == W_SLEEPING) futex_wake(&w->state);
+  jefd_put(j);
 }
 
 static void wait_block(struct waiter *w) {
@@ -92,26 +110,39 @@ static void wait_block(struct waiter *w) {
 static int efd_key; /* the address is the key of our fd in wait contexts */
 
 static void efd_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD fd, void *custom) {
-  close(fd);
+  jefd_put(custom);
 }
 
 /* job_efd returns the eventfd of the current async job's wait context,
- * registering one first if needed; -1 when not in a job (or it failed). */
-static int job_efd(void) {
+ * registering one first if needed, with a reference for the caller; NULL
+ * when not in a job (or it failed). */
+static struct jefd *job_efd(void) {
   ASYNC_JOB *job = ASYNC_get_current_job();
-  if (job == NULL) return -1;
+  if (job == NULL) return NULL;
   ASYNC_WAIT_CTX *wc = ASYNC_get_wait_ctx(job);
-  if (wc == NULL) return -1;
+  if (wc == NULL) return NULL;
   OSSL_ASYNC_FD fd;
   void *custom;
-  if (ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) return fd;
-  fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return -1;
-  if (!ASYNC_WAIT_CTX_set_wait_fd(wc, &efd_key, fd, NULL, efd_cleanup)) {
-    close(fd);
-    return -1;
+  struct jefd *j;
+  if (ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) {
+    j = custom;
+  } else {
+    j = malloc(sizeof(*j));
+    if (j == NULL) return NULL;
+    j->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    atomic_init(&j->refs, 1);
+    if (j->fd < 0) {
+      free(j);
+      return NULL;
+    }
+    if (!ASYNC_WAIT_CTX_set_wait_fd(wc, &efd_key, j->fd, j, efd_cleanup)) {
+      close(j->fd);
+      free(j);
+      return NULL;
+    }
   }
-  return fd;
+  atomic_fetch_add(&j->refs, 1);
+  return j;
 }
 
 bool be_in_async_job(const struct ocfprov *p) {
@@ -128,9 +159,17 @@ static void wait_job(struct ocfprov *p, struct waiter *w, struct bstat *bs) {
     bs->paused_ns += now_ns() - t;
     wait_block(w);
   }
+  /* The completion wrote the eventfd before W_DONE; the job still holds
+   * the wait context, so its descriptor is open. */
   uint64_t v;
-  ssize_t n = read(w->efd, &v, sizeof(v));
-  (void)n;
+  ASYNC_JOB *job = ASYNC_get_current_job();
+  ASYNC_WAIT_CTX *wc = job ? ASYNC_get_wait_ctx(job) : NULL;
+  OSSL_ASYNC_FD fd;
+  void *custom;
+  if (wc != NULL && ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) {
+    ssize_t n = read(fd, &v, sizeof(v));
+    (void)n;
+  }
 }
 
 /* --- the backend --------------------------------------------------------- */
@@ -169,6 +208,10 @@ struct oconn {
 
 struct osess {
   struct backend *be;
+  /* the request in flight, whose waiter lives on its (maybe paused) async
+   * job's stack: freeing the session waits for it, so that an application
+   * freeing a context under a paused job loses no memory to a late write */
+  _Atomic(struct waiter *) inflight;
   ocf_sid_t sid;      /* in-process; replaced on migration */
   struct oconn *conn; /* ocfd */
   uint32_t ses;
@@ -459,6 +502,8 @@ int be_newsession(struct ocfprov *p, const struct ocf_sessparam *chain, struct o
 
 void be_freesession(struct osess *s) {
   if (s == NULL) return;
+  struct waiter *w = atomic_load(&s->inflight);
+  if (w != NULL) wait_block(w);
   if (s->pid == getpid()) {
     if (s->conn != NULL) {
       pthread_mutex_lock(&s->conn->lock);
@@ -533,17 +578,23 @@ static int inproc_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const
   q.r.opaque = &q;
   atomic_init(&q.w.state, W_PENDING);
   q.w.resubmits = 0;
-  q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-  bs->async = q.w.efd >= 0;
+  q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+  bs->async = q.w.efd != NULL;
   /* Outside a job the caller waits anyway: a software producer may run the
    * request right here. */
   q.r.flags = bs->async ? 0 : OCF_REQ_INLINE;
+  atomic_store(&s->inflight, &q.w);
   int rc = ocf_dispatch(&q.r);
-  if (rc != 0) return rc;
+  if (rc != 0) {
+    atomic_store(&s->inflight, NULL);
+    jefd_put(q.w.efd);
+    return rc;
+  }
   if (bs->async)
     wait_job(p, &q.w, bs);
   else
     wait_block(&q.w);
+  atomic_store(&s->inflight, NULL);
   s->sid = q.r.sid;
   if (q.r.error == 0 || q.r.error == EBADMSG) {
     STAT_ADD(p, fw_req, 1);
@@ -567,13 +618,14 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
   memcpy(q.op.desc, desc, sizeof(*desc) * (size_t)ndesc);
   q.op.opaque = &q;
   atomic_init(&q.w.state, W_PENDING);
-  q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-  bs->async = q.w.efd >= 0;
+  q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+  bs->async = q.w.efd != NULL;
   uint8_t *bounce = NULL;
   long page = -1;
   pthread_mutex_lock(&c->lock);
   if (c->dead) {
     pthread_mutex_unlock(&c->lock);
+    jefd_put(q.w.efd);
     return c->dead;
   }
   if (total >= p->conf.shm_min) page = shm_alloc(c, total);
@@ -589,6 +641,7 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
     bounce = malloc(total ? total : 1);
     if (bounce == NULL) {
       pthread_mutex_unlock(&c->lock);
+      jefd_put(q.w.efd);
       return ENOMEM;
     }
     gather(bounce, seg, nseg);
@@ -597,7 +650,9 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
   }
   int rc;
   if (bs->async) {
+    atomic_store(&s->inflight, &q.w);
     rc = ocfdev_submit(c->dev, &q.op);
+    if (rc != 0) jefd_put(q.w.efd);
     if (rc == 0) {
       if (c->async++ == 0) pthread_cond_signal(&c->cv);
       if (!c->reaper_on && pthread_create(&c->reaper, NULL, reaper_main, c) == 0)
@@ -612,6 +667,7 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
       wait_job(p, &q.w, bs);
       rc = q.op.error;
     }
+    atomic_store(&s->inflight, NULL);
     pthread_mutex_lock(&c->lock);
   } else {
     rc = ocfdev_crypt(c->dev, &q.op);
@@ -668,13 +724,16 @@ int be_kop(struct ocfprov *p, struct ocf_kreq *k, struct bstat *bs) {
     if (!inproc_ready(be)) return ENODEV;
     struct okreq q;
     atomic_init(&q.w.state, W_PENDING);
-    q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-    bs->async = q.w.efd >= 0;
+    q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+    bs->async = q.w.efd != NULL;
     k->flags = bs->async ? 0 : OCF_REQ_INLINE;
     k->callback = kreq_done;
     k->opaque = &q;
     rc = ocf_kdispatch(k);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      jefd_put(q.w.efd);
+      return rc;
+    }
     if (bs->async)
       wait_job(p, &q.w, bs);
     else

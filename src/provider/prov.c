@@ -324,6 +324,47 @@ static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no
 
 static const OSSL_ITEM *prov_reasons(void *provctx) { return reason_strings; }
 
+/* TLS groups.  libssl only uses a group when the key management its
+ * algorithm resolves to comes from the provider that announced the group;
+ * with this provider's EC and X25519 key management preferred, the default
+ * provider's announcements no longer count, so this provider announces the
+ * groups its key management serves (the ids and security levels are
+ * RFC 8446's and RFC 8422's). */
+struct tls_group {
+  const char *name, *internal, *alg;
+  unsigned id, secbits;
+};
+
+static const struct tls_group tls_groups[] = {
+    {"x25519", "X25519", "X25519", 0x001d, 128}, {"secp256r1", "prime256v1", "EC", 0x0017, 128},
+    {"P-256", "prime256v1", "EC", 0x0017, 128},  {"secp384r1", "secp384r1", "EC", 0x0018, 192},
+    {"P-384", "secp384r1", "EC", 0x0018, 192},   {"secp521r1", "secp521r1", "EC", 0x0019, 256},
+    {"P-521", "secp521r1", "EC", 0x0019, 256},
+};
+
+static int prov_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg) {
+  if (strcasecmp(capability, "TLS-GROUP") != 0) return 0;
+  for (size_t i = 0; i < sizeof(tls_groups) / sizeof(tls_groups[0]); i++) {
+    const struct tls_group *g = &tls_groups[i];
+    unsigned id = g->id, bits = g->secbits;
+    int mintls = 0x0301, maxtls = 0, mindtls = 0xfeff, maxdtls = 0; /* TLS 1.0, DTLS 1.0 */
+    OSSL_PARAM pp[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)g->name, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL,
+                                         (char *)g->internal, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, (char *)g->alg, 0),
+        OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &id),
+        OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &bits),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &mintls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &maxtls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &mindtls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &maxdtls),
+        OSSL_PARAM_construct_end()};
+    if (!cb(pp, arg)) return 0;
+  }
+  return 1;
+}
+
 static void prov_teardown(void *provctx) {
   struct ocfprov *p = provctx;
   if (p == NULL) return;
@@ -338,6 +379,7 @@ static const OSSL_DISPATCH prov_dispatch[] = {
     {OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query},
     {OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))prov_reasons},
+    {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))prov_capabilities},
     {0, NULL}};
 
 __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
