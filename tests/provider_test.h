@@ -77,7 +77,7 @@ static inline const char *pt_conf(const char *extra, int with_default, int prefe
   FILE *f = fopen(path, "w");
   if (f == NULL) return NULL;
   fprintf(f,
-          "openssl_conf = openssl_init\n[openssl_init]\nproviders = provs\n%s"
+          "openssl_conf = openssl_init\nconfig_diagnostics = 1\n[openssl_init]\nproviders = provs\n%s"
           "[provs]\nocf = ocf_sect\n%s[ocf_sect]\nmodule = %s\nactivate = 1\n%s\n",
           prefer_ocf ? "alg_section = algs\n" : "", with_default ? "default = dflt_sect\n" : "",
           pt_module(), extra ? extra : "");

@@ -267,23 +267,26 @@ static void conn_put(struct oconn *c);
 
 static void tl_release(void *arg) { conn_put(arg); }
 
-int be_start_eager(struct ocfprov *p) {
+int be_new(struct ocfprov *p) {
   struct backend *be = calloc(1, sizeof(*be));
-  if (be == NULL) {
-    ocfprov_err(p, OCFPROV_R_MALLOC, "backend");
-    return 0;
-  }
+  if (be == NULL) return 0;
   be->p = p;
   pthread_mutex_init(&be->lock, NULL);
   p->be = be;
+  return 1;
+}
+
+int be_start_eager(struct ocfprov *p) {
+  struct backend *be = p->be;
   if (p->conf.ocfd) {
     if (pthread_key_create(&be->tlkey, tl_release) != 0) {
       ocfprov_err(p, OCFPROV_R_MALLOC, "thread key");
       return 0;
     }
     be->tlkey_ok = true;
-    /* Refuse activation when the daemon is unreachable: a misconfigured
-     * socket must show at once, not as silent software fallbacks. */
+    /* An unreachable daemon at activation is a configuration error: the
+     * provider refuses to work (ocfprov_usable) rather than let software
+     * quietly stand in for the daemon the configuration names. */
     struct ocfdev *d;
     int rc = ocfdev_open(p->conf.socket[0] ? p->conf.socket : NULL, &d);
     if (rc != 0) {

@@ -73,6 +73,7 @@ static bool is_gcm(const struct actx *c) { return c->def->mode == EVP_CIPH_GCM_M
 
 static void *ae_newctx(void *provctx, struct cdef *def) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   const struct dcfns *fns = cdef_fns(p, def);
   if (fns == NULL) return NULL;
   struct actx *c = calloc(1, sizeof(*c));

@@ -50,6 +50,7 @@ struct bctx {
 
 static void *bc_newctx(void *provctx, struct cdef *def) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   const struct dcfns *fns = cdef_fns(p, def);
   if (fns == NULL) return NULL;
   struct bctx *c = calloc(1, sizeof(*c));

@@ -44,6 +44,7 @@ struct dgctx {
 };
 
 static void *dg_newctx(void *provctx, const struct ddef *def) {
+  if (!ocfprov_usable(provctx)) return NULL;
   struct dgctx *c = calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;

@@ -17,6 +17,7 @@ struct xctx {
 };
 
 static void *xc_newctx(void *provctx, enum ktype kt) {
+  if (!ocfprov_usable(provctx)) return NULL;
   struct xctx *c = calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;

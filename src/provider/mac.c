@@ -60,6 +60,7 @@ static void fns_load(void) {
 
 static void *hm_newctx(void *provctx) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   if (dl_dispatch(p, OSSL_OP_MAC, "HMAC", &hmac_disp) == NULL) {
     ocfprov_err(p, OCFPROV_R_DELEGATE, "the default provider has no HMAC");
     return NULL;

@@ -47,11 +47,25 @@ static const OSSL_ITEM reason_strings[] = {
 void ocfprov_err(const struct ocfprov *p, int reason, const char *fmt, ...) {
   if (c_new_error == NULL || p == NULL) return;
   va_list ap;
+  if (p->initializing && !p->broken) {
+    struct ocfprov *w = (struct ocfprov *)p; /* only during OSSL_provider_init */
+    va_start(ap, fmt);
+    vsnprintf(w->broken_msg, sizeof(w->broken_msg), fmt, ap);
+    va_end(ap);
+    w->broken = true;
+    w->broken_reason = reason;
+  }
   va_start(ap, fmt);
   c_new_error(p->handle);
   c_set_error_debug(p->handle, NULL, 0, NULL);
   c_vset_error(p->handle, reason, fmt, ap);
   va_end(ap);
+}
+
+bool ocfprov_usable(const struct ocfprov *p) {
+  if (!p->broken) return true;
+  ocfprov_err(p, p->broken_reason, "%s", p->broken_msg);
+  return false;
 }
 
 int param_get_size(const OSSL_PARAM *p, size_t *v) { return OSSL_PARAM_get_size_t(p, v); }
@@ -265,9 +279,12 @@ static int set_u64(OSSL_PARAM *params, const char *name, _Atomic uint64_t *v) {
 static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
   struct ocfprov *p = provctx;
   OSSL_PARAM *q;
-  if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
-      !OSSL_PARAM_set_utf8_ptr(q, OCFPROV_NAME))
-    return 0;
+  if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL) {
+    static _Thread_local char name[400];
+    snprintf(name, sizeof(name), "%s%s%s", OCFPROV_NAME, p->broken ? " - NOT USABLE: " : "",
+             p->broken ? p->broken_msg : "");
+    if (!OSSL_PARAM_set_utf8_ptr(q, name)) return 0;
+  }
   if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, OCF_VERSION))
     return 0;
@@ -409,7 +426,11 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
   if (p == NULL) return 0;
   p->handle = handle;
   if (c_get_libctx != NULL) p->corectx = (OSSL_LIB_CTX *)c_get_libctx(handle);
-  if (!conf_read(p) || !dl_start(p) || !be_start_eager(p)) {
+  p->initializing = true;
+  bool dl = dl_start(p) && be_new(p);
+  if (dl && conf_read(p)) be_start_eager(p);
+  p->initializing = false;
+  if (!dl || p->be == NULL) {
     be_stop(p);
     dl_stop(p);
     free(p);

@@ -118,7 +118,20 @@ struct ocfprov {
   struct delegate *dl; /* the default provider in a private library context */
   struct backend *be;  /* libocf or ocfd, started at first use */
   struct ocfprov_stats st;
+  /* A configuration that did not check out leaves the provider activated
+   * but refusing every operation with the reason (OpenSSL 3.0 drops a
+   * provider's activation failure from a configuration file silently, and
+   * the default provider would quietly take over): set at activation, then
+   * read-only. */
+  bool initializing;
+  bool broken;
+  int broken_reason;
+  char broken_msg[256];
 };
+
+/* ocfprov_usable returns true, or raises the configuration's error and
+ * returns false: every operation's context constructor asks it. */
+bool ocfprov_usable(const struct ocfprov *p);
 
 #define STAT_ADD(p, f, n) atomic_fetch_add_explicit(&(p)->st.f, (n), memory_order_relaxed)
 
@@ -165,6 +178,9 @@ bool be_available(struct ocfprov *p);
  * that the provider may pause. */
 bool be_in_async_job(const struct ocfprov *p);
 
+/* be_new allocates the backend (nothing started); be_start_eager starts
+ * what the configuration wants checked at activation. */
+int be_new(struct ocfprov *p);
 int be_start_eager(struct ocfprov *p);
 void be_stop(struct ocfprov *p);
 

@@ -14,6 +14,7 @@ static const enum ofam fam_verify[K__COUNT] = {FAM_RSA_PUB, FAM_EC_VERIFY, FAM_E
                                                FAM_ED25519_VERIFY};
 
 static void *sig_newctx(void *provctx, enum ktype kt) {
+  if (!ocfprov_usable(provctx)) return NULL;
   struct sctx *c = calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
