@@ -27,8 +27,8 @@
 
 /* first_use fetches AES-128-CBC from ocf and tries to start it; returns the
  * error queue (empty when it worked). */
-static const char *first_use(OSSL_LIB_CTX *lc) {
-  EVP_CIPHER *c = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
+static const char *first_use_q(OSSL_LIB_CTX *lc, const char *propq) {
+  EVP_CIPHER *c = EVP_CIPHER_fetch(lc, "AES-128-CBC", propq);
   EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
   uint8_t k[16] = {0};
   int ok = c != NULL && EVP_EncryptInit_ex2(x, c, k, k, NULL);
@@ -37,22 +37,78 @@ static const char *first_use(OSSL_LIB_CTX *lc) {
   return ok ? "" : pt_errs();
 }
 
-static void expect_refused(const char *conf, const char *why) {
-  OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
-  const char *path = pt_conf(conf, 1, 1);
-  assert_int_equal(OSSL_LIB_CTX_load_config(lc, path), 1);
-  unlink(path);
-  const char *e = first_use(lc);
-  if (strstr(e, why) == NULL) fail_msg("config \"%s\": expected \"%s\", got \"%s\"", conf, why, e);
-  /* the provider says so in its name too (openssl list -providers) */
+static const char *first_use(OSSL_LIB_CTX *lc) { return first_use_q(lc, "provider=ocf"); }
+
+/* provider_name is the provider's name, which carries its trouble. */
+static const char *provider_name(OSSL_LIB_CTX *lc) {
+  static char buf[512];
   OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "ocf");
   const char *name = NULL;
   OSSL_PARAM q[] = {OSSL_PARAM_construct_utf8_ptr(OSSL_PROV_PARAM_NAME, (char **)&name, 0),
                     OSSL_PARAM_construct_end()};
   assert_true(p != NULL && OSSL_PROVIDER_get_params(p, q));
-  if (strstr(name, "NOT USABLE") == NULL || strstr(name, why) == NULL)
-    fail_msg("provider name \"%s\"", name);
+  snprintf(buf, sizeof(buf), "%s", name);
   OSSL_PROVIDER_unload(p);
+  return buf;
+}
+
+/* A configuration error: the provider is activated but offers nothing (the
+ * default provider does the work) and its name says why. */
+static void expect_unused(const char *conf, const char *why) {
+  OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+  const char *path = pt_conf(conf, 1, 1);
+  assert_int_equal(OSSL_LIB_CTX_load_config(lc, path), 1);
+  unlink(path);
+  const char *name = provider_name(lc);
+  if (strstr(name, "configuration error") == NULL || strstr(name, why) == NULL)
+    fail_msg("config \"%s\": provider name \"%s\", expected \"%s\"", conf, name, why);
+  EVP_CIPHER *c = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
+  if (c != NULL) fail_msg("config \"%s\": the provider still offers ciphers", conf);
+  /* the preference (?provider=ocf) falls to the default provider */
+  assert_string_equal(first_use_q(lc, NULL), "");
+  assert_int_equal(pt_running(lc), -1);
+  OSSL_LIB_CTX_free(lc);
+  ERR_clear_error();
+}
+
+/* A backend that cannot start: everything runs inline, and the name says
+ * why. */
+static void expect_inline(const char *conf, const char *why) {
+  OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+  const char *path = pt_conf(conf, 1, 1);
+  assert_int_equal(OSSL_LIB_CTX_load_config(lc, path), 1);
+  unlink(path);
+  ERR_clear_error();
+  assert_string_equal(first_use(lc), "");
+  int r = pt_wait_running(lc);
+  const char *name = provider_name(lc);
+  if (r != -1 || strstr(name, "framework unavailable") == NULL || strstr(name, why) == NULL)
+    fail_msg("config \"%s\": running %d, provider name \"%s\", expected \"%s\"", conf, r, name,
+             why);
+  assert_int_equal(pt_stat(lc, "ocf-requests"), 0);
+  OSSL_LIB_CTX_free(lc);
+  ERR_clear_error();
+}
+
+/* the bad device string's outcome, from main() (before anything started the
+ * process's framework) */
+static int devices_running;
+static char devices_name[512];
+
+static void bad_devices_first(void) {
+  OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+  const char *path = pt_conf("devices = bcm9999\n", 1, 1);
+  if (OSSL_LIB_CTX_load_config(lc, path) == 1) {
+    devices_running = pt_wait_running(lc);
+    OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "ocf");
+    const char *name = "";
+    OSSL_PARAM q[] = {OSSL_PARAM_construct_utf8_ptr(OSSL_PROV_PARAM_NAME, (char **)&name, 0),
+                      OSSL_PARAM_construct_end()};
+    if (p != NULL && OSSL_PROVIDER_get_params(p, q))
+      snprintf(devices_name, sizeof(devices_name), "%s", name);
+    OSSL_PROVIDER_unload(p);
+  }
+  unlink(path);
   OSSL_LIB_CTX_free(lc);
   ERR_clear_error();
 }
@@ -73,11 +129,14 @@ static void t_bad_config(void **s) {
       {"digest_max = \n", "digest_max = ''"},
       {"backend = inprocess\nsocket = /tmp/x\n", "socket is set but backend"},
       {"socket = /tmp/x\ndevices = bcm5820\n", "devices applies to the in-process"},
-      {"socket = /nonexistent/ocfd.sock\n", "cannot reach ocfd at /nonexistent/ocfd.sock"},
-      {"devices = bcm9999\n", "starting libocf"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-    expect_refused(cases[i].conf, cases[i].why);
+    expect_unused(cases[i].conf, cases[i].why);
+  expect_inline("socket = /nonexistent/ocfd.sock\n", "cannot reach ocfd at /nonexistent/ocfd.sock");
+  /* libocf runs once per process, so the bad device string was tried
+   * first thing in main() */
+  if (devices_running != -1 || strstr(devices_name, "bcm9999") == NULL)
+    fail_msg("devices = bcm9999: running %d, provider name \"%s\"", devices_running, devices_name);
 }
 
 /* --- parameters and key sizes --------------------------------------------- */
@@ -440,6 +499,7 @@ static int teardown(void **state) {
 }
 
 int main(void) {
+  bad_devices_first();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_bad_config),
       cmocka_unit_test(t_bad_params),

@@ -20,7 +20,7 @@ struct rctx {
 
 static void *rc_newctx(void *provctx) {
   if (!ocfprov_usable(provctx)) return NULL;
-  struct rctx *c = calloc(1, sizeof(*c));
+  struct rctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
   c->enc = -1;

@@ -76,7 +76,7 @@ static void *ae_newctx(void *provctx, struct cdef *def) {
   if (!ocfprov_usable(p)) return NULL;
   const struct dcfns *fns = cdef_fns(p, def);
   if (fns == NULL) return NULL;
-  struct actx *c = calloc(1, sizeof(*c));
+  struct actx *c = zalloc(sizeof(*c));
   if (c == NULL) {
     ocfprov_err(p, OCFPROV_R_MALLOC, "cipher context");
     return NULL;

@@ -18,7 +18,7 @@ struct xctx {
 
 static void *xc_newctx(void *provctx, enum ktype kt) {
   if (!ocfprov_usable(provctx)) return NULL;
-  struct xctx *c = calloc(1, sizeof(*c));
+  struct xctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
   c->kt = kt;

@@ -71,7 +71,7 @@ static void *hm_newctx(void *provctx) {
     ocfprov_err(p, OCFPROV_R_DELEGATE, "the default provider's HMAC lacks a function");
     return NULL;
   }
-  struct hmctx *c = calloc(1, sizeof(*c));
+  struct hmctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = p;
   c->dctx = d_newctx(dl_provctx(p));
@@ -224,7 +224,7 @@ static int keep(struct hmctx *c, const uint8_t *in, size_t n) {
 static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
   struct hmctx *c = vctx;
   if (c->mode == H_INLINE) {
-    STAT_ADD(c->p, in_bytes, inl);
+    STAT_ADD_LOOSE(c->p, in_bytes, inl);
     return d_update(c->dctx, in, inl);
   }
   if (inl == 0) return 1;
@@ -235,7 +235,7 @@ static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
     if (dec_choose(c->p, FAM_HMAC, inl, ok, &c->t) == PATH_INLINE) {
       c->mode = H_INLINE;
       int r = d_update(c->dctx, in, inl);
-      STAT_ADD(c->p, in_bytes, inl);
+      STAT_ADD_LOOSE(c->p, in_bytes, inl);
       if (c->t.timed) c->spent += now_ns() - t0;
       return r;
     }
@@ -286,7 +286,7 @@ static int hm_final(void *vctx, unsigned char *out, size_t *outl, size_t outsize
   }
   if (!go_inline(c)) return 0;
   int r = d_final(c->dctx, out, outl, outsize);
-  STAT_ADD(c->p, in_req, 1);
+  STAT_ADD_LOOSE(c->p, in_req, 1);
   if (c->t.timed) {
     c->t.t0 = now_ns() - (c->spent + (now_ns() - t0));
     dec_done(c->p, &c->t, NULL);

@@ -47,12 +47,11 @@ static const OSSL_ITEM reason_strings[] = {
 void ocfprov_err(const struct ocfprov *p, int reason, const char *fmt, ...) {
   if (c_new_error == NULL || p == NULL) return;
   va_list ap;
-  if (p->initializing && !p->broken) {
+  if (p->initializing && !p->broken_msg[0]) {
     struct ocfprov *w = (struct ocfprov *)p; /* only during OSSL_provider_init */
     va_start(ap, fmt);
     vsnprintf(w->broken_msg, sizeof(w->broken_msg), fmt, ap);
     va_end(ap);
-    w->broken = true;
     w->broken_reason = reason;
   }
   va_start(ap, fmt);
@@ -256,6 +255,7 @@ static const OSSL_PARAM prov_param_types[] = {
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-backend", OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN("ocf-running", OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-offload", OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_DEFN("ocf-requests", OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-bytes", OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
@@ -281,8 +281,15 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
   OSSL_PARAM *q;
   if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL) {
     static _Thread_local char name[400];
-    snprintf(name, sizeof(name), "%s%s%s", OCFPROV_NAME, p->broken ? " - NOT USABLE: " : "",
-             p->broken ? p->broken_msg : "");
+    const char *why;
+    bool down = be_state(p, &why) < 0;
+    snprintf(name, sizeof(name), "%s%s%s", OCFPROV_NAME,
+             p->broken ? " - NOT USED, configuration error: "
+             : down    ? " - framework unavailable, all inline: "
+                       : "",
+             p->broken ? p->broken_msg
+             : down    ? why
+                       : "");
     if (!OSSL_PARAM_set_utf8_ptr(q, name)) return 0;
   }
   if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL &&
@@ -296,6 +303,10 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
   if ((q = OSSL_PARAM_locate(params, "ocf-backend")) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, p->conf.ocfd ? "ocfd" : "inprocess"))
     return 0;
+  if ((q = OSSL_PARAM_locate(params, "ocf-running")) != NULL) {
+    const char *why;
+    if (!OSSL_PARAM_set_int(q, p->broken ? -1 : be_state(p, &why))) return 0;
+  }
   static const char *const off[] = {"auto", "always", "never", "alternate"};
   if ((q = OSSL_PARAM_locate(params, "ocf-offload")) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, off[p->conf.offload]))
@@ -319,7 +330,9 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
 }
 
 static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no_cache) {
+  struct ocfprov *p = provctx;
   *no_cache = 0;
+  if (p->broken) return NULL;
   switch (operation_id) {
     case OSSL_OP_CIPHER:
       return ocfprov_ciphers;
@@ -426,10 +439,19 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
   if (p == NULL) return 0;
   p->handle = handle;
   if (c_get_libctx != NULL) p->corectx = (OSSL_LIB_CTX *)c_get_libctx(handle);
-  p->initializing = true;
   bool dl = dl_start(p) && be_new(p);
-  if (dl && conf_read(p)) be_start_eager(p);
+  p->initializing = true; /* conf_read's complaint is kept for later */
+  bool conf_ok = dl && conf_read(p);
   p->initializing = false;
+  if (dl && !conf_ok) {
+    /* Activated but offering nothing: OpenSSL's default provider does the
+     * work, and the reason shows in `openssl list -providers`. */
+    p->broken = true;
+    const char *lvl = getenv("OCF_LOG_LEVEL");
+    if (lvl == NULL || atoi(lvl) > 0)
+      fprintf(stderr, "ocf provider: configuration error, not used: %s\n", p->broken_msg);
+  }
+  if (conf_ok) be_start_eager(p);
   if (!dl || p->be == NULL) {
     be_stop(p);
     dl_stop(p);

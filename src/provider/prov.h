@@ -31,6 +31,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include <ocf/ocf.h>
@@ -123,17 +125,27 @@ struct ocfprov {
    * provider's activation failure from a configuration file silently, and
    * the default provider would quietly take over): set at activation, then
    * read-only. */
-  bool initializing;
+  bool initializing; /* conf_read runs: its first error is kept in broken_msg */
   bool broken;
   int broken_reason;
   char broken_msg[256];
 };
 
 /* ocfprov_usable returns true, or raises the configuration's error and
- * returns false: every operation's context constructor asks it. */
+ * returns false: every operation's context constructor asks it (a broken
+ * provider offers no algorithm; this guards against a caller that kept
+ * one). */
 bool ocfprov_usable(const struct ocfprov *p);
 
 #define STAT_ADD(p, f, n) atomic_fetch_add_explicit(&(p)->st.f, (n), memory_order_relaxed)
+
+/* STAT_ADD_LOOSE counts without a locked instruction (two of those cost
+ * 5% of a 1 KB ChaCha20-Poly1305 update): concurrent threads may lose a
+ * count.  For the inline counters only, which are informative; the
+ * framework's are exact. */
+#define STAT_ADD_LOOSE(p, f, n)                                                                   \
+  atomic_store_explicit(&(p)->st.f, atomic_load_explicit(&(p)->st.f, memory_order_relaxed) + (n), \
+                        memory_order_relaxed)
 
 /* --- the inline path: the default provider (delegate.c) ----------------- */
 
@@ -173,6 +185,10 @@ int be_kop(struct ocfprov *p, struct ocf_kreq *k, struct bstat *bs);
 /* be_available tells whether the framework path can be used at all now
  * (started, or can start; not a forked child of an in-process framework). */
 bool be_available(struct ocfprov *p);
+
+/* be_state is 1 when the framework path is up, 0 while it starts (or was
+ * not needed yet), -1 when unavailable (*why says why). */
+int be_state(const struct ocfprov *p, const char **why);
 
 /* be_in_async_job tells whether the caller runs inside an OpenSSL async job
  * that the provider may pause. */
@@ -242,6 +258,16 @@ int param_get_size(const OSSL_PARAM *p, size_t *v);
 
 /* secure wipe + free */
 void wipe_free(void *p, size_t n);
+
+/* zalloc is calloc through malloc: glibc's calloc bypasses the per-thread
+ * cache, which costs a context made per message (EVP_Digest) 2% of 1 KB. */
+static inline void *zalloc(size_t n) {
+  void *p = malloc(n);
+  /* (the barrier keeps the compiler from fusing the pair back into calloc) */
+  __asm__ volatile("" : : "r"(p) : "memory");
+  if (p != NULL) memset(p, 0, n);
+  return p;
+}
 
 /* --- algorithm tables (one per file) ------------------------------------ */
 
