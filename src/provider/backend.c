@@ -648,7 +648,7 @@ static int inproc_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const
   bs->async = q.w.efd != NULL;
   /* Outside a job the caller waits anyway: a software producer may run the
    * request right here. */
-  q.r.flags = bs->async ? 0 : OCF_REQ_INLINE;
+  q.r.flags = bs->async ? OCF_REQ_ASYNC : OCF_REQ_INLINE;
   atomic_store(&s->inflight, &q.w);
   int rc = ocf_dispatch(&q.r);
   if (rc != 0) {
