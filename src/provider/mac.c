@@ -228,11 +228,13 @@ static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
     return d_update(c->dctx, in, inl);
   }
   if (inl == 0) return 1;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = 0;
   if (c->mode == H_NONE) {
     bool ok = c->alg != OCF_ALG_NONE && c->key_set && c->keylen <= 1024 && !c->tls &&
               c->sess_err == 0 && inl <= c->p->conf.digest_max && be_available(c->p);
-    if (dec_choose(c->p, FAM_HMAC, inl, ok, &c->t) == PATH_INLINE) {
+    enum opath path = dec_choose(c->p, FAM_HMAC, inl, ok, &c->t);
+    t0 = c->t.t0; /* (set when the ticket is timed) */
+    if (path == PATH_INLINE) {
       c->mode = H_INLINE;
       int r = d_update(c->dctx, in, inl);
       STAT_ADD_LOOSE(c->p, in_bytes, inl);
@@ -240,6 +242,8 @@ static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
       return r;
     }
     c->mode = H_KEEP;
+  } else if (c->t.timed) {
+    t0 = now_ns();
   }
   if (c->len + inl > c->p->conf.digest_max || !keep(c, in, inl)) {
     c->t.timed = false;
@@ -263,7 +267,7 @@ static int fw_mac(struct hmctx *c, uint8_t *out, struct bstat *bs) {
 
 static int hm_final(void *vctx, unsigned char *out, size_t *outl, size_t outsize) {
   struct hmctx *c = vctx;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = c->t.timed ? now_ns() : 0;
   if (c->mode == H_KEEP) {
     if (outsize < c->size) {
       ocfprov_err(c->p, OCFPROV_R_OUT_TOO_SMALL, "%zu bytes for a %zu-byte MAC", outsize, c->size);
