@@ -352,7 +352,9 @@ struct ipsec_pkt {
 
 /* ipsec_pkt_init sets up pkt for a packet of len bytes at buf + off in a
  * buffer of size bytes, with completion done and caller data user; every
- * other field is cleared. */
+ * other public field is cleared.  priv_ needs no clearing: the library sets
+ * up all of it that it reads when the packet enters, so one ipsec_pkt (once
+ * its done() has run) can carry the next packet, through any SA, either way. */
 void ipsec_pkt_init(struct ipsec_pkt *pkt, void *buf, size_t size, size_t off, size_t len,
                     ipsec_done_fn done, void *user);
 

@@ -59,7 +59,10 @@ bool ipsi_pkt_make_room(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, size_t hea
 
 void ipsi_req_setup(struct ipsec_pkt *pkt, size_t base, size_t end) {
   struct ocf_req *r = &ps_of(pkt)->req;
-  memset(r, 0, offsetof(struct ocf_req, desc));
+  /* every field a transform does not set is zero: the packet's last journey
+   * through this buffer (another SA, the other direction) leaves nothing
+   * behind.  Transforms use at most IPSI_NDESC descriptors. */
+  memset(r, 0, offsetof(struct ocf_req, desc) + IPSI_NDESC * sizeof(struct ocf_desc));
   memset(&r->callback, 0, sizeof(*r) - offsetof(struct ocf_req, callback));
   r->buf = ocf_buf_contig(pkt->buf + base, end - base);
   ps_of(pkt)->base = base;

@@ -26,6 +26,8 @@
 #define MAX_ICV 32
 #define MAX_IVLEN 16
 #define MAX_RESUBMIT 16
+#define IPSI_NDESC 2 /* descriptors a transform fills at most (cipher + MAC) */
+_Static_assert(IPSI_NDESC <= OCF_MAX_DESC, "descriptors");
 /* AH builds its ICV input from a copy of the headers (mutable fields zeroed):
  * the IP header with the extension headers before AH, then the AH header. */
 #define AH_SCRATCH 320
