@@ -218,7 +218,12 @@ struct ipsec_selector {
  * arrived under, outermost last (the same order as the sender's outbound
  * list); a packet that arrives under one of these SAs and does not match the
  * selector, or matches it but was not protected by them, is dropped with
- * IPSEC_DROP_POLICY.  Inbound BYPASS / DISCARD apply to packets that arrive
+ * IPSEC_DROP_POLICY.  Several inbound policies may name the same SA (one SA
+ * carrying several selectors, as IKEv2's traffic selector lists): a packet
+ * that came through it is admitted when it fits any of them, and
+ * pkt->policy is the first that fits in the order they were added (a drop
+ * is counted on the first of them).  An inbound SA that no policy names
+ * admits any packet.  Inbound BYPASS / DISCARD apply to packets that arrive
  * without IPsec. */
 struct ipsec_policy_params {
   enum ipsec_dir dir;

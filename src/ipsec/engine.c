@@ -514,11 +514,24 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     enum ipsec_action act = pol != NULL ? pol->action : ps->ctx->opts.in_default;
     v = act == IPSEC_ACT_BYPASS ? IPSEC_BYPASS : IPSEC_DROP_POLICY;
   } else {
-    for (int i = 0; i < pkt->nsa && pol == NULL; i++)
-      pol = atomic_load_explicit(&pkt->sa[i]->in_policy, memory_order_acquire);
+    /* Every policy that could admit the packet names all its SAs: the set
+     * of the first SA that has policies holds them all.  An SA no policy
+     * names admits anything. */
+    const struct pol_set *set = NULL;
+    for (int i = 0; i < pkt->nsa && set == NULL; i++)
+      set = atomic_load_explicit(&pkt->sa[i]->in_pols, memory_order_acquire);
     v = IPSEC_OK;
-    if (pol != NULL && (!chain_fits(pol, pkt) || !ipsi_sel_match(&pol->sel, &f)))
+    if (set != NULL) {
       v = IPSEC_DROP_POLICY;
+      pol = set->p[0]; /* counts the drop when none fits */
+      for (int i = 0; i < set->n; i++) {
+        if (chain_fits(set->p[i], pkt) && ipsi_sel_match(&set->p[i]->sel, &f)) {
+          pol = set->p[i];
+          v = IPSEC_OK;
+          break;
+        }
+      }
+    }
   }
   if (pol != NULL) atomic_fetch_add_explicit(&pol->refs, 1, memory_order_relaxed);
   ipsi_rcu_read_unlock();

@@ -138,8 +138,10 @@ struct ipsec_sa {
   /* Table links: [ctx->lock] for writers, RCU for readers of hnext. */
   _Atomic(struct ipsec_sa *) hnext;         /* inbound SAD hash chain */
   struct ipsec_sa *lnext;                   /* the context's list of all SAs */
-  int npolicies;                            /* [ctx->lock] policies naming it */
-  _Atomic(struct ipsec_policy *) in_policy; /* [ctx->lock] writes; RCU reads */
+  int npolicies; /* [ctx->lock] policies naming it */
+  /* the inbound policies naming it (a packet through it must fit one):
+   * [ctx->lock] writes, replaced as a whole; RCU reads */
+  _Atomic(struct pol_set *) in_pols;
   bool in_table;                            /* [ctx->lock] */
 
   /* Lifetime of the object: one reference for the tables, one per packet
@@ -185,6 +187,13 @@ struct ipsec_policy {
   char name[32];
   _Atomic int refs; /* one for the SPD, one per outbound packet in flight */
   struct acounters c;
+};
+
+/* The inbound policies of one SA, in the order added: immutable, replaced
+ * as a whole by writers (RCU). */
+struct pol_set {
+  int n;
+  struct ipsec_policy *p[];
 };
 
 /* An SPD: an immutable array, replaced as a whole by writers (RCU). */
