@@ -505,6 +505,9 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     in_finish(pkt, v, NULL);
     return;
   }
+  /* what follows the datagram is not part of it (an IP in IP packet from an
+   * IPcomp tunnel, say, carried inside a longer outer one) */
+  if (h.tot < pkt->len) pkt->len = h.tot;
   struct flow f;
   ipsi_flow_of(pkt->buf + pkt->off, pkt->len, &h, &f);
   ipsi_rcu_read_lock();
