@@ -158,6 +158,7 @@ struct ipsec_sa {
   spin_t ro_lock;
   uint64_t ro_next;          /* [ro_lock] the next number to leave */
   struct ipsec_pkt *ro_held; /* [ro_lock] completed early, sorted by seq */
+  struct ipsec_pkt *ro_tail; /* [ro_lock] its last packet (valid when ro_held is set) */
   bool ro_draining;          /* [ro_lock] a thread is delivering */
 
   /* Inbound anti-replay window. */
