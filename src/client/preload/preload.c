@@ -141,13 +141,14 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+static void init_once(void);
+
 void pl_resolve(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  void init_once(void);
   pthread_once(&once, init_once);
 }
 
-void init_once(void) {
+static void init_once(void) {
   real_open = dlsym(RTLD_NEXT, "open");
   real_openat = dlsym(RTLD_NEXT, "openat");
   real_close = dlsym(RTLD_NEXT, "close");
