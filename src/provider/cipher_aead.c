@@ -293,22 +293,9 @@ static bool announced(const struct actx *c, size_t n) {
 /* --- updates ----------------------------------------------------------------- */
 
 static int keep_aad(struct actx *c, const uint8_t *in, size_t inl) {
-  if (c->aadlen + inl > c->aadcap) {
-    size_t cap = c->aadcap ? c->aadcap : 64;
-    while (cap < c->aadlen + inl) cap *= 2;
-    uint8_t *a = malloc(cap);
-    if (a == NULL) {
-      ocfprov_err(c->p, OCFPROV_R_MALLOC, "AAD");
-      return 0;
-    }
-    if (c->aadlen) memcpy(a, c->aad, c->aadlen);
-    wipe_free(c->aad, c->aadcap);
-    c->aad = a;
-    c->aadcap = cap;
-  }
-  memcpy(c->aad + c->aadlen, in, inl);
-  c->aadlen += inl;
-  return 1;
+  if (buf_append(&c->aad, &c->aadlen, &c->aadcap, in, inl)) return 1;
+  ocfprov_err(c->p, OCFPROV_R_MALLOC, "AAD");
+  return 0;
 }
 
 static int tls_record(struct actx *c, uint8_t *out, size_t *outl, size_t outsize, const uint8_t *in,
