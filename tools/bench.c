@@ -524,9 +524,8 @@ static void stop_private_ocfd(struct opts *o) {
 
 /* run_cdev: a cryptodev program under the preload shim, in a child
  * process: its CPU time counts with this process's. */
-static int run_cdev(const struct bench_case *c, size_t size, const struct opts *o,
-                    double seconds, struct bench_result *res, double *daemon_cpu,
-                    double *lat_w) {
+static int run_cdev(const struct bench_case *c, size_t size, const struct opts *o, double seconds,
+                    struct bench_result *res, double *daemon_cpu, double *lat_w) {
   double d0 = o->priv_pid > 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
   double c0 = bench_cpu_seconds() + bench_children_cpu_seconds();
   int e = bench_cdev_run(o->ocfd, c, size, seconds, res, lat_w);

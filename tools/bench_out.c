@@ -239,8 +239,8 @@ static void json_obj(FILE *f, const struct row *r, int k, const struct opts *o, 
      * cryptodev program relative to the direct path */
     fprintf(f, k == P_DEV_CDEV ? ", \"ratio_direct\": " : ", \"ratio_inproc\": ");
     json_num(f, bench_ratio(r, k));
-    fprintf(f, ", \"window\": %d, \"socket\": ",
-            k == P_DEV_SYNC || k == P_DEV_CDEV ? 1 : o->p.window);
+    fprintf(f,
+            ", \"window\": %d, \"socket\": ", k == P_DEV_SYNC || k == P_DEV_CDEV ? 1 : o->p.window);
     json_str(f, o->ocfd);
     /* the daemon's share of cpu_s (null: not known, a daemon not ours) */
     fprintf(f, ", \"daemon_cpu_s\": ");

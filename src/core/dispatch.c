@@ -14,8 +14,8 @@
  *   run on another CPU, and the work handed over is worth at least
  *   SPREAD_FACTOR times what handing over measurably costs: the requests'
  *   service times are measured per producer, algorithm and size (balance.c),
- *   the handoff as the time a queued request waits for a sleeping worker
- *   (queue.c).  A thread that keeps running requests its callbacks resubmit
+ *   the handoff as the CPU time of waking a sleeping worker, on both
+ *   threads (queue.c).  A thread that keeps running requests its callbacks resubmit
  *   for that long, with a worker idle, hands them over too.
  * A request dispatched from a callback this thread is running waits until
  * that callback returns (the thread's deferred list), so the stack never
@@ -34,6 +34,10 @@ void dispatch_kinline(struct ocf_kreq *k);
 void dispatch_kdeliver(struct ocf_kreq *k);
 void dispatch_kheld(struct drv *d, struct ocf_kreq *k, unsigned gen);
 
+/* The few functions every request goes through are inlined into their
+ * callers: their prologues and epilogues cost as much as their bodies. */
+#define HOT static inline __attribute__((always_inline))
+
 /* Handing work to a worker pays when it is worth this many handoffs. */
 #define SPREAD_FACTOR 2.0
 /* OCF_REQ_INLINE requests run nested in a callback at most this deep. */
@@ -46,7 +50,7 @@ const struct ocf_sessparam *ocf_req_params(const struct ocf_req *req) {
 
 /* --- completion ------------------------------------------------------------ */
 
-static void run_callbacks(struct tctx *t, struct fifo *f) {
+HOT void run_callbacks(struct tctx *t, struct fifo *f) {
   /* Each callback may resubmit its request, which rewrites next_: read the
    * link before calling. */
   for (struct ocf_kreq *k = f->khead, *next; k != NULL; k = next) {
@@ -61,7 +65,7 @@ static void run_callbacks(struct tctx *t, struct fifo *f) {
   if (t != NULL && t->pend.count > 0) runq_push(&t->pend);
 }
 
-static void deliver(struct tctx *t, struct ocf_req *r) {
+HOT void deliver(struct tctx *t, struct ocf_req *r) {
   if (r->flags & OCF_REQ_CBIMM) {
     r->callback(r);
   } else if (t != NULL && t->done != NULL) {
@@ -107,7 +111,7 @@ static void to_counted(struct tctx *t, struct ocf_req *r) {
 
 /* The one completion path for symmetric requests, from a producer or from
  * the framework itself. */
-static void finish(struct ocf_req *r) {
+HOT void finish(struct ocf_req *r) {
   struct tctx *t = tctx_peek();
   struct drv *d = r->drv_;
   struct sess *s = r->sess_;
@@ -154,7 +158,13 @@ static void stale(struct ocf_req *r);
 
 void ocf_done(struct ocf_req *req) {
   if (req == NULL) return;
-  struct tctx *t = tctx_get();
+  struct tctx *t = tctx_peek();
+  /* the common case: a software producer inside this thread's run loop */
+  if (__builtin_expect(t != NULL && t->depth > 0 && req->error != OCF_ELOST, 1)) {
+    finish(req);
+    return;
+  }
+  if (t == NULL) t = tctx_get();
   if (req->error == OCF_ELOST) {
     if (t != NULL) to_counted(t, req);
     if (((struct sess *)req->sess_)->selftest) {
@@ -260,19 +270,18 @@ static void hold(struct drv *d, struct ocf_req *r, unsigned gen) {
 }
 
 /* Gives r to its producer (or to the held list). */
-static void run_process(struct tctx *t, struct ocf_req *r) {
+HOT void run_process(struct tctx *t, struct ocf_req *r) {
   struct drv *d = r->drv_;
-  if (atomic_load_explicit(&d->detached, memory_order_acquire)) {
+  unsigned gen = atomic_load_explicit(&d->unblock_gen, memory_order_acquire);
+  if (__builtin_expect(atomic_load_explicit(&d->detached, memory_order_acquire) |
+                           atomic_load_explicit(&d->blocked, memory_order_acquire),
+                       0)) {
     to_counted(t, r);
-    stale(r);
-    return;
-  }
-  /* A blocked producer gets nothing new until it unblocks: later requests
-   * queue behind the held ones. */
-  unsigned gen = atomic_load(&d->unblock_gen);
-  if (atomic_load_explicit(&d->blocked, memory_order_acquire)) {
-    to_counted(t, r);
-    hold(d, r, gen);
+    if (atomic_load_explicit(&d->detached, memory_order_acquire))
+      stale(r);
+    else /* a blocked producer gets nothing new until it unblocks: later
+            requests queue behind the held ones */
+      hold(d, r, gen);
     return;
   }
   int rc;
@@ -385,7 +394,8 @@ void dispatch_run(struct tctx *t, struct fifo *work) {
   uint64_t since = 0;
   t->depth++;
   for (int iter = 0;; iter++) {
-    if (t->role == ROLE_CONSUMER || t->role == ROLE_WORKER) maybe_spread(t, work, &since, iter);
+    if ((t->role == ROLE_CONSUMER || t->role == ROLE_WORKER) && runq_idle() > 0)
+      maybe_spread(t, work, &since, iter);
     fifo_init(&done);
     struct fifo *saved = t->done;
     t->done = &done;
@@ -443,7 +453,7 @@ static inline size_t cache_slot(ocf_sid_t sid) {
   return (size_t)((sid ^ (sid >> 32)) * 0x9e3779b97f4a7c15ull >> 58) & (TC_CACHE - 1);
 }
 
-static void sample_t0(struct tctx *t, struct ocf_req *r) {
+HOT void sample_t0(struct tctx *t, struct ocf_req *r) {
   /* The latency histogram (p50 / p99 of ocf_driver_stats) times one request
    * in LAT_SAMPLE: reading the clock twice cost about 15% of a 64-byte
    * request's time in the framework. */
@@ -454,7 +464,7 @@ static void sample_t0(struct tctx *t, struct ocf_req *r) {
 /* admit_fast: a session this thread used before, counted on its pin.
  * Returns 0 (admitted, RS_PINNED), an errno (refused), or -1 (take the
  * table path). */
-static int admit_fast(struct tctx *t, struct ocf_req *r) {
+HOT int admit_fast(struct tctx *t, struct ocf_req *r) {
   if (ocf_policy != POLICY_SESSIONS) return -1; /* those choose per request */
   size_t slot = cache_slot(r->sid);
   if (t->cache[slot].sid != r->sid || r->sid == 0) return -1;
@@ -462,15 +472,19 @@ static int admit_fast(struct tctx *t, struct ocf_req *r) {
   struct drv *d = t->cache[slot].d;
   if (pin_take(t, s, d) == NULL) return -1;
   pin_fence();
-  /* pinned: s cannot be freed, nor d removed, while the checks below pass */
+  /* pinned: s cannot be freed, nor d removed, while the checks below pass.
+   * Whether d still serves the chain changes only with the registry, which
+   * bumps reg_gen after each change: check again when it moved. */
   const struct cbind *b;
+  unsigned gen = atomic_load_explicit(&reg_gen, memory_order_relaxed);
   if (atomic_load_explicit(&s->dying, memory_order_acquire) ||
       (b = atomic_load_explicit(&s->fast, memory_order_acquire)) == NULL || b->sid != r->sid ||
-      b->drv != d || !drv_serves_chain(d, s)) {
+      b->drv != d || (t->cache[slot].gen != gen && !drv_serves_chain(d, s))) {
     pin_drop(t, s, d);
     t->cache[slot].sid = 0;
     return -1;
   }
+  t->cache[slot].gen = gen;
   int rc = validate_req(s, r, d);
   if (rc != 0) {
     pin_drop(t, s, d);
@@ -527,6 +541,7 @@ again:
     t->cache[slot].sid = r->sid;
     t->cache[slot].s = s;
     t->cache[slot].d = d;
+    t->cache[slot].gen = atomic_load(&reg_gen) - 1; /* checked at first use */
   }
   atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
   if (!st) {
@@ -560,7 +575,7 @@ again:
 
 /* Binds r to its session and producer.  Returns 0 (accepted), or an errno
  * for a refusal. */
-static int admit(struct tctx *t, struct ocf_req *r, bool *stale_out) {
+HOT int admit(struct tctx *t, struct ocf_req *r, bool *stale_out) {
   if (r->callback == NULL) return ocf_seterr(EINVAL, "request without a callback");
   uint32_t st = __atomic_load_n(&r->state_, __ATOMIC_ACQUIRE);
   if (st == RS_QUEUED || st == RS_PINNED)
@@ -576,8 +591,7 @@ static int admit(struct tctx *t, struct ocf_req *r, bool *stale_out) {
 /* place decides where an admitted request goes: *local (this thread runs
  * it), *queue (a worker will), or nowhere more (given to an asynchronous
  * producer, or completed with EAGAIN / ENODEV because its binding is stale). */
-static void place(struct tctx *t, struct ocf_req *r, bool st, struct fifo *local,
-                  struct fifo *queue) {
+HOT void place(struct tctx *t, struct ocf_req *r, bool st, struct fifo *local, struct fifo *queue) {
   if (st) {
     /* Complete asynchronously, as promised: migrate now, deliver later. */
     struct fifo tmp, *saved = t != NULL ? t->done : NULL;
@@ -596,7 +610,13 @@ static void place(struct tctx *t, struct ocf_req *r, bool st, struct fifo *local
     return;
   }
   struct drv *d = r->drv_;
-  if (!(d->flags & OCF_DRV_SYNC)) {
+  /* the common case first: a software producer, this thread runs it */
+  if (__builtin_expect((d->flags & OCF_DRV_SYNC) && t != NULL &&
+                           !(r->flags & (OCF_REQ_ASYNC | OCF_REQ_INLINE)) && t->foreign == 0 &&
+                           (t->role == ROLE_CONSUMER || t->role == ROLE_WORKER),
+                       1)) {
+    fifo_put(local, r);
+  } else if (!(d->flags & OCF_DRV_SYNC)) {
     to_counted(t, r);
     run_process(t, r);
   } else if (t == NULL || (r->flags & OCF_REQ_ASYNC) || t->foreign > 0 || t->role == ROLE_RETURN ||
@@ -616,7 +636,7 @@ static void place(struct tctx *t, struct ocf_req *r, bool st, struct fifo *local
 }
 
 /* go runs or defers what place() kept here and hands the rest over. */
-static void go(struct tctx *t, struct fifo *local, struct fifo *queue) {
+HOT void go(struct tctx *t, struct fifo *local, struct fifo *queue) {
   if (queue->count > 0) {
     if (t != NULL && t->depth > 0)
       fifo_append(&t->pend, queue);

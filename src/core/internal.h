@@ -211,6 +211,7 @@ struct tctx {
     ocf_sid_t sid;
     struct sess *s;
     struct drv *d;
+    unsigned gen;    /* reg_gen when d was last seen serving s's chain */
   } cache[TC_CACHE]; /* recently used sessions, checked through sess.fast on use */
   struct fifo defer; /* admitted requests this thread runs when its callbacks are over */
   struct fifo pend;  /* requests for the workers, pushed when the callbacks are over */
@@ -357,9 +358,15 @@ int dispatch_init(int workers);
 void dispatch_fini(void);
 void runq_push(struct fifo *f); /* to the workers; empties f */
 void retq_push(struct fifo *f); /* to the return thread; empties f */
-int runq_idle(void);            /* workers asleep, waiting for work */
-long runq_len(void);            /* requests waiting (racy) */
-double handoff_ns(void);        /* measured: a queued request's wait for a sleeping worker */
+extern atomic_int runq_idle_;   /* see queue.c */
+extern atomic_long runq_len_;
+/* runq_idle: workers asleep and not yet woken, waiting for work (racy) */
+static inline int runq_idle(void) {
+  return atomic_load_explicit(&runq_idle_, memory_order_relaxed);
+}
+/* runq_len: requests waiting in the run queue (racy) */
+static inline long runq_len(void) { return atomic_load_explicit(&runq_len_, memory_order_relaxed); }
+double handoff_ns(void); /* measured: a queued request's wait for a sleeping worker */
 int kcost_key(const struct ocf_kreq *k); /* which measurement a request's time goes to */
 void kcost_measure(int key, uint64_t ns);
 int dispatch_nworkers(void);
@@ -372,10 +379,10 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
 
 /* sessx.c: per-session services the framework gives producers (streamed
  * digests, generated nonces) */
-int sessx_init(struct sess *s);                             /* at creation */
-void sessx_free(struct sess *s);                            /* wipes */
+int sessx_init(struct sess *s);                                   /* at creation */
+void sessx_free(struct sess *s);                                  /* wipes */
 int sessx_admit(const struct sess *s, const struct ocf_req *req); /* last check */
-void sessx_done(struct sess *s, const struct ocf_req *req); /* before the callback */
+void sessx_done(struct sess *s, const struct ocf_req *req);       /* before the callback */
 
 /* kdispatch.c */
 void kcomplete(struct ocf_kreq *k, int error);

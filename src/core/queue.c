@@ -85,9 +85,9 @@ struct tqueue {
   bool stop;            /* [lock] */
   double vt_sym, vt_pk; /* [lock] virtual clocks of the two kinds (ns) */
   int ping;             /* [lock] calibration wake-ups asked for */
-  atomic_int idle;      /* [A] waiting - waking, read without the lock: a
+  atomic_int *idle;     /* [A] waiting - waking, read without the lock: a
                            worker already signalled is not idle any more */
-  atomic_long len;      /* [A] mirror of q.count */
+  atomic_long *len;     /* [A] mirror of q.count */
 };
 
 static struct tqueue runq, retq;
@@ -107,8 +107,9 @@ static atomic_bool helped;
 static _Atomic double sig_ns, wait_ns;
 
 int dispatch_nworkers(void) { return nworkers; }
-int runq_idle(void) { return atomic_load_explicit(&runq.idle, memory_order_relaxed); }
-long runq_len(void) { return atomic_load_explicit(&runq.len, memory_order_relaxed); }
+/* the run queue's idle and len, read without its lock (internal.h) */
+atomic_int runq_idle_;
+atomic_long runq_len_;
 double handoff_ns(void) {
   return atomic_load_explicit(&sig_ns, memory_order_relaxed) +
          atomic_load_explicit(&wait_ns, memory_order_relaxed);
@@ -126,7 +127,9 @@ static void ewma(_Atomic double *m, uint64_t ns) {
                         memory_order_relaxed);
 }
 
-static void tq_init(struct tqueue *t) {
+static void tq_init(struct tqueue *t, atomic_int *idle, atomic_long *len) {
+  t->idle = idle;
+  t->len = len;
   pthread_mutex_init(&t->lock, NULL);
   pthread_cond_init(&t->cv, NULL);
   fifo_init(&t->q);
@@ -134,8 +137,8 @@ static void tq_init(struct tqueue *t) {
   t->stop = false;
   t->vt_sym = t->vt_pk = 0;
   t->ping = 0;
-  atomic_store(&t->idle, 0);
-  atomic_store(&t->len, 0);
+  atomic_store(t->idle, 0);
+  atomic_store(t->len, 0);
 }
 
 /* Appends a whole fifo; one lock round trip however many requests. */
@@ -143,7 +146,7 @@ static void tq_push(struct tqueue *t, struct fifo *f) {
   if (f->count == 0) return;
   pthread_mutex_lock(&t->lock);
   fifo_append(&t->q, f);
-  atomic_store_explicit(&t->len, t->q.count, memory_order_relaxed);
+  atomic_store_explicit(t->len, t->q.count, memory_order_relaxed);
   if (t->waiting > t->waking) {
     uint64_t c0 = t == &runq ? thread_cpu_ns() : 0;
     if (t->q.count > 1) {
@@ -154,7 +157,7 @@ static void tq_push(struct tqueue *t, struct fifo *f) {
       t->waking++;
     }
     if (c0 != 0) ewma(&sig_ns, thread_cpu_ns() - c0);
-    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+    atomic_store_explicit(t->idle, t->waiting - t->waking, memory_order_relaxed);
   }
   pthread_mutex_unlock(&t->lock);
 }
@@ -182,7 +185,7 @@ static void tq_take(struct tqueue *t, struct fifo *out, long max) {
       t->q.count--;
       fifo_put(out, r);
     }
-    atomic_store_explicit(&t->len, t->q.count, memory_order_relaxed);
+    atomic_store_explicit(t->len, t->q.count, memory_order_relaxed);
     return;
   }
   double batch = 0;
@@ -213,7 +216,7 @@ static void tq_take(struct tqueue *t, struct fifo *out, long max) {
     t->q.count--;
     max--;
   }
-  atomic_store_explicit(&t->len, t->q.count, memory_order_relaxed);
+  atomic_store_explicit(t->len, t->q.count, memory_order_relaxed);
 }
 
 /* Waits for work; takes a share of it (leaving some for the other threads).
@@ -222,13 +225,13 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
   pthread_mutex_lock(&t->lock);
   while (t->q.count == 0 && !t->stop) {
     t->waiting++;
-    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+    atomic_store_explicit(t->idle, t->waiting - t->waking, memory_order_relaxed);
     uint64_t c0 = t == &runq ? thread_cpu_ns() : 0;
     pthread_cond_wait(&t->cv, &t->lock);
     if (c0 != 0) ewma(&wait_ns, thread_cpu_ns() - c0);
     t->waiting--;
     if (t->waking > 0) t->waking--; /* (or a spurious wake-up: close enough) */
-    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+    atomic_store_explicit(t->idle, t->waiting - t->waking, memory_order_relaxed);
     if (t->ping > 0) {
       t->ping--;
       pthread_cond_broadcast(&t->cv); /* the calibrating thread waits for it */
@@ -244,7 +247,7 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
   if (more && t->waiting > t->waking) {
     pthread_cond_signal(&t->cv);
     t->waking++;
-    atomic_store_explicit(&t->idle, t->waiting - t->waking, memory_order_relaxed);
+    atomic_store_explicit(t->idle, t->waiting - t->waking, memory_order_relaxed);
   }
   pthread_mutex_unlock(&t->lock);
   return ok;
@@ -297,7 +300,7 @@ int ocf_poll(int max, size_t max_len) {
     runq.q.count--;
     fifo_put(&batch, r);
   }
-  atomic_store_explicit(&runq.len, runq.q.count, memory_order_relaxed);
+  atomic_store_explicit(runq.len, runq.q.count, memory_order_relaxed);
   pthread_mutex_unlock(&runq.lock);
   int n = (int)batch.count;
   if (n > 0) {
@@ -333,8 +336,10 @@ static void calibrate(void) {
 }
 
 int dispatch_init(int n) {
-  tq_init(&runq);
-  tq_init(&retq);
+  static atomic_int ret_idle;
+  static atomic_long ret_len;
+  tq_init(&runq, &runq_idle_, &runq_len_);
+  tq_init(&retq, &ret_idle, &ret_len);
   if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (n <= 0) n = 1;
   if (n > 256) n = 256;

@@ -71,9 +71,14 @@ void tctx_init(void) {
     pin_asym = true;
 }
 
+static long membarrier(int cmd) { return syscall(__NR_membarrier, cmd, 0, 0); }
+
 void pin_barrier(void) {
   atomic_thread_fence(memory_order_seq_cst);
-  if (pin_asym && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+  /* A child of fork(2) may find the registration gone: register again */
+  if (pin_asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+      (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0 ||
+       membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)) {
     /* Cannot happen once registered; if it did, pins taken without a fence
      * could be missed.  Stop trusting the asymmetric scheme: owners fence
      * from now on, and this scan waits for any owner between the two. */
