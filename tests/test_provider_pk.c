@@ -122,7 +122,7 @@ static void cross(OSSL_LIB_CTX *lc, EVP_PKEY *k, const char *md, const OSSL_PARA
 static void t_rsa_sign(void **s) {
   static const char *const mds[] = {"SHA1", "SHA256", "SHA384", "SHA512", "SHA224"};
   for (int li = 0; li < 2; li++)
-    for (int bits = 1024; bits <= 2048; bits += 1024) {
+    for (int bits = 1024; bits <= (li == 0 ? 2048 : 1024); bits += 1024) {
       EVP_PKEY *kd = keygen(lcs[li], 0, "RSA", bits == 1024 ? "1024" : "2048");
       EVP_PKEY *ko = keygen(lcs[li], 1, "RSA", bits == 1024 ? "1024" : "2048");
       EVP_PKEY *kp = pem_roundtrip(lcs[li], ko);
@@ -177,7 +177,7 @@ static void t_rsa_raw(void **s) {
 
 static void t_rsa_crypt(void **s) {
   for (int li = 0; li < 2; li++) {
-    EVP_PKEY *k = keygen(lcs[li], 0, "RSA", "2048");
+    EVP_PKEY *k = keygen(lcs[li], 0, "RSA", li == 0 ? "2048" : "1024");
     for (int r = 0; r < 4 * rounds; r++) {
       int oaep = (int)pt_below(2);
       const char *md = pt_below(2) ? "SHA1" : "SHA256";

@@ -49,17 +49,6 @@ static void *rc_dupctx(void *vctx) {
   return c;
 }
 
-static const OSSL_PARAM *no_props(const OSSL_PARAM *params, OSSL_PARAM *buf, size_t n) {
-  if (params == NULL) return NULL;
-  size_t j = 0;
-  for (const OSSL_PARAM *q = params; q->key != NULL && j + 1 < n; q++)
-    if (strcmp(q->key, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST_PROPS) != 0 &&
-        strcmp(q->key, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS) != 0)
-      buf[j++] = *q;
-  buf[j] = OSSL_PARAM_construct_end();
-  return buf;
-}
-
 static int rc_init(struct rctx *c, void *keydata, const OSSL_PARAM params[], int enc) {
   struct okey *k = keydata;
   if (k == NULL || k->type != K_RSA || k->pk == NULL) {
@@ -74,8 +63,12 @@ static int rc_init(struct rctx *c, void *keydata, const OSSL_PARAM params[], int
   OSSL_PARAM buf[16];
   c->d = dl_pkey_ctx(k);
   if (c->d == NULL) return 0;
-  return (enc ? EVP_PKEY_encrypt_init_ex(c->d, no_props(params, buf, 16))
-              : EVP_PKEY_decrypt_init_ex(c->d, no_props(params, buf, 16))) > 0;
+  return (enc ? EVP_PKEY_encrypt_init_ex(
+                    c->d, params_without(params, buf, 16, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST_PROPS,
+                                         OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS))
+              : EVP_PKEY_decrypt_init_ex(
+                    c->d, params_without(params, buf, 16, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST_PROPS,
+                                         OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS))) > 0;
 }
 
 static int rc_einit(void *vctx, void *key, const OSSL_PARAM params[]) {
@@ -225,7 +218,10 @@ static int rc_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   struct rctx *c = vctx;
   if (params == NULL || params[0].key == NULL) return 1;
   OSSL_PARAM buf[16];
-  return c->d != NULL && EVP_PKEY_CTX_set_params(c->d, no_props(params, buf, 16));
+  return c->d != NULL &&
+         EVP_PKEY_CTX_set_params(
+             c->d, params_without(params, buf, 16, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST_PROPS,
+                                  OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS));
 }
 
 static int rc_get_ctx_params(void *vctx, OSSL_PARAM params[]) {

@@ -200,7 +200,6 @@ struct backend {
   bool starter_on;     /* [lock] */
   char errmsg[256];    /* why the framework is unavailable (written before state -1) */
   unsigned pid;        /* fork generation that started the framework (before state 1) */
-  bool owns;           /* [lock] we called ocf_init: ocf_shutdown at teardown */
   struct oconn *conns; /* [lock] ocfd connections */
   pthread_key_t tlkey; /* this thread's ocfd connection */
   bool tlkey_ok;
@@ -237,7 +236,11 @@ struct osess {
   unsigned pid; /* fork generation that made it */
 };
 
-static _Atomic int inproc_users; /* activations using the in-process framework */
+/* Activations of this module using the in-process framework, and whether
+ * one of them started it (rather than the application): the last one out
+ * shuts it down only then. */
+static _Atomic int inproc_users;
+static _Atomic bool inproc_started;
 
 /* be_unavailable records why the framework cannot be used and says so
  * once on stderr (unless $OCF_LOG_LEVEL is 0, as for libocf's messages):
@@ -277,7 +280,7 @@ static int inproc_start_locked(struct backend *be) {
     atomic_store(&be->state, -1);
     return rc;
   }
-  be->owns = !running;
+  if (!running) atomic_store(&inproc_started, true);
   be->pid = forkgen();
   atomic_fetch_add(&inproc_users, 1);
   atomic_store(&be->state, 1);
@@ -376,7 +379,8 @@ void be_stop(struct ocfprov *p) {
   if (be == NULL) return;
   if (be->starter_on) pthread_join(be->starter, NULL);
   if (atomic_load(&be->state) == 1 && be->pid == forkgen()) {
-    if (atomic_fetch_sub(&inproc_users, 1) == 1 && be->owns) ocf_shutdown();
+    if (atomic_fetch_sub(&inproc_users, 1) == 1 && atomic_exchange(&inproc_started, false))
+      ocf_shutdown();
   }
   if (be->tlkey_ok) pthread_key_delete(be->tlkey);
   while (be->conns != NULL) {

@@ -293,22 +293,9 @@ static bool announced(const struct actx *c, size_t n) {
 /* --- updates ----------------------------------------------------------------- */
 
 static int keep_aad(struct actx *c, const uint8_t *in, size_t inl) {
-  if (c->aadlen + inl > c->aadcap) {
-    size_t cap = c->aadcap ? c->aadcap : 64;
-    while (cap < c->aadlen + inl) cap *= 2;
-    uint8_t *a = malloc(cap);
-    if (a == NULL) {
-      ocfprov_err(c->p, OCFPROV_R_MALLOC, "AAD");
-      return 0;
-    }
-    if (c->aadlen) memcpy(a, c->aad, c->aadlen);
-    wipe_free(c->aad, c->aadcap);
-    c->aad = a;
-    c->aadcap = cap;
-  }
-  memcpy(c->aad + c->aadlen, in, inl);
-  c->aadlen += inl;
-  return 1;
+  if (buf_append(&c->aad, &c->aadlen, &c->aadcap, in, inl)) return 1;
+  ocfprov_err(c->p, OCFPROV_R_MALLOC, "AAD");
+  return 0;
 }
 
 static int tls_record(struct actx *c, uint8_t *out, size_t *outl, size_t outsize, const uint8_t *in,
@@ -538,69 +525,105 @@ static int tls_aad(struct actx *c, const OSSL_PARAM *q, size_t *pad) {
 
 /* --- parameters ---------------------------------------------------------------- */
 
+/* The parameter functions walk the caller's list once, by the keys' first
+ * letters: EVP asks for one or two parameters per message (openssl speed's
+ * AEAD loop several), and a lookup per known name costs a string compare
+ * each time. */
+static int get_tag(struct actx *c, OSSL_PARAM *q) {
+  if (c->enc != 1 || q->data_size == 0 || q->data_size > c->taglen || q->data == NULL ||
+      q->data_type != OSSL_PARAM_OCTET_STRING) {
+    ocfprov_err(c->p, OCFPROV_R_BAD_TAG_LENGTH, "getting a tag of %zu bytes", q->data_size);
+    return 0;
+  }
+  if (c->tag_ready) {
+    memcpy(q->data, c->tag, q->data_size);
+    q->return_size = q->data_size;
+    return 1;
+  }
+  OSSL_PARAM one[2] = {*q, OSSL_PARAM_construct_end()};
+  if (!c->fns->get_ctx_params(c->dctx, one)) return 0;
+  q->return_size = one[0].return_size;
+  return 1;
+}
+
+/* get_ivgen is GCM's IV generator: this message takes the current IV,
+ * whose last bytes are returned; the invocation field then counts on. */
+static int get_ivgen(struct actx *c, OSSL_PARAM *q) {
+  if (!is_gcm(c) || !c->iv_gen || !c->key_set || q->data == NULL ||
+      q->data_type != OSSL_PARAM_OCTET_STRING) {
+    ocfprov_err(c->p, OCFPROV_R_BAD_PARAM, "tlsivgen");
+    return 0;
+  }
+  size_t n = q->data_size == 0 || q->data_size > c->ivlen ? c->ivlen : q->data_size;
+  memcpy(c->iv, c->giv, c->ivlen);
+  memcpy(q->data, c->giv + c->ivlen - n, n);
+  q->return_size = n;
+  ctr64_inc(c->giv + c->ivlen - 8);
+  c->iv_set = true;
+  c->div_ok = false;
+  new_message(c);
+  return 1;
+}
+
+static int set_iv_octets(OSSL_PARAM *q, const uint8_t *iv, size_t len) {
+  return OSSL_PARAM_set_octet_string(q, iv, len) || OSSL_PARAM_set_octet_ptr(q, iv, len);
+}
+
 static int ae_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
   struct actx *c = vctx;
-  OSSL_PARAM *q;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IVLEN)) != NULL &&
-      !OSSL_PARAM_set_size_t(q, c->ivlen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_KEYLEN)) != NULL &&
-      !OSSL_PARAM_set_size_t(q, c->def->keylen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TAGLEN)) != NULL &&
-      !OSSL_PARAM_set_size_t(q, c->taglen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD)) != NULL &&
-      !OSSL_PARAM_set_size_t(q, c->taglen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IV)) != NULL &&
-      !OSSL_PARAM_set_octet_string(q, c->iv, c->ivlen) &&
-      !OSSL_PARAM_set_octet_ptr(q, c->iv, c->ivlen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_UPDATED_IV)) != NULL &&
-      !OSSL_PARAM_set_octet_string(q, c->iv, c->ivlen) &&
-      !OSSL_PARAM_set_octet_ptr(q, c->iv, c->ivlen))
-    return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TAG)) != NULL) {
-    if (c->enc != 1 || q->data_size == 0 || q->data_size > c->taglen || q->data == NULL ||
-        q->data_type != OSSL_PARAM_OCTET_STRING) {
-      ocfprov_err(c->p, OCFPROV_R_BAD_TAG_LENGTH, "getting a tag of %zu bytes", q->data_size);
-      return 0;
+  for (OSSL_PARAM *q = params; q != NULL && q->key != NULL; q++) {
+    const char *k = q->key;
+    int ok = 1;
+    switch (k[0]) {
+      case 'i':
+        if (!strcmp(k, OSSL_CIPHER_PARAM_IVLEN))
+          ok = OSSL_PARAM_set_size_t(q, c->ivlen);
+        else if (!strcmp(k, OSSL_CIPHER_PARAM_IV))
+          ok = set_iv_octets(q, c->iv, c->ivlen);
+        break;
+      case 'k':
+        if (!strcmp(k, OSSL_CIPHER_PARAM_KEYLEN)) ok = OSSL_PARAM_set_size_t(q, c->def->keylen);
+        break;
+      case 'u':
+        if (!strcmp(k, OSSL_CIPHER_PARAM_UPDATED_IV)) ok = set_iv_octets(q, c->iv, c->ivlen);
+        break;
+      case 't':
+        if (!strcmp(k, OSSL_CIPHER_PARAM_AEAD_TAGLEN) ||
+            !strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD))
+          ok = OSSL_PARAM_set_size_t(q, c->taglen);
+        else if (!strcmp(k, OSSL_CIPHER_PARAM_AEAD_TAG))
+          ok = get_tag(c, q);
+        else if (!strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN))
+          ok = get_ivgen(c, q);
+        break;
     }
-    if (c->tag_ready) {
-      memcpy(q->data, c->tag, q->data_size);
-      q->return_size = q->data_size;
-    } else {
-      OSSL_PARAM one[2] = {*q, OSSL_PARAM_construct_end()};
-      if (!c->fns->get_ctx_params(c->dctx, one)) return 0;
-      q->return_size = one[0].return_size;
-    }
-  }
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN)) != NULL) {
-    /* GCM's IV generator: this message takes the current IV, whose last
-     * bytes are returned; the invocation field then counts on. */
-    if (!is_gcm(c) || !c->iv_gen || !c->key_set || q->data == NULL ||
-        q->data_type != OSSL_PARAM_OCTET_STRING) {
-      ocfprov_err(c->p, OCFPROV_R_BAD_PARAM, "tlsivgen");
-      return 0;
-    }
-    size_t n = q->data_size == 0 || q->data_size > c->ivlen ? c->ivlen : q->data_size;
-    memcpy(c->iv, c->giv, c->ivlen);
-    memcpy(q->data, c->giv + c->ivlen - n, n);
-    q->return_size = n;
-    ctr64_inc(c->giv + c->ivlen - 8);
-    c->iv_set = true;
-    c->div_ok = false;
-    new_message(c);
+    if (!ok) return 0;
   }
   return 1;
 }
 
 static int ae_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   struct actx *c = vctx;
-  const OSSL_PARAM *q;
   if (params == NULL) return 1;
-  if ((q = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_KEYLEN)) != NULL) {
+  const OSSL_PARAM *keylen = NULL, *ivl = NULL, *tag = NULL, *tlsaad = NULL, *ivfixed = NULL,
+                   *ivinv = NULL;
+  for (const OSSL_PARAM *q = params; q->key != NULL; q++) {
+    const char *k = q->key;
+    if (k[0] == 'k' && !strcmp(k, OSSL_CIPHER_PARAM_KEYLEN))
+      keylen = q;
+    else if (k[0] == 'i' && !strcmp(k, OSSL_CIPHER_PARAM_IVLEN))
+      ivl = q;
+    else if (k[0] == 't' && !strcmp(k, OSSL_CIPHER_PARAM_AEAD_TAG))
+      tag = q;
+    else if (k[0] == 't' && !strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD))
+      tlsaad = q;
+    else if (k[0] == 't' && !strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED))
+      ivfixed = q;
+    else if (k[0] == 't' && !strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV))
+      ivinv = q;
+  }
+  const OSSL_PARAM *q;
+  if ((q = keylen) != NULL) {
     size_t v;
     if (!OSSL_PARAM_get_size_t(q, &v) || v != c->def->keylen) {
       ocfprov_err(c->p, OCFPROV_R_BAD_KEY_LENGTH, "%s takes a %zu-byte key", c->def->name,
@@ -609,9 +632,10 @@ static int ae_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
     }
   }
   /* IV and tag lengths and tags: the default provider's context checks
-   * them and keeps the same settings. */
-  const OSSL_PARAM *ivl = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_IVLEN);
-  const OSSL_PARAM *tag = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TAG);
+   * them and keeps the same settings (an unchanged IV length, which AEAD
+   * loops set before every message, it has already). */
+  size_t ivv = 0;
+  if (ivl != NULL && OSSL_PARAM_get_size_t(ivl, &ivv) && ivv == c->ivlen) ivl = NULL;
   if (ivl != NULL || tag != NULL) {
     OSSL_PARAM fw[3];
     int n = 0;
@@ -621,12 +645,12 @@ static int ae_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
     if (!c->fns->set_ctx_params(c->dctx, fw)) return 0;
   }
   if (ivl != NULL) {
-    size_t v;
+    size_t v = 0;
     if (!OSSL_PARAM_get_size_t(ivl, &v) || v == 0 || v > MAX_IV) {
       ocfprov_err(c->p, OCFPROV_R_BAD_IV_LENGTH, "%zu", v);
       return 0;
     }
-    if (v != c->ivlen) c->iv_set = false;
+    c->iv_set = false;
     c->ivlen = v;
   }
   if (tag != NULL) {
@@ -641,11 +665,11 @@ static int ae_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
       c->tag_set = true;
     }
   }
-  if ((q = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD)) != NULL) {
+  if ((q = tlsaad) != NULL) {
     size_t pad;
     if (!tls_aad(c, q, &pad)) return 0;
   }
-  if ((q = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED)) != NULL) {
+  if ((q = ivfixed) != NULL) {
     size_t n = q->data_size;
     bool ok = q->data_type == OSSL_PARAM_OCTET_STRING && q->data != NULL;
     if (is_gcm(c))
@@ -664,7 +688,7 @@ static int ae_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
       return 0;
     c->iv_gen = true;
   }
-  if ((q = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV)) != NULL) {
+  if ((q = ivinv) != NULL) {
     if (!is_gcm(c) || !c->iv_gen || c->enc != 0 || q->data_type != OSSL_PARAM_OCTET_STRING ||
         q->data_size == 0 || q->data_size > c->ivlen) {
       ocfprov_err(c->p, OCFPROV_R_BAD_PARAM, "tlsivinv");

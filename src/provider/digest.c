@@ -159,22 +159,6 @@ static void go_inline(struct dgctx *c) {
   c->mode = D_INLINE;
 }
 
-static int keep(struct dgctx *c, const uint8_t *in, size_t n) {
-  if (c->len + n > c->cap) {
-    size_t cap = c->cap ? c->cap : 1024;
-    while (cap < c->len + n) cap *= 2;
-    uint8_t *b = malloc(cap);
-    if (b == NULL) return 0;
-    if (c->len) memcpy(b, c->buf, c->len);
-    wipe_free(c->buf, c->cap);
-    c->buf = b;
-    c->cap = cap;
-  }
-  memcpy(c->buf + c->len, in, n);
-  c->len += n;
-  return 1;
-}
-
 static int dg_update(void *vctx, const unsigned char *in, size_t inl) {
   struct dgctx *c = vctx;
   if (c->mode == D_INLINE) {
@@ -196,7 +180,7 @@ static int dg_update(void *vctx, const unsigned char *in, size_t inl) {
     c->mode = D_KEEP;
   }
   uint64_t t0 = c->t.timed ? now_ns() : 0;
-  if (c->len + inl > c->p->conf.digest_max || !keep(c, in, inl)) {
+  if (c->len + inl > c->p->conf.digest_max || !buf_append(&c->buf, &c->len, &c->cap, in, inl)) {
     go_inline(c); /* too long for one request: stream from here */
     st_update(c, in, inl);
     c->t.timed = false;

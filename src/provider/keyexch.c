@@ -49,15 +49,6 @@ static void *xc_dupctx(void *vctx) {
   return c;
 }
 
-static const OSSL_PARAM *no_props(const OSSL_PARAM *params, OSSL_PARAM *buf, size_t n) {
-  if (params == NULL) return NULL;
-  size_t j = 0;
-  for (const OSSL_PARAM *q = params; q->key != NULL && j + 1 < n; q++)
-    if (strcmp(q->key, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS) != 0) buf[j++] = *q;
-  buf[j] = OSSL_PARAM_construct_end();
-  return buf;
-}
-
 static int xc_init(void *vctx, void *keydata, const OSSL_PARAM params[]) {
   struct xctx *c = vctx;
   struct okey *k = keydata;
@@ -73,7 +64,9 @@ static int xc_init(void *vctx, void *keydata, const OSSL_PARAM params[]) {
   c->key = k;
   OSSL_PARAM buf[16];
   c->d = dl_pkey_ctx(k);
-  return c->d != NULL && EVP_PKEY_derive_init_ex(c->d, no_props(params, buf, 16)) > 0;
+  return c->d != NULL &&
+         EVP_PKEY_derive_init_ex(
+             c->d, params_without(params, buf, 16, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS, NULL)) > 0;
 }
 
 static int xc_set_peer(void *vctx, void *peerdata) {
@@ -173,7 +166,9 @@ static int xc_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   struct xctx *c = vctx;
   if (params == NULL || params[0].key == NULL) return 1;
   OSSL_PARAM buf[16];
-  return c->d != NULL && EVP_PKEY_CTX_set_params(c->d, no_props(params, buf, 16));
+  return c->d != NULL &&
+         EVP_PKEY_CTX_set_params(
+             c->d, params_without(params, buf, 16, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS, NULL));
 }
 
 static int xc_get_ctx_params(void *vctx, OSSL_PARAM params[]) {

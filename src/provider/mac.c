@@ -167,11 +167,8 @@ static int hm_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
    * property query of the application (provider=ocf) would find nothing in
    * the private library context, which holds the default provider only. */
   OSSL_PARAM fw[16];
-  int n = 0;
-  for (const OSSL_PARAM *q = params; q->key != NULL && n < 15; q++)
-    if (strcmp(q->key, OSSL_MAC_PARAM_PROPERTIES) != 0) fw[n++] = *q;
-  fw[n] = OSSL_PARAM_construct_end();
-  if (!d_set_ctx_params(c->dctx, fw)) return 0;
+  if (!d_set_ctx_params(c->dctx, params_without(params, fw, 16, OSSL_MAC_PARAM_PROPERTIES, NULL)))
+    return 0;
   const OSSL_PARAM *q;
   if ((q = OSSL_PARAM_locate_const(params, OSSL_MAC_PARAM_DIGEST)) != NULL) {
     const char *md;
@@ -205,22 +202,6 @@ static int go_inline(struct hmctx *c) {
   return 1;
 }
 
-static int keep(struct hmctx *c, const uint8_t *in, size_t n) {
-  if (c->len + n > c->cap) {
-    size_t cap = c->cap ? c->cap : 1024;
-    while (cap < c->len + n) cap *= 2;
-    uint8_t *b = malloc(cap);
-    if (b == NULL) return 0;
-    if (c->len) memcpy(b, c->buf, c->len);
-    wipe_free(c->buf, c->cap);
-    c->buf = b;
-    c->cap = cap;
-  }
-  memcpy(c->buf + c->len, in, n);
-  c->len += n;
-  return 1;
-}
-
 static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
   struct hmctx *c = vctx;
   if (c->mode == H_INLINE) {
@@ -245,7 +226,7 @@ static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
   } else if (c->t.timed) {
     t0 = now_ns();
   }
-  if (c->len + inl > c->p->conf.digest_max || !keep(c, in, inl)) {
+  if (c->len + inl > c->p->conf.digest_max || !buf_append(&c->buf, &c->len, &c->cap, in, inl)) {
     c->t.timed = false;
     return go_inline(c) && d_update(c->dctx, in, inl);
   }

@@ -61,6 +61,34 @@ void ocfprov_err(const struct ocfprov *p, int reason, const char *fmt, ...) {
   va_end(ap);
 }
 
+int buf_append(uint8_t **buf, size_t *len, size_t *cap, const void *in, size_t n) {
+  if (*len + n > *cap) {
+    size_t c = *cap ? *cap : 1024;
+    while (c < *len + n) c *= 2;
+    uint8_t *b = malloc(c);
+    if (b == NULL) return 0;
+    if (*len) memcpy(b, *buf, *len);
+    wipe_free(*buf, *cap);
+    *buf = b;
+    *cap = c;
+  }
+  if (n) memcpy(*buf + *len, in, n);
+  *len += n;
+  return 1;
+}
+
+const OSSL_PARAM *params_without(const OSSL_PARAM *params, OSSL_PARAM *buf, size_t n,
+                                 const char *drop1, const char *drop2) {
+  if (params == NULL) return NULL;
+  size_t j = 0;
+  for (const OSSL_PARAM *q = params; q->key != NULL && j + 1 < n; q++)
+    if ((drop1 == NULL || strcmp(q->key, drop1) != 0) &&
+        (drop2 == NULL || strcmp(q->key, drop2) != 0))
+      buf[j++] = *q;
+  buf[j] = OSSL_PARAM_construct_end();
+  return buf;
+}
+
 bool ocfprov_usable(const struct ocfprov *p) {
   if (!p->broken) return true;
   ocfprov_err(p, p->broken_reason, "%s", p->broken_msg);

@@ -259,6 +259,19 @@ int param_get_size(const OSSL_PARAM *p, size_t *v);
 /* secure wipe + free */
 void wipe_free(void *p, size_t n);
 
+/* buf_append appends in[n] to the growing buffer *buf (*len bytes used of
+ * *cap), moving it when it grows (the old storage wiped).  1, or 0 when out
+ * of memory (the buffer unchanged). */
+int buf_append(uint8_t **buf, size_t *len, size_t *cap, const void *in, size_t n);
+
+/* params_without copies params into buf[n] without the entries keyed drop1
+ * or drop2 (NULL: none); returns buf, or NULL when params is NULL.  The
+ * operations pass the application's parameters on to the default
+ * provider's without its property queries (provider=ocf), which would
+ * find nothing in the private library context. */
+const OSSL_PARAM *params_without(const OSSL_PARAM *params, OSSL_PARAM *buf, size_t n,
+                                 const char *drop1, const char *drop2);
+
 /* zalloc is calloc through malloc: glibc's calloc bypasses the per-thread
  * cache, which costs a context made per message (EVP_Digest) 2% of 1 KB. */
 static inline void *zalloc(size_t n) {

@@ -75,17 +75,6 @@ static void *sig_dupctx(void *vctx) {
 /* strip_props copies params without the property queries, which name the
  * application's providers (provider=ocf) and would find nothing in the
  * private library context. */
-static const OSSL_PARAM *strip_props(const OSSL_PARAM *params, OSSL_PARAM *buf, size_t n) {
-  if (params == NULL) return NULL;
-  size_t j = 0;
-  for (const OSSL_PARAM *q = params; q->key != NULL && j + 1 < n; q++)
-    if (strcmp(q->key, OSSL_SIGNATURE_PARAM_PROPERTIES) != 0 &&
-        strcmp(q->key, OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES) != 0)
-      buf[j++] = *q;
-  buf[j] = OSSL_PARAM_construct_end();
-  return buf;
-}
-
 static int sig_init(struct sctx *c, void *keydata, const OSSL_PARAM params[], int op) {
   struct okey *k = keydata;
   if (k == NULL && c->key == NULL) {
@@ -104,7 +93,8 @@ static int sig_init(struct sctx *c, void *keydata, const OSSL_PARAM params[], in
   c->op = op;
   if (c->kt == K_ED25519) return 1; /* one-shot: digest_sign_init sets it up */
   OSSL_PARAM buf[32];
-  const OSSL_PARAM *pp = strip_props(params, buf, 32);
+  const OSSL_PARAM *pp = params_without(params, buf, 32, OSSL_SIGNATURE_PARAM_PROPERTIES,
+                                        OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES);
   c->d = dl_pkey_ctx(k);
   int ok = c->d != NULL;
   if (ok && op == SOP_SIGN) ok = EVP_PKEY_sign_init_ex(c->d, pp) > 0;
@@ -247,11 +237,15 @@ static int dsig_init(struct sctx *c, const char *mdname, void *key, const OSSL_P
     c->dmd = EVP_MD_CTX_new();
     int ok = c->dmd != NULL;
     if (ok && op == SOP_SIGN)
-      ok = EVP_DigestSignInit_ex(c->dmd, NULL, NULL, dl_libctx(c->p), "provider=default",
-                                 c->key->pk, strip_props(params, buf, 16)) > 0;
+      ok =
+          EVP_DigestSignInit_ex(c->dmd, NULL, NULL, dl_libctx(c->p), "provider=default", c->key->pk,
+                                params_without(params, buf, 16, OSSL_SIGNATURE_PARAM_PROPERTIES,
+                                               OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES)) > 0;
     if (ok && op == SOP_VERIFY)
       ok = EVP_DigestVerifyInit_ex(c->dmd, NULL, NULL, dl_libctx(c->p), "provider=default",
-                                   c->key->pk, strip_props(params, buf, 16)) > 0;
+                                   c->key->pk,
+                                   params_without(params, buf, 16, OSSL_SIGNATURE_PARAM_PROPERTIES,
+                                                  OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES)) > 0;
     return ok;
   }
   if (mdname == NULL || mdname[0] == '\0') {
@@ -370,7 +364,9 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   if (params == NULL || params[0].key == NULL) return 1;
   OSSL_PARAM buf[32];
   sig_settings_drop(c);
-  return d != NULL && EVP_PKEY_CTX_set_params(d, strip_props(params, buf, 32));
+  return d != NULL &&
+         EVP_PKEY_CTX_set_params(d, params_without(params, buf, 32, OSSL_SIGNATURE_PARAM_PROPERTIES,
+                                                   OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES));
 }
 
 /* The default provider's parameter lists are static; asked once of a
