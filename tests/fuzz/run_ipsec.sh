@@ -54,7 +54,10 @@ if [ "$stale" = 1 ]; then
   fi
 fi
 OCF_FUZZ_SEEDS="$work/corpus" OCF_LOG_LEVEL=0 "$bin" >/dev/null 2>&1 || true
+# inputs that once crashed it (tests/fuzz/ipsec_regress/) run first, with the seeds
+cp "$here"/ipsec_regress/* "$work/corpus/" 2>/dev/null || true
 OCF_LOG_LEVEL=0 "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
-  -rss_limit_mb=1024 "$work/corpus" >"$work/fuzz.log" 2>&1 || { tail -40 "$work/fuzz.log"; exit 1; }
+  -rss_limit_mb=1024 -artifact_prefix="$work/" "$work/corpus" >"$work/fuzz.log" 2>&1 ||
+  { tail -40 "$work/fuzz.log"; echo "fuzz: the input is in $work"; exit 1; }
 grep -E 'stat::number_of_executed_units|Done' "$work/fuzz.log" | tail -2
 [ -n "${2:-}" ] || rm -rf "$work"
