@@ -59,12 +59,12 @@ void bench_print_table(FILE *f, const struct opts *o, const struct row *rows, in
   char mtitle[64];
   snprintf(mtitle, sizeof(mtitle), "framework, all cores (%d CPUs)", o->ncpus);
   fprintf(f, "%-24s %6s %-8s | %-36s", "", "", "", dtitle);
-  if (same >= 0) fprintf(f, " | %-27s", "framework, same core");
+  if (same >= 0) fprintf(f, " | %-33s", "framework, same core");
   if (multi) fprintf(f, " | %s", mtitle);
   fputc('\n', f);
   fprintf(f, "%-24s %6s %-8s | %9s %11s %7s %6s", "algorithm", "bytes", "producer", "Mbit/s",
           "req/s", "p50 us", "cpu_s");
-  if (same >= 0) fprintf(f, " | %11s %6s %8s", "req/s", "cpu_s", "ocf/dir");
+  if (same >= 0) fprintf(f, " | %11s %6s %8s %5s", "req/s", "cpu_s", "ocf/dir", "eff");
   if (multi)
     fprintf(f, " | %9s %11s %7s %7s %6s %8s %5s", "Mbit/s", "req/s", "p50 us", "p99 us", "cpu_s",
             "x direct", "eff");
@@ -89,7 +89,8 @@ void bench_print_table(FILE *f, const struct opts *o, const struct row *rows, in
       fmt_num(a, sizeof(a), s->ok ? s->ops_per_s : NAN, "%.0f");
       fmt_num(b, sizeof(b), s->ok ? bench_cpu_of(r, same) : NAN, "%.3f");
       fmt_num(c, sizeof(c), bench_ratio(r, same) * 100.0, "%.1f%%");
-      fprintf(f, " | %11s %6s %8s", a, b, c);
+      fmt_num(e, sizeof(e), bench_eff(r, o, same), "%.2f");
+      fprintf(f, " | %11s %6s %8s %5s", a, b, c, e);
     }
     if (multi) {
       const struct bench_result *m = &r->res[P_OCF];
@@ -119,9 +120,11 @@ void bench_print_table(FILE *f, const struct opts *o, const struct row *rows, in
   if (multi)
     fprintf(f,
             "x direct: a multi-core speed-up, the framework on all %d CPUs over ONE direct "
-            "thread;\n"
-            "eff: (framework requests per CPU second) / (direct requests per CPU second).\n",
+            "thread.\n",
             o->ncpus);
+  fprintf(f,
+          "eff: (framework requests per CPU second) / (direct requests per CPU second); on a\n"
+          "machine shared with other work it is steadier than the rate ratios.\n");
   fprintf(f,
           "Latency: framework = ocf_dispatch to callback, including queueing behind the window "
           "of %d;\n"

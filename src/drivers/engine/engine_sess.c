@@ -244,8 +244,22 @@ static void pool_destroy(struct pool *pl, void *obj) {
   }
 }
 
+/* Each thread starts its search at a slot of its own, so that a session used
+ * by several threads at once (the framework runs requests in the threads
+ * that dispatch them) gives each thread back the context it used last,
+ * still in its cache, instead of passing contexts from core to core. */
+static unsigned home_slot(void) {
+  static atomic_uint next;
+  static __thread unsigned home = UINT_MAX;
+  if (home == UINT_MAX)
+    home = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % POOL_SLOTS;
+  return home;
+}
+
 void *eng_pool_get(struct pool *pl) {
-  for (int i = 0; i < POOL_SLOTS; i++) {
+  unsigned h = home_slot();
+  for (unsigned k = 0; k < POOL_SLOTS; k++) {
+    unsigned i = (h + k) % POOL_SLOTS;
     if (atomic_load_explicit(&pl->slot[i], memory_order_relaxed) == NULL) continue;
     void *obj = atomic_exchange_explicit(&pl->slot[i], NULL, memory_order_acquire);
     if (obj != NULL) return obj;
@@ -254,7 +268,9 @@ void *eng_pool_get(struct pool *pl) {
 }
 
 void eng_pool_put(struct pool *pl, void *obj) {
-  for (int i = 0; i < POOL_SLOTS; i++) {
+  unsigned h = home_slot();
+  for (unsigned k = 0; k < POOL_SLOTS; k++) {
+    unsigned i = (h + k) % POOL_SLOTS;
     void *expect = NULL;
     if (atomic_load_explicit(&pl->slot[i], memory_order_relaxed) != NULL) continue;
     if (atomic_compare_exchange_strong_explicit(&pl->slot[i], &expect, obj, memory_order_release,
