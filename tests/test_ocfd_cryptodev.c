@@ -1,4 +1,4 @@
-/* test_ocfd_cryptodev.c - programs written against <ocf/cryptodev.h>, run
+/* test_ocfd_cryptodev.c - programs written against the released cryptodev ABI, run
  * under LD_PRELOAD=libocfpreload.so against a spawned ocfd.  Each cmocka test
  * re-executes this binary with the shim preloaded and a scenario name; the
  * scenario checks results against OpenSSL computed independently, and the
@@ -28,9 +28,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <ocf/cryptodev.h>
-
+/* The released ABI as a program built against cryptodev-linux's header sees
+ * it, not include/ocf/cryptodev.h: a change there that breaks the ABI fails
+ * here. */
+#include "cryptodev_facts.h"
+#include "released/crypto/cryptodev.h"
 #include "test_ocfd_util.h"
+
+CDEV_ABI_STATIC_ASSERTS();
 
 static const char *self;
 static int fails;
@@ -144,13 +149,25 @@ static void sc_cbc(void) {
   bad.key = key;
   ERRNO_IS(ioctl(fd, CIOCGSESSION, &bad), EINVAL);
   ERRNO_IS(ioctl(fd, 0xdead, &bad), EINVAL);
-  /* session info */
-  struct session_info_op si = {.ses = ses};
-  OK(ioctl(fd, CIOCGSESSINFO, &si));
+  /* session info: written into exactly the program's 268 bytes */
+  union {
+    struct session_info_op si;
+    uint8_t raw[sizeof(struct session_info_op) + 160];
+  } u;
+  memset(u.raw, 0x5c, sizeof(u.raw));
+  u.si.ses = ses;
+  OK(ioctl(fd, CIOCGSESSINFO, &u.si));
+  struct session_info_op si = u.si;
   CHECK(strcmp(si.cipher_info.cra_name, "cbc(aes)") == 0, "cra_name %s", si.cipher_info.cra_name);
   CHECK(strstr(si.cipher_info.cra_driver_name, "soft") != NULL, "driver %s",
         si.cipher_info.cra_driver_name);
+  CHECK(si.hash_info.cra_name[0] == 0, "hash name %s on a cipher session", si.hash_info.cra_name);
   CHECK(!(si.flags & SIOP_FLAG_KERNEL_DRIVER_ONLY), "software flagged as hardware");
+  for (size_t i = sizeof(struct session_info_op); i < sizeof(u.raw); i++)
+    if (u.raw[i] != 0x5c) {
+      CHECK(0, "CIOCGSESSINFO wrote byte %zu, past the 268-byte struct", i);
+      break;
+    }
   uint32_t s32 = ses;
   OK(ioctl(fd, CIOCFSESSION, &s32));
   ERRNO_IS(ioctl(fd, CIOCFSESSION, &s32), ENOENT);
@@ -176,6 +193,128 @@ static void sc_null_ctr(void) {
   OK(cryptop(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, pt, ct, 32, NULL, ivc));
   OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt + 32, ct + 32, 68, NULL, NULL));
   CHECK(memcmp(ct, ref, 100) == 0, "AES-CTR in two parts differs from OpenSSL");
+  OK(close(fd));
+}
+
+/* Every id of the released header: those libocf serves work, checked
+ * against OpenSSL; the others fail as the kernel module fails for an
+ * algorithm it has no transform for, with EINVAL from CIOCGSESSION. */
+static void sc_ids(void) {
+  int fd = devopen();
+  uint8_t key[32], pt[160], ct[160], ref[160], back[160];
+  fill(key, 32, 40);
+  fill(pt, sizeof(pt), 41);
+  static const struct {
+    uint32_t id;
+    uint32_t klen;
+    const EVP_CIPHER *(*evp)(void);
+  } ecb[] = {{CRYPTO_AES_ECB, 16, EVP_aes_128_ecb},
+             {CRYPTO_AES_ECB, 24, EVP_aes_192_ecb},
+             {CRYPTO_AES_ECB, 32, EVP_aes_256_ecb}};
+  for (size_t i = 0; i < sizeof(ecb) / sizeof(ecb[0]); i++) {
+    uint32_t ses = mksess(fd, ecb[i].id, key, ecb[i].klen, 0, NULL, 0);
+    uint8_t junk_iv[16] = {1}; /* ECB ignores an IV, as the kernel does */
+    OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, sizeof(pt), NULL, junk_iv));
+    ref_cipher(ecb[i].evp(), key, NULL, 1, pt, sizeof(pt), ref);
+    CHECK(memcmp(ct, ref, sizeof(pt)) == 0, "AES-%u-ECB differs from OpenSSL", ecb[i].klen * 8);
+    OK(cryptop(fd, ses, COP_DECRYPT, 0, ct, back, sizeof(pt), NULL, NULL));
+    CHECK(memcmp(back, pt, sizeof(pt)) == 0, "AES-ECB decryption does not round-trip");
+    ERRNO_IS(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, 24, NULL, NULL), EINVAL);
+    struct session_info_op si = {.ses = ses};
+    OK(ioctl(fd, CIOCGSESSINFO, &si));
+    CHECK(strcmp(si.cipher_info.cra_name, "ecb(aes)") == 0, "cra_name %s", si.cipher_info.cra_name);
+  }
+  struct session_op bad = {.keylen = 15, .key = key};
+  bad.cipher = CRYPTO_AES_ECB;
+  ERRNO_IS(ioctl(fd, CIOCGSESSION, &bad), EINVAL);
+  static const uint32_t no_cipher[] = {CRYPTO_SKIPJACK_CBC,
+                                       CRYPTO_ARC4,
+                                       CRYPTO_DEFLATE_COMP,
+                                       CRYPTO_LZS_COMP,
+                                       CRYPTO_CAMELLIA_CBC,
+                                       CRYPTO_TLS11_AES_CBC_HMAC_SHA1,
+                                       CRYPTO_TLS12_AES_CBC_HMAC_SHA256,
+                                       CRYPTO_ALGORITHM_ALL,
+                                       CRYPTO_MD5 /* a hash is no cipher */};
+  for (size_t i = 0; i < sizeof(no_cipher) / sizeof(no_cipher[0]); i++) {
+    struct session_op s = {.cipher = no_cipher[i], .keylen = 16, .key = key};
+    errno = 0;
+    CHECK(ioctl(fd, CIOCGSESSION, &s) == -1 && errno == EINVAL, "cipher id %u: errno %d",
+          no_cipher[i], errno);
+  }
+  static const uint32_t no_mac[] = {CRYPTO_RIPEMD160_HMAC, CRYPTO_RIPEMD160, CRYPTO_MD5_KPDK,
+                                    CRYPTO_SHA1_KPDK, CRYPTO_AES_CBC /* a cipher is no MAC */};
+  for (size_t i = 0; i < sizeof(no_mac) / sizeof(no_mac[0]); i++) {
+    struct session_op s = {.mac = no_mac[i], .mackeylen = 20, .mackey = key};
+    errno = 0;
+    CHECK(ioctl(fd, CIOCGSESSION, &s) == -1 && errno == EINVAL, "mac id %u: errno %d", no_mac[i],
+          errno);
+  }
+  OK(close(fd));
+}
+
+/* Synchronous requests go through a shared-memory region of the
+ * connection: sizes that make it grow, a forked child and its parent
+ * hammering the same descriptor at once (each must get its own region, not
+ * share the parent's pages), and, with a daemon that grants no shared memory
+ * (stage_noshm), the same requests through the socket. */
+static void sc_stage(void) {
+  int fd = devopen();
+  uint8_t key[16], iv[16];
+  fill(key, 16, 50);
+  fill(iv, 16, 51);
+  uint32_t ses = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  static const size_t sizes[] = {16, 65536, 200 * 1024, 1 << 20, 64, 1 << 20};
+  size_t max = 1 << 20;
+  uint8_t *pt = malloc(max), *ct = malloc(max), *ref = malloc(max);
+  for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+    fill(pt, sizes[k], 52 + (unsigned)k);
+    ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, (int)sizes[k], ref);
+    memset(ct, 0, sizes[k]);
+    OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, ct, (uint32_t)sizes[k], NULL, iv));
+    CHECK(memcmp(ct, ref, sizes[k]) == 0, "AES-CBC of %zu bytes differs from OpenSSL", sizes[k]);
+  }
+  /* in place, as most programs do it */
+  fill(pt, 4096, 60);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, 4096, ref);
+  OK(cryptop(fd, ses, COP_ENCRYPT, 0, pt, pt, 4096, NULL, iv));
+  CHECK(memcmp(pt, ref, 4096) == 0, "in-place AES-CBC differs from OpenSSL");
+  /* parent and child at once, different data */
+  uint8_t a[4096], b[4096], ra[4096], rb[4096], out[4096];
+  fill(a, sizeof(a), 61);
+  fill(b, sizeof(b), 62);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, a, sizeof(a), ra);
+  ref_cipher(EVP_aes_128_cbc(), key, iv, 1, b, sizeof(b), rb);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    for (int i = 0; i < 300 && !bad; i++)
+      bad = cryptop(fd, ses, COP_ENCRYPT, 0, b, out, sizeof(b), NULL, iv) != 0 ||
+            memcmp(out, rb, sizeof(b)) != 0;
+    _exit(bad);
+  }
+  for (int i = 0; i < 300; i++) {
+    memset(out, 0, sizeof(out));
+    if (cryptop(fd, ses, COP_ENCRYPT, 0, a, out, sizeof(a), NULL, iv) != 0 ||
+        memcmp(out, ra, sizeof(a)) != 0) {
+      CHECK(0, "parent request %d wrong while a child used the descriptor", i);
+      break;
+    }
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child requests wrong beside the parent's");
+  /* a cipher+MAC session on the same path */
+  uint8_t mkey[20], md[32], hm[32];
+  fill(mkey, 20, 63);
+  uint32_t cm = mksess(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA2_256_HMAC, mkey, 20);
+  OK(cryptop(fd, cm, COP_ENCRYPT, 0, a, out, sizeof(a), md, iv));
+  unsigned hl;
+  HMAC(EVP_sha256(), mkey, 20, a, sizeof(a), hm, &hl);
+  CHECK(memcmp(out, ra, sizeof(a)) == 0 && memcmp(md, hm, 32) == 0, "AES-CBC + HMAC wrong");
+  free(pt);
+  free(ct);
+  free(ref);
   OK(close(fd));
 }
 
@@ -328,7 +467,13 @@ static void sc_tls_srtp(void) {
   memcpy(rec, ref, 80);
   rec[40] ^= 1;
   a.len = 80;
+  uint8_t sent[80];
+  memcpy(sent, rec, 80);
   ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+  /* A record that fails verification releases no plaintext: the buffer
+   * holds what was sent. */
+  CHECK(memcmp(rec, sent, 80) == 0, "TLS decrypt with a bad MAC left plaintext in dst");
+  CHECK(a.len == 80, "a failed TLS decrypt changed len to %u", a.len);
   /* Records with a valid MAC whose padding is wrong: one pad byte off, and
    * a pad length longer than the record; then a valid one with no padding
    * bytes beyond the length byte (59 + 20 + 1 = 80). */
@@ -351,7 +496,9 @@ static void sc_tls_srtp(void) {
     a.len = 80;
     a.iv = ivk;
     if (k < 2) {
+      memcpy(sent, rec, 80);
       ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &a), EBADMSG);
+      CHECK(memcmp(rec, sent, 80) == 0, "TLS decrypt with bad padding left plaintext in dst");
     } else {
       OK(ioctl(fd, CIOCAUTHCRYPT, &a));
       CHECK(a.len == 59 && memcmp(rec, p2, 59) == 0, "TLS no-pad record wrong (len %u)", a.len);
@@ -393,6 +540,7 @@ static void sc_tls_srtp(void) {
   memcpy(pkt, want, 172);
   t2[0] ^= 1;
   ERRNO_IS(ioctl(fd, CIOCAUTHCRYPT, &s), EBADMSG);
+  CHECK(memcmp(pkt, want, 172) == 0, "SRTP decrypt with a bad tag changed the packet");
   OK(close(fd));
 }
 
@@ -868,22 +1016,12 @@ static void sc_exec2(void) {
 static const struct {
   const char *name;
   void (*fn)(void);
-} scenarios[] = {{"cbc", sc_cbc},
-                 {"null_ctr", sc_null_ctr},
-                 {"hash", sc_hash},
-                 {"aead", sc_aead},
-                 {"tls_srtp", sc_tls_srtp},
-                 {"async", sc_async},
-                 {"fds", sc_fds},
-                 {"signals", sc_signals},
-                 {"key", sc_key},
-                 {"nosoft", sc_nosoft},
-                 {"select", sc_select},
-                 {"closeall", sc_closeall},
-                 {"rw", sc_rw},
-                 {"exec", sc_exec},
-                 {"exec2", sc_exec2},
-                 {"exec_idle", sc_exec_idle}};
+} scenarios[] = {{"cbc", sc_cbc},           {"null_ctr", sc_null_ctr}, {"hash", sc_hash},
+                 {"ids", sc_ids},           {"stage", sc_stage},       {"aead", sc_aead},
+                 {"tls_srtp", sc_tls_srtp}, {"async", sc_async},       {"fds", sc_fds},
+                 {"signals", sc_signals},   {"key", sc_key},           {"nosoft", sc_nosoft},
+                 {"select", sc_select},     {"closeall", sc_closeall}, {"rw", sc_rw},
+                 {"exec", sc_exec},         {"exec2", sc_exec2},       {"exec_idle", sc_exec_idle}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -915,6 +1053,9 @@ static void run_scenario(const char *name, const char *extra) {
 static void t_cbc(void **s) { (void)s, run_scenario("cbc", NULL); }
 static void t_null_ctr(void **s) { (void)s, run_scenario("null_ctr", NULL); }
 static void t_hash(void **s) { (void)s, run_scenario("hash", NULL); }
+static void t_ids(void **s) { (void)s, run_scenario("ids", NULL); }
+static void t_stage(void **s) { (void)s, run_scenario("stage", NULL); }
+static void t_stage_noshm(void **s) { (void)s, run_scenario("stage", "--max-shm=4K"); }
 static void t_aead(void **s) { (void)s, run_scenario("aead", NULL); }
 static void t_tls_srtp(void **s) { (void)s, run_scenario("tls_srtp", NULL); }
 static void t_async(void **s) { (void)s, run_scenario("async", NULL); }
@@ -939,11 +1080,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr), cmocka_unit_test(t_hash),
-      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
-      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
-      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
-      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),
+      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr),    cmocka_unit_test(t_hash),
+      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp),    cmocka_unit_test(t_async),
+      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),     cmocka_unit_test(t_key),
+      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),      cmocka_unit_test(t_closeall),
+      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),        cmocka_unit_test(t_ids),
+      cmocka_unit_test(t_stage),  cmocka_unit_test(t_stage_noshm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,7 +249,8 @@ static void test_ocfd_modes(void **state) {
   assert_non_null(line);
   assert_int_equal(sscanf(line, "in flight, %llu answered", &answered), 1);
   assert_true(answered > 10);
-  /* bench through the daemon: three more paths in the JSON */
+  /* bench through the daemon: four more paths in the JSON, the last a
+   * cryptodev program under the preload shim */
   rc = run(out, sizeof(out), err, sizeof(err),
            "'%s' bench --ocfd '%s' --quiet --json - --alg null,aes-128-gcm --sizes 64 "
            "--seconds 0.1 --rounds 1 --window 8",
@@ -259,7 +260,9 @@ static void test_ocfd_modes(void **state) {
   assert_non_null(strstr(out, "\"path\": \"ocfd\""));
   assert_non_null(strstr(out, "\"path\": \"ocfd-async\""));
   assert_non_null(strstr(out, "\"path\": \"ocfd-shm\""));
+  assert_non_null(strstr(out, "\"path\": \"cdev\""));
   assert_non_null(strstr(out, "\"ratio_inproc\""));
+  assert_non_null(strstr(out, "\"ratio_direct\""));
   assert_int_equal(ocfd_stop(&d), 0);
   if (have_python()) {
     char path[1100];
@@ -270,12 +273,13 @@ static void test_ocfd_modes(void **state) {
     fclose(f);
     rc = run(NULL, 0, err, sizeof(err),
              "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-             "assert len(d) == 10, len(d); "
+             "assert len(d) == 12, len(d); "
              "p = {(x[\"alg\"], x[\"path\"]): x for x in d}; "
              "assert all(p[(a, q)][\"ops_per_s\"] > 0 and p[(a, q)][\"producer\"] == \"soft\" "
              "for a in (\"null\", \"aes-128-gcm\") for q in (\"ocf\", \"ocfd\", "
-             "\"ocfd-async\", \"ocfd-shm\")); "
-             "assert p[(\"null\", \"ocfd-async\")][\"ratio_inproc\"] > 0' '%s'",
+             "\"ocfd-async\", \"ocfd-shm\", \"cdev\")); "
+             "assert p[(\"null\", \"ocfd-async\")][\"ratio_inproc\"] > 0; "
+             "assert p[(\"aes-128-gcm\", \"cdev\")][\"ratio_direct\"] > 0' '%s'",
              path);
     if (rc != 0) fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);

@@ -3,7 +3,8 @@
  * as direct OpenSSL calls on the same data, in the same process; with
  * --ocfd / --via ocfd also through the daemon (libocfdev), three ways: one
  * request at a time with data copied through the socket (cryptodev-style),
- * many in flight copied, and many in flight in shared memory. */
+ * many in flight copied, and many in flight in shared memory; and a cryptodev
+ * program's CIOCCRYPT loop under the preload shim (bench_cdev.c). */
 #include "bench.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_cdev.h"
 #include "ocf_tool.h"
 #include "paper.h"
 #include "plot.h"
@@ -38,18 +40,21 @@ struct row {
   int skipped, failed;
   char note[320];
   struct bench_result ocf, direct;
-  struct bench_result dev[3]; /* through ocfd: DEV_SYNC, DEV_ASYNC, DEV_SHM */
+  struct bench_result dev[4]; /* through ocfd: DEV_SYNC, DEV_ASYNC, DEV_SHM, DEV_CDEV */
   /* medians over the rounds of each round's rate ratio: framework/direct,
    * and each daemon path/framework (NAN when not measured) */
-  double ratio, dev_ratio[3];
+  double ratio, dev_ratio[4];
 };
 
-/* The daemon paths, in table / JSON order. */
-enum { DEV_SYNC, DEV_ASYNC, DEV_SHM, NDEV };
-static const char *const dev_path[NDEV] = {"ocfd", "ocfd-async", "ocfd-shm"};
+/* The daemon paths, in table / JSON order.  DEV_CDEV is a cryptodev program
+ * under the preload shim; its ratio is to the direct path (one thread of
+ * OpenSSL in the process, as `openssl speed` without an engine), the others'
+ * to the in-process framework. */
+enum { DEV_SYNC, DEV_ASYNC, DEV_SHM, DEV_CDEV, NDEV };
+static const char *const dev_path[NDEV] = {"ocfd", "ocfd-async", "ocfd-shm", "cdev"};
 #ifdef OCF_HAVE_OCFDEV
 static const enum ocfdev_bench_mode dev_mode[NDEV] = {OCFDEV_BENCH_SYNC, OCFDEV_BENCH_ASYNC,
-                                                      OCFDEV_BENCH_SHM};
+                                                      OCFDEV_BENCH_SHM, OCFDEV_BENCH_SYNC};
 #endif
 
 struct opts {
@@ -511,7 +516,7 @@ static void print_table(FILE *f, const struct opts *o, const struct row *rows, i
 
 /* dev_ratio: a daemon path's request rate relative to the in-process one. */
 static double dev_ratio(const struct row *r, int m) {
-  if (!r->dev[m].ok || !r->ocf.ok) return NAN;
+  if (!r->dev[m].ok || !(m == DEV_CDEV ? r->direct.ok : r->ocf.ok)) return NAN;
   return r->dev_ratio[m];
 }
 
@@ -536,16 +541,18 @@ static int ring_off(void) {
 static void print_dev_table(FILE *f, const struct opts *o, const struct row *rows, int nrows) {
   fprintf(f,
           "\nthrough ocfd at %s%s: ocfd = one request at a time, data copied through the\n"
-          "socket (as CIOCCRYPT); ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
-          "shared memory (no copy), submitted through %s.  %% = request rate relative to\n"
-          "in-process.\n\n",
+          "socket; ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
+          "shared memory (no copy), submitted through %s; %% = request rate relative to\n"
+          "in-process.  cdev = a /dev/crypto program under LD_PRELOAD=libocfpreload.so, one\n"
+          "CIOCCRYPT at a time (CIOCAUTHCRYPT for AEADs); %% = relative to direct OpenSSL.\n\n",
           o->ocfd, o->priv_pid > 0 ? " (a private daemon for this run)" : "", o->p.window,
           o->p.window, ring_off() ? "the socket ($OCFDEV_RING=0)" : "rings");
-  fprintf(f, "%-26s %6s | %-20s | %-20s | %-28s | %-28s |\n", "", "", "     in-process",
-          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)");
-  fprintf(f, "%-26s %6s | %9s %10s | %9s %10s | %9s %10s %7s | %9s %10s %7s\n", "algorithm",
-          "bytes", "Mbit/s", "req/s", "Mbit/s", "req/s", "Mbit/s", "req/s", "%", "Mbit/s", "req/s",
-          "%");
+  fprintf(f, "%-26s %6s | %-20s | %-20s | %-28s | %-28s | %-28s |\n", "", "", "     in-process",
+          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)",
+          "   cdev (CIOCCRYPT)");
+  fprintf(f, "%-26s %6s | %9s %10s | %9s %10s | %9s %10s %7s | %9s %10s %7s | %9s %10s %7s\n",
+          "algorithm", "bytes", "Mbit/s", "req/s", "Mbit/s", "req/s", "Mbit/s", "req/s", "%",
+          "Mbit/s", "req/s", "%", "Mbit/s", "req/s", "%");
   for (int i = 0; i < nrows; i++) {
     const struct row *r = &rows[i];
     fprintf(f, "%-26s %6zu", r->c->name, r->size);
@@ -553,6 +560,7 @@ static void print_dev_table(FILE *f, const struct opts *o, const struct row *row
     print_dev_path(f, &r->dev[DEV_SYNC], NAN, 0);
     print_dev_path(f, &r->dev[DEV_ASYNC], dev_ratio(r, DEV_ASYNC), 1);
     print_dev_path(f, &r->dev[DEV_SHM], dev_ratio(r, DEV_SHM), 1);
+    print_dev_path(f, &r->dev[DEV_CDEV], dev_ratio(r, DEV_CDEV), 1);
     if (r->note[0]) fprintf(f, "  [%d]", i + 1);
     fputc('\n', f);
   }
@@ -597,10 +605,12 @@ static void json_obj(FILE *f, const struct row *r, const struct bench_result *re
   }
   for (int m = 0; m < NDEV; m++)
     if (strcmp(path, dev_path[m]) == 0) {
-      /* relative to the in-process framework path of the same run */
-      fprintf(f, ", \"ratio_inproc\": ");
+      /* relative to the in-process framework path of the same run; the
+       * cryptodev program relative to the direct path */
+      fprintf(f, m == DEV_CDEV ? ", \"ratio_direct\": " : ", \"ratio_inproc\": ");
       json_num(f, dev_ratio(r, m));
-      fprintf(f, ", \"window\": %d, \"socket\": ", m == DEV_SYNC ? 1 : o->p.window);
+      fprintf(f,
+              ", \"window\": %d, \"socket\": ", m == DEV_SYNC || m == DEV_CDEV ? 1 : o->p.window);
       json_str(f, o->ocfd);
     }
   fprintf(f, ", \"seconds\": ");
@@ -655,7 +665,7 @@ static int write_csv(const char *path, const struct row *rows, int nrows, const 
       if (k >= 2) csv_num(f, dev_ratio(r, k - 2));
       fputc(',', f);
       csv_num(f, res->elapsed);
-      int window = k == 0 || k > 2 ? o->p.window : k == 2 ? 1 : 0;
+      int window = k == 2 || k == 2 + DEV_CDEV ? 1 : k == 0 || k > 2 ? o->p.window : 0;
       fprintf(f, ",%d,%d,%llu\n", window, k ? 0 : o->p.batch, (unsigned long long)res->ops);
     }
   }
@@ -802,6 +812,7 @@ static void stop_private_ocfd(struct opts *o) {
 static int run_dev(const struct bench_case *c, size_t size, int mode, const struct opts *o,
                    double seconds, struct bench_result *r, double *lat_w) {
 #ifdef OCF_HAVE_OCFDEV
+  if (mode == DEV_CDEV) return bench_cdev_run(o->ocfd, c, size, seconds, r, lat_w);
   struct ocf_sessparam sp[2];
   memset(sp, 0, sizeof(sp));
   sp[0].alg = c->first->alg;
@@ -919,7 +930,8 @@ static void run_row(struct row *r, const struct opts *o) {
   if (q == NULL) abort();
   int nq[1 + NDEV] = {0};
   for (int k = 0; k < o->rounds && !ocf_bad && !direct_bad; k++) {
-    double rate[2 + NDEV] = {NAN, NAN, NAN, NAN, NAN};
+    double rate[2 + NDEV];
+    for (int p = 0; p < 2 + NDEV; p++) rate[p] = NAN;
     for (int step = 0; step < 2 + NDEV; step++) {
       int path = k % 2 ? 1 + NDEV - step : step; /* 0 ocf, 1 direct, 2.. daemon paths */
       struct bench_result *res = path == 0 ? &r->ocf : path == 1 ? &r->direct : &r->dev[path - 2];
@@ -938,9 +950,11 @@ static void run_row(struct row *r, const struct opts *o) {
       if (!bad && res->elapsed > el0) rate[path] = (double)(res->ops - ops0) / (res->elapsed - el0);
     }
     if (rate[1] > 0 && isfinite(rate[0])) q[nq[0]++] = rate[0] / rate[1];
-    for (int m = 0; m < NDEV; m++)
-      if (rate[0] > 0 && isfinite(rate[2 + m]))
-        q[(size_t)o->rounds * (1 + m) + nq[1 + m]++] = rate[2 + m] / rate[0];
+    for (int m = 0; m < NDEV; m++) {
+      double base = m == DEV_CDEV ? rate[1] : rate[0];
+      if (base > 0 && isfinite(rate[2 + m]))
+        q[(size_t)o->rounds * (1 + m) + nq[1 + m]++] = rate[2 + m] / base;
+    }
   }
   r->ratio = median_of(q, nq[0]);
   for (int m = 0; m < NDEV; m++)
@@ -992,6 +1006,7 @@ out:
 }
 
 int cmd_bench(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--cdev-child") == 0) return bench_cdev_child(argc - 1, argv + 1);
   struct opts o;
   int rc = parse_opts(argc, argv, &o);
   if (rc) return rc;

@@ -95,6 +95,12 @@ struct ck_dsa {
 };
 const struct ck_dsa *ck_dsa_get(int bits);
 
+/* ck_ec_trial runs one random trial of elliptic-curve operation op (ECDSA,
+ * ECDH, X25519, Ed25519: check_ec.c) against OpenSSL, malformed inputs
+ * included, counting into t.  Returns 0 when op is not one of them. */
+struct ck_tally;
+int ck_ec_trial(enum ocf_kop op, struct ck_tally *t, uint64_t *rng);
+
 /* ck_kp_bn makes kp the integer bn, little-endian into buf (room bytes). */
 struct ocf_kparam;
 void ck_kp_bn(struct ocf_kparam *kp, uint8_t *buf, size_t room, const BIGNUM *bn);

@@ -349,7 +349,7 @@ struct ck_kresult ck_check_kops(const struct ck_target *t, int trials, uint64_t 
           t_dh(c, max_bits[i]);
           break;
         default:
-          checked = 0; /* elliptic curves: covered by tests/test_kat_pk.c, not here yet */
+          checked = ck_ec_trial(ops[i], &tally, rng);
       }
     }
     char rnd[32], lim[48] = "";

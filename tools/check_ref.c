@@ -22,6 +22,8 @@ static const char *cipher_name(enum ocf_alg alg, size_t keylen) {
       return keylen == 16 ? "AES-128-CTR" : keylen == 24 ? "AES-192-CTR" : "AES-256-CTR";
     case OCF_ALG_AES_XTS:
       return keylen == 32 ? "AES-128-XTS" : "AES-256-XTS";
+    case OCF_ALG_AES_ECB:
+      return keylen == 16 ? "AES-128-ECB" : keylen == 24 ? "AES-192-ECB" : "AES-256-ECB";
     case OCF_ALG_BLOWFISH_CBC:
       return "BF-CBC";
     case OCF_ALG_CAST5_CBC:

@@ -1,13 +1,18 @@
 /*
  * cryptodev.h - the /dev/crypto ABI of Linux cryptodev-linux (which follows
  * OpenBSD's cryptodev interface), for programs that drive /dev/crypto with
- * ioctl().  Struct layouts, ioctl numbers and algorithm ids are those of
- * cryptodev-linux, so a program built against <crypto/cryptodev.h> works with
- * this header unchanged.  Run such a program with LD_PRELOAD=libocfpreload.so
- * and its /dev/crypto becomes the ocfd daemon.
+ * ioctl().  Every structure, field, ioctl number and algorithm id below is
+ * that of cryptodev-linux's released <crypto/cryptodev.h> (1.12 to 1.14 and
+ * its master branch), so a program built against that header and one built
+ * against this one are the same binary.  tests/test_cdev_abi.c pins the
+ * layouts (x86-64 and i386) and numbers to the released values.  Run such a
+ * program with LD_PRELOAD=libocfpreload.so and its /dev/crypto becomes the
+ * ocfd daemon.
  *
- * Additions beyond cryptodev-linux, taken from the BSDs where they exist:
- * CIOCFINDDEV (FreeBSD's struct crypt_find_op) and a working CIOCKEY.
+ * The project's additions are new ioctls with structures of their own, never
+ * fields in the released structures: CIOCFINDDEV (FreeBSD's struct
+ * crypt_find_op).  CIOCKEY is cryptodev-linux's, which the module itself
+ * leaves unimplemented; here it works.
  */
 #ifndef OCF_CRYPTODEV_H
 #define OCF_CRYPTODEV_H
@@ -84,11 +89,11 @@ enum cryptodev_crypto_op_t {
 #define CRYPTODEV_MAX_ALG_NAME 64
 #define HASH_MAX_LEN 64
 
-/* session_op - argument of CIOCGSESSION: cipher and/or mac (0 = none). */
+/* session_op - argument of CIOCGSESSION: cipher and/or mac (0 = none).
+ * 48 bytes on x86-64, keylen at offset 8. */
 struct session_op {
   __u32 cipher; /* cryptodev_crypto_op_t */
   __u32 mac;    /* cryptodev_crypto_op_t */
-  __u32 compr;  /* unsupported here: must be 0 */
   __u32 keylen;
   __u8 __user *key;
   __u32 mackeylen;
@@ -96,13 +101,14 @@ struct session_op {
   __u32 ses; /* out: session id */
 };
 
-/* session_info_op - argument of CIOCGSESSINFO. */
+/* session_info_op - argument of CIOCGSESSINFO: names of what serves a
+ * session.  268 bytes (x86-64 and i386). */
 struct session_info_op {
   __u32 ses;
   struct alg_info {
     char cra_name[CRYPTODEV_MAX_ALG_NAME];
     char cra_driver_name[CRYPTODEV_MAX_ALG_NAME];
-  } cipher_info, hash_info, compr_info;
+  } cipher_info, hash_info;
   __u16 alignmask;
   __u32 flags; /* SIOP_FLAG_* */
 };

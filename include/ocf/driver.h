@@ -26,16 +26,18 @@ extern "C" {
 /* Producer flags, given to ocf_get_driverid. */
 #define OCF_DRV_HARDWARE 0x1 /* preferred over software producers */
 #define OCF_DRV_SOFTWARE 0x2 /* last resort; never used for OCF_SESS_HWONLY */
-#define OCF_DRV_SYNC 0x4     /* process() does the work in the calling thread
-                                and has called ocf_done() when it returns: the
-                                framework calls it from its worker threads.
-                                Without it, process() must only queue the work
-                                (it may be called from the consumer's thread). */
+#define OCF_DRV_SYNC                                    \
+  0x4 /* process() does the work in the calling thread  \
+         and has called ocf_done() when it returns: the \
+         framework calls it from its worker threads.    \
+         Without it, process() must only queue the work \
+         (it may be called from the consumer's thread). */
 
 /* ocf_register flags */
 #define OCF_ALGF_NONE 0
-#define OCF_ALGF_NOSELFTEST 0x1 /* skip the known-answer self-test: for producers
-                                   that model timing without computing results */
+#define OCF_ALGF_NOSELFTEST                             \
+  0x1 /* skip the known-answer self-test: for producers \
+         that model timing without computing results */
 
 /* ERESTART-style answer: process() / kprocess() may return OCF_EBUSY_DRV to
  * say "full, hold this request"; the framework keeps it (and later ones) until
@@ -131,6 +133,12 @@ void ocf_done(struct ocf_req *req);
  * would: their callbacks reach the return thread in one hand-off. */
 void ocf_done_batch(struct ocf_req **reqs, int n);
 
+/* ocf_kexplain records a sentence about why kreq failed, before the producer
+ * completes it with an error: ocf_krun hands it to ocf_errdetail() of the
+ * waiting thread.  Without a waiter it only goes to the debug log. */
+void ocf_kexplain(struct ocf_kreq *kreq, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ocf_kdone completes a public-key request (kreq->error, kreq->status set). */
 void ocf_kdone(struct ocf_kreq *kreq);
 
@@ -138,6 +146,40 @@ void ocf_kdone(struct ocf_kreq *kreq);
  * chain given to ocf_newsession, keys included), for producers that keep no
  * session state on the device.  Valid until ocf_done(req). */
 const struct ocf_sessparam *ocf_req_params(const struct ocf_req *req);
+
+/* OCF_STREAM_MAX is the room for one running digest state. */
+#define OCF_STREAM_MAX 256
+
+/* ocf_stream - the running state of a streamed digest (ocf.h, OCF_D_UPDATE).
+ * It belongs to the framework's session, not to a producer, so a stream
+ * survives migration: any producer that understands fmt continues it.  A
+ * producer names its state format in fmt (0 = empty: the stream starts) and
+ * answers EXDEV to a format it cannot read. */
+struct ocf_stream {
+  uint32_t fmt; /* producer-defined format id, 0 = empty */
+  uint32_t len; /* bytes of state used */
+  uint64_t fed; /* message bytes absorbed */
+  uint8_t state[OCF_STREAM_MAX];
+};
+
+/* ocf_req_stream gives the producer of a streamed-digest part (a request
+ * whose descriptor has OCF_D_UPDATE or OCF_D_FINAL) the state before the part
+ * (*cur; empty when the stream starts or OCF_D_RESET is set) and where to
+ * write the state after it (*next; for OCF_D_UPDATE).  The framework adopts
+ * *next when the request completes with error 0 (FINAL: clears the state),
+ * and keeps the old state otherwise.  Only one part of a session is in
+ * flight, so the producer has both to itself until ocf_done.  Returns 0, or
+ * EINVAL when req is not a streamed part. */
+int ocf_req_stream(const struct ocf_req *req, const struct ocf_stream **cur,
+                   struct ocf_stream **next);
+
+/* ocf_req_nonce writes the next generated nonce of req's session into
+ * nonce[len] (len must be the session's AEAD nonce length): a random fixed
+ * field drawn when the session was created, followed by a big-endian
+ * invocation counter of min(8, len - 4) bytes that the framework's session
+ * keeps across migration.  Returns 0, EINVAL (no AEAD session, or len under
+ * 8) or EOVERFLOW (the counter space is spent). */
+int ocf_req_nonce(const struct ocf_req *req, uint8_t *nonce, size_t len);
 
 /* ocf_buf_segment finds the byte at offset off of b: writes a pointer to it
  * into *p and the number of contiguous bytes from there into *avail.

@@ -22,6 +22,13 @@
  *   EBUSY    ocf_freesession on a session that still has requests in flight
  *   EBADMSG  a MAC or AEAD tag did not verify (OCF_D_VERIFY, AEAD decrypt)
  *   EMSGSIZE request longer than the producer's maximum operation length
+ *   EBUSY    (ocf_dispatch) a streamed-digest part while another part of the
+ *            same session is in flight (OCF_D_UPDATE / OCF_D_FINAL)
+ *   EOVERFLOW (in req->error) the session's generated-nonce counter is spent:
+ *            no further encryption with a generated nonce; use a new session
+ *   EXDEV    (in req->error) a streamed digest's running state was made by a
+ *            producer whose state this one cannot continue: restart the
+ *            stream with OCF_D_RESET
  *   ENOSPC   (in req->error) compression output does not fit in the buffer
  *            from desc.skip to its end; an in-place buffer is left unchanged
  *   EINVAL   (in req->error) also: corrupt or truncated compressed input
@@ -55,6 +62,7 @@ enum ocf_alg {
   OCF_ALG_AES_XTS = 6,       /* key 32/64; IV is the 16-byte tweak */
   OCF_ALG_BLOWFISH_CBC = 7,  /* key 4..56 */
   OCF_ALG_CAST5_CBC = 8,     /* key 5..16 */
+  OCF_ALG_AES_ECB = 9,       /* key 16/24/32; no IV: each block alone */
   /* AEAD (cipher and tag in one descriptor) */
   OCF_ALG_AES_GCM = 20,           /* IV 12 (default) or 1..64; tag 4..16 */
   OCF_ALG_AES_CCM = 21,           /* nonce 7..13 (default 12); tag 4,6,..16 */
@@ -180,6 +188,13 @@ int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned f
  * with EBUSY, changing nothing, while requests on it are in flight. */
 int ocf_freesession(ocf_sid_t sid);
 
+/* ocf_stream_copy gives session dst the running state of session src's
+ * streamed digest (OCF_D_UPDATE), as cryptodev's CIOCCPHASH does: both then
+ * go on independently.  Both must digest with the same hash or HMAC and
+ * key.  ENOENT unknown session, EINVAL different algorithm or key (or
+ * dst == src), EBUSY a part of either is in flight. */
+int ocf_stream_copy(ocf_sid_t dst, ocf_sid_t src);
+
 /* ocf_session_driver writes the name of the producer serving sid into
  * name[len]. */
 int ocf_session_driver(ocf_sid_t sid, char *name, size_t len);
@@ -242,10 +257,38 @@ int ocf_buf_copyout(const struct ocf_buf *b, size_t off, void *dst, size_t len);
 #define OCF_D_IV_EXPLICIT 0x02 /* IV is in desc->iv */
 #define OCF_D_IV_PRESENT 0x04  /* IV is in the buffer at iv_off (already there);
                                   without either flag an encrypting descriptor
-                                  generates a random IV and writes it at iv_off
-                                  (and into desc->iv) */
+                                  generates an IV and writes it at iv_off (and
+                                  into desc->iv): random for ciphers; for the
+                                  AEADs (GCM, CCM, ChaCha20-Poly1305) a nonce
+                                  that cannot repeat under the session's key,
+                                  a per-session random fixed field and an
+                                  invocation counter (RFC 5116 section 3.2,
+                                  SP 800-38D 8.2.1).  Generation needs a nonce
+                                  of at least 8 bytes (EINVAL); when the
+                                  counter space is spent, encryptions with a
+                                  generated nonce fail with EOVERFLOW */
 #define OCF_D_VERIFY 0x08      /* MAC: compare with the MAC at inject instead of
                                   writing it; mismatch -> EBADMSG */
+/* Streamed (multi-part) digests, for hash and HMAC sessions (not GMAC): the
+ * session keeps a running state, so a message of any length the algorithm
+ * allows can be fed in parts.  A part is a request with one descriptor, the
+ * session's hash or HMAC, carrying one of these flags:
+ *   OCF_D_UPDATE  [skip, skip+len) is absorbed; nothing is written at inject.
+ *   OCF_D_FINAL   absorbed, then the digest is written at inject (or checked,
+ *                 with OCF_D_VERIFY) and the running state is cleared.
+ *   OCF_D_RESET   with either: start from an empty state (drop the running
+ *                 one).  The first part of a session starts empty anyway.
+ * A request with neither UPDATE nor FINAL is a one-shot digest that neither
+ * reads nor changes the running state.  Order: at most one part of a session
+ * is in flight at a time; ocf_dispatch refuses a part while another is in
+ * flight (EBUSY), so a consumer dispatches the next part from the callback of
+ * the previous one (or after ocf_run returned).  A part that completes with
+ * an error leaves the running state as it was before that part; on EAGAIN
+ * (migration) the state moved with the session: resubmit the same part.  A
+ * part is not limited by a producer's maximum operation length.  See ocf(3). */
+#define OCF_D_UPDATE 0x10
+#define OCF_D_FINAL 0x20
+#define OCF_D_RESET 0x40
 
 /* ocf_desc - one operation on the request's data (OpenBSD's cryptodesc).
  * Descriptors run in array order: {cipher, mac} is encrypt-then-MAC,

@@ -87,6 +87,11 @@ struct ocfdev_sessinfo {
 int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsigned flags,
                       uint32_t *ses, struct ocfdev_sessinfo *info);
 
+/* ocfdev_cphash copies session src's streamed-digest state (OCF_D_UPDATE
+ * parts) to session dst, both of this connection: ocf_stream_copy in the
+ * daemon, for cryptodev's CIOCCPHASH.  ENOENT, EINVAL, EBUSY as there. */
+int ocfdev_cphash(struct ocfdev *d, uint32_t dst, uint32_t src);
+
 /* ocfdev_freesession frees a session; ENOENT if unknown on this connection.
  * Requests in flight on it still complete. */
 int ocfdev_freesession(struct ocfdev *d, uint32_t ses);

@@ -43,12 +43,28 @@
  *            maximum covers the request, ocf_kdispatch itself refuses it
  *            with ENODEV before any producer sees it.
  *   ENOTSUP  unknown operation id
+ * The framework checks this contract in ocf_kdispatch, before any producer
+ * sees the request (parameter counts, bits above nbits, the lengths of
+ * octet strings, the ranges of MOD_EXP, MOD_EXP_CRT and DH, output
+ * capacities), so every producer answers a malformed input the same way;
+ * ocf_kdispatch then returns the error itself and no callback runs.  Octet
+ * strings of fixed length (X25519 and Ed25519 keys) must be exactly that
+ * long: a shorter one is EINVAL, never zero-padded, and an Ed25519
+ * signature that is not exactly 64 octets verifies as invalid (status 0).
+ * After a failed ocf_krun, ocf_errdetail() describes the failure.
  *
- * Side channels.  The software producer uses OpenSSL's constant-time modular
- * exponentiation for every secret exponent (CRT exponents, DSA and DH private
- * keys) and for any MOD_EXP exponent longer than 64 bits; an exponent of at
- * most 64 bits is taken as public (an RSA public exponent) and uses the
- * faster variable-time path.  No secret can be that short.
+ * Side channels.  The software producer (and the modeled cards, which compute
+ * with its code) uses OpenSSL's constant-time modular exponentiation for
+ * every secret exponent (CRT exponents, DSA and DH private keys) and for
+ * every MOD_EXP exponent except the well-known public RSA exponents (3, 5,
+ * 7, 11, 17, 35, 257, 65537): a MOD_EXP request does not say whether its
+ * exponent is secret, and a short secret must not leak through timing.  CRT
+ * requests are blinded when the key's public exponent is one of those, the
+ * CRT recombination multiplies by qinv in Montgomery form, and the result is
+ * checked against the public exponent before it leaves (a wrong qinv or a
+ * fault gives EIO, not a result that would factor the modulus).  The
+ * per-key blinding state is wiped after 30 s without use and when the
+ * software producer detaches.
  */
 #ifndef OCF_PK_H
 #define OCF_PK_H

@@ -50,7 +50,8 @@ enum ocfw_cmd {
   OCFW_KICK = 14,       /* either way, empty, never answered: "look at the rings" */
   OCFW_PAD = 15,        /* inside a ring only: the rest up to the ring's end is unused */
   OCFW_SESSLIST = 16,   /* empty -> {u32 n} + n * {u32 ses}: this connection's sessions */
-  OCFW__MAX = 17
+  OCFW_CPHASH = 17,     /* {u32 dst, u32 src} -> empty: copy a streamed digest's state */
+  OCFW__MAX = 18
 };
 
 /* OCFW_CRYPT flags (hdr.flags) */
@@ -257,7 +258,8 @@ static inline int ocfw_dec_crypt(const uint8_t *b, size_t n, unsigned hflags,
     if ((uint64_t)d->skip + d->len > total) return ERANGE;
     if ((uint64_t)d->aad_skip + d->aad_len > total) return ERANGE;
     if (d->inject > total || d->iv_off > total) return ERANGE;
-    if (d->flags & ~(unsigned)(OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT | OCF_D_VERIFY))
+    if (d->flags & ~(unsigned)(OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT | OCF_D_VERIFY |
+                               OCF_D_UPDATE | OCF_D_FINAL | OCF_D_RESET))
       return EINVAL;
   }
   return 0;
@@ -315,6 +317,14 @@ static inline int ocfw_dec_key(const uint8_t *b, size_t n, struct ocfw_key_view 
     }
   }
   return off == n ? 0 : EBADMSG;
+}
+
+/* ocfw_dec_u32x2 decodes a body that is exactly two uint32_t (OCFW_CPHASH). */
+static inline int ocfw_dec_u32x2(const uint8_t *b, size_t n, uint32_t *x, uint32_t *y) {
+  if (n != 8) return EBADMSG;
+  memcpy(x, b, 4);
+  memcpy(y, b + 4, 4);
+  return 0;
 }
 
 /* ocfw_dec_u32 decodes a body that is exactly one uint32_t. */

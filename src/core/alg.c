@@ -11,6 +11,7 @@ static const struct ocf_alg_info algs[] = {
     {OCF_ALG_3DES_CBC, OCF_CLASS_CIPHER, "3des-cbc", 8, 8, 8, 8, 24, 24, 0, 0, 0, 0},
     {OCF_ALG_AES_CBC, OCF_CLASS_CIPHER, "aes-cbc", 16, 16, 16, 16, 16, 32, 8, 0, 0, 0},
     {OCF_ALG_AES_CTR, OCF_CLASS_CIPHER, "aes-ctr", 1, 16, 16, 16, 16, 32, 8, 0, 0, 0},
+    {OCF_ALG_AES_ECB, OCF_CLASS_CIPHER, "aes-ecb", 16, 0, 0, 0, 16, 32, 8, 0, 0, 0},
     /* XTS: the data unit must hold at least one block; length is otherwise free
      * (ciphertext stealing), checked in the request validator. */
     {OCF_ALG_AES_XTS, OCF_CLASS_CIPHER, "aes-xts", 1, 16, 16, 16, 32, 64, 32, 0, 0, 0},

@@ -103,6 +103,7 @@ struct sess {
   int ncand;                                   /* [T] */
   unsigned cand_gen;                           /* [T] registry generation of cand[] */
   bool selftest;                               /* [I] a registration self-test's */
+  struct sess_x *x; /* [I] stream state and nonce counter (sessx.c), or NULL */
 };
 
 /* registry.c */
@@ -153,8 +154,18 @@ int selftest_run(struct drv *d, enum ocf_alg alg);
 /* validate.c */
 int validate_req(const struct sess *s, const struct ocf_req *req, const struct drv *d);
 
+/* sessx.c: per-session services the framework gives producers (streamed
+ * digests, generated nonces) */
+int sessx_init(struct sess *s);                             /* at creation */
+void sessx_free(struct sess *s);                            /* wipes */
+int sessx_admit(const struct sess *s, const struct ocf_req *req); /* last check */
+void sessx_done(struct sess *s, const struct ocf_req *req); /* before the callback */
+
 /* kdispatch.c */
 void kcomplete(struct ocf_kreq *k, int error);
+
+/* kvalidate.c: the <ocf/pk.h> input contract, 0 or an errno with a detail */
+int kvalidate(const struct ocf_kreq *k);
 
 /* alg.c */
 int ocf_alg_maclen_ok(const struct ocf_alg_info *ai, size_t maclen);

@@ -1,7 +1,11 @@
 /* kdispatch.c - the public-key request path: no session; each request goes
  * to the capable producer with the least work in flight. */
 #include <errno.h>
+#include <ocf/pk.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/internal.h"
 
@@ -101,12 +105,15 @@ int ocf_kdispatch(struct ocf_kreq *k) {
       return ocf_seterr(EINVAL, "public-key parameter %d has no storage", i);
   if (__atomic_load_n(&k->state_, __ATOMIC_ACQUIRE) == RS_QUEUED)
     return ocf_seterr(EINVAL, "public-key request already in flight");
+  int rc = kvalidate(k);
+  if (rc != 0) return rc;
   bool too_big;
   struct drv *d = kbind(k, &too_big);
   if (d == NULL && too_big)
-    return ocf_seterr(EMSGSIZE, "public-key operation %d: operands larger than any producer accepts",
-                      (int)k->op);
-  if (d == NULL) return ocf_seterr(ENODEV, "no producer serves public-key operation %d", (int)k->op);
+    return ocf_seterr(
+        EMSGSIZE, "public-key operation %d: operands larger than any producer accepts", (int)k->op);
+  if (d == NULL)
+    return ocf_seterr(ENODEV, "no producer serves public-key operation %d", (int)k->op);
   k->drv_ = d;
   k->error = 0;
   k->status = 0;
@@ -125,6 +132,7 @@ struct kwaiter {
   pthread_mutex_t m;
   pthread_cond_t c;
   int done;
+  char why[200]; /* the producer's explanation of a failure (ocf_kexplain) */
 };
 
 static void krun_cb(struct ocf_kreq *k) {
@@ -135,9 +143,23 @@ static void krun_cb(struct ocf_kreq *k) {
   pthread_mutex_unlock(&w->m);
 }
 
+void ocf_kexplain(struct ocf_kreq *k, const char *fmt, ...) {
+  char buf[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  ocf_log(3, "public-key request %p: %s", (void *)k, buf);
+  /* The waiter lives until the callback has run, which is after this. */
+  if (k != NULL && k->callback == krun_cb) {
+    struct kwaiter *w = k->opaque;
+    memcpy(w->why, buf, sizeof(w->why));
+  }
+}
+
 int ocf_krun(struct ocf_kreq *k) {
   if (k == NULL) return ocf_seterr(EINVAL, "ocf_krun: NULL request");
-  struct kwaiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  struct kwaiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ""};
   ocf_kcb cb = k->callback;
   void *op = k->opaque;
   unsigned flags = k->flags;
@@ -151,6 +173,15 @@ int ocf_krun(struct ocf_kreq *k) {
     while (!w.done) pthread_cond_wait(&w.c, &w.m);
     pthread_mutex_unlock(&w.m);
     rc = k->error;
+    /* the failure the caller asks ocf_errdetail() about is this one */
+    if (rc != 0) {
+      const char *name = ocf_kop_name(k->op);
+      if (w.why[0] != '\0')
+        ocf_seterr(rc, "%s: %s", name ? name : "public-key operation", w.why);
+      else
+        ocf_seterr(rc, "%s failed on producer %u: %s", name ? name : "public-key operation", k->hid,
+                   ocf_strerror(rc));
+    }
   }
   k->callback = cb;
   k->opaque = op;

@@ -163,6 +163,7 @@ static int validate_chain(struct sess *s, const struct ocf_sessparam *chain, uns
 }
 
 static void sess_destroy(struct sess *s) {
+  sessx_free(s);
   for (int i = 0; i < s->nparam; i++)
     if (s->param[i].key != NULL) {
       ocf_wipe((void *)s->param[i].key, s->param[i].keylen);
@@ -206,6 +207,7 @@ int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned f
   struct sess *s = calloc(1, sizeof(*s));
   if (s == NULL) return ENOMEM;
   int rc = validate_chain(s, chain, flags);
+  if (rc == 0) rc = sessx_init(s);
   if (rc == 0) rc = sess_bind(s, NULL);
   if (rc != 0) {
     sess_destroy(s);

@@ -34,6 +34,8 @@ const char *ocf_strerror(int err) {
     case EBUSY: return "session has requests in flight";
     case EBADMSG: return "authentication failed";
     case EMSGSIZE: return "request longer than the producer accepts";
+    case EOVERFLOW: return "generated-nonce counter exhausted: use a new session";
+    case EXDEV: return "streamed digest state from another producer: restart with OCF_D_RESET";
     case EAGAIN: return "session migrated: resubmit with the new session id";
     case ECANCELED: return "framework shut down";
     case ENOSPC: return "output does not fit in the buffer";

@@ -3,11 +3,39 @@
 #include <errno.h>
 
 #include "core/internal.h"
+#include "core/sessx.h"
 
 /* fits: [off, off+len) inside a buffer of size total, without overflow. */
-static bool fits(size_t off, size_t len, size_t total) { return off <= total && len <= total - off; }
+static bool fits(size_t off, size_t len, size_t total) {
+  return off <= total && len <= total - off;
+}
 
-#define DESC_FLAGS (OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT | OCF_D_VERIFY)
+#define DESC_FLAGS                                                                      \
+  (OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT | OCF_D_IV_PRESENT | OCF_D_VERIFY | OCF_D_UPDATE | \
+   OCF_D_FINAL | OCF_D_RESET)
+#define STREAM_FLAGS (OCF_D_UPDATE | OCF_D_FINAL | OCF_D_RESET)
+
+/* Streamed-digest flags: one hash or HMAC descriptor alone, UPDATE or FINAL
+ * (RESET only with one of them), no VERIFY on a part that writes nothing. */
+static int check_stream(const struct ocf_req *req, const struct ocf_desc *dc,
+                        const struct ocf_alg_info *ai) {
+  unsigned f = dc->flags & STREAM_FLAGS;
+  if (f == 0) return 0;
+  if (ai->cls != OCF_CLASS_MAC || ai->alg == OCF_ALG_AES_GMAC)
+    return ocf_seterr(EINVAL, "%s: streamed parts are for hashes and HMACs", ai->name);
+  if (req->ndesc != 1)
+    return ocf_seterr(EINVAL, "%s: a streamed part must be alone in its request", ai->name);
+  bool upd = f & OCF_D_UPDATE, fin = f & OCF_D_FINAL;
+  if (upd == fin)
+    return ocf_seterr(EINVAL, "%s: a part is either OCF_D_UPDATE or OCF_D_FINAL", ai->name);
+  if (upd && (dc->flags & OCF_D_VERIFY))
+    return ocf_seterr(EINVAL, "%s: OCF_D_VERIFY needs the final part", ai->name);
+  return 0;
+}
+
+static bool nonce_alg(enum ocf_alg alg) {
+  return alg == OCF_ALG_AES_GCM || alg == OCF_ALG_AES_CCM || alg == OCF_ALG_CHACHA20_POLY1305;
+}
 
 static int check_buf(const struct ocf_buf *b, const char *what) {
   switch (b->type) {
@@ -27,7 +55,8 @@ static int check_buf(const struct ocf_buf *b, const char *what) {
       for (const struct ocf_mbuf *m = b->u.mbuf; m != NULL; m = m->next) {
         if (m->data == NULL && m->len != 0)
           return ocf_seterr(EINVAL, "%s buffer: mbuf %d has NULL data", what, n);
-        if (++n > 1 << 20) return ocf_seterr(EINVAL, "%s buffer: mbuf chain too long (loop?)", what);
+        if (++n > 1 << 20)
+          return ocf_seterr(EINVAL, "%s buffer: mbuf chain too long (loop?)", what);
       }
       return 0;
     }
@@ -65,7 +94,10 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
     if (used & (1u << k)) return ocf_seterr(EINVAL, "descriptor %d: %s used twice", i, ai->name);
     used |= 1u << k;
     if (dc->flags & ~DESC_FLAGS) return ocf_seterr(EINVAL, "descriptor %d: unknown flags", i);
-    if (d != NULL && d->maxlen[dc->alg] != 0 && dc->len > d->maxlen[dc->alg])
+    if ((rc = check_stream(req, dc, ai)) != 0) return rc;
+    bool part = dc->flags & (OCF_D_UPDATE | OCF_D_FINAL);
+    /* a producer splits a streamed part itself (it carries the state) */
+    if (!part && d != NULL && d->maxlen[dc->alg] != 0 && dc->len > d->maxlen[dc->alg])
       return ocf_seterr(EMSGSIZE, "%s: %zu bytes exceed producer %s's limit of %zu", ai->name,
                         dc->len, d->name, d->maxlen[dc->alg]);
     if (!fits(dc->skip, dc->len, both))
@@ -78,7 +110,7 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
         if (req->ndesc != 1) return ocf_seterr(EINVAL, "compression must be alone in its request");
         break;
       case OCF_CLASS_MAC:
-        if (!fits(dc->inject, maclen, both))
+        if (!(dc->flags & OCF_D_UPDATE) && !fits(dc->inject, maclen, both))
           return ocf_seterr(ERANGE, "%s: MAC at [%zu, +%zu) outside the buffer", ai->name,
                             dc->inject, maclen);
         break;
@@ -106,17 +138,22 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
       bool expl = dc->flags & OCF_D_IV_EXPLICIT, pres = dc->flags & OCF_D_IV_PRESENT;
       if (expl && pres) return ocf_seterr(EINVAL, "%s: IV both explicit and present", ai->name);
       if (pres && !fits(dc->iv_off, ivlen, inlen))
-        return ocf_seterr(ERANGE, "%s: IV at [%zu, +%zu) outside the buffer", ai->name,
-                          dc->iv_off, ivlen);
+        return ocf_seterr(ERANGE, "%s: IV at [%zu, +%zu) outside the buffer", ai->name, dc->iv_off,
+                          ivlen);
       if (!expl && !pres) {
         if (!enc || ai->cls == OCF_CLASS_MAC)
           return ocf_seterr(EINVAL, "%s: %s needs an IV (explicit or present in the buffer)",
                             ai->name, ai->cls == OCF_CLASS_MAC ? "MAC" : "decryption");
         if (!fits(dc->iv_off, ivlen, dstlen))
-          return ocf_seterr(ERANGE, "%s: generated IV at [%zu, +%zu) outside the buffer",
-                            ai->name, dc->iv_off, ivlen);
+          return ocf_seterr(ERANGE, "%s: generated IV at [%zu, +%zu) outside the buffer", ai->name,
+                            dc->iv_off, ivlen);
+        if (nonce_alg(dc->alg) && ivlen < OCF_NONCE_MIN)
+          return ocf_seterr(EINVAL,
+                            "%s: a %zu-byte nonce cannot be generated without risk of repeating "
+                            "(needs %d bytes or more): pass it explicitly",
+                            ai->name, ivlen, OCF_NONCE_MIN);
       }
     }
   }
-  return 0;
+  return sessx_admit(s, req); /* last: may take the stream token */
 }

@@ -572,6 +572,17 @@ static void do_freesession(struct client *c, const struct ocfw_hdr *h, const uin
   reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
 }
 
+/* do_cphash: cryptodev's CIOCCPHASH, a streamed digest's running state
+ * copied between two of the connection's sessions (in the framework). */
+static void do_cphash(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
+  uint32_t dst, src;
+  int rc = ocfw_dec_u32x2(b, n, &dst, &src);
+  struct sess *d = rc ? NULL : sess_find(c, dst, NULL), *s = rc ? NULL : sess_find(c, src, NULL);
+  if (rc == 0 && (d == NULL || s == NULL)) rc = ENOENT;
+  if (rc == 0) rc = ocf_stream_copy(d->sid, s->sid);
+  reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
+}
+
 static void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   uint32_t ses;
   int rc = ocfw_dec_u32(b, n, &ses);
@@ -739,7 +750,13 @@ static void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *
     j->req.buf = ocf_buf_contig(j->data, j->len);
   }
   j->req.sid = s->sid;
-  j->req.flags = j->len <= cf->inline_max ? OCF_REQ_INLINE : 0;
+  /* A request that finds its client with nothing in flight is most likely a
+   * synchronous caller's (CIOCCRYPT through the shim), waiting for it: up to
+   * assist_max it runs here, as the loop would run it between events anyway,
+   * instead of waking a worker and handing the result back from it (on two
+   * CPUs, 16 KB AES-CBC went from 740 to 980 MB/s). */
+  bool lone = c->inflight == 0 && cf->assist_max > 0 && j->len <= cf->assist_max;
+  j->req.flags = j->len <= cf->inline_max || lone ? OCF_REQ_INLINE : 0;
   j->req.ndesc = v.c.ndesc;
   for (int i = 0; i < v.c.ndesc; i++) {
     struct ocf_desc *d = &j->req.desc[i];
@@ -1265,6 +1282,9 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
       break;
     case OCFW_SESSLIST:
       do_sesslist(c, h, n);
+      break;
+    case OCFW_CPHASH:
+      do_cphash(c, h, b, n);
       break;
     case OCFW_STATS:
       if (n)

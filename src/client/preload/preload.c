@@ -10,11 +10,14 @@
  * kernel file.  The cfile lives until its last descriptor is closed.
  *
  * State the kernel keeps per session lives here: the chained IV (an op
- * without IV continues from the previous one), multi-part hash input
- * (COP_FLAG_UPDATE data is gathered and hashed at FINAL), and the keys, so a
+ * without IV continues from the previous one) and the keys, so a
  * forked child, whose first ioctl opens its own connection, finds the same
  * sessions there, and so AEAD tag lengths and CIOCCPHASH can be served by
- * re-created sessions.  Keys are wiped when sessions are freed.
+ * re-created sessions.  Keys are wiped when sessions are freed.  A hash's
+ * running state is not kept here: every COP_FLAG_UPDATE part streams into
+ * the daemon's session (OCF_D_UPDATE), and CIOCCPHASH copies the state
+ * there.  A forked child's re-created sessions start without the parent's
+ * unfinished digest.
  *
  * Signals: all socket I/O retries on EINTR and resumes partial writes, so an
  * ioctl is never cut in the middle of a message. */
@@ -51,6 +54,8 @@
 #include <ocf/cryptodev.h>
 #include <ocf/ocfdev.h>
 
+#include "stage.h"
+
 #define MAX_FD 65536
 #define MAX_ASYNC 64 /* cryptodev-linux's MAX_COP_RINGSIZE */
 
@@ -72,6 +77,7 @@ static const struct algmap algs[] = {
     {CRYPTO_AES_CBC, OCF_ALG_AES_CBC, "cbc(aes)", M_CBC, false},
     {CRYPTO_AES_CTR, OCF_ALG_AES_CTR, "ctr(aes)", M_CTR, false},
     {CRYPTO_AES_XTS, OCF_ALG_AES_XTS, "xts(aes)", M_XTS, false},
+    {CRYPTO_AES_ECB, OCF_ALG_AES_ECB, "ecb(aes)", M_NONE, false},
     {CRYPTO_NULL, OCF_ALG_NULL, "ecb(cipher_null)", M_NONE, false},
     {CRYPTO_AES_GCM, OCF_ALG_AES_GCM, "gcm(aes)", M_AEAD, false},
     {CRYPTO_MD5_HMAC, OCF_ALG_HMAC_MD5, "hmac(md5)", M_NONE, true},
@@ -110,11 +116,11 @@ struct csess {
   size_t keylen;
   uint8_t mkey[CRYPTO_HMAC_MAX_KEY_LEN];
   size_t mkeylen;
-  uint8_t *acc; /* multi-part hash input */
-  size_t acclen, acccap;
   char driver[32];
   unsigned drv_flags;
-  bool keyless; /* inherited across exec: the keys stayed in the old image */
+  bool midstream;   /* a hash stream has parts in the daemon, no FINAL yet */
+  bool stream_lost; /* ... and they stayed with the parent's connection */
+  bool keyless;     /* inherited across exec: the keys stayed in the old image */
   struct variant *var;
   struct csess *next;
 };
@@ -124,7 +130,10 @@ struct apend { /* one CIOCASYNCCRYPT */
   struct crypt_op cop;
   uint32_t ses;
   bool enc;
-  int err; /* refused before reaching the daemon */
+  bool part;     /* a hash session's streamed part: parts of a session go one at a time */
+  bool final;    /* the part that returns the digest */
+  bool deferred; /* a part waiting in flight for the previous one of its session */
+  int err;       /* refused before reaching the daemon */
   struct apend *next;
 };
 
@@ -140,6 +149,7 @@ struct cfile {
    * socket of that connection, which the first ioctl adopts. */
   bool inherited;
   int inh_fd;
+  struct stage stage; /* synchronous requests' data, on dev */
 };
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -211,9 +221,15 @@ static int (*real_faccessat)(int, const char *, int, int);
  * these very descriptors, with the socket calls refused to the program. */
 static uintptr_t self_lo, self_hi;
 
+/* This process's id, kept here because getpid() is a system call and every
+ * ioctl asks (a forked child must not use its parent's connection).  fork()
+ * runs atfork_child in the child, which updates it. */
+static pid_t my_pid;
+
 static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
 static void atfork_child(void) {
+  my_pid = getpid();
   pthread_mutex_unlock(&tab_lock);
   /* A lock held by another thread at fork time would never be released;
    * the child starts a new connection on first use anyway. */
@@ -294,6 +310,7 @@ void init_once(void) {
   real_statx = dlsym(RTLD_NEXT, "statx");
   real_faccessat = dlsym(RTLD_NEXT, "faccessat");
   dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
+  my_pid = getpid();
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -310,8 +327,6 @@ static bool is_devcrypto(const char *path) { return path && strcmp(path, "/dev/c
 static void sess_wipe_free(struct csess *s) {
   explicit_bzero(s->key, sizeof(s->key));
   explicit_bzero(s->mkey, sizeof(s->mkey));
-  if (s->acc) explicit_bzero(s->acc, s->acccap);
-  free(s->acc);
   for (struct variant *v = s->var, *n; v; v = n) {
     n = v->next;
     free(v);
@@ -371,6 +386,9 @@ static void dev_close(struct ocfdev *d) {
 }
 
 static void cfile_free(struct cfile *f) {
+  /* A forked child that never used the descriptor still maps its parent's
+   * region: that one is the parent's to wipe. */
+  if (f->pid == my_pid) stage_wipe(&f->stage);
   for (struct csess *s = f->sess, *n; s; s = n) {
     n = s->next;
     sess_wipe_free(s);
@@ -432,7 +450,7 @@ static int cd_open(int flags) {
   }
   pthread_mutex_init(&f->lock, NULL);
   f->dev = d;
-  f->pid = getpid();
+  f->pid = my_pid;
   hide(ocfdev_fd(d), f);
   pthread_mutex_lock(&tab_lock);
   rc = bind_fd(fd, f);
@@ -520,6 +538,7 @@ static int take_over(struct cfile *f) {
     return EIO;
   }
   f->dev = d;
+  stage_forget(&f->stage);
   adopt_sessions(f);
   return 0;
 }
@@ -556,7 +575,7 @@ static void record_inherited(int fd, ino_t ino, const int *fds, const ino_t *ino
       return;
     }
     pthread_mutex_init(&f->lock, NULL);
-    f->pid = getpid();
+    f->pid = my_pid;
     f->inherited = true;
     f->inh_fd = hidden;
     hide(hidden, f);
@@ -634,14 +653,14 @@ static int kerr(int rc) {
 /* revive gives a forked child its own connection with the same sessions. */
 static int revive(struct cfile *f) {
   if (f->inherited) {
-    if (f->pid == getpid()) return take_over(f);
+    if (f->pid == my_pid) return take_over(f);
     /* a child forked before the connection was taken over: it is the
      * parent's, and the child starts afresh */
     f->inherited = false;
     unhide(f->inh_fd);
     real_close(f->inh_fd);
   }
-  if (f->pid == getpid() && f->dev) return 0;
+  if (f->pid == my_pid && f->dev) return 0;
   struct ocfdev *old = f->dev, *d;
   int rc = ocfdev_open(NULL, &d);
   if (rc) return EIO;
@@ -662,6 +681,7 @@ static int revive(struct cfile *f) {
       free(v);
     }
     s->var = NULL;
+    s->stream_lost = s->midstream; /* the parent's daemon session holds it */
     if (daemon_session(d, s, s->maclen, &s->dses, NULL) != 0) s->dses = 0;
   }
   /* Point every descriptor of this cfile at the new socket. */
@@ -675,7 +695,10 @@ static int revive(struct cfile *f) {
   dev_close(old); /* closes only the child's copy of the socket */
   hide(ocfdev_fd(d), f);
   f->dev = d;
-  f->pid = getpid();
+  /* The parent's region stays the parent's (the child's mapping of it went
+   * with the old connection). */
+  stage_forget(&f->stage);
+  f->pid = my_pid;
   return 0;
 }
 
@@ -711,8 +734,7 @@ static int dses_for(struct cfile *f, struct csess *s, unsigned taglen, uint32_t 
 }
 
 static int do_gsession(struct cfile *f, struct session_op *sop) {
-  if (sop->cipher == 0 && sop->mac == 0 && sop->compr == 0) return EINVAL;
-  if (sop->compr != 0) return EINVAL;
+  if (sop->cipher == 0 && sop->mac == 0) return EINVAL;
   struct csess *s = calloc(1, sizeof(*s));
   if (s == NULL) return ENOMEM;
   int rc = 0;
@@ -782,6 +804,9 @@ static int do_fsession(struct cfile *f, uint32_t ses) {
 static int do_sessinfo(struct cfile *f, struct session_info_op *si) {
   struct csess *s = sess_find(f, si->ses);
   if (s == NULL) return EINVAL;
+  /* The released struct is 268 bytes: exactly what the kernel copies back,
+   * and all that the program gave room for. */
+  _Static_assert(sizeof(*si) == 268, "struct session_info_op is not the released ABI");
   uint32_t ses = si->ses;
   memset(si, 0, sizeof(*si));
   si->ses = ses;
@@ -824,18 +849,14 @@ static void next_iv(const struct csess *s, bool enc, const uint8_t *in, const ui
   }
 }
 
-/* build_crypt fills op for a crypt_op on s; buf gets the data (+ MAC room). */
-static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_t *data, size_t len,
+/* fill_crypt fills op's session and descriptors for a crypt_op on s over
+ * len bytes of data (a MAC goes after them); the data are the caller's. */
+static void fill_crypt(const struct csess *s, const struct crypt_op *cop, size_t len,
                        const uint8_t *iv, struct ocfdev_op *op) {
   bool enc = cop->op == COP_ENCRYPT;
-  size_t mlen = s->m ? s->maclen : 0;
-  uint8_t *buf = malloc(len + mlen + 1);
-  if (buf == NULL) return ENOMEM;
-  if (len) memcpy(buf, data, len);
   memset(op, 0, sizeof(*op));
   op->ses = s->dses;
-  op->buf = buf;
-  op->len = len + mlen;
+  op->len = len + (s->m ? s->maclen : 0);
   struct ocf_desc cd = {0}, md = {0};
   if (s->c) {
     cd.alg = s->c->alg;
@@ -857,24 +878,65 @@ static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_
     op->desc[0] = s->c ? cd : md;
     op->ndesc = 1;
   }
+}
+
+/* build_crypt fills op for a crypt_op on s; buf gets the data (+ MAC room). */
+static int build_crypt(struct csess *s, const struct crypt_op *cop, const uint8_t *data, size_t len,
+                       const uint8_t *iv, struct ocfdev_op *op) {
+  size_t mlen = s->m ? s->maclen : 0;
+  uint8_t *buf = malloc(len + mlen + 1);
+  if (buf == NULL) return ENOMEM;
+  if (len) memcpy(buf, data, len);
+  fill_crypt(s, cop, len, iv, op);
+  op->buf = buf;
   return 0;
 }
 
-static int acc_add(struct csess *s, const uint8_t *p, size_t n) {
-  if (n == 0) return 0;
-  if (s->acclen + n > s->acccap) {
-    size_t cap = s->acccap ? s->acccap : 4096;
-    while (cap < s->acclen + n) cap *= 2;
-    uint8_t *q = malloc(cap);
-    if (q == NULL) return ENOMEM;
-    if (s->acclen) memcpy(q, s->acc, s->acclen);
-    if (s->acc) explicit_bzero(s->acc, s->acccap);
-    free(s->acc);
-    s->acc = q;
-    s->acccap = cap;
-  }
-  memcpy(s->acc + s->acclen, p, n);
-  s->acclen += n;
+/* part_flags: cryptodev's hash flags as the framework's streamed-digest
+ * flags.  The kernel module resets on no flag or RESET, and finishes on
+ * FINAL, on no UPDATE, or on an empty part. */
+static unsigned part_flags(const struct crypt_op *cop, bool *final) {
+  bool reset = cop->flags == 0 || (cop->flags & COP_FLAG_RESET);
+  *final = (cop->flags & COP_FLAG_FINAL) || !(cop->flags & COP_FLAG_UPDATE) || cop->len == 0;
+  return (*final ? OCF_D_FINAL : OCF_D_UPDATE) | (reset ? OCF_D_RESET : 0);
+}
+
+/* stream_step keeps track of an unfinished digest: a forked child cannot
+ * continue one its parent began (the state is in the parent's daemon
+ * session), so it gets EIO instead of a wrong digest until it resets. */
+static int stream_step(struct csess *s, unsigned flags, bool final) {
+  if (flags & OCF_D_RESET) s->stream_lost = false;
+  if (s->stream_lost) return EIO;
+  s->midstream = !final;
+  return 0;
+}
+
+/* hash_parts streams data[len] into the daemon's session, in requests the
+ * daemon takes (each one a part of the digest, none kept here); on final
+ * the digest goes to mac. */
+static int hash_parts(struct cfile *f, struct csess *s, const struct crypt_op *cop,
+                      const uint8_t *data, size_t len, unsigned flags, uint8_t *mac) {
+  size_t max = ocfdev_max_request(f->dev);
+  if (max <= s->maclen + 1) return EMSGSIZE;
+  max -= s->maclen;
+  size_t off = 0;
+  do {
+    size_t k = len - off < max ? len - off : max;
+    bool last = off + k == len;
+    unsigned fl = last ? flags : OCF_D_UPDATE | (flags & OCF_D_RESET);
+    if (off > 0) fl &= ~(unsigned)OCF_D_RESET; /* only the first piece resets */
+    struct ocfdev_op op;
+    int rc = build_crypt(s, cop, data + off, k, NULL, &op);
+    if (rc) return rc;
+    op.desc[0].flags = fl;
+    if (!(fl & OCF_D_FINAL)) op.desc[0].inject = 0;
+    rc = ocfdev_crypt(f->dev, &op);
+    if (rc == 0 && (fl & OCF_D_FINAL)) memcpy(mac, (uint8_t *)op.buf + k, s->maclen);
+    explicit_bzero(op.buf, op.len);
+    free(op.buf);
+    if (rc) return rc;
+    off += k;
+  } while (off < len);
   return 0;
 }
 
@@ -886,22 +948,12 @@ static int do_crypt(struct cfile *f, struct crypt_op *cop) {
   if (cop->len && cop->src == NULL) return EFAULT;
   if (s->c && cop->len % s->block) return EINVAL;
   bool enc = cop->op == COP_ENCRYPT;
-  if (s->c == NULL) { /* a hash or MAC, possibly in parts */
-    if (cop->flags == 0 || (cop->flags & COP_FLAG_RESET)) s->acclen = 0;
-    int rc = acc_add(s, cop->src, cop->len);
-    if (rc) return rc;
-    bool final = (cop->flags & COP_FLAG_FINAL) || !(cop->flags & COP_FLAG_UPDATE) || cop->len == 0;
-    if (!final) return 0;
-    if (cop->mac == NULL) return EFAULT;
-    if (s->acclen > ocfdev_max_request(f->dev)) return EMSGSIZE;
-    struct ocfdev_op op;
-    rc = build_crypt(s, cop, s->acc, s->acclen, NULL, &op);
-    if (rc) return rc;
-    rc = ocfdev_crypt(f->dev, &op);
-    if (rc == 0) memcpy(cop->mac, (uint8_t *)op.buf + s->acclen, s->maclen);
-    explicit_bzero(op.buf, op.len);
-    free(op.buf);
-    s->acclen = 0;
+  if (s->c == NULL) { /* a hash or MAC: each part streams into the daemon's session */
+    bool final;
+    unsigned flags = part_flags(cop, &final);
+    if (final && cop->mac == NULL) return EFAULT;
+    int rc = stream_step(s, flags, final);
+    if (rc == 0) rc = hash_parts(f, s, cop, cop->src, cop->len, flags, cop->mac);
     return kerr(rc);
   }
   uint8_t iv[32];
@@ -916,23 +968,42 @@ static int do_crypt(struct cfile *f, struct crypt_op *cop) {
   if (s->m && cop->mac == NULL) return EFAULT;
   if (cop->len > ocfdev_max_request(f->dev)) return EMSGSIZE;
   struct ocfdev_op op;
-  int rc = build_crypt(s, cop, cop->src, cop->len, iv, &op);
-  if (rc) return rc;
-  rc = ocfdev_crypt(f->dev, &op);
+  size_t n = cop->len + (s->m ? s->maclen : 0);
+  /* In the staging region the request goes through the rings, processed in
+   * place: one copy each way and, while the daemon is busy, no system call.
+   * Without one, through the socket. */
+  uint8_t *out = stage_buf(&f->stage, f->dev, n);
+  int rc;
+  if (out != NULL) {
+    if (cop->len) memcpy(out, cop->src, cop->len);
+    fill_crypt(s, cop, cop->len, iv, &op);
+    rc = stage_crypt(&f->stage, f->dev, &op, n);
+  } else {
+    if ((rc = build_crypt(s, cop, cop->src, cop->len, iv, &op)) != 0) return rc;
+    rc = ocfdev_crypt(f->dev, &op);
+    out = op.buf;
+  }
   if (rc == 0) {
-    next_iv(s, enc, cop->src, op.buf, cop->len, iv);
+    next_iv(s, enc, cop->src, out, cop->len, iv);
     memcpy(s->iv, iv, sizeof(iv));
-    if (cop->len) memcpy(cop->dst, op.buf, cop->len);
-    if (s->m) memcpy(cop->mac, (uint8_t *)op.buf + cop->len, s->maclen);
+    if (cop->len) memcpy(cop->dst, out, cop->len);
+    if (s->m) memcpy(cop->mac, out + cop->len, s->maclen);
     if ((cop->flags & COP_FLAG_WRITE_IV) && cop->iv) memcpy(cop->iv, iv, s->ivlen);
   }
-  explicit_bzero(op.buf, op.len);
-  free(op.buf);
+  /* The staging region is wiped when the connection ends (cfile_free); it
+   * holds only this program's data and the next request overwrites them. */
+  if (op.shm == NULL) {
+    explicit_bzero(op.buf, op.len);
+    free(op.buf);
+  }
   return kerr(rc);
 }
 
 /* --- CIOCAUTHCRYPT ------------------------------------------------------------ */
 
+/* run_buf runs the descriptors d[nd] over buf[len] in place, through the
+ * staging region when there is one (a copy each way, and the rings instead
+ * of the socket). */
 static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, uint8_t *buf,
                    size_t len) {
   struct ocfdev_op op;
@@ -943,7 +1014,12 @@ static int run_buf(struct cfile *f, uint32_t dses, struct ocf_desc *d, int nd, u
   op.buf = buf;
   op.len = len;
   if (len > ocfdev_max_request(f->dev)) return EMSGSIZE;
-  return ocfdev_crypt(f->dev, &op);
+  uint8_t *st = stage_buf(&f->stage, f->dev, len);
+  if (st == NULL) return ocfdev_crypt(f->dev, &op);
+  if (len) memcpy(st, buf, len);
+  int rc = stage_crypt(&f->stage, f->dev, &op, len);
+  if (rc == 0 && len) memcpy(buf, st, len);
+  return rc;
 }
 
 static int auth_aead(struct cfile *f, struct csess *s, struct crypt_auth_op *a, const uint8_t *iv) {
@@ -1040,8 +1116,9 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
   rc = run_buf(f, dses, &d, 1, buf, n);
   if (rc == 0) {
     memcpy(iv, niv, sizeof(niv));
-    memcpy(a->dst, buf + A, C);
-    /* Check pad and MAC together, one answer for both.  The padding check
+    /* The plaintext stays in buf until pad and MAC are verified: a record
+     * that fails leaves dst (which is src) holding the ciphertext it had.
+     * Check pad and MAC together, one answer for both.  The padding check
      * reads the same bytes whatever their values (no early exit, no branch
      * on the pad), as TLS stacks do against padding oracles; the MAC then
      * covers a length that depends on the pad, as in the kernel module. */
@@ -1061,7 +1138,10 @@ static int auth_tls(struct cfile *f, struct csess *s, struct crypt_auth_op *a, u
       rc = EBADMSG;
     else
       rc = vr;
-    if (rc == 0) a->len = (uint32_t)L;
+    if (rc == 0) {
+      memcpy(a->dst, buf + A, C); /* plaintext, MAC and padding, as the kernel leaves them */
+      a->len = (uint32_t)L;
+    }
   }
   explicit_bzero(buf, n);
   free(buf);
@@ -1171,30 +1251,59 @@ static int do_cphash(struct cfile *f, const struct cphash_op *cp) {
     memcpy(dst->mkey, src->mkey, src->mkeylen);
     dst->mkeylen = src->mkeylen;
   }
-  dst->acclen = 0;
-  return acc_add(dst, src->acc, src->acclen);
+  return kerr(ocfdev_cphash(f->dev, dst->dses, src->dses));
 }
 
 /* --- asynchronous ------------------------------------------------------------- */
 
+/* to_done moves a from flight to the tail of done. */
+static void to_done(struct cfile *f, struct apend *a) {
+  for (struct apend **pp = &f->flight; *pp; pp = &(*pp)->next)
+    if (*pp == a) {
+      *pp = a->next;
+      break;
+    }
+  a->next = NULL;
+  struct apend **tp = &f->done;
+  while (*tp) tp = &(*tp)->next;
+  *tp = a;
+}
+
+/* part_ahead: is a part of session ses submitted and not done, before a? */
+static bool part_ahead(const struct cfile *f, uint32_t ses, const struct apend *a) {
+  for (const struct apend *x = f->flight; x != NULL && x != a; x = x->next)
+    if (x->part && x->ses == ses) return true;
+  return false;
+}
+
+/* submit_deferred sends the hash parts whose predecessor has completed: the
+ * daemon takes one part of a session at a time, in the order the program
+ * gave them (as the kernel module runs them). */
+static void submit_deferred(struct cfile *f) {
+  for (struct apend *a = f->flight, *next; a != NULL; a = next) {
+    next = a->next;
+    if (!a->deferred || part_ahead(f, a->ses, a)) continue;
+    a->deferred = false;
+    int rc = ocfdev_submit(f->dev, &a->op);
+    if (rc && a->op.state_ == 0) { /* not sent: completes with the error */
+      a->err = kerr(rc);
+      to_done(f, a);
+    }
+  }
+}
+
 static void collect(struct cfile *f) {
   struct ocfdev_op *ops[64];
   int n;
+  bool any = false;
   while (f->flight && ocfdev_reap(f->dev, ops, 64, 0, &n) == 0 && n > 0) {
     for (int i = 0; i < n; i++) {
       struct apend *a = ops[i]->opaque;
-      /* move a from flight to the tail of done */
-      for (struct apend **pp = &f->flight; *pp; pp = &(*pp)->next)
-        if (*pp == a) {
-          *pp = a->next;
-          break;
-        }
-      a->next = NULL;
-      struct apend **tp = &f->done;
-      while (*tp) tp = &(*tp)->next;
-      *tp = a;
+      any = any || a->part;
+      to_done(f, a);
     }
   }
+  if (any) submit_deferred(f);
 }
 
 static int do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
@@ -1216,14 +1325,37 @@ static int do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
     rc = EFAULT;
   else if (s->c && cop->len % s->block)
     rc = EINVAL;
-  else if (s->m && cop->mac == NULL)
-    rc = EFAULT;
-  else if (cop->len > ocfdev_max_request(f->dev))
-    rc = EMSGSIZE;
+  unsigned pflags = 0;
+  if (s->c == NULL && s->m != NULL) { /* a hash part, streamed like CIOCCRYPT's */
+    a->part = true;
+    pflags = part_flags(cop, &a->final);
+  }
+  if (rc == 0 && s->m && cop->mac == NULL && (!a->part || a->final)) rc = EFAULT;
+  if (rc == 0 && cop->len + (s->m ? s->maclen : 0) > ocfdev_max_request(f->dev)) rc = EMSGSIZE;
+  if (rc == 0 && a->part) rc = stream_step(s, pflags, a->final);
   uint8_t iv[32];
   memcpy(iv, s->iv, sizeof(iv));
   if (cop->iv && s->ivlen) memcpy(iv, cop->iv, s->ivlen);
   if (rc == 0) rc = build_crypt(s, cop, cop->src, cop->len, iv, &a->op);
+  if (rc == 0 && a->part) {
+    a->op.desc[0].flags = pflags;
+    a->op.opaque = a;
+    /* behind another part of its session: sent when that one completes */
+    a->deferred = part_ahead(f, cop->ses, NULL);
+    if (!a->deferred) {
+      rc = ocfdev_submit(f->dev, &a->op);
+      if (rc && a->op.state_ == 0) {
+        free(a->op.buf);
+        free(a);
+        return kerr(rc);
+      }
+    }
+    struct apend **tp = &f->flight;
+    while (*tp) tp = &(*tp)->next;
+    *tp = a;
+    f->nasync++;
+    return 0;
+  }
   if (rc == 0) {
     a->op.opaque = a;
     /* Chain what is known now, so IV-less requests in a row line up. */
@@ -1263,7 +1395,7 @@ static int do_asyncfetch(struct cfile *f, struct crypt_op *out) {
   if (rc == 0 && s) {
     uint8_t *buf = a->op.buf;
     if (s->c && cop->len) memcpy(cop->dst, buf, cop->len);
-    if (s->m) memcpy(cop->mac, buf + cop->len, s->maclen);
+    if (s->m && (!a->part || a->final)) memcpy(cop->mac, buf + cop->len, s->maclen);
     if (s->c) {
       uint8_t iv[32];
       memcpy(iv, s->c ? a->op.desc[s->m && a->enc ? 1 : 0].iv : s->iv, sizeof(iv));
@@ -1835,7 +1967,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms, const struc
     if (f == NULL) continue;
     ours = true;
     pthread_mutex_lock(&f->lock);
-    if (f->pid == getpid()) collect(f);
+    if (f->pid == my_pid) collect(f);
     if (f->done && (fds[i].events & (POLLIN | POLLRDNORM))) ready++;
     pthread_mutex_unlock(&f->lock);
   }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "drivers/cpu/cpu.h"
+#include "drivers/engine/engine.h"
 
 #define RING 4096
 #define BATCH 16
@@ -44,13 +45,13 @@ static struct cpu *list;   /* [list_lock] */
 static unsigned instances; /* [list_lock] names handed out */
 
 static int cpu_newsession(void *softc, void **dsess, const struct ocf_sessparam *chain) {
-  struct ocf_xf_sess *s;
-  int rc = ocf_xf_new(&s, chain);
+  struct ocf_eng_sess *s;
+  int rc = ocf_eng_new(&s, chain);
   if (rc == 0) *dsess = s;
   return rc;
 }
 
-static void cpu_freesession(void *softc, void *dsess) { ocf_xf_free(dsess); }
+static void cpu_freesession(void *softc, void *dsess) { ocf_eng_free(dsess); }
 
 static int cpu_process(void *softc, void *dsess, struct ocf_req *req) {
   struct cpu *c = softc;
@@ -93,7 +94,7 @@ static void *cpu_worker(void *arg) {
     if (unblock) ocf_unblock(c->hid);
     for (unsigned i = 0; i < take; i++) {
       struct ocf_req *r = batch[i];
-      r->error = ocf_xf_run(r->dsess_, r);
+      r->error = ocf_eng_run(r->dsess_, r);
     }
     /* one hand-off to the framework's return thread per batch, as a card
      * coalesces its interrupts: per-request hand-offs cost more than
@@ -122,7 +123,7 @@ static uint64_t mono_ns(void) {
 enum { CAL_SMALL = 64, CAL_LARGE = 4096, CAL_ROOM = CAL_LARGE + OCF_MAX_IV };
 
 /* cal_time: best nanoseconds per request of len bytes over a few tries. */
-static double cal_time(struct ocf_xf_sess *s, const struct ocf_alg_info *ai, uint8_t *buf,
+static double cal_time(struct ocf_eng_sess *s, const struct ocf_alg_info *ai, uint8_t *buf,
                        size_t len, int reps) {
   double best = INFINITY;
   for (int t = 0; t < 3; t++) {
@@ -138,7 +139,7 @@ static double cal_time(struct ocf_xf_sess *s, const struct ocf_alg_info *ai, uin
       d->inject = len;
       if (ai->cls == OCF_CLASS_CIPHER || ai->cls == OCF_CLASS_AEAD) d->flags = OCF_D_ENCRYPT;
       if (ai->ivlen > 0) d->flags |= OCF_D_IV_EXPLICIT; /* d->iv: zeros */
-      if (ocf_xf_run(s, &req) != 0) return NAN;
+      if (ocf_eng_run(s, &req) != 0) return NAN;
     }
     double per = (double)(mono_ns() - t0) / reps;
     if (per < best) best = per;
@@ -155,17 +156,17 @@ static void cpu_calibrate(struct cpu *c) {
   for (int a = 1; a < OCF_ALG__MAX; a++) {
     const struct ocf_alg_info *ai = ocf_alg_lookup((enum ocf_alg)a);
     /* compression speed depends on the data: left to be learned elsewhere */
-    if (ai == NULL || ai->cls == OCF_CLASS_COMP || !ocf_xf_supports((enum ocf_alg)a)) continue;
+    if (ai == NULL || ai->cls == OCF_CLASS_COMP || !ocf_eng_supports((enum ocf_alg)a)) continue;
     struct ocf_sessparam sp = {.alg = (enum ocf_alg)a};
     size_t kl = ai->min_key;
     while (kl > 0 && kl <= ai->max_key && !ocf_alg_keylen_ok((enum ocf_alg)a, kl)) kl++;
     if (kl > sizeof(key)) continue;
     sp.key = kl ? key : NULL;
     sp.keylen = kl;
-    struct ocf_xf_sess *s;
-    if (ocf_xf_new(&s, &sp) != 0) continue;
+    struct ocf_eng_sess *s;
+    if (ocf_eng_new(&s, &sp) != 0) continue;
     double small = cal_time(s, ai, buf, CAL_SMALL, 32), large = cal_time(s, ai, buf, CAL_LARGE, 8);
-    ocf_xf_free(s);
+    ocf_eng_free(s);
     if (!(small > 0) || !(large > 0)) continue;
     double per_byte = (large - small) / (CAL_LARGE - CAL_SMALL);
     if (per_byte <= 0) per_byte = large / CAL_LARGE;
@@ -194,7 +195,7 @@ static void cpu_stop(struct cpu *c, int started) {
   pthread_cond_destroy(&c->cv);
   free(c->thr);
   free(c);
-  ocf_xf_release();
+  ocf_eng_release();
 }
 
 int ocf_cpu_attach(int nthreads, int pin, uint32_t *hid) {
@@ -202,12 +203,12 @@ int ocf_cpu_attach(int nthreads, int pin, uint32_t *hid) {
   if (ncpu < 1) ncpu = 1;
   if (nthreads == 0) nthreads = (int)ncpu;
   if (nthreads < 1 || nthreads > 256 || hid == NULL) return EINVAL;
-  int rc = ocf_xf_hold();
+  int rc = ocf_eng_hold();
   if (rc != 0) return rc;
   struct cpu *c = calloc(1, sizeof(*c));
   if (c == NULL || (c->thr = calloc((size_t)nthreads, sizeof(pthread_t))) == NULL) {
     free(c);
-    ocf_xf_release();
+    ocf_eng_release();
     return ENOMEM;
   }
   c->nthreads = nthreads;
@@ -242,7 +243,7 @@ int ocf_cpu_attach(int nthreads, int pin, uint32_t *hid) {
     return rc;
   }
   for (int a = 1; a < OCF_ALG__MAX; a++)
-    if (ocf_alg_lookup((enum ocf_alg)a) != NULL && ocf_xf_supports((enum ocf_alg)a))
+    if (ocf_alg_lookup((enum ocf_alg)a) != NULL && ocf_eng_supports((enum ocf_alg)a))
       ocf_register(c->hid, (enum ocf_alg)a, 0, 0);
   cpu_calibrate(c);
   pthread_mutex_lock(&list_lock);

@@ -35,7 +35,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include "drivers/cpu/cpu.h"
+#include "drivers/engine/engine.h"
 
 #define MAX_CARDS 32
 #define MAX_RATES 8
@@ -284,7 +284,7 @@ struct card {
 /* Producer session state. */
 struct ssess {
   uint64_t id;
-  struct ocf_xf_sess *xf; /* exact mode only */
+  struct ocf_eng_sess *xf; /* exact mode only */
   enum ocf_alg alg[3];
   int n;
 };
@@ -510,6 +510,13 @@ static uint64_t engine_ns(const struct card *c, const struct ocf_req *r) {
     if (t > longest) longest = t;
   }
   if (p->chain || r->ndesc == 1) total = longest + p->setup_us * 1000.0;
+  /* A streamed digest part longer than the card takes in one command is
+   * split by the driver into commands of at most maxlen bytes that carry the
+   * running state from one to the next: a setup for each. */
+  const struct ocf_desc *d0 = &r->desc[0];
+  if (r->ndesc == 1 && (d0->flags & (OCF_D_UPDATE | OCF_D_FINAL)) && p->maxlen > 0 &&
+      d0->len > p->maxlen)
+    total += (double)((d0->len - 1) / p->maxlen) * p->setup_us * 1000.0;
   return (uint64_t)llround(total);
 }
 
@@ -592,7 +599,7 @@ static void job_finish(struct job *j) {
   }
   struct ocf_req *r = j->req;
   int err = j->act == ACT_LOST ? OCF_ELOST : j->act == ACT_EIO ? EIO : j->err;
-  if (err == 0) ocf_xf_dma_out(r, j->flat, j->lo, j->hi);
+  if (err == 0) ocf_eng_dma_out(r, j->flat, j->lo, j->hi);
   r->error = err;
   job_free(j);
   ocf_done(r);
@@ -789,7 +796,7 @@ static int sim_newsession(void *softc, void **dsess, const struct ocf_sessparam 
   for (const struct ocf_sessparam *p = chain; p != NULL && s->n < 3; p = p->next)
     s->alg[s->n++] = p->alg;
   /* timing mode needs the layout (IV and MAC lengths) only, no keys */
-  int rc = c->timing ? ocf_xf_new_layout(&s->xf, chain) : ocf_xf_new(&s->xf, chain);
+  int rc = c->timing ? ocf_eng_new_layout(&s->xf, chain) : ocf_eng_new(&s->xf, chain);
   if (rc != 0) {
     free(s);
     return rc;
@@ -804,7 +811,7 @@ static int sim_newsession(void *softc, void **dsess, const struct ocf_sessparam 
 static void sim_freesession(void *softc, void *dsess) {
   struct ssess *s = dsess;
   if (s == NULL) return;
-  ocf_xf_free(s->xf);
+  ocf_eng_free(s->xf);
   free(s);
 }
 
@@ -838,7 +845,7 @@ static int sim_process(void *softc, void *dsess, struct ocf_req *req) {
   struct job *j = calloc(1, sizeof(*j));
   if (j != NULL) {
     j->req = req;
-    ocf_xf_hull(ss->xf, req, &j->lo, &j->hi);
+    ocf_eng_hull(ss->xf, req, &j->lo, &j->hi);
     j->flat = malloc(j->hi > j->lo ? j->hi - j->lo : 1);
   }
   if (j == NULL || j->flat == NULL) {
@@ -852,8 +859,8 @@ static int sim_process(void *softc, void *dsess, struct ocf_req *req) {
     return ENOMEM;
   }
   /* DMA in; exact mode computes now and the result waits for DMA out */
-  ocf_xf_dma_in(req, j->flat, j->lo, j->hi);
-  if (!c->timing) j->err = ocf_xf_apply(ss->xf, req, j->flat, j->lo, j->hi - j->lo);
+  ocf_eng_dma_in(req, j->flat, j->lo, j->hi);
+  if (!c->timing) j->err = ocf_eng_apply(ss->xf, req, j->flat, j->lo, j->hi - j->lo);
 
   pthread_mutex_lock(&g_lock);
   if (c->state >= CS_DEAD) {
@@ -903,7 +910,7 @@ static int sim_kprocess(void *softc, struct ocf_kreq *k) {
     pthread_mutex_unlock(&g_lock);
     return ENOMEM;
   }
-  if (!c->timing) j->err = ocf_xf_kop(k, j->flat, outlen);
+  if (!c->timing) j->err = ocf_eng_kop(k, j->flat, outlen);
 
   pthread_mutex_lock(&g_lock);
   if (c->state >= CS_DEAD) {
@@ -1104,7 +1111,7 @@ static int card_register(struct card *c) {
   if (rc != 0) return rc;
   for (int i = 0; i < MAX_RATES && p->rates[i].alg != OCF_ALG_NONE; i++) {
     enum ocf_alg alg = p->rates[i].alg;
-    if (!ocf_xf_supports(alg)) continue;
+    if (!ocf_eng_supports(alg)) continue;
     /* A timing-mode card moves data without computing it: it would fail the
      * framework's known-answer self-test by design. */
     rc = ocf_register(c->hid, alg, p->maxlen, c->timing ? OCF_ALGF_NOSELFTEST : 0);
@@ -1183,7 +1190,7 @@ static void card_remove(struct card *c) {
     g_capheap = 0;
     pthread_mutex_unlock(&g_lock);
   }
-  if (!c->timing) ocf_xf_release();
+  if (!c->timing) ocf_eng_release();
   free(c);
 }
 
@@ -1203,7 +1210,7 @@ int ocf_sim_attach(const char *spec, char *err, size_t errlen) {
     perr(err, errlen, "device string: %d cards already attached, at most %d", have, MAX_CARDS);
     return ENOSPC;
   }
-  if (!sp.timing && (rc = ocf_xf_hold()) != 0) {
+  if (!sp.timing && (rc = ocf_eng_hold()) != 0) {
     pthread_mutex_unlock(&g_attach);
     perr(err, errlen, "sim: cannot set up OpenSSL for exact mode");
     return rc;
@@ -1222,7 +1229,7 @@ int ocf_sim_attach(const char *spec, char *err, size_t errlen) {
       c->wd_ns = sp.wd_ms * 1000000u;
       c->born = mono_ns();
       c->lost_tail = &c->lost;
-      if (!c->timing) ocf_xf_hold(); /* one reference per exact card */
+      if (!c->timing) ocf_eng_hold(); /* one reference per exact card */
       pthread_mutex_lock(&g_lock);
       snprintf(c->name, sizeof(c->name), "%s-%u", c->p->name, g_serial[sp.g[gi].prof]++);
       c->bus = bus_get(sp.g[gi].bus);
@@ -1241,7 +1248,7 @@ int ocf_sim_attach(const char *spec, char *err, size_t errlen) {
         if (c->bus != NULL) {
           card_remove(c);
         } else {
-          if (!c->timing) ocf_xf_release();
+          if (!c->timing) ocf_eng_release();
           free(c);
         }
         rc = ENOMEM;
@@ -1254,7 +1261,7 @@ int ocf_sim_attach(const char *spec, char *err, size_t errlen) {
   }
   if (rc != 0)
     for (int i = 0; i < nmade; i++) card_remove(made[i]);
-  if (!sp.timing) ocf_xf_release();
+  if (!sp.timing) ocf_eng_release();
   pthread_mutex_unlock(&g_attach);
   if (rc == 0)
     ocf_log(2, "sim: attached %d card(s) from \"%s\" (%s mode)", sp.total, spec,

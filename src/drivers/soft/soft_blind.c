@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -17,13 +18,21 @@ struct slot {
   BN_MONT_CTX *mn;      /* for n: the blinding, the unblinding and the check */
   BN_MONT_CTX *mp, *mq; /* for p and q, as an RSA key object keeps them */
   BIGNUM *e;
-  uint64_t used; /* for eviction: least recently used goes */
+  uint64_t used;    /* for eviction: least recently used goes */
+  uint64_t last_ns; /* monotonic time of its last use */
 };
 
 static pthread_mutex_t blind_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot slots[BLIND_SLOTS]; /* [blind_lock] */
-static uint64_t clock_;                /* [blind_lock] */
-static EVP_MD *sha256;                 /* [blind_lock] fetched once, kept */
+static struct slot slots[BLIND_SLOTS];      /* [blind_lock] */
+static uint64_t clock_;                     /* [blind_lock] */
+static EVP_MD *sha256;                      /* [blind_lock] fetched once, kept */
+static uint64_t ttl_ns = SOFT_BLIND_TTL_NS; /* [blind_lock] */
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* key_id hashes the four secret parameters, each with its length, so that
  * no two keys share an id by how their bytes split. */
@@ -75,13 +84,43 @@ static int find_e(const BIGNUM *p, const BIGNUM *q, const BIGNUM *dp, const BIGN
   return rc;
 }
 
+/* slot_clear wipes a slot: the Montgomery contexts of p and q hold the
+ * secret primes (BN_MONT_CTX_free clears its numbers), the id is a hash of
+ * the key. */
 static void slot_clear(struct slot *s) {
   BN_BLINDING_free(s->b); /* before mn, which it uses */
   BN_MONT_CTX_free(s->mn);
-  BN_MONT_CTX_free(s->mp); /* clears its copy of p */
+  BN_MONT_CTX_free(s->mp);
   BN_MONT_CTX_free(s->mq);
-  BN_free(s->e);
-  memset(s, 0, sizeof(*s));
+  BN_clear_free(s->e);
+  OPENSSL_cleanse(s, sizeof(*s));
+}
+
+/* Keys not used for ttl_ns leave the cache: their clients are gone. */
+static void sweep_locked(uint64_t now) {
+  for (int i = 0; i < BLIND_SLOTS; i++)
+    if (slots[i].state != 0 && now - slots[i].last_ns >= ttl_ns) slot_clear(&slots[i]);
+}
+
+void soft_blind_flush(void) {
+  pthread_mutex_lock(&blind_lock);
+  for (int i = 0; i < BLIND_SLOTS; i++) slot_clear(&slots[i]);
+  pthread_mutex_unlock(&blind_lock);
+}
+
+int soft_blind_cached(void) {
+  int n = 0;
+  pthread_mutex_lock(&blind_lock);
+  sweep_locked(mono_ns());
+  for (int i = 0; i < BLIND_SLOTS; i++) n += slots[i].state != 0;
+  pthread_mutex_unlock(&blind_lock);
+  return n;
+}
+
+void soft_blind_set_ttl(uint64_t ns) {
+  pthread_mutex_lock(&blind_lock);
+  ttl_ns = ns;
+  pthread_mutex_unlock(&blind_lock);
 }
 
 /* slot_get returns the slot of key id, filled, or NULL with *rc set. */
@@ -91,7 +130,7 @@ static struct slot *slot_get(const unsigned char id[32], const BIGNUM *p, const 
   struct slot *old = &slots[0];
   for (int i = 0; i < BLIND_SLOTS; i++) {
     if (slots[i].state != 0 && memcmp(slots[i].id, id, 32) == 0) return &slots[i];
-    if (slots[i].used < old->used) old = &slots[i];
+    if (slots[i].used < old->used) old = &slots[i]; /* empty slots have used 0 */
   }
   slot_clear(old);
   BIGNUM *e = BN_new();
@@ -150,9 +189,12 @@ int soft_blind_in(OSSL_LIB_CTX *libctx, const BIGNUM *p, const BIGNUM *q, const 
   int rc = md != NULL ? key_id(md, v, id) : EIO;
   if (rc != 0) return rc;
   pthread_mutex_lock(&blind_lock);
+  uint64_t now = mono_ns();
+  sweep_locked(now);
   struct slot *s = slot_get(id, p, q, dp, dq, n, ctx, &rc);
   if (s != NULL) {
     s->used = ++clock_;
+    s->last_ns = now;
     if (!BN_MONT_CTX_copy(mp, s->mp) || !BN_MONT_CTX_copy(mq, s->mq))
       rc = ENOMEM;
     else if (s->state == 2)

@@ -19,6 +19,13 @@
 
 #include <openssl/bn.h>
 #include <openssl/types.h>
+#include <stdint.h>
+
+/* SOFT_BLIND_TTL_NS: a key's cached factors and Montgomery contexts (derived
+ * from p and q) are wiped once the key has not been used for this long, so
+ * that a long-running daemon does not keep them after the key's clients
+ * left.  Every request sweeps the cache. */
+#define SOFT_BLIND_TTL_NS (30ull * 1000000000ull)
 
 /* soft_blind_in blinds xb (a copy of the input, < n) for the key (p, q, dp,
  * dq) of modulus n: on 0, xb holds x * r^e mod n, e the public exponent, mn
@@ -31,5 +38,14 @@
 int soft_blind_in(OSSL_LIB_CTX *libctx, const BIGNUM *p, const BIGNUM *q, const BIGNUM *dp,
                   const BIGNUM *dq, const BIGNUM *n, BIGNUM *xb, BIGNUM *e, BIGNUM *unblind,
                   BN_MONT_CTX *mn, BN_MONT_CTX *mp, BN_MONT_CTX *mq, BN_CTX *ctx);
+
+/* soft_blind_flush wipes the whole cache (the last user of the software
+ * public-key code went away). */
+void soft_blind_flush(void);
+
+/* soft_blind_cached returns how many keys the cache holds after a sweep;
+ * soft_blind_set_ttl changes the lifetime (tests). */
+int soft_blind_cached(void);
+void soft_blind_set_ttl(uint64_t ns);
 
 #endif /* OCF_DRIVERS_SOFT_BLIND_H */

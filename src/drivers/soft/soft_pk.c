@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,14 +66,16 @@ static BIGNUM *pk_order_p256, *pk_order_p384;
 
 /* fail logs why a request is refused (debug level: the errno is the
  * consumer's answer) and returns err. */
+/* The sentence of the last fail() of the request this thread runs: handed
+ * to the framework (ocf_kexplain) when the request fails. */
+static _Thread_local char why[200];
+
 static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int err, const char *fmt, ...) {
-  char buf[200];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  ocf_log(3, "soft-pk: %s", buf);
   return err;
 }
 
@@ -83,6 +86,7 @@ static int ossl_fail(const char *what) {
   if (e != 0) ERR_error_string_n(e, buf, sizeof(buf));
   ERR_clear_error();
   ocf_log(2, "soft-pk: %s failed: %s", what, buf);
+  snprintf(why, sizeof(why), "%s failed: %s", what, buf[0] ? buf : "no OpenSSL error queued");
   return ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? ENOMEM : EIO;
 }
 
@@ -186,14 +190,14 @@ static void put_bn(struct ocf_kreq *k, int i, const BIGNUM *bn, size_t need) {
   memset(kp->p + need, 0, kp_len(kp) - need);
 }
 
-/* Octet-string input (X25519, Ed25519 keys) of at most len bytes, copied into
- * out[len] and zero-padded at the end (their high-order end). */
+/* Octet-string input (X25519, Ed25519 keys) of exactly len bytes (RFC 7748,
+ * RFC 8032: a shorter key is not a key), copied into out[len]. */
 static int get_octets(const struct ocf_kreq *k, int i, uint8_t *out, size_t len) {
   int rc = kp_check(k, i, P_NONZERO);
   if (rc != 0) return rc;
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp_len(kp) > len) return fail(EINVAL, "input %d longer than %zu octets", i, len);
-  memset(out, 0, len);
+  if (kp->nbits != 8 * len)
+    return fail(EINVAL, "input %d is %zu bits, must be %zu octets", i, kp->nbits, len);
   memcpy(out, kp->p, kp_len(kp));
   return 0;
 }
@@ -235,6 +239,23 @@ static BN_MONT_CTX *mont_new(const BIGNUM *m, BN_CTX *ctx) {
   return mont;
 }
 
+atomic_ulong ocf_soft_pk_vartime;
+
+/* is_public_exponent: the exponents RSA keys publish (FIPS 186-4's 65537,
+ * and the small ones older keys use).  A MOD_EXP request does not say whether
+ * its exponent is secret (an RSA private key without CRT, a DH private
+ * value): only one of these values, known to everyone, may take the
+ * variable-time path; any other exponent, however short, is treated as
+ * secret. */
+static bool is_public_exponent(const BIGNUM *e) {
+  static const unsigned long pub[] = {3, 5, 7, 11, 17, 35, 257, 65537};
+  if (BN_num_bits(e) > 17) return false;
+  BN_ULONG w = BN_get_word(e);
+  for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++)
+    if (w == pub[i]) return true;
+  return false;
+}
+
 static int op_mod_exp(struct ocf_kreq *k, BN_CTX *ctx) {
   BIGNUM *b = BN_CTX_get(ctx), *e = BN_CTX_get(ctx), *m = BN_CTX_get(ctx), *r = BN_CTX_get(ctx);
   int rc;
@@ -247,10 +268,11 @@ static int op_mod_exp(struct ocf_kreq *k, BN_CTX *ctx) {
   size_t need = (size_t)BN_num_bytes(m);
   if ((rc = out_cap(k, 3, need)) != 0) return rc;
   int ok;
-  if (BN_num_bits(e) > 64) {
+  if (!is_public_exponent(e)) {
     BN_set_flags(e, BN_FLG_CONSTTIME);
     ok = BN_mod_exp_mont_consttime(r, b, e, m, ctx, NULL);
   } else {
+    atomic_fetch_add_explicit(&ocf_soft_pk_vartime, 1, memory_order_relaxed);
     ok = BN_mod_exp_mont(r, b, e, m, ctx, NULL);
   }
   if (!ok) return ossl_fail("mod-exp");
@@ -265,9 +287,10 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BIGNUM *m1 = BN_CTX_get(ctx), *m2 = BN_CTX_get(ctx), *h = BN_CTX_get(ctx);
   BIGNUM *xb = BN_CTX_get(ctx), *e = BN_CTX_get(ctx), *ub = BN_CTX_get(ctx);
   BIGNUM *chk = BN_CTX_get(ctx), *hp = BN_CTX_get(ctx), *np = BN_CTX_get(ctx);
+  BIGNUM *qim = BN_CTX_get(ctx);
   BN_MONT_CTX *mp = NULL, *mq = NULL;
   int rc;
-  if (np == NULL) return ENOMEM;
+  if (qim == NULL) return ENOMEM;
   if ((rc = get_bn(k, 0, p, P_NONZERO | P_SECRET)) != 0 ||
       (rc = get_bn(k, 1, q, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 2, x, 0)) != 0 ||
       (rc = get_bn(k, 3, dp, P_NONZERO | P_SECRET)) != 0 ||
@@ -287,6 +310,7 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
   BN_set_flags(m2, BN_FLG_CONSTTIME);
   BN_set_flags(h, BN_FLG_CONSTTIME);
   BN_set_flags(xb, BN_FLG_CONSTTIME);
+  BN_set_flags(qim, BN_FLG_CONSTTIME);
   if (!BN_copy(xb, x)) return ENOMEM;
   /* Blinded when the key's public exponent is a usual one (soft_blind.h). */
   BN_MONT_CTX *mn = BN_MONT_CTX_new();
@@ -306,8 +330,12 @@ static int op_mod_exp_crt(struct ocf_kreq *k, BN_CTX *ctx) {
    * two consttime calls. */
   if (mp == NULL || mq == NULL || !BN_nnmod(xp, xb, p, ctx) || !BN_nnmod(xq, xb, q, ctx) ||
       !BN_mod_exp_mont_consttime_x2(m1, xp, dp, p, mp, m2, xq, dq, q, mq, ctx) ||
-      !BN_mod_sub(h, m1, m2, p, ctx) || !BN_mod_mul(h, h, qi, p, ctx) || !BN_mul(h, h, q, ctx) ||
-      !BN_add(h, h, m2) || (blind == 0 && !BN_mod_mul_montgomery(h, h, ub, mn, ctx))) {
+      !BN_mod_sub(h, m1, m2, p, ctx) ||
+      /* h * qinv mod p in Montgomery form, as OpenSSL's RSA does: no
+       * division depends on the secret values */
+      !BN_nnmod(qim, qi, p, ctx) || !BN_to_montgomery(qim, qim, mp, ctx) ||
+      !BN_mod_mul_montgomery(h, h, qim, mp, ctx) || !BN_mul(h, h, q, ctx) || !BN_add(h, h, m2) ||
+      (blind == 0 && !BN_mod_mul_montgomery(h, h, ub, mn, ctx))) {
     rc = ossl_fail("mod-exp-crt");
   } else if (blind == 0 &&
              /* the check works on public values: copies without the
@@ -688,10 +716,10 @@ static int op_ed25519_verify(struct ocf_kreq *k) {
   if ((rc = get_message(k, 0, &msg, &mlen)) != 0 || (rc = get_octets(k, 1, pub, 32)) != 0)
     return rc;
   k->status = 0;
-  /* A signature that is not 64 octets cannot be valid: not an error. */
-  if (kp_check(k, 2, 0) != 0 || kp_len(&k->param[2]) > 64) return 0;
-  memset(sig, 0, sizeof(sig));
-  if (k->param[2].nbits != 0) memcpy(sig, k->param[2].p, kp_len(&k->param[2]));
+  /* A signature that is not exactly 64 octets cannot be valid: not an error
+   * (RFC 8032 5.1.7), and never padded into one. */
+  if (k->param[2].nbits != 512 || k->param[2].p == NULL) return 0;
+  memcpy(sig, k->param[2].p, 64);
   pkey = EVP_PKEY_new_raw_public_key_ex(pk_libctx, "ED25519", NULL, pub, 32);
   md = EVP_MD_CTX_new();
   if (pkey == NULL || md == NULL ||
@@ -784,7 +812,19 @@ static int pk_run(struct ocf_kreq *k) {
 int ocf_soft_pk_kprocess(void *softc, struct ocf_kreq *kreq) {
   (void)softc;
   kreq->status = 0;
+  why[0] = '\0';
   kreq->error = pk_run(kreq);
+  if (kreq->error != 0) ocf_kexplain(kreq, "%s", why[0] ? why : ocf_strerror(kreq->error));
   ocf_kdone(kreq);
   return 0;
+}
+
+int ocf_soft_pk_compute(struct ocf_kreq *kreq) {
+  pthread_mutex_lock(&pk_lock);
+  int rc = pk_libctx == NULL ? ctx_new_locked() : 0;
+  pthread_mutex_unlock(&pk_lock);
+  if (rc != 0) return rc;
+  kreq->status = 0;
+  why[0] = '\0';
+  return pk_run(kreq);
 }
