@@ -167,6 +167,7 @@ static void kv_daemon(struct sbuf *b, struct gw *g) {
       "tun_rx_bytes=%llu tun_reads=%llu tun_tx=%llu tun_tx_bytes=%llu tun_writes=%llu net_rx=%llu "
       "net_rx_bytes=%llu net_tx=%llu net_tx_bytes=%llu net_calls=%llu wakeups=%llu "
       "backpressure=%llu send_err=%llu tun_err=%llu oversize=%llu ike=%llu icmp_sent=%llu "
+      "sel_drop=%llu "
       "pool_used=%llu pool_total=%llu inflight=%llu moved=%llu",
       (int)getpid(), g->conf->ifname, g->mtu, g->nqueues, g->vnet,
       (double)(gw_now_ns() - g->t_start) / 1e9, (unsigned long long)c.tun_rx,
@@ -177,8 +178,9 @@ static void kv_daemon(struct sbuf *b, struct gw *g) {
       (unsigned long long)c.net_tx_bytes, (unsigned long long)c.net_calls,
       (unsigned long long)c.wakeups, (unsigned long long)c.backpressure,
       (unsigned long long)c.send_err, (unsigned long long)c.tun_err, (unsigned long long)c.oversize,
-      (unsigned long long)c.ike, (unsigned long long)c.icmp_sent, (unsigned long long)used,
-      (unsigned long long)total, (unsigned long long)cs.inflight, (unsigned long long)cs.moved);
+      (unsigned long long)c.ike, (unsigned long long)c.icmp_sent, (unsigned long long)c.sel_drop,
+      (unsigned long long)used, (unsigned long long)total, (unsigned long long)cs.inflight,
+      (unsigned long long)cs.moved);
   for (int v = 0; v < IPSEC_VERDICT__MAX; v++)
     put(b, " verdict.%s=%llu", ipsec_verdict_name((enum ipsec_verdict)v),
         (unsigned long long)c.verdict[v]);
@@ -242,10 +244,11 @@ char *ctl_report(struct gw *g, const char *format) {
         (unsigned long long)c.net_calls);
     put(&b,
         "  buffers in use %llu of %llu; back-pressure %llu; send errors %llu; tun errors %llu; "
-        "oversize %llu; ike ignored %llu; icmp too-big sent %llu\n",
+        "oversize %llu; ike ignored %llu; icmp too-big sent %llu; outside selectors %llu\n",
         (unsigned long long)used, (unsigned long long)total, (unsigned long long)c.backpressure,
         (unsigned long long)c.send_err, (unsigned long long)c.tun_err,
-        (unsigned long long)c.oversize, (unsigned long long)c.ike, (unsigned long long)c.icmp_sent);
+        (unsigned long long)c.oversize, (unsigned long long)c.ike, (unsigned long long)c.icmp_sent,
+        (unsigned long long)c.sel_drop);
     struct ocf_driver_stat ds[32];
     int n = ocf_driver_stats(ds, 32);
     put(&b, "  producers:");

@@ -104,6 +104,30 @@ static int ctl_client(const char *path, const char *req) {
   return rc;
 }
 
+/* command-line settings, which win over the file's at start and reload */
+static struct {
+  const char *ifname, *control, *devices;
+  int queues, no_offload;
+} cli;
+
+static int overrides(struct conf *c, char *err, size_t errlen) {
+  if (cli.ifname != NULL) {
+    if (strlen(cli.ifname) >= sizeof(c->ifname)) {
+      snprintf(err, errlen, "interface name '%s' too long (at most %zu characters)", cli.ifname,
+               sizeof(c->ifname) - 1);
+      return EINVAL;
+    }
+    strcpy(c->ifname, cli.ifname);
+  }
+  if (cli.devices != NULL) snprintf(c->devices, sizeof(c->devices), "%s", cli.devices);
+  if (cli.queues) c->queues = cli.queues;
+  if (cli.no_offload) c->offload = 0;
+  if (cli.control != NULL) snprintf(c->control, sizeof(c->control), "%s", cli.control);
+  if (c->control[0] == '\0')
+    snprintf(c->control, sizeof(c->control), GW_DEFAULT_CONTROL, c->ifname);
+  return 0;
+}
+
 /* what a reload cannot change in a running gateway */
 static void keep_fixed(const struct conf *old, struct conf *c) {
 #define KEEP(field, what)                                                                    \
@@ -135,6 +159,7 @@ static void reload(struct gw *g, const char *path) {
   struct conf *c;
   gw_log(2, "reloading %s", path);
   int rc = conf_load(path, &c, err, sizeof(err));
+  if (rc == 0) rc = overrides(c, err, sizeof(err));
   if (rc == 0) rc = gw_validate(c, err, sizeof(err));
   if (rc != 0) {
     gw_log(0, "reload refused: %s; the configuration in force is unchanged", err);
@@ -288,35 +313,34 @@ int main(int argc, char **argv) {
       {"no-offload", no_argument, NULL, 3},      {"ctl", required_argument, NULL, 4},
       {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-  const char *path = "/etc/ocf-ipsecd.conf", *ifname = NULL, *control = NULL, *devices = NULL;
-  const char *ctl = NULL;
-  int check = 0, queues = 0, no_offload = 0, opt;
+  const char *path = "/etc/ocf-ipsecd.conf", *ctl = NULL;
+  int check = 0, opt;
   while ((opt = getopt_long(argc, argv, "c:i:S:nvqh", lo, NULL)) != -1) {
     switch (opt) {
       case 'c':
         path = optarg;
         break;
       case 'i':
-        ifname = optarg;
+        cli.ifname = optarg;
         break;
       case 'S':
-        control = optarg;
+        cli.control = optarg;
         break;
       case 'n':
         check = 1;
         break;
       case 1:
-        devices = optarg;
+        cli.devices = optarg;
         break;
       case 2:
-        queues = atoi(optarg);
-        if (queues < 1 || queues > GW_MAX_QUEUES) {
+        cli.queues = atoi(optarg);
+        if (cli.queues < 1 || cli.queues > GW_MAX_QUEUES) {
           fprintf(stderr, GW_NAME ": --queues: 1..%d\n", GW_MAX_QUEUES);
           return 2;
         }
         break;
       case 3:
-        no_offload = 1;
+        cli.no_offload = 1;
         break;
       case 4:
         ctl = optarg;
@@ -346,8 +370,9 @@ int main(int argc, char **argv) {
     setenv("OCF_LOG_LEVEL", gw_verbose >= 3 ? "3" : "1", 1);
   char sock[256];
   if (ctl != NULL) {
+    const char *control = cli.control;
     if (control == NULL) {
-      snprintf(sock, sizeof(sock), GW_DEFAULT_CONTROL, ifname ? ifname : "ipsec0");
+      snprintf(sock, sizeof(sock), GW_DEFAULT_CONTROL, cli.ifname ? cli.ifname : "ipsec0");
       control = sock;
     }
     return ctl_client(control, ctl);
@@ -355,23 +380,8 @@ int main(int argc, char **argv) {
   char err[1024];
   struct conf *c;
   int rc = conf_load(path, &c, err, sizeof(err));
-  if (rc == 0) {
-    if (ifname != NULL) {
-      if (strlen(ifname) >= sizeof(c->ifname)) {
-        fprintf(stderr, GW_NAME ": interface name too long\n");
-        conf_free(c);
-        return 2;
-      }
-      strcpy(c->ifname, ifname);
-    }
-    if (devices != NULL) snprintf(c->devices, sizeof(c->devices), "%s", devices);
-    if (queues) c->queues = queues;
-    if (no_offload) c->offload = 0;
-    if (control != NULL) snprintf(c->control, sizeof(c->control), "%s", control);
-    if (c->control[0] == '\0')
-      snprintf(c->control, sizeof(c->control), GW_DEFAULT_CONTROL, c->ifname);
-    rc = gw_validate(c, err, sizeof(err));
-  }
+  if (rc == 0) rc = overrides(c, err, sizeof(err));
+  if (rc == 0) rc = gw_validate(c, err, sizeof(err));
   if (rc != 0) {
     gw_log(0, "%s", err);
     conf_free(c);

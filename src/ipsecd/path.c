@@ -99,6 +99,8 @@ void take_completions(struct gw_thread *t) {
 void pb_done(struct ipsec_pkt *p) {
   struct pbuf *pb = (struct pbuf *)p;
   struct gw_thread *t = pb->owner;
+  /* while the policy the packet names is sure to exist */
+  pb->sel_fail = !t->out && p->verdict == IPSEC_OK && !gw_sel_ok(p);
   if (t == tl_self) {
     take_completions(t); /* what others finished before this one goes first */
     rdy_append(t, pb, pb, 1);
