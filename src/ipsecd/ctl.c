@@ -15,6 +15,7 @@
 #include <ocf/devices.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,21 @@ static void kv_pol(struct sbuf *b, struct ipsec_policy *pol) {
   put(b, "\n");
 }
 
+#define CF(name) \
+  { #name, offsetof(struct gw_counters, name) }
+static const struct {
+  const char *name;
+  size_t off;
+} cfields[] = {CF(tun_rx),     CF(tun_rx_bytes), CF(tun_reads),    CF(tun_tx),   CF(tun_tx_bytes),
+               CF(tun_writes), CF(net_rx),       CF(net_rx_bytes), CF(net_tx),   CF(net_tx_bytes),
+               CF(net_calls),  CF(wakeups),      CF(backpressure), CF(send_err), CF(tun_err),
+               CF(oversize),   CF(ike),          CF(icmp_sent),    CF(sel_drop), CF(gso_err)};
+#undef CF
+
+static uint64_t cval(struct gw_counters *c, size_t off) {
+  return atomic_load_explicit((_Atomic uint64_t *)((char *)c + off), memory_order_relaxed);
+}
+
 static void kv_daemon(struct sbuf *b, struct gw *g) {
   struct gw_counters c;
   gw_counters_sum(g, &c);
@@ -162,25 +178,12 @@ static void kv_daemon(struct sbuf *b, struct gw *g) {
   gw_pool_stats(g, &used, &total);
   struct ipsec_ctx_stats cs;
   ipsec_ctx_stats(g->ctx, &cs);
-  put(b,
-      "daemon pid=%d interface=%s mtu=%u queues=%d offload=%d uptime_s=%.1f tun_rx=%llu "
-      "tun_rx_bytes=%llu tun_reads=%llu tun_tx=%llu tun_tx_bytes=%llu tun_writes=%llu net_rx=%llu "
-      "net_rx_bytes=%llu net_tx=%llu net_tx_bytes=%llu net_calls=%llu wakeups=%llu "
-      "backpressure=%llu send_err=%llu tun_err=%llu oversize=%llu ike=%llu icmp_sent=%llu "
-      "sel_drop=%llu "
-      "pool_used=%llu pool_total=%llu inflight=%llu moved=%llu",
-      (int)getpid(), g->conf->ifname, g->mtu, g->nqueues, g->vnet,
-      (double)(gw_now_ns() - g->t_start) / 1e9, (unsigned long long)c.tun_rx,
-      (unsigned long long)c.tun_rx_bytes, (unsigned long long)c.tun_reads,
-      (unsigned long long)c.tun_tx, (unsigned long long)c.tun_tx_bytes,
-      (unsigned long long)c.tun_writes, (unsigned long long)c.net_rx,
-      (unsigned long long)c.net_rx_bytes, (unsigned long long)c.net_tx,
-      (unsigned long long)c.net_tx_bytes, (unsigned long long)c.net_calls,
-      (unsigned long long)c.wakeups, (unsigned long long)c.backpressure,
-      (unsigned long long)c.send_err, (unsigned long long)c.tun_err, (unsigned long long)c.oversize,
-      (unsigned long long)c.ike, (unsigned long long)c.icmp_sent, (unsigned long long)c.sel_drop,
-      (unsigned long long)used, (unsigned long long)total, (unsigned long long)cs.inflight,
-      (unsigned long long)cs.moved);
+  put(b, "daemon pid=%d interface=%s mtu=%u queues=%d offload=%d uptime_s=%.1f", (int)getpid(),
+      g->conf->ifname, g->mtu, g->nqueues, g->vnet, (double)(gw_now_ns() - g->t_start) / 1e9);
+  for (size_t i = 0; i < sizeof(cfields) / sizeof(cfields[0]); i++)
+    put(b, " %s=%llu", cfields[i].name, (unsigned long long)cval(&c, cfields[i].off));
+  put(b, " pool_used=%llu pool_total=%llu inflight=%llu moved=%llu", (unsigned long long)used,
+      (unsigned long long)total, (unsigned long long)cs.inflight, (unsigned long long)cs.moved);
   for (int v = 0; v < IPSEC_VERDICT__MAX; v++)
     put(b, " verdict.%s=%llu", ipsec_verdict_name((enum ipsec_verdict)v),
         (unsigned long long)c.verdict[v]);

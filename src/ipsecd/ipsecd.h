@@ -158,6 +158,7 @@ struct gw_counters {
   _Atomic uint64_t ike;                  /* IKE messages (no IKE here: ignored) */
   _Atomic uint64_t icmp_sent;            /* too-big errors sent back to the TUN */
   _Atomic uint64_t sel_drop;             /* inbound packets outside their SA's selectors */
+  _Atomic uint64_t gso_err;              /* TUN packets with an offload header we cannot honour */
   _Atomic uint64_t verdict[IPSEC_VERDICT__MAX];
 };
 

@@ -281,8 +281,8 @@ static int out_read(struct gw_thread *t) {
       struct virtio_net_hdr h;
       memcpy(&h, t->big, vh);
       int k = gso_split(&h, t->big + vh, t->big_len - vh, g->mtu, &t->big_next, emit_out, t);
-      if (k < 0) { /* a header we cannot honour: count it, like any malformed packet */
-        count_verdict(t, IPSEC_DROP_MALFORMED);
+      if (k < 0) { /* a header we cannot honour: counted, never seen by the library */
+        atomic_fetch_add_explicit(&t->c.gso_err, 1, memory_order_relaxed);
         t->big_active = false;
         continue;
       }
