@@ -32,9 +32,10 @@ static bool lib_params(const struct conf *c, int i, struct ipsec_sa *const *sas,
                        struct ipsec_policy_params *pp);
 
 int gw_validate(const struct conf *c, char *err, size_t errlen) {
-  struct ipsec_ctx_opts o = {.flags = IPSEC_CTX_DIRECT};
+  /* a context of its own on the running framework: the producers that will
+   * serve the SAs judge them (a hardware-only SA without a card fails here) */
   struct ipsec_ctx *ctx;
-  int rc = ipsec_ctx_new(&o, &ctx);
+  int rc = ipsec_ctx_new(NULL, &ctx);
   if (rc != 0) {
     snprintf(err, errlen, "cannot create a context: %s", strerror(rc));
     return rc;

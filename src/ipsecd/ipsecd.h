@@ -181,8 +181,8 @@ struct gw {
 
 /* --- apply.c --------------------------------------------------------------- */
 
-/* gw_validate adds every SA and policy of c to a scratch context that does
- * not use the framework, so that a file the library would refuse is refused
+/* gw_validate adds every SA and policy of c to a scratch context on the
+ * running framework, so that a file the library would refuse is refused
  * before anything changes; err gets "FILE:LINE: sa 'x': reason". */
 int gw_validate(const struct conf *c, char *err, size_t errlen);
 

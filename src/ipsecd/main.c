@@ -194,22 +194,27 @@ static void reload(struct gw *g, const char *path) {
   }
 }
 
-static int run(struct gw *g, const char *path) {
-  char err[512];
-  struct conf *c = g->conf;
-  g->conf = NULL;
+/* the framework with the producers c asks for */
+static int framework_start(const struct conf *c) {
   struct ocf_init_opts oo = {.workers = c->workers, .devices = c->devices[0] ? c->devices : NULL};
   int rc = ocf_init(&oo);
   if (rc != 0) {
     gw_log(0, "the framework did not start: %s (%s)", ocf_strerror(rc), ocf_errdetail());
-    conf_free(c);
-    return 1;
+    return rc;
   }
   if (c->cpu_threads > 0) {
     uint32_t hid;
     rc = ocf_cpu_attach(c->cpu_threads, 0, &hid);
     if (rc != 0) gw_log(1, "cpu producer: %s", ocf_strerror(rc));
   }
+  return 0;
+}
+
+static int run(struct gw *g, const char *path) {
+  char err[512];
+  struct conf *c = g->conf;
+  g->conf = NULL;
+  int rc;
   struct ipsec_ctx_opts io = {.out_default = c->out_default,
                               .in_default = c->in_default,
                               .encap_port = c->port,
@@ -381,16 +386,10 @@ int main(int argc, char **argv) {
   struct conf *c;
   int rc = conf_load(path, &c, err, sizeof(err));
   if (rc == 0) rc = overrides(c, err, sizeof(err));
-  if (rc == 0) rc = gw_validate(c, err, sizeof(err));
   if (rc != 0) {
     gw_log(0, "%s", err);
     conf_free(c);
     return 2;
-  }
-  if (check) {
-    printf("%s: ok (%d SAs, %d policies)\n", path, c->nsa, c->npol);
-    conf_free(c);
-    return 0;
   }
   sigset_t set;
   sigemptyset(&set);
@@ -399,6 +398,21 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread: they inherit it */
   signal(SIGPIPE, SIG_IGN);
+  /* the SAs are judged by the producers that will serve them */
+  if (framework_start(c) != 0) {
+    conf_free(c);
+    return 1;
+  }
+  rc = gw_validate(c, err, sizeof(err));
+  if (rc != 0 || check) {
+    if (rc != 0)
+      gw_log(0, "%s", err);
+    else
+      printf("%s: ok (%d SAs, %d policies)\n", path, c->nsa, c->npol);
+    conf_free(c);
+    ocf_shutdown();
+    return rc != 0 ? 2 : 0;
+  }
   static struct gw g;
   pthread_mutex_init(&g.lock, NULL);
   for (int q = 0; q < GW_MAX_QUEUES; q++) g.tun_fd[q] = -1;

@@ -152,14 +152,29 @@ static int sock_for(struct gw *g, const struct ipsec_pkt *p) {
   return k < 0 ? -1 : g->raw[f][k];
 }
 
-static void log_send_error(struct gw_thread *t, int err, const struct ipsec_pkt *p) {
+/* at most one message a second for each kind of trouble */
+static bool log_now(_Atomic uint64_t *last) {
+  uint64_t now = gw_now_ns(), prev = atomic_load(last);
+  return now - prev >= 1000000000u && atomic_compare_exchange_strong(last, &prev, now);
+}
+
+static void log_send_error(int err, const struct ipsec_pkt *p) {
   static _Atomic uint64_t last;
-  uint64_t now = gw_now_ns(), prev = atomic_load(&last);
-  if (now - prev < 1000000000u || !atomic_compare_exchange_strong(&last, &prev, now)) return;
+  if (!log_now(&last)) return;
   char a[64];
   gw_log(1, "send to %s failed: %s (packet dropped; further errors this second not logged)",
          ipsec_addr_format(&p->outer.dst, a, sizeof(a)), strerror(err));
-  (void)t;
+}
+
+void gw_log_crypto_error(const struct ipsec_pkt *p, bool out) {
+  static _Atomic uint64_t last;
+  if (!log_now(&last)) return;
+  struct ipsec_sa_info i = {.name = "-"};
+  if (p->nsa > 0) ipsec_sa_info(p->sa[p->nsa - 1], &i);
+  gw_log(1,
+         "%s packet of sa '%s' dropped: the framework could not process it: %s (further "
+         "failures this second not logged)",
+         out ? "outbound" : "inbound", i.name, ocf_strerror(p->error));
 }
 
 /* Sends the ready list, in order; stops (blocked) when the socket is full. */
@@ -178,6 +193,7 @@ static void out_flush(struct gw_thread *t) {
       if (t->rdy_head == NULL) t->rdy_tail = NULL;
       t->nrdy--;
       count_verdict(t, v);
+      if (v == IPSEC_DROP_CRYPTO) gw_log_crypto_error(&pb->ip, true);
       if (v == IPSEC_OK) /* no socket for this family or protocol */
         atomic_fetch_add_explicit(&t->c.send_err, 1, memory_order_relaxed);
       else if (v == IPSEC_DROP_TOOBIG && pb->ip.mtu > 0 &&
@@ -212,7 +228,7 @@ static void out_flush(struct gw_thread *t) {
       } else if (e == ENOBUFS || e == ENOMEM) {
         t->blocked = BLK_NOBUFS;
       } else { /* this packet can never go: drop it, go on with the next */
-        log_send_error(t, e, &pb->ip);
+        log_send_error(e, &pb->ip);
         atomic_fetch_add_explicit(&t->c.send_err, 1, memory_order_relaxed);
         t->rdy_head = pb->next;
         if (t->rdy_head == NULL) t->rdy_tail = NULL;
@@ -238,7 +254,13 @@ static void out_flush(struct gw_thread *t) {
   }
 }
 
-static void pkt_start(struct gw_thread *t, struct pbuf *pb, size_t off, size_t len) {
+void pkt_start(struct gw_thread *t, struct pbuf *pb, size_t off, size_t len) {
+  /* libocfipsec fills only the request fields each transform uses and
+   * leaves the others (a MAC descriptor's flags, say) as the packet's
+   * previous journey left them; the framework then refuses the request
+   * ("descriptor 1: unknown flags").  Clearing the library's state first
+   * keeps every packet independent of the one before it in this buffer. */
+  memset(pb->ip.priv_, 0, sizeof(pb->ip.priv_));
   ipsec_pkt_init(&pb->ip, pb->data, t->bufsize, off, len, pb_done, NULL);
 }
 
@@ -396,7 +418,7 @@ int gw_threads_start(struct gw *g) {
       if (rc != 0) return rc;
       ts[k]->started = true;
       char name[16];
-      snprintf(name, sizeof(name), "ipsecd-%s%d", ts[k]->out ? "out" : "in", q);
+      snprintf(name, sizeof(name), "ipsecd-%s%u", ts[k]->out ? "out" : "in", (unsigned)q % 100);
       pthread_setname_np(ts[k]->tid, name);
     }
   }

@@ -74,6 +74,13 @@ void pb_done(struct ipsec_pkt *p);
  * or the timeout */
 void wait_events(struct gw_thread *t, struct pollfd *pfd, int n, int timeout_ms);
 
+/* pkt_start makes pb a fresh packet of len bytes at data + off */
+void pkt_start(struct gw_thread *t, struct pbuf *pb, size_t off, size_t len);
+
+/* gw_log_crypto_error says (at most once a second) that a packet ended with
+ * IPSEC_DROP_CRYPTO, and why */
+void gw_log_crypto_error(const struct ipsec_pkt *p, bool out);
+
 /* path_bind_thread marks the calling thread as t's owner thread */
 void path_bind_thread(struct gw_thread *t);
 

@@ -135,7 +135,7 @@ static int in_read(struct gw_thread *t, const struct insock *socks, int ns, int 
         pool_put(t, pb);
         continue;
       }
-      ipsec_pkt_init(&pb->ip, pb->data, t->bufsize, PB_HEAD, len, pb_done, NULL);
+      pkt_start(t, pb, PB_HEAD, len);
       struct ipsec_addr src, dst;
       uint16_t sport;
       addr_from_sockaddr(&from[i], &src, &sport);
@@ -236,6 +236,7 @@ static void in_flush(struct gw_thread *t, struct inflush *f) {
     }
     if (v != IPSEC_OK) {
       if (v == IPSEC_IKE) atomic_fetch_add_explicit(&t->c.ike, 1, memory_order_relaxed);
+      if (v == IPSEC_DROP_CRYPTO) gw_log_crypto_error(&pb->ip, false);
       atomic_fetch_add_explicit(&t->c.verdict[v], 1, memory_order_relaxed);
       pop(t);
       continue;
