@@ -11,7 +11,7 @@ GEN      := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 CTEST    := ctest --output-on-failure -j $(JOBS)
 
 DEB_PKGS := cmake gcc gcc-multilib make pkg-config libssl-dev zlib1g-dev libcmocka-dev \
-            python3-cryptography-vectors mandoc gnuplot-nox
+            python3-cryptography-vectors mandoc gnuplot-nox python3-scapy
 
 .PHONY: all deps build run test test-release sanitize tsan install bench clean format
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,14 @@ static void one_combo(const struct combo *c, int tunnel, int v6in, int v6out, in
     size_t l0 = roundtrip(&pr[0], &pr[1], pkt, len, prot[0], what);
     size_t l1 = roundtrip(&pr[1], &pr[0], pkt, len, prot[1], what);
     assert_int_equal(l0, l1);
-    if (memcmp(prot[0], prot[1], l0) != 0) fail_msg("%s: framework and direct differ", what);
+    bool own_id = prot[0][0] >> 4 == 4 && !(prot[0][6] & 0x40);
+    if (own_id) {
+      /* an outer header that may fragment has an ID of its SA's own (which
+       * AH covers: its ICV then differs as well, and is not compared) */
+      for (int k = 0; k < 2; k++) prot[k][4] = prot[k][5] = prot[k][10] = prot[k][11] = 0;
+    }
+    if (!(own_id && c->proto == IPSEC_PROTO_AH) && memcmp(prot[0], prot[1], l0) != 0)
+      fail_msg("%s: framework and direct differ", what);
     /* the protocol is where it should be */
     const uint8_t *o = prot[0];
     int ov = o[0] >> 4;

@@ -5,11 +5,13 @@
 #define OCF_TESTS_OCFD_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,9 +29,12 @@ static inline const char *ocfd_build_dir(void) {
   return b && *b ? b : ".";
 }
 
-/* ocfd_start runs build/ocfd on a fresh socket with extra arguments (NULL
- * terminated); returns 0 once a client can connect. */
-static inline int ocfd_start(struct ocfd_proc *p, ...) {
+/* ocfd_spawn runs build/ocfd on a fresh socket with extra arguments (a
+ * NULL-terminated array), under RLIMIT_NOFILE nofile (0: inherited), its
+ * standard error to the file logpath (NULL: inherited); returns 0 once a
+ * client can connect. */
+static inline int ocfd_spawn(struct ocfd_proc *p, long nofile, const char *logpath,
+                             const char *const *extra) {
   const char *argv[32];
   int n = 0;
   char bin[512];
@@ -40,15 +45,19 @@ static inline int ocfd_start(struct ocfd_proc *p, ...) {
   argv[n++] = bin;
   argv[n++] = "-s";
   argv[n++] = p->sock;
-  va_list ap;
-  va_start(ap, p);
-  const char *a;
-  while ((a = va_arg(ap, const char *)) != NULL && n < 30) argv[n++] = a;
-  va_end(ap);
+  for (int i = 0; extra && extra[i] && n < 30; i++) argv[n++] = extra[i];
   argv[n] = NULL;
   p->pid = fork();
   if (p->pid < 0) return errno;
   if (p->pid == 0) {
+    if (nofile > 0) {
+      struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+    }
+    if (logpath) {
+      int lf = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (lf < 0 || dup2(lf, 2) < 0) _exit(126);
+    }
     execv(bin, (char *const *)argv);
     _exit(127);
   }
@@ -70,6 +79,20 @@ static inline int ocfd_start(struct ocfd_proc *p, ...) {
   waitpid(p->pid, NULL, 0);
   p->pid = 0;
   return ETIMEDOUT;
+}
+
+/* ocfd_start is ocfd_spawn with the extra arguments as a NULL-terminated
+ * list, nothing else changed. */
+static inline int ocfd_start(struct ocfd_proc *p, ...) {
+  const char *extra[28];
+  int n = 0;
+  va_list ap;
+  va_start(ap, p);
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL && n < 27) extra[n++] = a;
+  va_end(ap);
+  extra[n] = NULL;
+  return ocfd_spawn(p, 0, NULL, extra);
 }
 
 /* ocfd_stop ends the daemon; returns its exit status (0 = clean), or -1. */

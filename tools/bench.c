@@ -98,6 +98,7 @@ void bench_usage(FILE *f) {
           "  --no-verify        skip the one-request output check against OpenSSL\n"
           "  --only ocf|direct  run one path only (for profiling; no ratio)\n"
           "  --list             print all algorithm names and exit\n"
+          "  --ipsec            ESP through libocfipsec instead (see ocf bench --ipsec --help)\n"
           "  --json FILE        write results as one JSON array ('-' = stdout)\n"
           "  --csv FILE         write results as CSV ('-' = stdout)\n"
           "  -q, --quiet        no table and no progress (use with --json / --csv)\n"
@@ -1007,6 +1008,8 @@ out:
 
 int cmd_bench(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--cdev-child") == 0) return bench_cdev_child(argc - 1, argv + 1);
+  for (int i = 1; i < argc; i++) /* ESP through libocfipsec: bench_ipsec.c */
+    if (strcmp(argv[i], "--ipsec") == 0) return bench_ipsec(argc, argv);
   struct opts o;
   int rc = parse_opts(argc, argv, &o);
   if (rc) return rc;

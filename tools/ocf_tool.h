@@ -18,5 +18,7 @@ int cmd_stat_ipsec(int argc, char **argv);
 int cmd_bench_tunnel(int argc, char **argv);
 
 void bench_usage(FILE *f);
+/* bench_ipsec is `ocf bench --ipsec` (bench_ipsec.c). */
+int bench_ipsec(int argc, char **argv);
 
 #endif /* OCF_TOOLS_OCF_TOOL_H */

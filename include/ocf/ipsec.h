@@ -316,29 +316,36 @@ struct ipsec_outer {
 struct ipsec_pkt {
   uint8_t *buf;   /* the buffer */
   size_t size;    /* its size in bytes */
-  size_t off;     /* [lib] the packet starts at buf + off (room before it is
-                     headroom) */
+  size_t off;     /* [lib] the packet starts at buf + off; the bytes before
+                     it are headroom */
   size_t len;     /* [lib] packet length in bytes */
   unsigned flags; /* IPSEC_PKT_* */
   ipsec_done_fn done;
   void *user; /* the caller's, untouched */
-  /* in with IPSEC_PKT_UDP_PAYLOAD; [lib] out on IPSEC_OK output */
+  /* outer: set by the caller with IPSEC_PKT_UDP_PAYLOAD (input); [lib] set
+   * on IPSEC_OK output: where the packet goes */
   struct ipsec_outer outer;
-  enum ipsec_verdict verdict;           /* [lib] */
-  int error;                            /* [lib] IPSEC_DROP_CRYPTO: the errno */
-  size_t payload_off;                   /* [lib] output IPSEC_OK: offset from off of
-                                           the first byte after the outer IP header and
-                                           UDP header (the ESP / AH / IPcomp header):
-                                           what a UDP socket or a raw IPPROTO_ESP socket
-                                           sends to outer.dst */
-  uint32_t mtu;                         /* [lib] IPSEC_DROP_TOOBIG on output: the
-                                           largest packet the policy's SAs can carry */
-  int nsa;                              /* [lib] SAs applied (output) or removed */
-  struct ipsec_sa *sa[IPSEC_MAX_CHAIN]; /* (input), innermost first on
-                                 output, outermost first on input; borrowed,
-                                 valid until done() returns */
-  struct ipsec_policy *policy;          /* [lib] the policy that decided, or NULL;
-                                           borrowed, valid until done() returns */
+  /* [lib] the outcome; error: the errno behind IPSEC_DROP_CRYPTO */
+  enum ipsec_verdict verdict;
+  int error;
+  /* [lib] output IPSEC_OK: offset from off of the first byte after the outer
+   * IP header and UDP header (the ESP / AH / IPcomp header), what a UDP
+   * socket or a raw IPPROTO_ESP socket sends to outer.dst */
+  size_t payload_off;
+  /* [lib] IPSEC_DROP_TOOBIG on output: the largest packet the policy's SAs
+   * can carry (for an ICMP "fragmentation needed" / "packet too big") */
+  uint32_t mtu;
+  /* [lib] the 64-bit sequence number the last numbering SA gave it (output)
+   * or it arrived with (input); 0 when none did */
+  uint64_t seq;
+  /* [lib] the SAs applied (output, innermost first) or removed (input,
+   * outermost first), including the one that dropped it; borrowed, valid
+   * until done() returns */
+  int nsa;
+  struct ipsec_sa *sa[IPSEC_MAX_CHAIN];
+  /* [lib] the policy that decided, or NULL; borrowed, valid until done()
+   * returns */
+  struct ipsec_policy *policy;
   /* private to the library */
   unsigned char priv_[IPSEC_PKT_PRIV_SIZE] __attribute__((aligned(16)));
 };
@@ -465,8 +472,17 @@ void ipsec_pmtu_update(struct ipsec_sa *const *chain, int n, uint32_t mtu);
 int ipsec_policy_add(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p, int pos,
                      struct ipsec_policy **pol, char *errbuf, size_t errlen);
 
+/* ipsec_policy_replace puts a policy made from p in the place of old, in one
+ * step: no packet sees neither (a configuration reload that changes a
+ * policy drops no traffic).  old is then removed as by ipsec_policy_del;
+ * the new one starts with zero counters.  ENOENT when old is not in the
+ * SPD; EINVAL as ipsec_policy_add, or when p is for the other direction. */
+int ipsec_policy_replace(struct ipsec_ctx *ctx, struct ipsec_policy *old,
+                         const struct ipsec_policy_params *p, struct ipsec_policy **pol,
+                         char *errbuf, size_t errlen);
+
 /* ipsec_policy_del removes pol from the SPD; it is freed once no lookup can
- * still see it. */
+ * still see it, and the handle must not be used again. */
 int ipsec_policy_del(struct ipsec_ctx *ctx, struct ipsec_policy *pol);
 
 /* ipsec_policy_room writes the headroom and tailroom (either may be NULL)

@@ -143,6 +143,15 @@ static bool got_crypt(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t 
   return true;
 }
 
+/* ctl_body_free drops the last control reply, wiped: it may have carried a
+ * public-key result (a shared secret, a signature's nonce-dependent part). */
+static void ctl_body_free(struct ocfdev *d) {
+  if (d->ctl_body != NULL) explicit_bzero(d->ctl_body, d->ctl_len);
+  free(d->ctl_body);
+  d->ctl_body = NULL;
+  d->ctl_len = 0;
+}
+
 static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   if (h->cmd == OCFW_ERROR) {
     kill_conn(d, h->status ? h->status : EPROTO);
@@ -154,7 +163,7 @@ static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b
   }
   if (h->tag == d->ctl_wait && !d->ctl_done) {
     d->ctl_hdr = *h;
-    free(d->ctl_body);
+    ctl_body_free(d);
     d->ctl_body = n ? malloc(n) : NULL;
     if (n && d->ctl_body == NULL) {
       d->ctl_hdr.status = ENOMEM;
@@ -306,8 +315,13 @@ static int pump(struct ocfdev *d, int timeout_ms) {
       if (d->incap < need || d->incap - d->inlen < 4096) {
         size_t cap = d->incap < need ? need : d->incap;
         if (cap - d->inlen < 4096) cap = d->inlen + 64 * 1024;
-        uint8_t *p = realloc(d->in, cap);
+        /* not realloc: what is there may be part of a public-key reply,
+         * and the old block must not keep a copy */
+        uint8_t *p = malloc(cap);
         if (p == NULL) return ENOMEM;
+        if (d->inlen) memcpy(p, d->in, d->inlen);
+        if (d->in != NULL) explicit_bzero(d->in, d->inlen);
+        free(d->in);
         d->in = p;
         d->incap = cap;
       }
@@ -331,11 +345,19 @@ static int pump(struct ocfdev *d, int timeout_ms) {
           }
           if (d->inlen - pos < h.len) break;
           got_msg(d, &h, d->in + pos + OCFW_HDR_LEN, h.len - OCFW_HDR_LEN);
+          if (h.cmd == OCFW_KEY) explicit_bzero(d->in + pos, h.len); /* copied out */
           pos += h.len;
           if (d->dead) return d->dead;
         }
-        memmove(d->in, d->in + pos, d->inlen - pos);
-        d->inlen -= pos;
+        size_t keep = d->inlen - pos;
+        memmove(d->in, d->in + pos, keep);
+        /* A partial key reply moved down leaves a copy of its start behind. */
+        struct ocfw_hdr kh = {0};
+        if (keep > 0 && pos > 0 && (ocfw_get_hdr(d->in, keep, &kh) != 0 || kh.cmd == OCFW_KEY)) {
+          size_t from = pos > keep ? pos : keep;
+          explicit_bzero(d->in + from, d->inlen - from);
+        }
+        d->inlen = keep;
         if (!d->sock_empty) continue;
       }
     }
@@ -543,10 +565,11 @@ int ocfdev_adopt(int fd, struct ocfdev **out) {
 void ocfdev_close(struct ocfdev *d) {
   if (d == NULL) return;
   if (d->fd >= 0) close(d->fd);
+  if (d->in != NULL) explicit_bzero(d->in, d->inlen);
   free(d->in);
   free(d->slot);
   free(d->freeslot);
-  free(d->ctl_body);
+  ctl_body_free(d);
   free(d->meta);
   if (d->ring) munmap(d->ring, d->ring_len);
   while (d->shms) {
@@ -1060,6 +1083,7 @@ int ocfdev_kop(struct ocfdev *d, struct ocf_kreq *k) {
       p += kp.nbytes;
     }
   }
+  ctl_body_free(d); /* the results are the caller's now */
   return k->error;
 }
 

@@ -219,7 +219,8 @@ static void finish(struct ocf_req *r) {
     atomic_fetch_sub_explicit(&d->pend_bytes, (long)r->desc[0].len, memory_order_relaxed);
     drv_release(d, &d->inflight);
   }
-  sessx_done(s, r); /* a streamed part: the next may go once this returns */
+  /* a streamed part: the next may go once this returns */
+  if (__builtin_expect((r->desc[0].flags & (OCF_D_UPDATE | OCF_D_FINAL)) != 0, 0)) sessx_done(s, r);
   /* Last touch of the session: after this ocf_freesession may free it. */
   atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
   deliver(r);

@@ -79,6 +79,7 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
   }
   size_t both = inlen < dstlen ? inlen : dstlen; /* regions read and written */
   unsigned used = 0;
+  bool any_part = false;
   for (int i = 0; i < req->ndesc; i++) {
     const struct ocf_desc *dc = &req->desc[i];
     int k = -1;
@@ -96,6 +97,7 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
     if (dc->flags & ~DESC_FLAGS) return ocf_seterr(EINVAL, "descriptor %d: unknown flags", i);
     if ((rc = check_stream(req, dc, ai)) != 0) return rc;
     bool part = dc->flags & (OCF_D_UPDATE | OCF_D_FINAL);
+    any_part = any_part || part;
     /* a producer splits a streamed part itself (it carries the state) */
     if (!part && d != NULL && d->maxlen[dc->alg] != 0 && dc->len > d->maxlen[dc->alg])
       return ocf_seterr(EMSGSIZE, "%s: %zu bytes exceed producer %s's limit of %zu", ai->name,
@@ -155,5 +157,5 @@ int validate_req(const struct sess *s, const struct ocf_req *req, const struct d
       }
     }
   }
-  return sessx_admit(s, req); /* last: may take the stream token */
+  return any_part ? sessx_admit(s, req) : 0; /* last: may take the stream token */
 }

@@ -63,7 +63,7 @@ int ipsec_ctx_new(const struct ipsec_ctx_opts *opts, struct ipsec_ctx **out) {
   ctx->encap_port = o.encap_port ? o.encap_port : ENCAP_PORT;
   ctx->ipcomp_max = o.ipcomp_max ? o.ipcomp_max : 65535;
   pthread_mutex_init(&ctx->lock, NULL);
-  pthread_mutex_init(&ctx->bk_lock, NULL);
+  atomic_flag_clear(&ctx->bk_lock.f);
   *out = ctx;
   return 0;
 }
@@ -113,7 +113,6 @@ void ipsec_ctx_free(struct ipsec_ctx *ctx) {
     b = n;
   }
   pthread_mutex_destroy(&ctx->lock);
-  pthread_mutex_destroy(&ctx->bk_lock);
   free(ctx);
 }
 
@@ -161,8 +160,10 @@ void ipsec_sa_info(const struct ipsec_sa *csa, struct ipsec_sa_info *o) {
   }
   o->soft = sa->soft;
   o->hard = sa->hard;
-  o->used.packets = atomic_load(&sa->life_packets);
-  o->used.bytes = atomic_load(&sa->life_bytes);
+  ipsi_acount_read(&sa->c, &o->c);
+  /* without limits nothing charges life_*: the counters say the same */
+  o->used.packets = sa->limited ? atomic_load(&sa->life_packets) : o->c.packets;
+  o->used.bytes = sa->limited ? atomic_load(&sa->life_bytes) : o->c.bytes;
   o->used.seconds = (ipsi_now_ns() - sa->created_ns) / 1000000000u;
   o->soft_expired = atomic_load(&sa->soft_fired);
   o->hard_expired = atomic_load(&sa->hard_fired);
@@ -172,7 +173,6 @@ void ipsec_sa_info(const struct ipsec_sa *csa, struct ipsec_sa_info *o) {
   o->reorder_held = atomic_load(&sa->reorder_held);
   o->uncompressed = atomic_load(&sa->uncompressed);
   o->refs = atomic_load(&sa->refs);
-  ipsi_acount_read(&sa->c, &o->c);
 }
 
 void ipsec_policy_info(const struct ipsec_policy *cpol, struct ipsec_policy_info *o) {

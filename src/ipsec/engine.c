@@ -22,7 +22,9 @@
 #include "ipsec/internal.h"
 
 #define BACKUP_SIZE 2048
-#define BACKUP_KEEP 64
+/* Copies kept for reuse: as many as requests a busy set of cards holds, so
+ * that a steady stream allocates nothing. */
+#define BACKUP_KEEP 4096
 
 /* --- packets in flight ------------------------------------------------------------- */
 
@@ -65,27 +67,27 @@ void ipsi_req_setup(struct ipsec_pkt *pkt, size_t base, size_t end) {
 
 static void *backup_get(struct ipsec_ctx *ctx, size_t len) {
   if (len > BACKUP_SIZE) return malloc(len);
-  pthread_mutex_lock(&ctx->bk_lock);
+  spin_lock(&ctx->bk_lock);
   void *b = ctx->bk_free;
   if (b != NULL) {
     memcpy(&ctx->bk_free, b, sizeof(void *));
     ctx->bk_count--;
   }
-  pthread_mutex_unlock(&ctx->bk_lock);
+  spin_unlock(&ctx->bk_lock);
   return b != NULL ? b : malloc(BACKUP_SIZE);
 }
 
 static void backup_put(struct ipsec_ctx *ctx, void *b, size_t len) {
   if (b == NULL) return;
   if (len <= BACKUP_SIZE) {
-    pthread_mutex_lock(&ctx->bk_lock);
+    spin_lock(&ctx->bk_lock);
     if (ctx->bk_count < BACKUP_KEEP) {
       memcpy(b, &ctx->bk_free, sizeof(void *));
       ctx->bk_free = b;
       ctx->bk_count++;
       b = NULL;
     }
-    pthread_mutex_unlock(&ctx->bk_lock);
+    spin_unlock(&ctx->bk_lock);
   }
   free(b);
 }
@@ -179,7 +181,6 @@ static enum ipsec_verdict err_verdict(struct ipsec_pkt *pkt, int err) {
 /* A batch being collected by ipsec_*_batch: first requests go out together. */
 struct batch {
   struct ocf_req *r[64];
-  struct ipsec_pkt *p[64];
   int n;
 };
 
@@ -207,9 +208,13 @@ static void submit(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   r->sid = atomic_load_explicit(&sa->sid, memory_order_relaxed);
   struct batch *b = tl_batch;
   if (b != NULL) {
-    if (b->n == 64) batch_flush(b);
-    b->r[b->n] = r;
-    b->p[b->n++] = pkt;
+    if (b->n == 64) {
+      /* callbacks that run during the flush dispatch on their own */
+      tl_batch = NULL;
+      batch_flush(b);
+      tl_batch = b;
+    }
+    b->r[b->n++] = r;
     return;
   }
   int rc = ocf_dispatch(r);
@@ -275,17 +280,24 @@ static void out_finish(struct ipsec_pkt *pkt, enum ipsec_verdict v) {
   else
     acount(&ctx->out_c, v, ps->bytes_orig);
   if (v == IPSEC_OK && pkt->nsa > 0) {
-    /* where it goes: the outermost header */
+    /* where it goes: the outermost header, as the last step left it */
+    const uint8_t *ip = pkt->buf + pkt->off;
     struct iph h;
-    if (ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, WALK_ALL, &h) == IPSEC_OK) {
-      pkt->outer.src = h.src;
-      pkt->outer.dst = h.dst;
-      pkt->outer.proto = h.proto;
-      pkt->payload_off = h.hlen;
-      pkt->outer.sport = pkt->outer.dport = 0;
-      if (h.proto == IPPROTO_UDP && h.hlen + UDP_HLEN <= pkt->len) {
-        pkt->outer.sport = rd16(pkt->buf + pkt->off + h.hlen);
-        pkt->outer.dport = rd16(pkt->buf + pkt->off + h.hlen + 2);
+    if (ps->ohl == 0 && ipsi_ip_parse(ip, pkt->len, WALK_ALL, &h) == IPSEC_OK) {
+      ps->ohl = (uint16_t)h.hlen;
+      ps->oproto = h.proto;
+    }
+    if (ps->ohl != 0) {
+      bool v6 = ip[0] >> 4 == 6;
+      memset(&pkt->outer, 0, sizeof(pkt->outer));
+      pkt->outer.src.family = pkt->outer.dst.family = v6 ? AF_INET6 : AF_INET;
+      memcpy(pkt->outer.src.a, ip + (v6 ? 8 : 12), v6 ? 16 : 4);
+      memcpy(pkt->outer.dst.a, ip + (v6 ? 24 : 16), v6 ? 16 : 4);
+      pkt->outer.proto = ps->oproto;
+      pkt->payload_off = ps->ohl;
+      if (ps->oproto == IPPROTO_UDP && (size_t)ps->ohl + UDP_HLEN <= pkt->len) {
+        pkt->outer.sport = rd16(ip + ps->ohl);
+        pkt->outer.dport = rd16(ip + ps->ohl + 2);
         pkt->payload_off += UDP_HLEN;
       }
     }
@@ -302,6 +314,7 @@ static void out_step(struct ipsec_pkt *pkt) {
   ps->has_seq = 0;
   ps->resubmits = 0;
   ps->restore_n = 0;
+  ps->ohl = 0;
   ps->bytes0 = pkt->len;
   if (ps->df && pkt->len > atomic_load_explicit(&sa->mtu, memory_order_relaxed)) {
     pkt->mtu = ipsec_chain_mtu(ps->pol->sa, ps->pol->nsa, 0);
@@ -337,11 +350,13 @@ static void out_ordered(struct ipsec_pkt *pkt) {
   enum ipsec_verdict v = ps->verdict;
   acount(&sa->c, v, ps->bytes0);
   if (pkt->nsa < IPSEC_MAX_CHAIN) pkt->sa[pkt->nsa++] = sa;
+  if (ps->has_seq) pkt->seq = ps->seq;
   if (v != IPSEC_OK) {
     out_finish(pkt, v);
     return;
   }
   if (++ps->step < ps->pol->nsa) {
+    ps->ip_valid = 0; /* the packet changed */
     out_step(pkt);
     return;
   }
@@ -391,6 +406,8 @@ static void ps_start(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, bool out) {
   ps->udp_in = 0;
   ps->encap = 0;
   ps->sa_counted = 0;
+  ps->ip_valid = 0;
+  ps->ohl = 0;
   ps->df = 0;
   ps->bytes_orig = pkt->len;
   pkt->verdict = IPSEC_OK;
@@ -398,6 +415,8 @@ static void ps_start(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, bool out) {
   pkt->nsa = 0;
   pkt->policy = NULL;
   pkt->mtu = 0;
+  pkt->seq = 0;
+  ps->seq = 0;
   pkt->payload_off = 0;
   if (out) memset(&pkt->outer, 0, sizeof(pkt->outer));
   flight_begin(ctx, ps);
@@ -416,6 +435,8 @@ static int output_one(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt) {
   if (h.tot < pkt->len) pkt->len = h.tot; /* link-layer padding */
   ps->bytes_orig = pkt->len;
   ps->df = h.ver == 6 || (pkt->buf[pkt->off + 6] & 0x40);
+  ps->ip = h; /* the first step need not parse again */
+  ps->ip_valid = 1;
   struct flow f;
   ipsi_flow_of(pkt->buf + pkt->off, pkt->len, &h, &f);
   ipsi_rcu_read_lock();
@@ -457,6 +478,20 @@ static void in_finish(struct ipsec_pkt *pkt, enum ipsec_verdict v, struct ipsec_
   flight_end(ctx, shard);
 }
 
+/* Whether the packet came through the policy's SAs (outermost first, the
+ * reverse of the policy's order).  An IPcomp SA may be missing: a packet that
+ * did not compress is sent without it (RFC 3173 2.2). */
+static bool chain_fits(const struct ipsec_policy *pol, const struct ipsec_pkt *pkt) {
+  int j = 0;
+  for (int i = pol->nsa - 1; i >= 0; i--) {
+    if (j < pkt->nsa && pkt->sa[j] == pol->sa[i])
+      j++;
+    else if (pol->sa[i]->proto != IPSEC_PROTO_IPCOMP)
+      return false;
+  }
+  return j == pkt->nsa;
+}
+
 /* The end of input: the result must fit the policy of the SAs it came
  * through (RFC 4301 5.2), and a packet without IPsec must be allowed in. */
 static void in_policy_check(struct ipsec_pkt *pkt) {
@@ -479,11 +514,8 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     for (int i = 0; i < pkt->nsa && pol == NULL; i++)
       pol = atomic_load_explicit(&pkt->sa[i]->in_policy, memory_order_acquire);
     v = IPSEC_OK;
-    if (pol != NULL) {
-      bool same = pol->nsa == pkt->nsa;
-      for (int i = 0; same && i < pkt->nsa; i++) same = pol->sa[pol->nsa - 1 - i] == pkt->sa[i];
-      if (!same || !ipsi_sel_match(&pol->sel, &f)) v = IPSEC_DROP_POLICY;
-    }
+    if (pol != NULL && (!chain_fits(pol, pkt) || !ipsi_sel_match(&pol->sel, &f)))
+      v = IPSEC_DROP_POLICY;
   }
   if (pol != NULL) atomic_fetch_add_explicit(&pol->refs, 1, memory_order_relaxed);
   ipsi_rcu_read_unlock();
@@ -514,6 +546,7 @@ static void in_step_done(struct ipsec_pkt *pkt, enum ipsec_verdict v) {
   struct pstate *ps = ps_of(pkt);
   struct ipsec_sa *sa = pkt->sa[pkt->nsa - 1];
   backup_drop(pkt);
+  if (sa->proto != IPSEC_PROTO_IPCOMP && ps->seq != 0) pkt->seq = ps->seq;
   acount(&sa->c, v, v == IPSEC_OK ? pkt->len : ps->bytes0);
   if (v != IPSEC_OK) {
     ps->sa_counted = 1;
@@ -608,6 +641,7 @@ static void in_step(struct ipsec_pkt *pkt) {
   ps->resubmits = 0;
   ps->restore_n = 0;
   ps->encap = 0;
+  ps->seq = 0;
   ps->bytes0 = pkt->len;
   struct iph *h = &ps->ip;
   enum ipsec_verdict v = ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, WALK_ALL, h);

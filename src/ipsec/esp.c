@@ -129,9 +129,13 @@ int ipsi_esp_out_prep(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   struct pstate *ps = ps_of(pkt);
   struct iph h;
   bool tun = sa->mode == IPSEC_MODE_TUNNEL;
-  enum ipsec_verdict v =
-      ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, tun ? WALK_ALL : WALK_INSERT, &h);
-  if (v != IPSEC_OK) return v;
+  if (ps->ip_valid && (tun || ps->ip.ver == 4)) { /* parsed already, the way we need */
+    h = ps->ip;
+  } else {
+    enum ipsec_verdict v =
+        ipsi_ip_parse(pkt->buf + pkt->off, pkt->len, tun ? WALK_ALL : WALK_INSERT, &h);
+    if (v != IPSEC_OK) return v;
+  }
   if (!tun && h.frag) return IPSEC_DROP_MALFORMED; /* transport mode: whole datagrams only */
   size_t hl = tun ? 0 : h.hlen;
   uint8_t nh = tun ? (h.ver == 4 ? IPPROTO_IPIP : IPPROTO_IPV6) : h.proto;
@@ -170,6 +174,8 @@ int ipsi_esp_out_prep(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   ps->data = data;
   ps->dlen = dlen;
   ps->nh = ver; /* the outer family, for the UDP checksum afterwards */
+  ps->ohl = (uint16_t)(olen + hl);
+  ps->oproto = proto;
   ps->l3 = nl3;
   pkt->off = nl3;
   pkt->len = total;

@@ -37,6 +37,28 @@ void ipsi_rcu_read_lock(void);
 void ipsi_rcu_read_unlock(void);
 void ipsi_rcu_synchronize(void);
 
+/* --- a short lock ----------------------------------------------------------------
+ * The per-SA sections (the reorder list, the replay window) are a few dozen
+ * instructions with no call inside: a test-and-set lock costs one atomic
+ * each way, where a mutex costs several and a call.  A waiter yields after
+ * a while, so a holder that lost its CPU on a loaded machine gets it back. */
+typedef struct {
+  atomic_flag f;
+} spin_t;
+
+#define SPIN_INIT \
+  { ATOMIC_FLAG_INIT }
+
+void ipsi_spin_wait(spin_t *l);
+
+static inline void spin_lock(spin_t *l) {
+  if (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire)) ipsi_spin_wait(l);
+}
+
+static inline void spin_unlock(spin_t *l) {
+  atomic_flag_clear_explicit(&l->f, memory_order_release);
+}
+
 /* --- counters ----------------------------------------------------------------- */
 
 struct acounters {
@@ -101,6 +123,7 @@ struct ipsec_sa {
   void *iv_arg;
   uint32_t replay_bits; /* inbound window size; 0 = no check */
   struct ipsec_lifetime soft, hard;
+  bool limited; /* some lifetime is set: use is counted in life_* */
   uint64_t created_ns;
   char name[32];
   /* the session's chain; keys kept only for IPSEC_CTX_DIRECT (wiped at free) */
@@ -128,13 +151,13 @@ struct ipsec_sa {
 
   /* Outbound sequence numbers and the reorder stage. */
   _Alignas(CACHELINE) _Atomic uint64_t seq_out; /* the last number handed out */
-  pthread_mutex_t ro_lock;
+  spin_t ro_lock;
   uint64_t ro_next;          /* [ro_lock] the next number to leave */
   struct ipsec_pkt *ro_held; /* [ro_lock] completed early, sorted by seq */
   bool ro_draining;          /* [ro_lock] a thread is delivering */
 
   /* Inbound anti-replay window. */
-  _Alignas(CACHELINE) pthread_mutex_t rp_lock;
+  _Alignas(CACHELINE) spin_t rp_lock;
   uint64_t rp_top;    /* [rp_lock] highest authenticated number */
   uint32_t rp_nwords; /* constant: words in rp_bits */
   uint64_t *rp_bits;  /* [rp_lock] ring of window bits */
@@ -145,6 +168,7 @@ struct ipsec_sa {
   _Atomic bool soft_fired, hard_fired;
   _Atomic uint32_t pmtu, mtu;
   _Atomic uint64_t resubmits, reorder_held, uncompressed;
+  _Atomic uint32_t ip_id; /* IDs of outer IPv4 headers that may fragment */
 };
 
 /* --- policies --------------------------------------------------------------------- */
@@ -193,7 +217,7 @@ struct ipsec_ctx {
     _Alignas(CACHELINE) _Atomic long n;
   } flight[IPSEC_SHARDS];
   /* backup copies for requests on hardware producers */
-  pthread_mutex_t bk_lock;
+  spin_t bk_lock;
   void *bk_free; /* [bk_lock] a stack of BACKUP_SIZE buffers */
   int bk_count;  /* [bk_lock] */
 };
@@ -234,6 +258,9 @@ struct pstate {
   uint8_t df;                 /* output: the packet must not be fragmented */
   uint8_t shard;              /* ctx->flight slot that counts it */
   uint8_t sa_counted;         /* input: the drop was counted on an SA */
+  uint8_t ip_valid;           /* output: ip describes the packet as it is */
+  uint8_t oproto;             /* output: the protocol after the outer header */
+  uint16_t ohl;               /* output: outer header bytes (0: unknown) */
   enum ipsec_verdict verdict; /* the current step's outcome */
   size_t bytes_orig;          /* the packet's length when it entered */
   size_t l3;                  /* absolute offset of the current IP header */
@@ -243,7 +270,7 @@ struct pstate {
   size_t restore_off;
   size_t bytes0; /* the packet's length when it entered the step */
   size_t base;   /* the request buffer's start (absolute) */
-  struct iph ip; /* the header in front of hdr (input) */
+  struct iph ip; /* input: the header in front of hdr; output: see ip_valid */
   uint8_t saved[8];
   uint8_t nh; /* next header carried by this SA */
   void *backup;

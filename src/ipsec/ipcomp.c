@@ -49,6 +49,7 @@ int ipsi_comp_out_prep(struct ipsec_pkt *pkt, struct ipsec_sa *sa) {
   ps->l3 = pkt->off;
   ps->data = pkt->off + hl;
   ps->dlen = plen;
+  memcpy(ps->saved, pkt->buf + pkt->off, sizeof(ps->saved));
   ipsi_backup_force(pkt, ps->data, plen);
   if (ps->backup == NULL) { /* no memory for the copy: send it as it is */
     v = send_plain(pkt, sa);
@@ -75,21 +76,25 @@ enum ipsec_verdict ipsi_comp_out_done(struct ipsec_pkt *pkt, struct ipsec_sa *sa
   }
   uint8_t *b = pkt->buf;
   size_t data = ps->data, l3 = ps->l3, hl = data - l3;
+  size_t total = hl + IPCOMP_HLEN + olen;
   uint8_t *c = b + data - IPCOMP_HLEN;
+  if (sa->mode == IPSEC_MODE_TRANSPORT) {
+    /* the header moves first: the IPcomp header goes where its end was */
+    memmove(c - hl, b + l3, hl);
+    ipsi_ip_set_len(c - hl, ps->ip.ver, total, ps->ip.nh_off, IPPROTO_COMP);
+  }
   c[0] = ps->nh;
   c[1] = 0;
   wr16(c + 2, (uint16_t)sa->spi);
-  size_t total = hl + IPCOMP_HLEN + olen;
   if (sa->mode == IPSEC_MODE_TUNNEL) {
-    size_t olen_hdr = outer_len(sa);
-    ipsi_ip_build_outer(c - olen_hdr, sa, total, IPPROTO_COMP, b + data);
-    (void)olen_hdr;
-    pkt->off = data - IPCOMP_HLEN - olen_hdr;
-    pkt->len = olen_hdr + IPCOMP_HLEN + olen;
+    /* DSCP, ECN and DF come from the inner header, compressed by now: the
+     * request half kept its first bytes */
+    size_t ohl = outer_len(sa);
+    ipsi_ip_build_outer(c - ohl, sa, total, IPPROTO_COMP, ps->saved);
+    pkt->off = data - IPCOMP_HLEN - ohl;
+    pkt->len = ohl + total;
     return IPSEC_OK;
   }
-  memmove(b + data - IPCOMP_HLEN - hl, b + l3, hl);
-  ipsi_ip_set_len(b + data - IPCOMP_HLEN - hl, ps->ip.ver, total, ps->ip.nh_off, IPPROTO_COMP);
   pkt->off = data - IPCOMP_HLEN - hl;
   pkt->len = total;
   return IPSEC_OK;

@@ -93,12 +93,34 @@ enum ipsec_verdict ipsi_ip_parse(const uint8_t *p, size_t len, enum ip_walk walk
   }
 }
 
+/* The ones' complement sum does not depend on byte order (RFC 1071 2.B):
+ * add the words as the CPU loads them, four bytes at a time, and turn the
+ * result into network order at the end. */
 uint16_t ipsi_ip_csum(const uint8_t *p, size_t len) {
-  uint32_t s = 0;
-  for (size_t i = 0; i + 1 < len; i += 2) s += rd16(p + i);
-  if (len & 1) s += (uint32_t)p[len - 1] << 8;
+  uint64_t s = 0;
+  size_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    uint32_t w;
+    memcpy(&w, p + i, 4);
+    s += w;
+  }
+  if (i + 2 <= len) {
+    uint16_t w;
+    memcpy(&w, p + i, 2);
+    s += w;
+    i += 2;
+  }
+  if (i < len) {
+    uint8_t last[2] = {p[i], 0};
+    uint16_t w;
+    memcpy(&w, last, 2);
+    s += w;
+  }
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return (uint16_t)~s;
+  uint16_t r = (uint16_t)~s;
+  uint8_t b[2];
+  memcpy(b, &r, 2);
+  return (uint16_t)(b[0] << 8 | b[1]); /* as rd16 would read the stored bytes */
 }
 
 void ipsi_ip4_fix(uint8_t *ip, size_t tot, uint8_t proto) {
@@ -149,7 +171,13 @@ size_t ipsi_ip_build_outer(uint8_t *p, const struct ipsec_sa *sa, size_t plen, u
   p[0] = 0x45;
   p[1] = tos;
   wr16(p + 2, (uint16_t)(IPV4_HLEN + plen));
-  wr16(p + 4, 0); /* id: unique enough with DF; a fragmenting sender sets it */
+  /* RFC 6864: the ID only matters for a datagram that may be fragmented;
+   * those get one of the SA's own (an atomic increment, only for them) */
+  uint16_t id = 0;
+  if (!df)
+    id = (uint16_t)atomic_fetch_add_explicit(&((struct ipsec_sa *)sa)->ip_id, 1,
+                                             memory_order_relaxed);
+  wr16(p + 4, id);
   p[6] = df;
   p[7] = 0;
   p[8] = ttl;

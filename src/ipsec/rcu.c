@@ -94,3 +94,9 @@ void ipsi_rcu_synchronize(void) {
     }
   }
 }
+
+void ipsi_spin_wait(spin_t *l) {
+  for (unsigned n = 1; atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire); n++) {
+    if (n % 64 == 0) sched_yield();
+  }
+}

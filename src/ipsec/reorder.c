@@ -35,24 +35,28 @@ static void hold(struct ipsec_sa *sa, struct ipsec_pkt *pkt) {
 void ipsi_reorder_done(struct ipsec_sa *sa, struct ipsec_pkt *pkt,
                        void (*next)(struct ipsec_pkt *)) {
   struct pstate *ps = ps_of(pkt);
-  pthread_mutex_lock(&sa->ro_lock);
+  spin_lock(&sa->ro_lock);
   if (sa->ro_draining || ps->seq != sa->ro_next) {
     if (ps->seq != sa->ro_next)
       atomic_fetch_add_explicit(&sa->reorder_held, 1, memory_order_relaxed);
     hold(sa, pkt);
-    pthread_mutex_unlock(&sa->ro_lock);
+    spin_unlock(&sa->ro_lock);
     return;
   }
   sa->ro_draining = true;
+  /* delivering a packet may drop the last reference to the SA (its policy
+   * goes with the packet): hold one until the list is left behind */
+  ipsi_sa_ref(sa);
   for (;;) {
     sa->ro_next++;
-    pthread_mutex_unlock(&sa->ro_lock);
+    spin_unlock(&sa->ro_lock);
     next(pkt); /* pkt may be reused from here on */
-    pthread_mutex_lock(&sa->ro_lock);
+    spin_lock(&sa->ro_lock);
     pkt = sa->ro_held;
     if (pkt == NULL || ps_of(pkt)->seq != sa->ro_next) break;
     sa->ro_held = ps_of(pkt)->ro_link;
   }
   sa->ro_draining = false;
-  pthread_mutex_unlock(&sa->ro_lock);
+  spin_unlock(&sa->ro_lock);
+  ipsi_sa_unref(sa);
 }

@@ -73,22 +73,22 @@ static bool infer_locked(const struct ipsec_sa *sa, uint32_t lo, uint64_t *seq) 
 }
 
 enum ipsec_verdict ipsi_replay_pre(struct ipsec_sa *sa, uint32_t lo, uint64_t *seq) {
-  pthread_mutex_lock(&sa->rp_lock);
+  spin_lock(&sa->rp_lock);
   enum ipsec_verdict v = IPSEC_OK;
   if (!infer_locked(sa, lo, seq))
     v = sa->replay_bits || !(sa->flags & IPSEC_SA_ESN) ? IPSEC_DROP_OLD : IPSEC_OK;
   else if (sa->replay_bits)
     v = check_locked(sa, *seq);
   if (v == IPSEC_OK && *seq == 0) *seq = lo; /* no window and no number: as is */
-  pthread_mutex_unlock(&sa->rp_lock);
+  spin_unlock(&sa->rp_lock);
   return v;
 }
 
 enum ipsec_verdict ipsi_replay_update(struct ipsec_sa *sa, uint64_t seq) {
-  pthread_mutex_lock(&sa->rp_lock);
+  spin_lock(&sa->rp_lock);
   if (sa->replay_bits == 0) {
     if (seq > sa->rp_top) sa->rp_top = seq; /* for ESN inference */
-    pthread_mutex_unlock(&sa->rp_lock);
+    spin_unlock(&sa->rp_lock);
     return IPSEC_OK;
   }
   enum ipsec_verdict v = check_locked(sa, seq);
@@ -103,12 +103,12 @@ enum ipsec_verdict ipsi_replay_update(struct ipsec_sa *sa, uint64_t seq) {
     }
     sa->rp_bits[(seq >> 6) % sa->rp_nwords] |= 1ull << (seq & 63);
   }
-  pthread_mutex_unlock(&sa->rp_lock);
+  spin_unlock(&sa->rp_lock);
   return v;
 }
 
 void ipsi_replay_snapshot(struct ipsec_sa *sa, uint64_t *top, uint64_t *bits) {
-  pthread_mutex_lock(&sa->rp_lock);
+  spin_lock(&sa->rp_lock);
   *top = sa->rp_top;
   uint64_t b = 0;
   if (sa->replay_bits) {
@@ -117,6 +117,6 @@ void ipsi_replay_snapshot(struct ipsec_sa *sa, uint64_t *top, uint64_t *bits) {
       if (sa->rp_bits[(s >> 6) % sa->rp_nwords] & (1ull << (s & 63))) b |= 1ull << i;
     }
   }
-  pthread_mutex_unlock(&sa->rp_lock);
+  spin_unlock(&sa->rp_lock);
   *bits = b;
 }

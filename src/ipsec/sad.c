@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,8 +261,6 @@ static void sa_free(struct ipsec_sa *sa) {
   }
   if (sa->direct) ipsi_direct_sa_free(sa);
   ipsi_replay_free(sa);
-  pthread_mutex_destroy(&sa->ro_lock);
-  pthread_mutex_destroy(&sa->rp_lock);
   OPENSSL_cleanse(sa, sizeof(*sa));
   free(sa);
 }
@@ -326,6 +325,8 @@ int ipsec_sa_add(struct ipsec_ctx *ctx, const struct ipsec_sa_params *p, struct 
   sa->iv_arg = p->iv_arg;
   sa->soft = p->soft;
   sa->hard = p->hard;
+  sa->limited = p->hard.packets || p->hard.bytes || p->hard.seconds || p->soft.packets ||
+                p->soft.bytes || p->soft.seconds;
   sa->created_ns = ipsi_now_ns();
   if (p->name != NULL) snprintf(sa->name, sizeof(sa->name), "%s", p->name);
   if (p->proto == IPSEC_PROTO_IPCOMP) {
@@ -357,9 +358,12 @@ int ipsec_sa_add(struct ipsec_ctx *ctx, const struct ipsec_sa_params *p, struct 
   atomic_init(&sa->refs, 1);
   atomic_init(&sa->seq_out, p->dir == IPSEC_DIR_OUT && p->seq ? p->seq - 1 : 0);
   sa->ro_next = p->dir == IPSEC_DIR_OUT && p->seq ? p->seq : 1;
-  pthread_mutex_init(&sa->ro_lock, NULL);
-  pthread_mutex_init(&sa->rp_lock, NULL);
+  atomic_flag_clear(&sa->ro_lock.f);
+  atomic_flag_clear(&sa->rp_lock.f);
   atomic_init(&sa->pmtu, p->pmtu ? p->pmtu : 1500);
+  uint32_t id0 = 0;
+  if (RAND_bytes((unsigned char *)&id0, sizeof(id0)) != 1) id0 = (uint32_t)ipsi_now_ns();
+  atomic_init(&sa->ip_id, id0);
   if (p->dir == IPSEC_DIR_IN && p->proto != IPSEC_PROTO_IPCOMP &&
       !(p->flags & IPSEC_SA_NO_REPLAY)) {
     rc = ipsi_replay_init(sa, p->replay_window ? p->replay_window : IPSEC_REPLAY_DEFAULT, p->seq);
@@ -528,9 +532,9 @@ static bool timed_out(const struct ipsec_sa *sa) {
 }
 
 enum ipsec_verdict ipsi_sa_life_out(struct ipsec_sa *sa, size_t len) {
+  if (!sa->limited) return IPSEC_OK; /* use is read from the counters */
   if (atomic_load_explicit(&sa->hard_fired, memory_order_relaxed)) return IPSEC_DROP_EXPIRED;
-  bool limited = sa->hard.packets || sa->hard.bytes || sa->hard.seconds || sa->soft.packets ||
-                 sa->soft.bytes || sa->soft.seconds;
+  bool limited = true;
   uint64_t pk = atomic_fetch_add_explicit(&sa->life_packets, 1, memory_order_relaxed) + 1;
   uint64_t by = atomic_fetch_add_explicit(&sa->life_bytes, len, memory_order_relaxed) + len;
   if (!limited) return IPSEC_OK;
@@ -545,9 +549,9 @@ enum ipsec_verdict ipsi_sa_life_out(struct ipsec_sa *sa, size_t len) {
 }
 
 enum ipsec_verdict ipsi_sa_life_in(struct ipsec_sa *sa, size_t len, bool charge) {
+  if (!sa->limited) return IPSEC_OK; /* use is read from the counters */
   if (atomic_load_explicit(&sa->hard_fired, memory_order_relaxed)) return IPSEC_DROP_EXPIRED;
-  bool limited = sa->hard.packets || sa->hard.bytes || sa->hard.seconds || sa->soft.packets ||
-                 sa->soft.bytes || sa->soft.seconds;
+  bool limited = true;
   if (!charge) {
     if (!limited) return IPSEC_OK;
     uint64_t pk = atomic_load_explicit(&sa->life_packets, memory_order_relaxed);

@@ -105,20 +105,24 @@ static int check_sel(const struct ipsec_selector *s, char *eb, size_t el) {
   return 0;
 }
 
-/* Publishes a copy of the SPD with pol inserted at pos (or removed when pos
- * is -2).  Called with ctx->lock; the old table is freed after a grace
- * period, by the caller (returned in *old). */
-static int spd_replace(struct ipsec_ctx *ctx, enum ipsec_dir dir, struct ipsec_policy *pol, int pos,
-                       struct spd **old) {
+/* Publishes a copy of the SPD with pol inserted at pos, or put in the place
+ * of old when old is set, or with old removed when pol is NULL.  Called with
+ * ctx->lock; the previous table goes to *prev, to be freed after a grace
+ * period. */
+static int spd_publish(struct ipsec_ctx *ctx, enum ipsec_dir dir, struct ipsec_policy *pol,
+                       struct ipsec_policy *old, int pos, struct spd **prev) {
   struct spd *t = spd_of(ctx, dir);
   int n = t ? t->n : 0;
-  int nn = pos == -2 ? n - 1 : n + 1;
+  int nn = pol == NULL ? n - 1 : old != NULL ? n : n + 1;
   struct spd *x = malloc(sizeof(*x) + (size_t)(nn > 0 ? nn : 1) * sizeof(x->p[0]));
   if (x == NULL) return ENOMEM;
   int j = 0;
-  if (pos == -2) {
+  if (old != NULL) {
     for (int i = 0; i < n; i++)
-      if (t->p[i] != pol) x->p[j++] = t->p[i];
+      if (t->p[i] != old)
+        x->p[j++] = t->p[i];
+      else if (pol != NULL)
+        x->p[j++] = pol;
   } else {
     if (pos < 0 || pos > n) pos = n;
     for (int i = 0; i < pos; i++) x->p[j++] = t->p[i];
@@ -127,36 +131,74 @@ static int spd_replace(struct ipsec_ctx *ctx, enum ipsec_dir dir, struct ipsec_p
   }
   x->n = j;
   atomic_store_explicit(&ctx->spd[dir == IPSEC_DIR_IN], x, memory_order_release);
-  *old = t;
+  *prev = t;
   return 0;
 }
 
-int ipsec_policy_add(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p, int pos,
-                     struct ipsec_policy **out, char *eb, size_t el) {
-  if (eb != NULL && el > 0) eb[0] = 0;
-  if (ctx == NULL || p == NULL) return bad(eb, el, "NULL context or parameters");
-  if (p->dir != IPSEC_DIR_OUT && p->dir != IPSEC_DIR_IN)
-    return bad(eb, el, "direction must be IPSEC_DIR_OUT or IPSEC_DIR_IN");
-  int rc = check_sel(&p->sel, eb, el);
-  if (rc) return rc;
+static bool in_spd(struct ipsec_ctx *ctx, const struct ipsec_policy *pol) {
+  struct spd *t = spd_of(ctx, pol->dir);
+  for (int i = 0; t != NULL && i < t->n; i++)
+    if (t->p[i] == pol) return true;
+  return false;
+}
+
+/* The SAs of pol leave it (ctx->lock held). */
+static void unlink_sas(struct ipsec_policy *pol) {
+  for (int i = 0; i < pol->nsa; i++) {
+    pol->sa[i]->npolicies--;
+    if (pol->dir == IPSEC_DIR_IN) {
+      struct ipsec_policy *want = pol;
+      atomic_compare_exchange_strong(&pol->sa[i]->in_policy, &want, NULL);
+    }
+  }
+}
+
+static struct ipsec_policy *make_policy(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p,
+                                        int *rc, char *eb, size_t el) {
+  *rc = EINVAL;
+  if (ctx == NULL || p == NULL) {
+    bad(eb, el, "NULL context or parameters");
+    return NULL;
+  }
+  if (p->dir != IPSEC_DIR_OUT && p->dir != IPSEC_DIR_IN) {
+    bad(eb, el, "direction must be IPSEC_DIR_OUT or IPSEC_DIR_IN");
+    return NULL;
+  }
+  if (check_sel(&p->sel, eb, el) != 0) return NULL;
   if (p->action != IPSEC_ACT_PROTECT && p->action != IPSEC_ACT_BYPASS &&
-      p->action != IPSEC_ACT_DISCARD)
-    return bad(eb, el, "unknown action %d", (int)p->action);
+      p->action != IPSEC_ACT_DISCARD) {
+    bad(eb, el, "unknown action %d", (int)p->action);
+    return NULL;
+  }
   if (p->action == IPSEC_ACT_PROTECT) {
-    if (p->nsa < 1 || p->nsa > IPSEC_MAX_CHAIN)
-      return bad(eb, el, "a protect policy names 1..%d SAs, not %d", IPSEC_MAX_CHAIN, p->nsa);
+    if (p->nsa < 1 || p->nsa > IPSEC_MAX_CHAIN) {
+      bad(eb, el, "a protect policy names 1..%d SAs, not %d", IPSEC_MAX_CHAIN, p->nsa);
+      return NULL;
+    }
     for (int i = 0; i < p->nsa; i++) {
-      if (p->sa[i] == NULL || p->sa[i]->ctx != ctx) return bad(eb, el, "SA %d is not valid", i);
-      if (p->sa[i]->dir != p->dir)
-        return bad(eb, el, "SA %#x is for the other direction", p->sa[i]->spi);
+      if (p->sa[i] == NULL || p->sa[i]->ctx != ctx) {
+        bad(eb, el, "SA %d is not valid", i);
+        return NULL;
+      }
+      if (p->sa[i]->dir != p->dir) {
+        bad(eb, el, "SA %#x is for the other direction", p->sa[i]->spi);
+        return NULL;
+      }
       for (int j = 0; j < i; j++)
-        if (p->sa[j] == p->sa[i]) return bad(eb, el, "SA %#x named twice", p->sa[i]->spi);
+        if (p->sa[j] == p->sa[i]) {
+          bad(eb, el, "SA %#x named twice", p->sa[i]->spi);
+          return NULL;
+        }
     }
   } else if (p->nsa != 0) {
-    return bad(eb, el, "only protect policies name SAs");
+    bad(eb, el, "only protect policies name SAs");
+    return NULL;
   }
   struct ipsec_policy *pol = calloc(1, sizeof(*pol));
-  if (pol == NULL) return ENOMEM;
+  if (pol == NULL) {
+    *rc = ENOMEM;
+    return NULL;
+  }
   pol->ctx = ctx;
   pol->dir = p->dir;
   pol->sel = p->sel;
@@ -165,68 +207,94 @@ int ipsec_policy_add(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p,
   for (int i = 0; i < pol->nsa; i++) pol->sa[i] = p->sa[i];
   if (p->name != NULL) snprintf(pol->name, sizeof(pol->name), "%s", p->name);
   atomic_init(&pol->refs, 1);
+  *rc = 0;
+  return pol;
+}
+
+/* Enters p at pos, or in old's place (then old goes, its counters with it). */
+static int policy_link(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p, int pos,
+                       struct ipsec_policy *old, struct ipsec_policy **out, char *eb, size_t el) {
+  if (eb != NULL && el > 0) eb[0] = 0;
+  int rc;
+  struct ipsec_policy *pol = make_policy(ctx, p, &rc, eb, el);
+  if (pol == NULL) return rc;
   pthread_mutex_lock(&ctx->lock);
+  if (old != NULL && (old->ctx != ctx || !in_spd(ctx, old))) {
+    pthread_mutex_unlock(&ctx->lock);
+    free(pol);
+    return ENOENT;
+  }
+  if (old != NULL && old->dir != pol->dir) {
+    pthread_mutex_unlock(&ctx->lock);
+    free(pol);
+    return bad(eb, el, "the new policy is for the other direction");
+  }
   for (int i = 0; i < pol->nsa; i++) {
-    if (!pol->sa[i]->in_table) {
+    struct ipsec_sa *sa = pol->sa[i];
+    struct ipsec_policy *owner = atomic_load(&sa->in_policy);
+    if (!sa->in_table) {
       pthread_mutex_unlock(&ctx->lock);
       free(pol);
-      return bad(eb, el, "SA %#x was deleted", p->sa[i]->spi);
+      return bad(eb, el, "SA %#x was deleted", sa->spi);
     }
-    if (p->dir == IPSEC_DIR_IN && atomic_load(&pol->sa[i]->in_policy) != NULL) {
+    if (pol->dir == IPSEC_DIR_IN && owner != NULL && owner != old) {
       pthread_mutex_unlock(&ctx->lock);
       free(pol);
-      return bad(eb, el, "SA %#x already belongs to an inbound policy", p->sa[i]->spi);
+      return bad(eb, el, "SA %#x already belongs to an inbound policy", sa->spi);
     }
   }
-  struct spd *old = NULL;
-  rc = spd_replace(ctx, p->dir, pol, pos, &old);
+  struct spd *prev = NULL;
+  rc = spd_publish(ctx, pol->dir, pol, old, pos, &prev);
   if (rc != 0) {
     pthread_mutex_unlock(&ctx->lock);
     free(pol);
     return rc;
   }
+  if (old != NULL) unlink_sas(old);
   for (int i = 0; i < pol->nsa; i++) {
     ipsi_sa_ref(pol->sa[i]);
     pol->sa[i]->npolicies++;
-    if (p->dir == IPSEC_DIR_IN) atomic_store(&pol->sa[i]->in_policy, pol);
+    if (pol->dir == IPSEC_DIR_IN) atomic_store(&pol->sa[i]->in_policy, pol);
   }
-  ctx->npol++;
+  if (old == NULL) ctx->npol++;
   pthread_mutex_unlock(&ctx->lock);
-  if (old != NULL) {
-    ipsi_rcu_synchronize();
-    free(old);
-  }
+  ipsi_rcu_synchronize();
+  free(prev);
+  if (old != NULL) ipsi_pol_unref(old);
   if (out != NULL) *out = pol;
   return 0;
+}
+
+int ipsec_policy_add(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p, int pos,
+                     struct ipsec_policy **out, char *eb, size_t el) {
+  return policy_link(ctx, p, pos, NULL, out, eb, el);
+}
+
+int ipsec_policy_replace(struct ipsec_ctx *ctx, struct ipsec_policy *old,
+                         const struct ipsec_policy_params *p, struct ipsec_policy **out, char *eb,
+                         size_t el) {
+  if (old == NULL) return bad(eb, el, "no policy to replace");
+  return policy_link(ctx, p, -1, old, out, eb, el);
 }
 
 int ipsec_policy_del(struct ipsec_ctx *ctx, struct ipsec_policy *pol) {
   if (ctx == NULL || pol == NULL || pol->ctx != ctx) return EINVAL;
   pthread_mutex_lock(&ctx->lock);
-  struct spd *t = spd_of(ctx, pol->dir);
-  bool found = false;
-  for (int i = 0; t != NULL && i < t->n && !found; i++) found = t->p[i] == pol;
-  if (!found) {
+  if (!in_spd(ctx, pol)) {
     pthread_mutex_unlock(&ctx->lock);
     return ENOENT;
   }
-  struct spd *old = NULL;
-  int rc = spd_replace(ctx, pol->dir, pol, -2, &old);
+  struct spd *prev = NULL;
+  int rc = spd_publish(ctx, pol->dir, NULL, pol, -1, &prev);
   if (rc != 0) {
     pthread_mutex_unlock(&ctx->lock);
     return rc;
   }
-  for (int i = 0; i < pol->nsa; i++) {
-    pol->sa[i]->npolicies--;
-    if (pol->dir == IPSEC_DIR_IN) {
-      struct ipsec_policy *want = pol;
-      atomic_compare_exchange_strong(&pol->sa[i]->in_policy, &want, NULL);
-    }
-  }
+  unlink_sas(pol);
   ctx->npol--;
   pthread_mutex_unlock(&ctx->lock);
   ipsi_rcu_synchronize();
-  free(old);
+  free(prev);
   ipsi_pol_unref(pol);
   return 0;
 }

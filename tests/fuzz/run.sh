@@ -32,7 +32,8 @@ for i, m in enumerate([hello, sess, crypt, key, stats, sesslist,
                        hello + sess + crypt + key + stats + sesslist]):
     open(os.path.join(d, 'seed%d' % i), 'wb').write(m)
 PY
-"$work/fuzz_wire" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 "$work/corpus" \
+"$work/fuzz_wire" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+  -artifact_prefix="$work/" "$work/corpus" \
   >"$work/fuzz.log" 2>&1 || { tail -40 "$work/fuzz.log"; exit 1; }
 grep -E 'stat::number_of_executed_units|Done' "$work/fuzz.log" | tail -2
 [ -n "${2:-}" ] || rm -rf "$work"

@@ -495,14 +495,10 @@ static enum ocf_alg_class desc_class(const struct ocf_eng_sess *s, const struct 
   return OCF_CLASS_NONE;
 }
 
-/* prepare_out makes the separate output buffer look as if the hull of all
- * regions had been copied from the input.  When the first descriptor is a
- * cipher whose own other regions stay clear of its payload, the payload is
- * not copied: that descriptor reads the input and writes the output itself
- * (*direct). */
-static int prepare_out(struct ocf_eng_sess *s, struct ocf_req *req, bool *direct) {
+/* hull_of: the span of every buffer region req's descriptors name. */
+static struct span hull_of(const struct ocf_eng_sess *s, const struct ocf_req *req) {
   struct span sp = {0, 0};
-  for (int i = 0; i < req->ndesc; i++) {
+  for (int i = 0; i < req->ndesc && i < OCF_MAX_DESC; i++) {
     const struct ocf_desc *d = &req->desc[i];
     enum ocf_alg_class cls = desc_class(s, d);
     span_add(&sp, d->skip, d->len);
@@ -510,6 +506,16 @@ static int prepare_out(struct ocf_eng_sess *s, struct ocf_req *req, bool *direct
     if (cls == OCF_CLASS_AEAD) span_add(&sp, d->aad_skip, d->aad_len);
     span_add(&sp, d->inject, desc_taglen(s, d, cls));
   }
+  return sp;
+}
+
+/* prepare_out makes the separate output buffer look as if the hull of all
+ * regions had been copied from the input.  When the first descriptor is a
+ * cipher whose own other regions stay clear of its payload, the payload is
+ * not copied: that descriptor reads the input and writes the output itself
+ * (*direct). */
+static int prepare_out(struct ocf_eng_sess *s, struct ocf_req *req, bool *direct) {
+  struct span sp = hull_of(s, req);
   const struct ocf_desc *d0 = &req->desc[0];
   enum ocf_alg_class cls0 = desc_class(s, d0);
   *direct = false;
@@ -570,14 +576,7 @@ int ocf_eng_run(struct ocf_eng_sess *s, struct ocf_req *req) {
 
 void ocf_eng_hull(const struct ocf_eng_sess *s, const struct ocf_req *req, size_t *lo, size_t *hi) {
   struct span sp = {0, 0};
-  for (int i = 0; s != NULL && i < req->ndesc && i < OCF_MAX_DESC; i++) {
-    const struct ocf_desc *d = &req->desc[i];
-    enum ocf_alg_class cls = desc_class(s, d);
-    span_add(&sp, d->skip, d->len);
-    span_add(&sp, d->iv_off, desc_ivlen(s, d, cls));
-    if (cls == OCF_CLASS_AEAD) span_add(&sp, d->aad_skip, d->aad_len);
-    span_add(&sp, d->inject, desc_taglen(s, d, cls));
-  }
+  if (s != NULL) sp = hull_of(s, req);
   *lo = sp.hi > sp.lo ? sp.lo : 0;
   *hi = sp.hi > sp.lo ? sp.hi : 0;
 }
