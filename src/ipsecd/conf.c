@@ -705,7 +705,7 @@ static int copy_str(struct pctx *pc, char *dst, size_t size, const char *s, cons
 }
 
 static const char *const global_keywords =
-    "interface, mtu, link-mtu, address, route, listen, port, keys, devices, cpu-producer, "
+    "interface, mtu, link-mtu, address, route, listen, port, keys, devices, ocfd, cpu-producer, "
     "control, workers, queues, pool, offload, default-out, default-in, sa, policy";
 
 static int global_stmt(struct pctx *pc, char **t, int n) {
@@ -765,6 +765,9 @@ static int global_stmt(struct pctx *pc, char **t, int n) {
     if ((rc = want_args(pc, t, n, 1, 1, "a file name")) != 0) return rc;
     if ((rc = copy_str(pc, c->keys, sizeof(c->keys), t[1], "keys file name")) != 0) return rc;
     pc->keys_line = pc->line;
+  } else if (!strcmp(k, "ocfd")) {
+    if ((rc = want_args(pc, t, n, 1, 1, "the daemon's socket path")) != 0) return rc;
+    return copy_str(pc, c->ocfd, sizeof(c->ocfd), t[1], "ocfd socket path");
   } else if (!strcmp(k, "devices")) {
     if ((rc = want_args(pc, t, n, 1, 1, "a device string")) != 0) return rc;
     return copy_str(pc, c->devices, sizeof(c->devices), t[1], "device string");

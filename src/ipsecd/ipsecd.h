@@ -91,6 +91,7 @@ struct conf {
   uint16_t port; /* UDP encapsulation port we listen on */
   char keys[256];
   char devices[256];
+  char ocfd[108]; /* an ocfd's socket to use as a producer; "" = none */
   char control[256];
   int cpu_threads; /* cpu producer: 0 = none */
   int workers;     /* framework worker threads */
@@ -315,6 +316,14 @@ void gw_counters_sum(struct gw *g, struct gw_counters *out);
 
 /* gw_pool_stats reports buffers in use and in total over all threads. */
 void gw_pool_stats(struct gw *g, uint64_t *used, uint64_t *total);
+
+/* --- remote.c --------------------------------------------------------------- */
+
+/* remote_attach connects to the ocfd at path and registers producer "ocfd"
+ * (hardware) with the algorithms its producers serve; the framework must be
+ * running.  remote_close ends the connection, after ocf_shutdown. */
+int remote_attach(const char *path, char *err, size_t errlen);
+void remote_close(void);
 
 /* --- ctl.c ------------------------------------------------------------------- */
 

@@ -57,6 +57,7 @@ static void usage(FILE *f) {
           "  -n, --check          parse and validate the configuration, then exit:\n"
           "                       0 = valid, 2 = refused (the message names line and reason)\n"
           "      --devices SPEC   attach modeled crypto cards (overrides 'devices')\n"
+          "      --ocfd SOCKET    use the ocfd at SOCKET as a producer (overrides 'ocfd')\n"
           "      --queues N       TUN queues, one outbound thread each (overrides 'queues')\n"
           "      --no-offload     no TCP segmentation offload on the TUN device\n"
           "      --ctl REQUEST    send REQUEST (show, stats, reload, detach CARD,\n"
@@ -106,7 +107,7 @@ static int ctl_client(const char *path, const char *req) {
 
 /* command-line settings, which win over the file's at start and reload */
 static struct {
-  const char *ifname, *control, *devices;
+  const char *ifname, *control, *devices, *ocfd;
   int queues, no_offload;
 } cli;
 
@@ -120,6 +121,7 @@ static int overrides(struct conf *c, char *err, size_t errlen) {
     strcpy(c->ifname, cli.ifname);
   }
   if (cli.devices != NULL) snprintf(c->devices, sizeof(c->devices), "%s", cli.devices);
+  if (cli.ocfd != NULL) snprintf(c->ocfd, sizeof(c->ocfd), "%s", cli.ocfd);
   if (cli.queues) c->queues = cli.queues;
   if (cli.no_offload) c->offload = 0;
   if (cli.control != NULL) snprintf(c->control, sizeof(c->control), "%s", cli.control);
@@ -140,6 +142,7 @@ static void keep_fixed(const struct conf *old, struct conf *c) {
   KEEP(listen, "listen");
   KEEP(nlisten, "listen");
   KEEP(devices, "devices");
+  KEEP(ocfd, "ocfd");
   KEEP(control, "control");
   KEEP(cpu_threads, "cpu-producer");
   KEEP(workers, "workers");
@@ -207,7 +210,21 @@ static int framework_start(const struct conf *c) {
     rc = ocf_cpu_attach(c->cpu_threads, 0, &hid);
     if (rc != 0) gw_log(1, "cpu producer: %s", ocf_strerror(rc));
   }
+  if (c->ocfd[0]) {
+    char err[256];
+    rc = remote_attach(c->ocfd, err, sizeof(err));
+    if (rc != 0) {
+      gw_log(0, "%s", err);
+      ocf_shutdown();
+      return rc;
+    }
+  }
   return 0;
+}
+
+static void framework_stop(void) {
+  ocf_shutdown();
+  remote_close(); /* after: the framework waits for what it holds */
 }
 
 static int run(struct gw *g, const char *path) {
@@ -303,7 +320,7 @@ out:
   net_close(g);
   for (int q = 0; q < GW_MAX_QUEUES; q++)
     if (g->tun_fd[q] >= 0) close(g->tun_fd[q]);
-  ocf_shutdown();
+  framework_stop();
   conf_free(g->conf);
   g->conf = NULL;
   if (rc == 0) gw_log(2, "stopped");
@@ -349,6 +366,9 @@ int main(int argc, char **argv) {
         break;
       case 4:
         ctl = optarg;
+        break;
+      case 5:
+        cli.ocfd = optarg;
         break;
       case 'v':
         gw_verbose++;
@@ -410,7 +430,7 @@ int main(int argc, char **argv) {
     else
       printf("%s: ok (%d SAs, %d policies)\n", path, c->nsa, c->npol);
     conf_free(c);
-    ocf_shutdown();
+    framework_stop();
     return rc != 0 ? 2 : 0;
   }
   static struct gw g;

@@ -10,8 +10,11 @@
 #          packets are dropped and counted, every packet accounted for; then
 #          every other transform tshark can decrypt, installed by reload
 #   short  the same for AES-GCM only, with 6 and 4 MB (sanitizer builds)
-#   cards  modeled cards (Broadcom 5820) serve 3DES-CBC + HMAC-SHA1-96; one is
-#          detached on both sides in the middle of a 24 MB transfer
+#   producers
+#          modeled cards (Broadcom 5820) serve 3DES-CBC + HMAC-SHA1-96; one is
+#          detached on both sides in the middle of a 24 MB transfer; then
+#          an ocfd serves one side (AES-GCM) and is killed in the middle of
+#          a 24 MB transfer
 #
 # Two namespaces of its own (names from the PID), a veth pair between them,
 # addresses from 198.18.0.0/15 (benchmarking) and private inner prefixes;
@@ -21,7 +24,7 @@
 set -u -o pipefail
 [ -n "${TRACE:-}" ] && { PS4='+ $(date +%s.%N) '; set -x; } # timings, for debugging
 
-BUILD=${1:?usage: netns.sh BUILD_DIR full|short|cards}
+BUILD=${1:?usage: netns.sh BUILD_DIR full|short|producers}
 MODE=${2:-full}
 HERE=$(cd "$(dirname "$0")" && pwd)
 GW=$BUILD/src/ipsecd/ocf-ipsecd
@@ -410,16 +413,39 @@ more_algs() {
     tshark_check $T/m.pcap "${ten//_/ }" "${tan//_/ }" "$enc, $ekl-byte key, + $auth, installed by reload"
   done <<'EOF'
 aes-gcm-8 20 none 0 AES-GCM_with_8_octet_ICV_[RFC4106] NULL
-aes-gcm-12 28 none 0 AES-GCM_with_12_octet_ICV_[RFC4106] NULL
-aes-gcm-16 36 none 0 AES-GCM_with_16_octet_ICV_[RFC4106] NULL
-aes-ctr 20 hmac-sha1-96 20 AES-CTR_[RFC3686] HMAC-SHA-1-96_[RFC2404]
-3des-cbc 24 hmac-sha2-256-128 32 TripleDES-CBC_[RFC2451] HMAC-SHA-256-128_[RFC4868]
-aes-cbc 32 hmac-sha2-384-192 48 AES-CBC_[RFC3602] HMAC-SHA-384-192_[RFC4868]
-aes-cbc 24 hmac-sha2-512-256 64 AES-CBC_[RFC3602] HMAC-SHA-512-256_[RFC4868]
-null 0 hmac-sha2-256-128 32 NULL HMAC-SHA-256-128_[RFC4868]
-aes-cbc 16 hmac-md5-96 16 AES-CBC_[RFC3602] HMAC-MD5-96_[RFC2403]
+aes-gcm-12 36 none 0 AES-GCM_with_12_octet_ICV_[RFC4106] NULL
+aes-ctr 28 hmac-sha1-96 20 AES-CTR_[RFC3686] HMAC-SHA-1-96_[RFC2404]
+3des-cbc 24 hmac-sha2-384-192 48 TripleDES-CBC_[RFC2451] HMAC-SHA-384-192_[RFC4868]
+null 0 hmac-sha2-512-256 64 NULL HMAC-SHA-512-256_[RFC4868]
+aes-cbc 32 hmac-md5-96 16 AES-CBC_[RFC3602] HMAC-MD5-96_[RFC2403]
 EOF
   stop
+}
+
+# under_way N: waits until B has taken N packets on sa ab, then prints that
+# count (so the caller can check that the transfer went on long after)
+under_way() {
+  local n=0
+  for _ in $(seq 500); do
+    $OCF stat --ipsec -S $T/b.sock --raw > $T/det.stats 2>/dev/null
+    n=$(grep '^sa name=ab ' $T/det.stats | grep -o ' packets=[0-9]*' | cut -d= -f2)
+    [ "${n:-0}" -gt $1 ] && break
+    sleep 0.02
+  done
+  echo ${n:-0}
+}
+
+# after_event WHAT: the transfer must have gone on well after the event
+after_event() {
+  local at end
+  at=$(cat $T/event-at)
+  stats b
+  end=$(get b sa:ab:packets)
+  if [ "$at" -gt 0 ] && [ $((end - at)) -gt 2000 ]; then
+    ok "$1 happened under traffic: at packet $at of $end"
+  else
+    fail "$1 happened at packet $at of $end: not under traffic"
+  fi
 }
 
 # modeled cards, one pulled out on both sides in the middle of a transfer
@@ -443,17 +469,14 @@ cards() {
   tshark_check $T/ping.pcap "TripleDES-CBC [RFC2451]" "HMAC-SHA-1-96 [RFC2404]" "cards"
   # pull each side's card out once the transfer is under way
   (
-    for _ in $(seq 300); do
-      $OCF stat --ipsec -S $T/b.sock --raw > $T/det.stats 2>/dev/null
-      [ "$(grep '^sa name=ab ' $T/det.stats | grep -o ' packets=[0-9]*' | cut -d= -f2)" -gt 3000 ] 2>/dev/null && break
-      sleep 0.02
-    done
+    under_way 2000 > $T/event-at
     $GW -S $T/a.sock --ctl "detach $pa" > $T/detach-a.out 2>&1
     $GW -S $T/b.sock --ctl "detach $pb" > $T/detach-b.out 2>&1
   ) &
   det=$!
   transfer cards 4 24
   wait $det
+  after_event "cards: the detach"
   if grep -q "^ok:" $T/detach-a.out && grep -q "^ok:" $T/detach-b.out; then
     ok "cards: during the transfer: $(cat $T/detach-a.out $T/detach-b.out | tr '\n' ' ')"
   else
@@ -478,6 +501,43 @@ cards() {
   stop
 }
 
+# an ocfd as the producer of one side, killed in the middle of a transfer
+via_ocfd() {
+  local od=$BUILD/ocfd pid pa na ra
+  [ -x $od ] || { fail "ocfd: $od is not built"; return; }
+  $od -s $T/ocfd.sock -w 1 < /dev/null > $T/ocfd.log 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [ -S $T/ocfd.sock ] && break; sleep 0.05; done
+  pair aes-gcm-16 20 none 0 viaocfd
+  conf a "ocfd $T/ocfd.sock"
+  conf b
+  start
+  stats a
+  pa=$(get a sa:ab:producer)
+  [ "$pa" = ocfd ] && ok "ocfd: sa ab runs on the ocfd producer" ||
+    fail "ocfd: sa ab runs on '$pa', not on ocfd"
+  pings "ocfd"
+  (
+    under_way 2000 > $T/event-at
+    kill -9 $pid
+  ) &
+  local det=$!
+  transfer "ocfd killed under traffic" 4 24
+  wait $det
+  wait $pid 2>/dev/null
+  after_event "ocfd: the kill"
+  stats a
+  na=$(get a sa:ab:producer) ra=$(get a sa:ab:resubmits)
+  if [ "$na" != ocfd ] && [ "$ra" -gt 0 ] && grep -q "ocfd connection lost" $T/gw-a.log; then
+    ok "ocfd: the daemon died under traffic; sa ab moved to $na, $ra requests resubmitted"
+  else
+    fail "ocfd: after the kill sa ab is on $na, $ra resubmitted ($(grep -c 'connection lost' $T/gw-a.log) losses logged)"
+  fi
+  [ "$(get a daemon::verdict.crypto)" = 0 ] || fail "ocfd: $(get a daemon::verdict.crypto) packets failed"
+  conserve ocfd
+  stop
+}
+
 case $MODE in
   full)
     run_alg gcm aes-gcm-16 20 none 0 "AES-GCM with 16 octet ICV [RFC4106]" NULL 24
@@ -488,8 +548,11 @@ case $MODE in
   short)
     run_alg gcm aes-gcm-16 20 none 0 "AES-GCM with 16 octet ICV [RFC4106]" NULL 6
     ;;
-  cards) cards ;;
-  *) echo "usage: netns.sh BUILD_DIR full|short|cards"; exit 2 ;;
+  producers)
+    cards
+    via_ocfd
+    ;;
+  *) echo "usage: netns.sh BUILD_DIR full|short|producers"; exit 2 ;;
 esac
 
 [ $FAILS -eq 0 ] && echo "PASS ($MODE)" || echo "$FAILS check(s) failed"
