@@ -247,6 +247,8 @@ static int run(struct gw *g, const char *path) {
   c = g->conf;
   g->nqueues = c->queues;
   g->vnet = c->offload;
+  atomic_store(&g->udp_gso, c->offload);
+  g->udp_gro = c->offload;
   rc = tun_open(c->ifname, c->queues, &g->vnet, g->tun_fd, err, sizeof(err));
   if (rc == 0) {
     g->mtu = gw_tun_mtu(g);

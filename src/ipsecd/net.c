@@ -78,6 +78,11 @@ static int open_one(const struct conf *c, int family, int type, int proto, uint1
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
   }
   bufsizes(fd);
+  if (type == SOCK_DGRAM && c->offload) {
+    /* datagrams that arrive as one segmented train come up whole */
+    if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0)
+      gw_log(1, "UDP receive coalescing not available (%s)", strerror(errno));
+  }
   const struct ipsec_addr *la = listen_addr(c, family);
   struct ipsec_addr any = {.family = (uint8_t)family};
   struct sockaddr_storage ss;

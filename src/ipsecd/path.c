@@ -14,6 +14,7 @@
  * completion queue and wakes it through an eventfd (once per batch). */
 #include <errno.h>
 #include <linux/virtio_net.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,21 +178,47 @@ void gw_log_crypto_error(const struct ipsec_pkt *p, bool out) {
          out ? "outbound" : "inbound", i.name, ocf_strerror(p->error));
 }
 
-/* Sends the ready list, in order; stops (blocked) when the socket is full. */
+#define MSGS 16 /* messages per sendmmsg */
+#define SEGS 64 /* packets per message with UDP segmentation offload */
+
+static size_t wire_len(const struct pbuf *q) { return q->ip.len - q->ip.payload_off; }
+
+static bool same_peer(const struct pbuf *a, const struct pbuf *b) {
+  return a->ip.outer.dport == b->ip.outer.dport &&
+         a->ip.outer.dst.family == b->ip.outer.dst.family &&
+         memcmp(a->ip.outer.dst.a, b->ip.outer.dst.a, 16) == 0;
+}
+
+static void pop_head(struct gw_thread *t) {
+  struct pbuf *pb = t->rdy_head;
+  t->rdy_head = pb->next;
+  if (t->rdy_head == NULL) t->rdy_tail = NULL;
+  t->nrdy--;
+  pool_put(t, pb);
+}
+
+/* Sends the ready list, in order; stops (blocked) when the socket is full.
+ * Consecutive ESP-in-UDP packets to one peer of one size (the last may be
+ * shorter) go as one message with UDP segmentation offload (UDP_SEGMENT):
+ * one trip through the kernel's UDP and IP output for up to 64 packets,
+ * cut by the device or, on a veth, delivered whole to a receiver that asked
+ * for UDP_GRO. */
 static void out_flush(struct gw_thread *t) {
   struct gw *g = t->g;
-  struct mmsghdr mm[GW_BATCH];
-  struct iovec iov[GW_BATCH];
-  struct sockaddr_storage sa[GW_BATCH];
+  struct mmsghdr mm[MSGS];
+  struct iovec iov[MSGS][SEGS];
+  struct sockaddr_storage sa[MSGS];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } cm[MSGS];
+  int nseg[MSGS];
   t->blocked = BLK_NONE;
   while (t->rdy_head != NULL) {
     /* drops and other verdicts at the head end here */
     struct pbuf *pb = t->rdy_head;
     if (pb->ip.verdict != IPSEC_OK || sock_for(g, &pb->ip) < 0) {
       enum ipsec_verdict v = pb->ip.verdict;
-      t->rdy_head = pb->next;
-      if (t->rdy_head == NULL) t->rdy_tail = NULL;
-      t->nrdy--;
       count_verdict(t, v);
       if (v == IPSEC_DROP_CRYPTO) gw_log_crypto_error(&pb->ip, true);
       if (v == IPSEC_OK) /* no socket for this family or protocol */
@@ -199,25 +226,50 @@ static void out_flush(struct gw_thread *t) {
       else if (v == IPSEC_DROP_TOOBIG && pb->ip.mtu > 0 &&
                icmp_too_big(t, pb->ip.buf + pb->ip.off, pb->ip.len, pb->ip.mtu))
         atomic_fetch_add_explicit(&t->c.icmp_sent, 1, memory_order_relaxed);
-      pool_put(t, pb);
+      pop_head(t);
       continue;
     }
-    int fd = sock_for(g, &pb->ip), k = 0;
-    for (struct pbuf *q = pb; q != NULL && k < GW_BATCH; q = q->next) {
-      if (q->ip.verdict != IPSEC_OK || sock_for(g, &q->ip) != fd) break;
+    int fd = sock_for(g, &pb->ip), m = 0;
+    bool gso = atomic_load_explicit(&g->udp_gso, memory_order_relaxed) &&
+               pb->ip.outer.proto == IPPROTO_UDP;
+    struct pbuf *q = pb;
+    while (q != NULL && m < MSGS && q->ip.verdict == IPSEC_OK && sock_for(g, &q->ip) == fd) {
+      struct pbuf *first = q;
+      size_t seg = wire_len(q), total = 0;
+      int k = 0;
+      for (;;) {
+        iov[m][k].iov_base = q->ip.buf + q->ip.off + q->ip.payload_off;
+        iov[m][k].iov_len = wire_len(q);
+        total += wire_len(q);
+        k++;
+        bool short_seg = wire_len(q) < seg;
+        q = q->next;
+        if (!gso || short_seg || q == NULL || k == SEGS || q->ip.verdict != IPSEC_OK ||
+            sock_for(g, &q->ip) != fd || !same_peer(q, first) || wire_len(q) > seg ||
+            total + wire_len(q) > 65000)
+          break;
+      }
       socklen_t sl;
-      gw_sockaddr(&q->ip.outer.dst, q->ip.outer.proto == IPPROTO_UDP ? q->ip.outer.dport : 0,
-                  &sa[k], &sl);
-      iov[k].iov_base = q->ip.buf + q->ip.off + q->ip.payload_off;
-      iov[k].iov_len = q->ip.len - q->ip.payload_off;
-      memset(&mm[k], 0, sizeof(mm[k]));
-      mm[k].msg_hdr.msg_name = &sa[k];
-      mm[k].msg_hdr.msg_namelen = sl;
-      mm[k].msg_hdr.msg_iov = &iov[k];
-      mm[k].msg_hdr.msg_iovlen = 1;
-      k++;
+      gw_sockaddr(&first->ip.outer.dst,
+                  first->ip.outer.proto == IPPROTO_UDP ? first->ip.outer.dport : 0, &sa[m], &sl);
+      memset(&mm[m], 0, sizeof(mm[m]));
+      mm[m].msg_hdr.msg_name = &sa[m];
+      mm[m].msg_hdr.msg_namelen = sl;
+      mm[m].msg_hdr.msg_iov = iov[m];
+      mm[m].msg_hdr.msg_iovlen = (size_t)k;
+      if (k > 1) {
+        mm[m].msg_hdr.msg_control = cm[m].buf;
+        mm[m].msg_hdr.msg_controllen = sizeof(cm[m].buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mm[m].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t gs = (uint16_t)seg;
+        memcpy(CMSG_DATA(c), &gs, sizeof(gs));
+      }
+      nseg[m++] = k;
     }
-    int r = sendmmsg(fd, mm, (unsigned)k, MSG_DONTWAIT);
+    int r = sendmmsg(fd, mm, (unsigned)m, MSG_DONTWAIT);
     atomic_fetch_add_explicit(&t->c.net_calls, 1, memory_order_relaxed);
     if (r < 0) {
       int e = errno;
@@ -227,29 +279,31 @@ static void out_flush(struct gw_thread *t) {
         t->blocked_fd = fd;
       } else if (e == ENOBUFS || e == ENOMEM) {
         t->blocked = BLK_NOBUFS;
-      } else { /* this packet can never go: drop it, go on with the next */
+      } else if (nseg[0] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT)) {
+        /* the kernel or the route cannot segment: one datagram each from now on */
+        gw_log(1, "UDP segmentation offload refused (%s): sending one datagram per packet",
+               strerror(e));
+        atomic_store(&g->udp_gso, 0);
+        continue;
+      } else { /* these packets can never go: drop them, go on */
         log_send_error(e, &pb->ip);
-        atomic_fetch_add_explicit(&t->c.send_err, 1, memory_order_relaxed);
-        t->rdy_head = pb->next;
-        if (t->rdy_head == NULL) t->rdy_tail = NULL;
-        t->nrdy--;
-        pool_put(t, pb);
+        atomic_fetch_add_explicit(&t->c.send_err, (uint64_t)nseg[0], memory_order_relaxed);
+        for (int i = 0; i < nseg[0]; i++) pop_head(t);
         continue;
       }
       atomic_fetch_add_explicit(&t->c.backpressure, 1, memory_order_relaxed);
       return;
     }
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, pkts = 0;
     for (int i = 0; i < r; i++) {
-      struct pbuf *q = t->rdy_head;
       bytes += mm[i].msg_len;
-      t->rdy_head = q->next;
-      t->nrdy--;
-      count_verdict(t, IPSEC_OK);
-      pool_put(t, q);
+      pkts += (uint64_t)nseg[i];
+      for (int j = 0; j < nseg[i]; j++) {
+        count_verdict(t, IPSEC_OK);
+        pop_head(t);
+      }
     }
-    if (t->rdy_head == NULL) t->rdy_tail = NULL;
-    atomic_fetch_add_explicit(&t->c.net_tx, (uint64_t)r, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->c.net_tx, pkts, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->c.net_tx_bytes, bytes, memory_order_relaxed);
   }
 }
@@ -378,11 +432,13 @@ static struct gw_thread *thread_new(struct gw *g, int q, bool out, size_t bufsiz
   t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (g->vnet) t->gro.buf = malloc(GW_GSO_MAX + sizeof(struct virtio_net_hdr) + 256);
   if (out && g->vnet) t->big = malloc(GW_GSO_MAX + sizeof(struct virtio_net_hdr));
+  if (!out && g->udp_gro) t->rbuf = malloc(16 * (size_t)GW_GSO_MAX);
   if (t->efd < 0 || (g->vnet && t->gro.buf == NULL) || (out && g->vnet && t->big == NULL) ||
-      pool_init(t, g->conf->pool) != 0) {
+      (!out && g->udp_gro && t->rbuf == NULL) || pool_init(t, g->conf->pool) != 0) {
     if (t->efd >= 0) close(t->efd);
     free(t->gro.buf);
     free(t->big);
+    free(t->rbuf);
     free(t);
     return NULL;
   }
@@ -396,6 +452,7 @@ static void thread_free(struct gw_thread *t) {
   free(t->mem);
   free(t->gro.buf);
   free(t->big);
+  free(t->rbuf);
   free(t);
 }
 

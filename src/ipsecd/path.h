@@ -56,8 +56,9 @@ struct gw_thread {
   bool big_active;
   struct pbuf *pk[4 * GW_BATCH];
   int npk;
-  /* inbound: coalescing */
+  /* inbound: coalescing, and the buffers coalesced datagrams arrive in */
   struct gro gro;
+  uint8_t *rbuf; /* 16 x GW_GSO_MAX when the UDP sockets coalesce */
   struct gw_counters c;
 };
 

@@ -9,6 +9,7 @@
  * coalesced into one write (gso.c). */
 #include <errno.h>
 #include <linux/virtio_net.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,80 +94,170 @@ static bool rebuild_ip6(struct pbuf *pb, const struct ipsec_addr *src, const str
   return true;
 }
 
-static int in_read(struct gw_thread *t, const struct insock *socks, int ns, int *rr) {
+#define MAXIN 1024 /* packets handed to the library per wake-up */
+#define RMSGS 16   /* coalesced datagrams per recvmmsg */
+#define RSEGS 64   /* the kernel coalesces at most 64 datagrams into one */
+
+union ctlbuf {
+  char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+           CMSG_SPACE(sizeof(int))];
+  struct cmsghdr align;
+};
+
+/* the segment size of a coalesced datagram (UDP_GRO), 0 for a plain one */
+static int gro_size(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      return v;
+    }
+  return 0;
+}
+
+/* what arrived on so: IP_PKTINFO's destination, the sender; false when the
+ * packet cannot be one of ours (it is counted, the buffer goes back) */
+static bool place(struct gw_thread *t, struct pbuf *pb, const struct insock *so,
+                  const struct sockaddr_storage *from, struct msghdr *mh) {
   struct gw *g = t->g;
+  struct ipsec_addr src, dst;
+  uint16_t sport;
+  addr_from_sockaddr(from, &src, &sport);
+  dst_from_cmsg(mh, so->family, &dst);
+  if (so->udp) {
+    pb->ip.flags = IPSEC_PKT_UDP_PAYLOAD;
+    pb->ip.outer.src = src;
+    pb->ip.outer.dst = dst;
+    pb->ip.outer.sport = sport;
+    pb->ip.outer.dport = g->conf->port;
+    pb->ip.outer.proto = IPPROTO_UDP;
+  } else if (so->family == AF_INET6) {
+    uint8_t proto = 0;
+    for (int f = 0; f < 3; f++)
+      if (g->raw[1][f] == so->fd) proto = f == 0 ? IPPROTO_ESP : f == 1 ? IPPROTO_AH : IPPROTO_COMP;
+    if (!rebuild_ip6(pb, &src, &dst, proto)) {
+      atomic_fetch_add_explicit(&t->c.oversize, 1, memory_order_relaxed);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* one datagram per buffer: raw sockets, or UDP without coalescing */
+static void read_each(struct gw_thread *t, const struct insock *so, struct ipsec_pkt **pp,
+                      int *total) {
   struct mmsghdr mm[GW_BATCH];
   struct iovec iov[GW_BATCH];
   struct sockaddr_storage from[GW_BATCH];
-  union {
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
-    struct cmsghdr align;
-  } ctl[GW_BATCH];
+  union ctlbuf ctl[GW_BATCH];
   struct pbuf *pbs[GW_BATCH];
-  struct ipsec_pkt *pp[GW_BATCH];
-  int total = 0;
-  for (int s = 0; s < ns && total < GW_BATCH; s++) {
-    const struct insock *so = &socks[(*rr + s) % ns];
-    int k = 0;
-    while (k < GW_BATCH - total && (pbs[k] = pool_get(t)) != NULL) {
-      iov[k].iov_base = pbs[k]->data + PB_HEAD;
-      iov[k].iov_len = t->bufsize - PB_HEAD - PB_TAIL;
-      memset(&mm[k], 0, sizeof(mm[k]));
-      mm[k].msg_hdr.msg_name = &from[k];
-      mm[k].msg_hdr.msg_namelen = sizeof(from[k]);
-      mm[k].msg_hdr.msg_iov = &iov[k];
-      mm[k].msg_hdr.msg_iovlen = 1;
-      mm[k].msg_hdr.msg_control = ctl[k].buf;
-      mm[k].msg_hdr.msg_controllen = sizeof(ctl[k].buf);
-      k++;
+  int k = 0;
+  while (k < GW_BATCH && *total + k < MAXIN && (pbs[k] = pool_get(t)) != NULL) {
+    iov[k].iov_base = pbs[k]->data + PB_HEAD;
+    iov[k].iov_len = t->bufsize - PB_HEAD - PB_TAIL;
+    memset(&mm[k], 0, sizeof(mm[k]));
+    mm[k].msg_hdr.msg_name = &from[k];
+    mm[k].msg_hdr.msg_namelen = sizeof(from[k]);
+    mm[k].msg_hdr.msg_iov = &iov[k];
+    mm[k].msg_hdr.msg_iovlen = 1;
+    mm[k].msg_hdr.msg_control = ctl[k].buf;
+    mm[k].msg_hdr.msg_controllen = sizeof(ctl[k].buf);
+    k++;
+  }
+  if (k == 0) return;
+  int r = recvmmsg(so->fd, mm, (unsigned)k, MSG_DONTWAIT, NULL);
+  atomic_fetch_add_explicit(&t->c.net_calls, 1, memory_order_relaxed);
+  int got = r < 0 ? 0 : r;
+  for (int i = got; i < k; i++) pool_put(t, pbs[i]);
+  uint64_t bytes = 0;
+  for (int i = 0; i < got; i++) {
+    struct pbuf *pb = pbs[i];
+    size_t len = mm[i].msg_len;
+    bytes += len;
+    if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) { /* larger than any buffer: cannot be ours */
+      atomic_fetch_add_explicit(&t->c.oversize, 1, memory_order_relaxed);
+      pool_put(t, pb);
+      continue;
     }
-    if (k == 0) break;
-    int r = recvmmsg(so->fd, mm, (unsigned)k, MSG_DONTWAIT, NULL);
-    atomic_fetch_add_explicit(&t->c.net_calls, 1, memory_order_relaxed);
-    int got = r < 0 ? 0 : r;
-    for (int i = got; i < k; i++) pool_put(t, pbs[i]);
-    uint64_t bytes = 0;
-    for (int i = 0; i < got; i++) {
-      struct pbuf *pb = pbs[i];
-      size_t len = mm[i].msg_len;
-      bytes += len;
-      if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) { /* larger than any buffer: cannot be ours */
+    pkt_start(t, pb, PB_HEAD, len);
+    if (!place(t, pb, so, &from[i], &mm[i].msg_hdr)) {
+      pool_put(t, pb);
+      continue;
+    }
+    pp[(*total)++] = &pb->ip;
+  }
+  atomic_fetch_add_explicit(&t->c.net_rx, (uint64_t)got, memory_order_relaxed);
+  atomic_fetch_add_explicit(&t->c.net_rx_bytes, bytes, memory_order_relaxed);
+}
+
+/* UDP with coalescing: a message may hold up to 64 datagrams of one sender
+ * (all of one size but the last); each becomes a packet of its own.  Only
+ * as many messages are taken as the free buffers can hold whole. */
+static void read_gro(struct gw_thread *t, const struct insock *so, struct ipsec_pkt **pp,
+                     int *total) {
+  int k = atomic_load_explicit(&t->nfree, memory_order_relaxed) / RSEGS;
+  if (k > RMSGS) k = RMSGS;
+  if (k > (MAXIN - *total) / RSEGS) k = (MAXIN - *total) / RSEGS;
+  if (k <= 0) return;
+  struct mmsghdr mm[RMSGS];
+  struct iovec iov[RMSGS];
+  struct sockaddr_storage from[RMSGS];
+  union ctlbuf ctl[RMSGS];
+  for (int i = 0; i < k; i++) {
+    iov[i].iov_base = t->rbuf + (size_t)i * GW_GSO_MAX;
+    iov[i].iov_len = GW_GSO_MAX;
+    memset(&mm[i], 0, sizeof(mm[i]));
+    mm[i].msg_hdr.msg_name = &from[i];
+    mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+    mm[i].msg_hdr.msg_iov = &iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+    mm[i].msg_hdr.msg_control = ctl[i].buf;
+    mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+  }
+  int r = recvmmsg(so->fd, mm, (unsigned)k, MSG_DONTWAIT, NULL);
+  atomic_fetch_add_explicit(&t->c.net_calls, 1, memory_order_relaxed);
+  uint64_t bytes = 0, n = 0;
+  size_t room = t->bufsize - PB_HEAD - PB_TAIL;
+  for (int i = 0; i < r; i++) {
+    size_t len = mm[i].msg_len;
+    size_t seg = (size_t)gro_size(&mm[i].msg_hdr);
+    if (seg == 0 || seg > len) seg = len;
+    bytes += len;
+    for (size_t off = 0; off < len; off += seg) {
+      size_t dl = len - off < seg ? len - off : seg;
+      n++;
+      if (dl > room || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
         atomic_fetch_add_explicit(&t->c.oversize, 1, memory_order_relaxed);
+        continue;
+      }
+      struct pbuf *pb = pool_get(t); /* there is one: k * RSEGS were free */
+      memcpy(pb->data + PB_HEAD, (uint8_t *)iov[i].iov_base + off, dl);
+      pkt_start(t, pb, PB_HEAD, dl);
+      if (!place(t, pb, so, &from[i], &mm[i].msg_hdr)) {
         pool_put(t, pb);
         continue;
       }
-      pkt_start(t, pb, PB_HEAD, len);
-      struct ipsec_addr src, dst;
-      uint16_t sport;
-      addr_from_sockaddr(&from[i], &src, &sport);
-      dst_from_cmsg(&mm[i].msg_hdr, so->family, &dst);
-      if (so->udp) {
-        pb->ip.flags = IPSEC_PKT_UDP_PAYLOAD;
-        pb->ip.outer.src = src;
-        pb->ip.outer.dst = dst;
-        pb->ip.outer.sport = sport;
-        pb->ip.outer.dport = g->conf->port;
-        pb->ip.outer.proto = IPPROTO_UDP;
-      } else if (so->family == AF_INET6) {
-        uint8_t proto = 0;
-        for (int f = 0; f < 3; f++)
-          if (g->raw[1][f] == so->fd)
-            proto = f == 0 ? IPPROTO_ESP : f == 1 ? IPPROTO_AH : IPPROTO_COMP;
-        if (!rebuild_ip6(pb, &src, &dst, proto)) {
-          atomic_fetch_add_explicit(&t->c.verdict[IPSEC_DROP_MALFORMED], 1, memory_order_relaxed);
-          pool_put(t, pb);
-          continue;
-        }
-      }
-      pp[total++] = &pb->ip;
+      pp[(*total)++] = &pb->ip;
     }
-    atomic_fetch_add_explicit(&t->c.net_rx, (uint64_t)got, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->c.net_rx_bytes, bytes, memory_order_relaxed);
+  }
+  atomic_fetch_add_explicit(&t->c.net_rx, n, memory_order_relaxed);
+  atomic_fetch_add_explicit(&t->c.net_rx_bytes, bytes, memory_order_relaxed);
+}
+
+static int in_read(struct gw_thread *t, const struct insock *socks, int ns, int *rr) {
+  struct ipsec_pkt *pp[MAXIN];
+  int total = 0;
+  for (int s = 0; s < ns && total < MAXIN; s++) {
+    const struct insock *so = &socks[(*rr + s) % ns];
+    if (so->udp && t->rbuf != NULL)
+      read_gro(t, so, pp, &total);
+    else
+      read_each(t, so, pp, &total);
   }
   *rr = (*rr + 1) % (ns ? ns : 1);
   if (total == 0) return 0;
-  int acc = ipsec_input_batch(g->ctx, pp, total);
-  for (int i = acc < 0 ? 0 : acc; i < total; i++) {
+  int acc = ipsec_input_batch(t->g->ctx, pp, total);
+  for (int i = acc < 0 ? 0 : acc; i < total; i++) { /* refused: our bug, but never a leak */
     atomic_fetch_add_explicit(&t->c.verdict[IPSEC_DROP_MALFORMED], 1, memory_order_relaxed);
     pool_put(t, (struct pbuf *)pp[i]);
   }
