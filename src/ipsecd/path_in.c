@@ -395,12 +395,9 @@ void *in_main(void *arg) {
 
 /* --- ICMP errors ------------------------------------------------------------------- */
 
-static const struct ipsec_addr *tun_addr(struct gw *g, int family) {
-  for (int i = 0; i < g->conf->naddr; i++)
-    if (g->conf->addr[i].a.family == family) return &g->conf->addr[i].a;
-  return NULL;
-}
-
+/* The error says it comes from the packet's destination: the TUN device's
+ * own address would be local to a sender on this host, and the kernel drops
+ * packets from outside that claim a local source. */
 bool icmp_too_big(struct gw_thread *t, const uint8_t *p, size_t n, uint32_t mtu) {
   struct gw *g = t->g;
   const size_t vh = g->vnet ? sizeof(struct virtio_net_hdr) : 0;
@@ -415,13 +412,12 @@ bool icmp_too_big(struct gw_thread *t, const uint8_t *p, size_t n, uint32_t mtu)
       return false; /* never an error about an error */
     size_t quote = n < 548 ? n : 548;
     size_t len = 20 + 8 + quote;
-    const struct ipsec_addr *me = tun_addr(g, AF_INET);
     memset(h, 0, 28);
     h[0] = 0x45;
     wr16(h + 2, (uint16_t)len);
     h[8] = 64;
     h[9] = IPPROTO_ICMP;
-    memcpy(h + 12, me ? me->a : p + 16, 4);
+    memcpy(h + 12, p + 16, 4);
     memcpy(h + 16, p + 12, 4);
     wr16(h + 10, (uint16_t)~gw_csum_fold(gw_csum_add(0, h, 20)));
     uint8_t *ic = h + 20;
@@ -436,13 +432,12 @@ bool icmp_too_big(struct gw_thread *t, const uint8_t *p, size_t n, uint32_t mtu)
     if (p[6] == 58 && n > 40 && p[40] < 128) return false;
     size_t quote = n < 1280 - 48 ? n : 1280 - 48;
     size_t len = 40 + 8 + quote;
-    const struct ipsec_addr *me = tun_addr(g, AF_INET6);
     memset(h, 0, 48);
     h[0] = 0x60;
     wr16(h + 4, (uint16_t)(8 + quote));
     h[6] = 58;
     h[7] = 64;
-    memcpy(h + 8, me ? me->a : p + 24, 16);
+    memcpy(h + 8, p + 24, 16);
     memcpy(h + 24, p + 8, 16);
     uint8_t *ic = h + 40;
     ic[0] = 2; /* packet too big */

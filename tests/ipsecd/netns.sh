@@ -100,10 +100,12 @@ pair() {
   SAB=$((0x2000 + RANDOM % 4096 * 2)) SBA=$((SAB + 1))
 }
 
-# conf SIDE [EXTRA]: writes $T/SIDE.conf for the pair in use; side a takes
-# its keys from a key file (mode 600), side b has them inline (mode 600 too)
+# conf SIDE [EXTRA [SA_OUT_EXTRA [SA_IN_EXTRA]]]: writes $T/SIDE.conf for
+# the pair in use, with EXTRA global lines and lines added to the side's
+# outbound and inbound SA; side a takes its keys from a key file (mode
+# 600), side b has them inline (mode 600 too)
 conf() {
-  local side=$1 extra=${2:-}
+  local side=$1 extra=${2:-} xo=${3:-} xi=${4:-}
   local me=198.18.0.1 peer=198.18.0.2 mine=1 theirs=2 o=ab i=ba so=$SAB si=$SBA
   local eo=$EK ei=$EK2 ao=$AK ai=$AK2
   if [ $side = b ]; then
@@ -143,6 +145,8 @@ conf() {
       [ -n "$EK" ] && echo "  enc-key $e"
       [ "$AUTH" != none ] && echo "  auth $AUTH" && echo "  auth-key $a"
       [ $d = in ] && echo "  replay-window 1024"
+      [ $d = out ] && [ -n "$xo" ] && echo "$xo"
+      [ $d = in ] && [ -n "$xi" ] && echo "$xi"
       echo "}"
     done
     echo "policy o4 out from 10.201.$mine.0/24 to 10.201.$theirs.0/24 protect $o"
@@ -387,6 +391,54 @@ run_alg() {
   stop
 }
 
+# lifetimes (logged, then enforced), an idle SA's time limit, the live view
+# of ocf stat, and an ICMP "fragmentation needed" for a packet the SAs
+# cannot carry
+limits() {
+  local n
+  pair aes-gcm-16 20 none 0 limits
+  conf a "mtu 1500" "  lifetime soft packets 20
+  lifetime hard packets 40
+  pmtu 1200" "  lifetime soft seconds 1"
+  conf b
+  start
+  ina ping -c 60 -i 0.01 -W 1 $B_IN4 > $T/ping.log 2>&1
+  n=$(grep -c "bytes from" $T/ping.log)
+  stats a
+  if [ "$n" -eq 40 ] && [ "$(get a sa:ab:drop.expired)" -eq 20 ] &&
+    grep -q "sa 'ab' (spi .*) reached its soft lifetime ( packets [0-9]*/20 )" $T/gw-a.log &&
+    grep -q "sa 'ab' (spi .*) reached its HARD lifetime ( packets 40/40 )" $T/gw-a.log; then
+    ok "lifetimes: the soft limit (20 packets) and the hard one (40) logged; 40 of 60 pings crossed, 20 dropped as expired"
+  else
+    fail "lifetimes: $n of 60 pings crossed, $(get a sa:ab:drop.expired) expired; log: $(grep -i lifetime $T/gw-a.log | tr '\n' ' ')"
+  fi
+  for _ in $(seq 30); do grep -q "sa 'ba' .* soft lifetime ( seconds" $T/gw-a.log && break; sleep 0.1; done
+  grep -q "sa 'ba' (spi .*, in) reached its soft lifetime ( seconds 1/1 )" $T/gw-a.log &&
+    ok "lifetimes: an idle SA's time limit is logged too" ||
+    fail "lifetimes: no time-limit message for sa 'ba': $(grep -i lifetime $T/gw-a.log | tr '\n' ' ')"
+  $OCF stat --ipsec -S $T/a.sock -w 0.2 -c 2 > $T/live.out 2>&1
+  if [ "$(grep -c '^ab ' $T/live.out)" -eq 2 ] && grep -q "pkts/s" $T/live.out; then
+    ok "ocf stat --ipsec -w: a line per SA and interval"
+  else
+    fail "ocf stat --ipsec -w: $(head -c 300 $T/live.out)"
+  fi
+  stop
+  # too big for the SA's path MTU, with DF: an ICMP error, not silence
+  pair aes-gcm-16 20 none 0 pmtu
+  conf a "mtu 1500" "  pmtu 1200"
+  conf b
+  start
+  ina ping -c 1 -W 1 -M do -s 1300 $B_IN4 > $T/ping.log 2>&1
+  stats a
+  if grep -qi "frag needed and DF set (mtu = 11[0-9][0-9])" $T/ping.log &&
+    [ "$(get a daemon::icmp_sent)" -ge 1 ]; then
+    ok "path MTU: $(grep -io 'frag needed and DF set (mtu = [0-9]*)' $T/ping.log | head -n1) back to the sender"
+  else
+    fail "path MTU: $(tr '\n' ' ' < $T/ping.log) (icmp_sent $(get a daemon::icmp_sent))"
+  fi
+  stop
+}
+
 # every other transform tshark decrypts: by reload (new SAs, new SPIs), a
 # few pings each
 more_algs() {
@@ -544,9 +596,11 @@ case $MODE in
     run_alg chacha chacha20-poly1305 36 none 0 "" "" 24
     run_alg cbc aes-cbc 16 hmac-sha2-256-128 32 "AES-CBC [RFC3602]" "HMAC-SHA-256-128 [RFC4868]" 24
     more_algs
+    limits
     ;;
   short)
     run_alg gcm aes-gcm-16 20 none 0 "AES-GCM with 16 octet ICV [RFC4106]" NULL 6
+    limits
     ;;
   producers)
     cards
