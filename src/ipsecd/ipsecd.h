@@ -171,13 +171,14 @@ struct gw {
   struct gw_tables tab;
   int tun_fd[GW_MAX_QUEUES];
   int nqueues;
-  int vnet;            /* the TUN carries virtio-net headers (offloads on) */
-  _Atomic int udp_gso; /* send ESP in UDP with UDP_SEGMENT (offloads on);
-                          cleared when the kernel refuses it */
-  int udp_gro;         /* the UDP sockets coalesce (UDP_GRO; offloads on) */
-  int udp[2];          /* v4, v6 UDP sockets (-1 = none); shared by the threads */
-  int raw[2][3];       /* raw sockets: [v4, v6][ESP, AH, IPcomp] */
-  uint32_t mtu;        /* TUN MTU in force */
+  int vnet;             /* the TUN carries virtio-net headers (offloads on) */
+  _Atomic int udp_gso;  /* send ESP in UDP with UDP_SEGMENT (offloads on);
+                           cleared when the kernel refuses it */
+  int udp_gro;          /* the UDP sockets coalesce (UDP_GRO; offloads on) */
+  int udp[2];           /* v4, v6 UDP sockets (-1 = none); shared by the threads */
+  int raw[2][3];        /* raw sockets: [v4, v6][ESP, AH, IPcomp] */
+  _Atomic uint32_t mtu; /* TUN MTU in force (a reload may change it) */
+  uint16_t port;        /* the UDP encapsulation port (fixed at start) */
   struct gw_thread *out[GW_MAX_QUEUES], *in[GW_MAX_QUEUES];
   _Atomic int stop;
   uint64_t t_start;

@@ -246,6 +246,7 @@ static int run(struct gw *g, const char *path) {
   }
   c = g->conf;
   g->nqueues = c->queues;
+  g->port = c->port;
   g->vnet = c->offload;
   atomic_store(&g->udp_gso, c->offload);
   g->udp_gro = c->offload;

@@ -129,7 +129,7 @@ static bool place(struct gw_thread *t, struct pbuf *pb, const struct insock *so,
     pb->ip.outer.src = src;
     pb->ip.outer.dst = dst;
     pb->ip.outer.sport = sport;
-    pb->ip.outer.dport = g->conf->port;
+    pb->ip.outer.dport = g->port; /* g->conf is the main thread's */
     pb->ip.outer.proto = IPPROTO_UDP;
   } else if (so->family == AF_INET6) {
     uint8_t proto = 0;

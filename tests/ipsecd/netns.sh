@@ -186,7 +186,8 @@ stop() { # SIGTERM both; each must exit 0 (under ASan: no leak, no error)
     [ $rc -eq 0 ] || fail "gateway $p exited with status $rc"
   done
   if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer\|ThreadSanitizer" $T/gw-*.log; then
-    fail "sanitizer reports in the gateway logs"
+    fail "sanitizer reports in the gateway logs:"
+    grep -h -A40 "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer\|WARNING: ThreadSanitizer" $T/gw-*.log | head -n 80
   fi
   PIDA= PIDB=
 }
