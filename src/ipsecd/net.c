@@ -5,7 +5,9 @@
  * headers, so what is sent is the ESP packet itself (ipsec_pkt.payload_off
  * onward).  The kernel is not told that the socket carries ESP (no
  * UDP_ENCAP): the datagrams come to us.  Raw ESP / AH / IPcomp ("encap
- * none") use raw sockets of that protocol, which need CAP_NET_RAW. */
+ * none") use raw sockets of that protocol, which need CAP_NET_RAW; over
+ * IPv4 they send whole packets (IP_HDRINCL), over IPv6 the payload (the
+ * kernel's header has the same immutable fields). */
 #include <errno.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -71,6 +73,14 @@ static int open_one(const struct conf *c, int family, int type, int proto, uint1
     return -1;
   }
   int one = 1;
+  /* raw IPv4: the packet goes out with the library's own outer header, which
+   * AH's ICV covers (the ID field, for one, which the kernel would choose) */
+  if (type == SOCK_RAW && family == AF_INET &&
+      setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) != 0) {
+    snprintf(err, errlen, "raw IPv4 socket: IP_HDRINCL: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
   if (family == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));

@@ -181,7 +181,13 @@ void gw_log_crypto_error(const struct ipsec_pkt *p, bool out) {
 #define MSGS 16 /* messages per sendmmsg */
 #define SEGS 64 /* packets per message with UDP segmentation offload */
 
-static size_t wire_len(const struct pbuf *q) { return q->ip.len - q->ip.payload_off; }
+/* what goes to the socket: the payload after the outer IP (and UDP) header,
+ * or for raw IPv4 (IP_HDRINCL) the whole packet */
+static bool whole(const struct pbuf *q) {
+  return q->ip.outer.proto != IPPROTO_UDP && q->ip.outer.dst.family == AF_INET;
+}
+static size_t wire_off(const struct pbuf *q) { return whole(q) ? 0 : q->ip.payload_off; }
+static size_t wire_len(const struct pbuf *q) { return q->ip.len - wire_off(q); }
 
 static bool same_peer(const struct pbuf *a, const struct pbuf *b) {
   return a->ip.outer.dport == b->ip.outer.dport &&
@@ -238,7 +244,7 @@ static void out_flush(struct gw_thread *t) {
       size_t seg = wire_len(q), total = 0;
       int k = 0;
       for (;;) {
-        iov[m][k].iov_base = q->ip.buf + q->ip.off + q->ip.payload_off;
+        iov[m][k].iov_base = q->ip.buf + q->ip.off + wire_off(q);
         iov[m][k].iov_len = wire_len(q);
         total += wire_len(q);
         k++;

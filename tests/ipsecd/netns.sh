@@ -9,7 +9,9 @@
 #          tshark decrypts it with the SA keys, replayed, corrupted and old
 #          packets are dropped and counted, every packet accounted for; then
 #          every other transform tshark can decrypt, installed by reload
-#   short  the same for AES-GCM only, with 6 and 4 MB (sanitizer builds)
+#          then lifetimes, ICMP too-big, and raw ESP (IPv4 and IPv6 outside),
+#          AH (both) and IPcomp under ESP
+#   short  AES-GCM only, with 6 and 4 MB, and the rest (sanitizer builds)
 #   producers
 #          modeled cards (Broadcom 5820) serve 3DES-CBC + HMAC-SHA1-96; one is
 #          detached on both sides in the middle of a 24 MB transfer; then
@@ -440,6 +442,162 @@ limits() {
   stop
 }
 
+# raw_conf SIDE OUTER_A OUTER_B BODY: a configuration whose SAs and policies
+# are BODY (with @ME and @PEER for the outer addresses, @MINE and @THEIRS
+# for the inner networks' third field), for the raw protocols below
+raw_conf() {
+  local side=$1 me=$2 peer=$3 mine=1 theirs=2
+  if [ $side = b ]; then me=$3 peer=$2 mine=2 theirs=1; fi
+  {
+    echo "interface og${ID}t$side"
+    echo "address 10.201.$mine.1/24"
+    echo "address fd00:201:$mine::1/64"
+    echo "route 10.201.$theirs.0/24"
+    echo "route fd00:201:$theirs::/64"
+    echo "$4" | sed -e "s/@ME/$me/g; s/@PEER/$peer/g; s/@MINE/$mine/g; s/@THEIRS/$theirs/g"
+  } > $T/$side.conf
+  chmod 600 $T/$side.conf
+}
+
+# raw_body SA_LINES: an SA each way ("out", "in") made of the same lines,
+# and the policies for the inner networks
+raw_body() {
+  local lines=$1
+  cat <<EOF
+sa out {
+  dir out
+  src @ME
+  dst @PEER
+$lines
+}
+sa in {
+  dir in
+  src @PEER
+  dst @ME
+$lines
+}
+policy o4 out from 10.201.@MINE.0/24 to 10.201.@THEIRS.0/24 protect out
+policy o6 out from fd00:201:@MINE::/64 to fd00:201:@THEIRS::/64 protect out
+policy i4 in from 10.201.@THEIRS.0/24 to 10.201.@MINE.0/24 protect in
+policy i6 in from fd00:201:@THEIRS::/64 to fd00:201:@MINE::/64 protect in
+EOF
+}
+
+# ESP straight over IP (protocol 50, IPv4 and IPv6 outside), AH (51), and
+# IPcomp under ESP: what the gateway sends without UDP
+raw_protocols() {
+  local k=000102030405060708090a0b0c0d0e0f10111213 a n m
+  a=$(hexkey 32 ah)
+  # one SPI and key both ways will do: each side finds its SAs by its own address
+  raw_conf a 198.18.0.1 198.18.0.2 "$(raw_body "  spi 0x6001
+  enc aes-gcm-16
+  enc-key $k
+  encap none")"
+  raw_conf b 198.18.0.1 198.18.0.2 "$(raw_body "  spi 0x6001
+  enc aes-gcm-16
+  enc-key $k
+  encap none")"
+  start
+  capture $T/raw.pcap 65535
+  pings "raw ESP over IPv4"
+  capture_end
+  n=$(tcpdump -nn -r $T/raw.pcap 'ip proto 50' 2>/dev/null | wc -l)
+  m=$(tcpdump -nn -r $T/raw.pcap 'not ip proto 50' 2>/dev/null | wc -l)
+  [ "$n" -ge 16 ] && [ "$m" -eq 0 ] && ok "raw ESP over IPv4: $n packets of IP protocol 50, nothing else" ||
+    fail "raw ESP over IPv4: $n ESP packets, $m others"
+  stop
+  raw_conf a 198.18.0.1 198.18.0.2 "$(raw_body "  proto ah
+  spi 0x6101
+  auth hmac-sha2-256-128
+  auth-key $a")"
+  raw_conf b 198.18.0.1 198.18.0.2 "$(raw_body "  proto ah
+  spi 0x6101
+  auth hmac-sha2-256-128
+  auth-key $a")"
+  start
+  capture $T/raw.pcap 65535
+  pings "AH over IPv4"
+  capture_end
+  n=$(tcpdump -nn -r $T/raw.pcap 'ip proto 51' 2>/dev/null | wc -l)
+  [ "$n" -ge 16 ] && ok "AH: $n packets of IP protocol 51" || fail "AH: $n AH packets"
+  stop
+  # IPcomp, then ESP: large compressible pings shrink; small ones go as they are
+  local ipc
+  ipc="sa cout {
+  dir out
+  proto ipcomp
+  cpi 0x61
+  comp deflate
+  src @ME
+  dst @PEER
+}
+sa cin {
+  dir in
+  proto ipcomp
+  cpi 0x61
+  comp deflate
+  src @PEER
+  dst @ME
+}
+$(raw_body "  spi 0x6201
+  enc aes-gcm-16
+  enc-key $k" | sed 's/protect out$/protect cout,out/; s/protect in$/protect cin,in/')"
+  raw_conf a 198.18.0.1 198.18.0.2 "$ipc"
+  raw_conf b 198.18.0.1 198.18.0.2 "$ipc"
+  start
+  ina ping -c 4 -i 0.05 -W 2 -s 1200 -p 00 $B_IN4 > $T/ping.log 2>&1 &&
+    ina ping -c 4 -i 0.05 -W 2 $B_IN6 >> $T/ping.log 2>&1 ||
+    fail "IPcomp + ESP: ping: $(tail -n 2 $T/ping.log | tr '\n' ' ')"
+  stats a
+  local cp
+  cp=$(get a sa:cout:packets)
+  stats b
+  if [ "$cp" -ge 8 ] && [ "$(get b sa:cin:packets)" -ge 8 ] && [ "$(get b sa:out:packets)" -ge 8 ]; then
+    ok "IPcomp then ESP: $cp packets through sa cout, all delivered through cin and ESP"
+  else
+    fail "IPcomp then ESP: cout $cp, cin $(get b sa:cin:packets), esp $(get b sa:out:packets)"
+  fi
+  stop
+  # ESP straight over IPv6 outside
+  for s in "$NA $VA fd00:200::1" "$NB $VB fd00:200::2"; do
+    set -- $s
+    ip netns exec $1 sysctl -qw net.ipv6.conf.$2.disable_ipv6=0
+    ip -n $1 addr add $3/64 dev $2 nodad
+  done
+  raw_conf a fd00:200::1 fd00:200::2 "$(raw_body "  spi 0x6301
+  enc chacha20-poly1305
+  enc-key $(hexkey 36 v6)
+  encap none")"
+  raw_conf b fd00:200::1 fd00:200::2 "$(raw_body "  spi 0x6301
+  enc chacha20-poly1305
+  enc-key $(hexkey 36 v6)
+  encap none")"
+  start
+  capture $T/raw.pcap 65535
+  pings "raw ESP over IPv6"
+  capture_end
+  n=$(tcpdump -nn -r $T/raw.pcap 'ip6 proto 50' 2>/dev/null | wc -l)
+  [ "$n" -ge 16 ] && ok "raw ESP over IPv6: $n packets of next header 50" ||
+    fail "raw ESP over IPv6: $n ESP packets"
+  stop
+  raw_conf a fd00:200::1 fd00:200::2 "$(raw_body "  proto ah
+  spi 0x6401
+  auth hmac-sha1-96
+  auth-key $(hexkey 20 ah6)")"
+  raw_conf b fd00:200::1 fd00:200::2 "$(raw_body "  proto ah
+  spi 0x6401
+  auth hmac-sha1-96
+  auth-key $(hexkey 20 ah6)")"
+  start
+  pings "AH over IPv6"
+  stop
+  for s in "$NA $VA fd00:200::1" "$NB $VB fd00:200::2"; do
+    set -- $s
+    ip -n $1 addr del $3/64 dev $2
+    ip netns exec $1 sysctl -qw net.ipv6.conf.$2.disable_ipv6=1
+  done
+}
+
 # every other transform tshark decrypts: by reload (new SAs, new SPIs), a
 # few pings each
 more_algs() {
@@ -598,11 +756,14 @@ case $MODE in
     run_alg cbc aes-cbc 16 hmac-sha2-256-128 32 "AES-CBC [RFC3602]" "HMAC-SHA-256-128 [RFC4868]" 24
     more_algs
     limits
+    raw_protocols
     ;;
   short)
     run_alg gcm aes-gcm-16 20 none 0 "AES-GCM with 16 octet ICV [RFC4106]" NULL 6
     limits
+    raw_protocols
     ;;
+  raw) raw_protocols ;; # a part of full and short, alone (for debugging)
   producers)
     cards
     via_ocfd
