@@ -4,8 +4,8 @@
  * so its sequence numbers, replay window, counters and session survive and
  * its traffic never stops.  New outbound policies go in front of the old
  * ones before the old ones are removed, so a packet always finds a policy;
- * inbound ones are swapped (the library ties an inbound SA to one inbound
- * policy), and packets in that moment pass without the selector check.  The
+ * inbound ones are swapped one for one (the library ties an inbound SA to
+ * one inbound policy; see swap_inbound).  The
  * one gap is an inbound SA whose parameters changed but whose SPI and
  * destination did not: the library cannot hold both, so the old one goes
  * before the new one comes, and packets in between find no SA (counted as
@@ -144,6 +144,8 @@ static bool same_policies(const struct conf *oc, const struct gw_tables *ot, con
  * the first (the leader) with a selector that matches everything, and
  * sel.c checks the file's selectors.  Returns the leader of policy i (i
  * itself when it stands alone or is outbound) and the group's size. */
+static void remove_dir(struct gw *g, struct gw_tables *old, enum ipsec_dir dir);
+
 static int leader_of(const struct conf *c, int i, int *size) {
   const struct conf_pol *po = &c->pol[i];
   int lead = i, n = 0;
@@ -198,6 +200,44 @@ static void install_dir(struct gw *g, const struct conf *c, enum ipsec_dir dir,
       }
     }
     if (out[i] != NULL) pos++;
+  }
+}
+
+/* Inbound: an SA holds one inbound policy, so a new one cannot go in front
+ * of the old one naming the same SA.  Old and new are paired in order and
+ * swapped in one step each (ipsec_policy_replace: no packet sees neither);
+ * when a pairing cannot be swapped (its SA still belongs to a later old
+ * policy) the rest goes the slow way: the old ones out, then the new ones
+ * in, a moment in which packets of those SAs pass unchecked. */
+static void swap_inbound(struct gw *g, const struct conf *c, struct gw_tables *old,
+                         struct ipsec_sa *const *raw, const bool *deferred,
+                         struct ipsec_policy **out) {
+  int j = 0, pos = 0, i = 0;
+  for (; i < c->npol; i++) {
+    const struct conf_pol *po = &c->pol[i];
+    struct ipsec_policy_params pp;
+    if (po->p.dir != IPSEC_DIR_IN || deferred[i] || !lib_params(c, i, raw, &pp)) continue;
+    while (j < old->npol && (old->pol[j] == NULL || g->conf->pol[j].p.dir != IPSEC_DIR_IN)) j++;
+    if (j == old->npol) break; /* no old one left: the rest are added */
+    char why[256] = "";
+    if (ipsec_policy_replace(g->ctx, old->pol[j], &pp, &out[i], why, sizeof(why)) != 0) break;
+    old->pol[j++] = NULL;
+    pos++;
+  }
+  remove_dir(g, old, IPSEC_DIR_IN);
+  for (; i < c->npol; i++) {
+    const struct conf_pol *po = &c->pol[i];
+    struct ipsec_policy_params pp;
+    if (po->p.dir != IPSEC_DIR_IN || deferred[i] || !lib_params(c, i, raw, &pp)) continue;
+    char why[256] = "";
+    int r = ipsec_policy_add(g->ctx, &pp, pos, &out[i], why, sizeof(why));
+    if (r != 0) {
+      out[i] = NULL;
+      gw_log(0, "%s:%d: policy '%s' not installed: %s", c->path, po->line, po->name,
+             why[0] ? why : strerror(r));
+    } else {
+      pos++;
+    }
   }
 }
 
@@ -331,10 +371,7 @@ int gw_apply(struct gw *g, struct conf *c, char *err, size_t errlen) {
       for (int k = 0; k < c->pol[i].p.nsa; k++) deferred[i] |= later[c->pol[i].sa[k]];
     /* outbound: the new policies go in front, then the old ones go */
     install_dir(g, c, IPSEC_DIR_OUT, raw, deferred, false, nt.pol);
-    /* inbound: an SA takes one inbound policy at a time, so the old ones go
-     * first; meanwhile packets on those SAs are accepted unchecked */
-    remove_dir(g, &old, IPSEC_DIR_IN);
-    install_dir(g, c, IPSEC_DIR_IN, raw, deferred, false, nt.pol);
+    swap_inbound(g, c, &old, raw, deferred, nt.pol);
     remove_dir(g, &old, IPSEC_DIR_OUT);
   }
   /* the SAs that went or changed */
