@@ -17,10 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ipsecd/ipsecd.h"
+#include "ipsecd/conf_int.h"
 
 #define MAX_TOK 24
-#define MAX_SA 1024
 #define MAX_POL 1024
 #define MAX_KEYS 1024
 
@@ -36,30 +35,7 @@ struct keyfile {
   bool loaded;
 };
 
-/* pending "@name" key references, resolved once the key file is known */
-struct keyref {
-  int sa;
-  bool auth;
-  int line;
-  char name[GW_NAME_LEN];
-};
-
-struct pctx {
-  struct conf *c;
-  const char *path;
-  int line;
-  char *err;
-  size_t errlen;
-  struct conf_sa *cur; /* inside an sa block */
-  bool inline_keys;    /* a key was written in the file itself */
-  int inline_line;
-  struct keyref *refs;
-  int nrefs;
-  int keys_line;
-};
-
-static int fail(struct pctx *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct pctx *pc, const char *fmt, ...) {
+int cf_fail(struct pctx *pc, const char *fmt, ...) {
   int n = snprintf(pc->err, pc->errlen, "%s:%d: ", pc->path, pc->line);
   if (n < 0 || (size_t)n >= pc->errlen) return EINVAL;
   va_list ap;
@@ -71,7 +47,7 @@ static int fail(struct pctx *pc, const char *fmt, ...) {
 
 /* --- small parsers ------------------------------------------------------------ */
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
+int cf_parse_u64(const char *s, uint64_t max, uint64_t *out) {
   if (s == NULL || !isdigit((unsigned char)s[0])) return EINVAL;
   char *end;
   errno = 0;
@@ -83,7 +59,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
 
 /* count with an optional suffix: k M G T, powers of 1000 (packets) or of
  * 1024 (bytes, binary = true) */
-static int parse_count(const char *s, bool binary, uint64_t *out) {
+int cf_parse_count(const char *s, bool binary, uint64_t *out) {
   if (s == NULL || !isdigit((unsigned char)s[0])) return EINVAL;
   char *end;
   errno = 0;
@@ -102,7 +78,7 @@ static int parse_count(const char *s, bool binary, uint64_t *out) {
 }
 
 /* seconds with an optional s / m / h / d suffix */
-static int parse_seconds(const char *s, uint64_t *out) {
+int cf_parse_seconds(const char *s, uint64_t *out) {
   if (s == NULL || !isdigit((unsigned char)s[0])) return EINVAL;
   char *end;
   errno = 0;
@@ -133,7 +109,7 @@ static int parse_seconds(const char *s, uint64_t *out) {
   return 0;
 }
 
-static int parse_bool(const char *s, bool *out) {
+int cf_parse_bool(const char *s, bool *out) {
   if (s == NULL) return EINVAL;
   if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
     *out = true;
@@ -145,7 +121,7 @@ static int parse_bool(const char *s, bool *out) {
 }
 
 /* hexadecimal key, "0x" optional; returns the length or -1 */
-static int parse_hex(const char *s, uint8_t *out, size_t max) {
+int cf_parse_hex(const char *s, uint8_t *out, size_t max) {
   if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
   size_t n = strlen(s);
   if (n == 0 || n % 2 != 0 || n / 2 > max) return -1;
@@ -170,25 +146,26 @@ int conf_parse_prefix(const char *s, struct gw_prefix *out) {
   out->plen = (uint8_t)max;
   if (slash != NULL) {
     uint64_t v;
-    if (parse_u64(slash + 1, max, &v) != 0) return ERANGE;
+    if (cf_parse_u64(slash + 1, max, &v) != 0) return ERANGE;
     out->plen = (uint8_t)v;
   }
   return 0;
 }
 
-static int parse_name(struct pctx *pc, const char *what, const char *s, char *out) {
+int cf_parse_name(struct pctx *pc, const char *what, const char *s, char *out) {
   size_t n = strlen(s);
   if (n == 0 || n >= GW_NAME_LEN)
-    return fail(pc, "%s name '%s' must have 1..%d characters", what, s, GW_NAME_LEN - 1);
+    return cf_fail(pc, "%s name '%s' must have 1..%d characters", what, s, GW_NAME_LEN - 1);
   for (size_t i = 0; i < n; i++)
     if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-      return fail(pc, "%s name '%s': only letters, digits, '-', '_' and '.' are allowed", what, s);
+      return cf_fail(pc, "%s name '%s': only letters, digits, '-', '_' and '.' are allowed", what,
+                     s);
   memcpy(out, s, n + 1);
   return 0;
 }
 
-static int want_args(struct pctx *pc, char **t, int n, int lo, int hi, const char *usage) {
-  if (n - 1 < lo || n - 1 > hi) return fail(pc, "'%s' takes %s", t[0], usage);
+int cf_want_args(struct pctx *pc, char **t, int n, int lo, int hi, const char *usage) {
+  if (n - 1 < lo || n - 1 > hi) return cf_fail(pc, "'%s' takes %s", t[0], usage);
   return 0;
 }
 
@@ -200,7 +177,7 @@ static int load_keys(struct pctx *pc, struct keyfile *kf) {
   if (f == NULL) {
     pc->line = pc->keys_line;
     int e = errno;
-    fail(pc, "keys file %s: %s", path, strerror(e));
+    cf_fail(pc, "keys file %s: %s", path, strerror(e));
     return e;
   }
   struct stat st;
@@ -208,16 +185,16 @@ static int load_keys(struct pctx *pc, struct keyfile *kf) {
     if (st.st_mode & 077) {
       fclose(f);
       pc->line = pc->keys_line;
-      return fail(pc,
-                  "keys file %s can be read or written by group or others (mode %04o); "
-                  "keys must be private: chmod 600 %s",
-                  path, (unsigned)(st.st_mode & 07777), path);
+      return cf_fail(pc,
+                     "keys file %s can be read or written by group or others (mode %04o); "
+                     "keys must be private: chmod 600 %s",
+                     path, (unsigned)(st.st_mode & 07777), path);
     }
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
       fclose(f);
       pc->line = pc->keys_line;
-      return fail(pc, "keys file %s belongs to uid %u, neither root nor us", path,
-                  (unsigned)st.st_uid);
+      return cf_fail(pc, "keys file %s belongs to uid %u, neither root nor us", path,
+                     (unsigned)st.st_uid);
     }
   }
   kf->k = calloc(MAX_KEYS, sizeof(*kf->k));
@@ -259,7 +236,7 @@ static int load_keys(struct pctx *pc, struct keyfile *kf) {
         snprintf(pc->err, pc->errlen, "%s:%d: key '%s' defined twice", path, ln, name);
       }
     if (rc != 0) break;
-    int len = parse_hex(hex, k->key, sizeof(k->key));
+    int len = cf_parse_hex(hex, k->key, sizeof(k->key));
     if (len < 0) {
       rc = EINVAL;
       snprintf(pc->err, pc->errlen,
@@ -283,266 +260,6 @@ static void keyfile_free(struct keyfile *kf) {
   }
 }
 
-/* --- SA blocks ----------------------------------------------------------------------- */
-
-static int sa_key(struct pctx *pc, char **t, bool auth) {
-  struct conf_sa *s = pc->cur;
-  if (t[1][0] == '@') {
-    pc->refs = realloc(pc->refs, (size_t)(pc->nrefs + 1) * sizeof(*pc->refs));
-    if (pc->refs == NULL) return ENOMEM;
-    struct keyref *r = &pc->refs[pc->nrefs++];
-    r->sa = (int)(s - pc->c->sa);
-    r->auth = auth;
-    r->line = pc->line;
-    if (strlen(t[1] + 1) == 0 || strlen(t[1] + 1) >= sizeof(r->name))
-      return fail(pc, "%s: key name after '@' must have 1..%d characters", t[0], GW_NAME_LEN - 1);
-    strcpy(r->name, t[1] + 1);
-    return 0;
-  }
-  uint8_t *dst = auth ? s->auth_key : s->enc_key;
-  int len = parse_hex(t[1], dst, IPSEC_MAX_KEY);
-  if (len < 0)
-    return fail(pc,
-                "%s: '%s' is not a key: an even number of hexadecimal digits (at most %d bytes), "
-                "or @NAME for a key in the keys file",
-                t[0], t[1], IPSEC_MAX_KEY);
-  if (auth)
-    s->p.auth_key_len = (size_t)len;
-  else
-    s->p.enc_key_len = (size_t)len;
-  if (!pc->inline_keys) pc->inline_line = pc->line;
-  pc->inline_keys = true;
-  explicit_bzero(t[1], strlen(t[1]));
-  return 0;
-}
-
-static int sa_lifetime(struct pctx *pc, char **t, int n) {
-  struct conf_sa *s = pc->cur;
-  if (n < 4 || n % 2 != 0)
-    return fail(pc, "'lifetime' takes soft|hard then pairs of packets N, bytes N, seconds N");
-  struct ipsec_lifetime *l;
-  if (!strcmp(t[1], "soft"))
-    l = &s->p.soft;
-  else if (!strcmp(t[1], "hard"))
-    l = &s->p.hard;
-  else
-    return fail(pc, "lifetime: '%s' is neither soft nor hard", t[1]);
-  for (int i = 2; i < n; i += 2) {
-    int rc;
-    if (!strcmp(t[i], "packets"))
-      rc = parse_count(t[i + 1], false, &l->packets);
-    else if (!strcmp(t[i], "bytes"))
-      rc = parse_count(t[i + 1], true, &l->bytes);
-    else if (!strcmp(t[i], "seconds") || !strcmp(t[i], "time"))
-      rc = parse_seconds(t[i + 1], &l->seconds);
-    else
-      return fail(pc, "lifetime: unknown limit '%s' (packets, bytes or seconds)", t[i]);
-    if (rc != 0)
-      return fail(pc, "lifetime %s: '%s' is not a count (digits, optional k/M/G%s)", t[i], t[i + 1],
-                  !strcmp(t[i], "seconds") ? ", or s/m/h/d for seconds" : "");
-  }
-  return 0;
-}
-
-static const char *const sa_keywords =
-    "dir, proto, mode, spi, src, dst, enc, enc-key, auth, auth-key, comp, comp-level, "
-    "comp-threshold, encap, esn, replay-window, replay, df, padcheck, ttl, pmtu, lifetime, "
-    "producer";
-
-static int sa_stmt(struct pctx *pc, char **t, int n) {
-  struct conf_sa *s = pc->cur;
-  struct ipsec_sa_params *p = &s->p;
-  const char *k = t[0];
-  uint64_t v;
-  bool b;
-  int rc;
-  if (!strcmp(k, "dir") || !strcmp(k, "direction")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "out or in")) != 0) return rc;
-    if (!strcmp(t[1], "out"))
-      p->dir = IPSEC_DIR_OUT;
-    else if (!strcmp(t[1], "in"))
-      p->dir = IPSEC_DIR_IN;
-    else
-      return fail(pc, "dir: '%s' is neither out nor in", t[1]);
-    s->have_dir = true;
-  } else if (!strcmp(k, "proto")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "esp, ah or ipcomp")) != 0) return rc;
-    if (!strcmp(t[1], "esp"))
-      p->proto = IPSEC_PROTO_ESP;
-    else if (!strcmp(t[1], "ah"))
-      p->proto = IPSEC_PROTO_AH;
-    else if (!strcmp(t[1], "ipcomp"))
-      p->proto = IPSEC_PROTO_IPCOMP;
-    else
-      return fail(pc, "proto: '%s' is not esp, ah or ipcomp", t[1]);
-  } else if (!strcmp(k, "mode")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "tunnel or transport")) != 0) return rc;
-    if (!strcmp(t[1], "tunnel"))
-      p->mode = IPSEC_MODE_TUNNEL;
-    else if (!strcmp(t[1], "transport"))
-      p->mode = IPSEC_MODE_TRANSPORT;
-    else
-      return fail(pc, "mode: '%s' is neither tunnel nor transport", t[1]);
-  } else if (!strcmp(k, "spi") || !strcmp(k, "cpi")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a number (0x... for hexadecimal)")) != 0) return rc;
-    if (parse_u64(t[1], UINT32_MAX, &v) != 0)
-      return fail(pc, "%s: '%s' is not a 32-bit number", k, t[1]);
-    p->spi = (uint32_t)v;
-    s->have_spi = true;
-  } else if (!strcmp(k, "src") || !strcmp(k, "dst")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "an IPv4 or IPv6 address")) != 0) return rc;
-    if (ipsec_addr_parse(t[1], k[0] == 's' ? &p->src : &p->dst) != 0)
-      return fail(pc, "%s: '%s' is not an IPv4 or IPv6 address", k, t[1]);
-  } else if (!strcmp(k, "enc")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a transform name")) != 0) return rc;
-    int e = ipsec_enc_byname(t[1]);
-    if (e < 0)
-      return fail(pc,
-                  "enc: unknown transform '%s' (aes-gcm-16, aes-gcm-12, aes-gcm-8, "
-                  "chacha20-poly1305, aes-cbc, aes-ctr, aes-ccm-16/12/8, null-aes-gmac, "
-                  "3des-cbc, null)",
-                  t[1]);
-    p->enc = (enum ipsec_enc)e;
-  } else if (!strcmp(k, "auth")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a transform name")) != 0) return rc;
-    int a = ipsec_auth_byname(t[1]);
-    if (a < 0)
-      return fail(pc,
-                  "auth: unknown transform '%s' (hmac-sha2-256-128, hmac-sha2-384-192, "
-                  "hmac-sha2-512-256, hmac-sha1-96, hmac-md5-96, none)",
-                  t[1]);
-    p->auth = (enum ipsec_auth)a;
-  } else if (!strcmp(k, "enc-key") || !strcmp(k, "auth-key")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a hexadecimal key or @NAME")) != 0) return rc;
-    return sa_key(pc, t, k[0] == 'a');
-  } else if (!strcmp(k, "comp")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "deflate")) != 0) return rc;
-    int c = ipsec_comp_byname(t[1]);
-    if (c < 0) return fail(pc, "comp: unknown algorithm '%s' (deflate)", t[1]);
-    p->comp = (enum ipsec_comp)c;
-  } else if (!strcmp(k, "comp-level")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "1..9")) != 0) return rc;
-    if (parse_u64(t[1], 9, &v) != 0 || v == 0)
-      return fail(pc, "comp-level: '%s' is not 1..9", t[1]);
-    p->comp_level = (int)v;
-  } else if (!strcmp(k, "comp-threshold")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "bytes")) != 0) return rc;
-    if (parse_u64(t[1], 65535, &v) != 0)
-      return fail(pc, "comp-threshold: '%s' is not 0..65535", t[1]);
-    p->comp_threshold = (size_t)v;
-  } else if (!strcmp(k, "encap")) {
-    if ((rc = want_args(pc, t, n, 1, 2, "udp [PEER-PORT] or none")) != 0) return rc;
-    if (!strcmp(t[1], "udp")) {
-      s->encap = GW_ENCAP_UDP;
-      if (n == 3) {
-        if (parse_u64(t[2], 65535, &v) != 0 || v == 0)
-          return fail(pc, "encap udp: '%s' is not a port (1..65535)", t[2]);
-        p->encap_dport = (uint16_t)v;
-      }
-    } else if (!strcmp(t[1], "none") || !strcmp(t[1], "raw")) {
-      if (n == 3) return fail(pc, "encap %s takes no port", t[1]);
-      s->encap = GW_ENCAP_RAW;
-    } else {
-      return fail(pc, "encap: '%s' is neither udp nor none", t[1]);
-    }
-  } else if (!strcmp(k, "esn")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "on or off")) != 0) return rc;
-    if (parse_bool(t[1], &b) != 0) return fail(pc, "esn: '%s' is neither on nor off", t[1]);
-    p->flags = b ? p->flags | IPSEC_SA_ESN : p->flags & ~IPSEC_SA_ESN;
-  } else if (!strcmp(k, "replay-window")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "packets")) != 0) return rc;
-    if (parse_u64(t[1], IPSEC_REPLAY_MAX, &v) != 0 || v < IPSEC_REPLAY_MIN)
-      return fail(pc, "replay-window: '%s' is not %d..%d", t[1], IPSEC_REPLAY_MIN,
-                  IPSEC_REPLAY_MAX);
-    p->replay_window = (uint32_t)v;
-  } else if (!strcmp(k, "replay")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "on or off")) != 0) return rc;
-    if (parse_bool(t[1], &b) != 0) return fail(pc, "replay: '%s' is neither on nor off", t[1]);
-    p->flags = b ? p->flags & ~IPSEC_SA_NO_REPLAY : p->flags | IPSEC_SA_NO_REPLAY;
-  } else if (!strcmp(k, "df")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "copy, set or clear")) != 0) return rc;
-    p->flags &= ~(unsigned)(IPSEC_SA_DF_SET | IPSEC_SA_DF_CLEAR);
-    if (!strcmp(t[1], "set"))
-      p->flags |= IPSEC_SA_DF_SET;
-    else if (!strcmp(t[1], "clear"))
-      p->flags |= IPSEC_SA_DF_CLEAR;
-    else if (strcmp(t[1], "copy") != 0)
-      return fail(pc, "df: '%s' is not copy, set or clear", t[1]);
-  } else if (!strcmp(k, "padcheck")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "on or off")) != 0) return rc;
-    if (parse_bool(t[1], &b) != 0) return fail(pc, "padcheck: '%s' is neither on nor off", t[1]);
-    p->flags = b ? p->flags & ~IPSEC_SA_NO_PADCHECK : p->flags | IPSEC_SA_NO_PADCHECK;
-  } else if (!strcmp(k, "ttl")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "1..255")) != 0) return rc;
-    if (parse_u64(t[1], 255, &v) != 0 || v == 0) return fail(pc, "ttl: '%s' is not 1..255", t[1]);
-    p->ttl = (uint8_t)v;
-  } else if (!strcmp(k, "pmtu")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "bytes")) != 0) return rc;
-    if (parse_u64(t[1], 65535, &v) != 0 || v < 576)
-      return fail(pc, "pmtu: '%s' is not 576..65535", t[1]);
-    p->pmtu = (uint32_t)v;
-  } else if (!strcmp(k, "lifetime")) {
-    return sa_lifetime(pc, t, n);
-  } else if (!strcmp(k, "producer")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "any, hardware or software")) != 0) return rc;
-    if (!strcmp(t[1], "any"))
-      p->ocf_flags = 0;
-    else if (!strcmp(t[1], "hardware"))
-      p->ocf_flags = OCF_SESS_HWONLY;
-    else if (!strcmp(t[1], "software"))
-      p->ocf_flags = OCF_SESS_SWONLY;
-    else
-      return fail(pc, "producer: '%s' is not any, hardware or software", t[1]);
-  } else {
-    return fail(pc, "unknown keyword '%s' in sa '%s' (one of: %s)", k, s->name, sa_keywords);
-  }
-  return 0;
-}
-
-static int sa_open(struct pctx *pc, char **t, int n) {
-  struct conf *c = pc->c;
-  if (n != 3 || strcmp(t[2], "{") != 0) return fail(pc, "expected 'sa NAME {'");
-  char name[GW_NAME_LEN];
-  int rc = parse_name(pc, "sa", t[1], name);
-  if (rc != 0) return rc;
-  for (int i = 0; i < c->nsa; i++)
-    if (!strcmp(c->sa[i].name, name))
-      return fail(pc, "sa '%s' defined twice (first at line %d)", name, c->sa[i].line);
-  if (c->nsa == MAX_SA) return fail(pc, "more than %d SAs", MAX_SA);
-  struct conf_sa *s = &c->sa[c->nsa++];
-  memset(s, 0, sizeof(*s));
-  strcpy(s->name, name);
-  s->line = pc->line;
-  s->p.proto = IPSEC_PROTO_ESP;
-  s->p.mode = IPSEC_MODE_TUNNEL;
-  pc->cur = s;
-  return 0;
-}
-
-/* what the library cannot know: which fields a block must have */
-static int sa_close(struct pctx *pc) {
-  struct conf_sa *s = pc->cur;
-  int line = pc->line;
-  pc->line = s->line;
-  pc->cur = NULL;
-  if (!s->have_dir) return fail(pc, "sa '%s' has no 'dir' (out or in)", s->name);
-  if (!s->have_spi)
-    return fail(pc, "sa '%s' has no '%s'", s->name,
-                s->p.proto == IPSEC_PROTO_IPCOMP ? "cpi" : "spi");
-  if (s->p.mode == IPSEC_MODE_TUNNEL && (s->p.src.family == 0 || s->p.dst.family == 0))
-    return fail(pc, "sa '%s' is a tunnel and needs both 'src' and 'dst'", s->name);
-  if (s->p.mode == IPSEC_MODE_TRANSPORT && s->p.dir == IPSEC_DIR_OUT && s->p.dst.family == 0)
-    return fail(pc, "sa '%s': an outbound transport SA needs 'dst' (where to send)", s->name);
-  if (s->p.proto == IPSEC_PROTO_ESP && s->p.enc == IPSEC_ENC_NONE)
-    return fail(pc,
-                "sa '%s' is ESP and has no 'enc' (use 'enc null' with 'auth' for "
-                "integrity only)",
-                s->name);
-  if (s->p.proto != IPSEC_PROTO_ESP && s->encap == GW_ENCAP_UDP) s->encap = GW_ENCAP_RAW;
-  pc->line = line;
-  return 0;
-}
-
 /* --- policies ------------------------------------------------------------------------- */
 
 static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi) {
@@ -552,9 +269,9 @@ static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi) {
   char *dash = strchr(buf, '-');
   if (dash != NULL) *dash = '\0';
   uint64_t a, b;
-  if (parse_u64(buf, 65535, &a) != 0) return EINVAL;
+  if (cf_parse_u64(buf, 65535, &a) != 0) return EINVAL;
   b = a;
-  if (dash != NULL && parse_u64(dash + 1, 65535, &b) != 0) return EINVAL;
+  if (dash != NULL && cf_parse_u64(dash + 1, 65535, &b) != 0) return EINVAL;
   if (b < a) return EINVAL;
   *lo = (uint16_t)a;
   *hi = (uint16_t)b;
@@ -574,7 +291,7 @@ static int parse_proto(const char *s, uint8_t *out) {
       return 0;
     }
   uint64_t v;
-  if (parse_u64(s, 255, &v) != 0) return EINVAL;
+  if (cf_parse_u64(s, 255, &v) != 0) return EINVAL;
   *out = (uint8_t)v;
   return 0;
 }
@@ -590,17 +307,17 @@ static int find_sa(const struct conf *c, const char *name) {
 static int policy_stmt(struct pctx *pc, char **t, int n) {
   struct conf *c = pc->c;
   if (n < 8)
-    return fail(pc,
-                "expected 'policy NAME out|in from PREFIX to PREFIX [proto P] [sport N[-M]] "
-                "[dport N[-M]] protect SA[,SA...] | bypass | discard'");
-  if (c->npol == MAX_POL) return fail(pc, "more than %d policies", MAX_POL);
+    return cf_fail(pc,
+                   "expected 'policy NAME out|in from PREFIX to PREFIX [proto P] [sport N[-M]] "
+                   "[dport N[-M]] protect SA[,SA...] | bypass | discard'");
+  if (c->npol == MAX_POL) return cf_fail(pc, "more than %d policies", MAX_POL);
   struct conf_pol *po = &c->pol[c->npol];
   memset(po, 0, sizeof(*po));
-  int rc = parse_name(pc, "policy", t[1], po->name);
+  int rc = cf_parse_name(pc, "policy", t[1], po->name);
   if (rc != 0) return rc;
   for (int i = 0; i < c->npol; i++)
     if (!strcmp(c->pol[i].name, po->name))
-      return fail(pc, "policy '%s' defined twice (first at line %d)", po->name, c->pol[i].line);
+      return cf_fail(pc, "policy '%s' defined twice (first at line %d)", po->name, c->pol[i].line);
   po->line = pc->line;
   struct ipsec_policy_params *p = &po->p;
   if (!strcmp(t[2], "out"))
@@ -608,21 +325,22 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
   else if (!strcmp(t[2], "in"))
     p->dir = IPSEC_DIR_IN;
   else
-    return fail(pc, "policy '%s': direction '%s' is neither out nor in", po->name, t[2]);
+    return cf_fail(pc, "policy '%s': direction '%s' is neither out nor in", po->name, t[2]);
   if (strcmp(t[3], "from") != 0 || strcmp(t[5], "to") != 0)
-    return fail(pc, "policy '%s': expected 'from PREFIX to PREFIX' after the direction", po->name);
+    return cf_fail(pc, "policy '%s': expected 'from PREFIX to PREFIX' after the direction",
+                   po->name);
   struct gw_prefix a, b;
   rc = conf_parse_prefix(t[4], &a);
   if (rc != 0)
-    return fail(pc, "policy '%s': '%s' is not a prefix (ADDRESS[/LENGTH] or any)%s", po->name, t[4],
-                rc == ERANGE ? ": prefix length too long for the family" : "");
+    return cf_fail(pc, "policy '%s': '%s' is not a prefix (ADDRESS[/LENGTH] or any)%s", po->name,
+                   t[4], rc == ERANGE ? ": prefix length too long for the family" : "");
   rc = conf_parse_prefix(t[6], &b);
   if (rc != 0)
-    return fail(pc, "policy '%s': '%s' is not a prefix (ADDRESS[/LENGTH] or any)%s", po->name, t[6],
-                rc == ERANGE ? ": prefix length too long for the family" : "");
+    return cf_fail(pc, "policy '%s': '%s' is not a prefix (ADDRESS[/LENGTH] or any)%s", po->name,
+                   t[6], rc == ERANGE ? ": prefix length too long for the family" : "");
   if (a.a.family != 0 && b.a.family != 0 && a.a.family != b.a.family)
-    return fail(pc, "policy '%s': source %s and destination %s are of different families", po->name,
-                t[4], t[6]);
+    return cf_fail(pc, "policy '%s': source %s and destination %s are of different families",
+                   po->name, t[4], t[6]);
   p->sel.src = a.a;
   p->sel.src_plen = a.plen;
   p->sel.dst = b.a;
@@ -631,29 +349,29 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
   while (i < n) {
     if (!strcmp(t[i], "proto") && i + 1 < n) {
       if (parse_proto(t[i + 1], &p->sel.proto) != 0)
-        return fail(pc, "policy '%s': protocol '%s' unknown (a name like tcp, or 0..255)", po->name,
-                    t[i + 1]);
+        return cf_fail(pc, "policy '%s': protocol '%s' unknown (a name like tcp, or 0..255)",
+                       po->name, t[i + 1]);
       i += 2;
     } else if ((!strcmp(t[i], "sport") || !strcmp(t[i], "dport")) && i + 1 < n) {
       bool src = t[i][0] == 's';
       if (parse_ports(t[i + 1], src ? &p->sel.sport_lo : &p->sel.dport_lo,
                       src ? &p->sel.sport_hi : &p->sel.dport_hi) != 0)
-        return fail(pc, "policy '%s': %s '%s' is not a port or range (N or N-M, 0..65535)",
-                    po->name, t[i], t[i + 1]);
+        return cf_fail(pc, "policy '%s': %s '%s' is not a port or range (N or N-M, 0..65535)",
+                       po->name, t[i], t[i + 1]);
       i += 2;
     } else {
       break;
     }
   }
   if ((p->sel.sport_hi || p->sel.dport_hi) && p->sel.proto == 0)
-    return fail(pc, "policy '%s': ports need a protocol (proto tcp, udp, sctp, icmp ...)",
-                po->name);
+    return cf_fail(pc, "policy '%s': ports need a protocol (proto tcp, udp, sctp, icmp ...)",
+                   po->name);
   if (i >= n)
-    return fail(pc, "policy '%s': no action (protect SA..., bypass or discard)", po->name);
+    return cf_fail(pc, "policy '%s': no action (protect SA..., bypass or discard)", po->name);
   const char *act = t[i++];
   if (!strcmp(act, "bypass") || !strcmp(act, "discard")) {
     p->action = act[0] == 'b' ? IPSEC_ACT_BYPASS : IPSEC_ACT_DISCARD;
-    if (i < n) return fail(pc, "policy '%s': '%s' after %s", po->name, t[i], act);
+    if (i < n) return cf_fail(pc, "policy '%s': '%s' after %s", po->name, t[i], act);
   } else if (!strcmp(act, "protect")) {
     p->action = IPSEC_ACT_PROTECT;
     for (; i < n; i++) {
@@ -661,19 +379,19 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
       for (char *s = strtok_r(t[i], ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
         int k = find_sa(c, s);
         if (k < 0)
-          return fail(pc, "policy '%s' names sa '%s', which is not defined above", po->name, s);
+          return cf_fail(pc, "policy '%s' names sa '%s', which is not defined above", po->name, s);
         if (c->sa[k].p.dir != p->dir)
-          return fail(pc, "policy '%s' is %s but sa '%s' is %s", po->name,
-                      p->dir == IPSEC_DIR_OUT ? "outbound" : "inbound", s,
-                      c->sa[k].p.dir == IPSEC_DIR_OUT ? "outbound" : "inbound");
+          return cf_fail(pc, "policy '%s' is %s but sa '%s' is %s", po->name,
+                         p->dir == IPSEC_DIR_OUT ? "outbound" : "inbound", s,
+                         c->sa[k].p.dir == IPSEC_DIR_OUT ? "outbound" : "inbound");
         if (p->nsa == IPSEC_MAX_CHAIN)
-          return fail(pc, "policy '%s' applies more than %d SAs", po->name, IPSEC_MAX_CHAIN);
+          return cf_fail(pc, "policy '%s' applies more than %d SAs", po->name, IPSEC_MAX_CHAIN);
         for (int j = 0; j < p->nsa; j++)
-          if (po->sa[j] == k) return fail(pc, "policy '%s' names sa '%s' twice", po->name, s);
+          if (po->sa[j] == k) return cf_fail(pc, "policy '%s' names sa '%s' twice", po->name, s);
         po->sa[p->nsa++] = k;
       }
     }
-    if (p->nsa == 0) return fail(pc, "policy '%s': protect needs at least one sa", po->name);
+    if (p->nsa == 0) return cf_fail(pc, "policy '%s': protect needs at least one sa", po->name);
     /* an inbound SA is removed in one chain: policies sharing one name it alike */
     for (int j = 0; p->dir == IPSEC_DIR_IN && j < c->npol; j++) {
       const struct conf_pol *q = &c->pol[j];
@@ -683,14 +401,15 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
         for (int b = 0; b < q->p.nsa; b++) share |= po->sa[a] == q->sa[b];
       for (int a = 0; same && a < p->nsa; a++) same = po->sa[a] == q->sa[a];
       if (share && !same)
-        return fail(pc,
-                    "policy '%s' and policy '%s' (line %d) share an inbound sa but list different "
-                    "SAs; policies over one inbound SA must name the same SAs in the same order",
-                    po->name, q->name, q->line);
+        return cf_fail(
+            pc,
+            "policy '%s' and policy '%s' (line %d) share an inbound sa but list different "
+            "SAs; policies over one inbound SA must name the same SAs in the same order",
+            po->name, q->name, q->line);
     }
   } else {
-    return fail(pc, "policy '%s': '%s' is not an action (protect, bypass or discard)", po->name,
-                act);
+    return cf_fail(pc, "policy '%s': '%s' is not an action (protect, bypass or discard)", po->name,
+                   act);
   }
   c->npol++;
   return 0;
@@ -699,7 +418,7 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
 /* --- global statements -------------------------------------------------------------------- */
 
 static int copy_str(struct pctx *pc, char *dst, size_t size, const char *s, const char *what) {
-  if (strlen(s) >= size) return fail(pc, "%s longer than %zu characters", what, size - 1);
+  if (strlen(s) >= size) return cf_fail(pc, "%s longer than %zu characters", what, size - 1);
   strcpy(dst, s);
   return 0;
 }
@@ -713,75 +432,75 @@ static int global_stmt(struct pctx *pc, char **t, int n) {
   const char *k = t[0];
   uint64_t v;
   int rc;
-  if (!strcmp(k, "sa")) return sa_open(pc, t, n);
+  if (!strcmp(k, "sa")) return cf_sa_open(pc, t, n);
   if (!strcmp(k, "policy")) return policy_stmt(pc, t, n);
   if (!strcmp(k, "interface")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a name")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a name")) != 0) return rc;
     if (strlen(t[1]) >= IFNAMSIZ || strchr(t[1], '/') || strchr(t[1], ' '))
-      return fail(pc, "interface: '%s' is not a valid interface name (at most %d characters)", t[1],
-                  IFNAMSIZ - 1);
+      return cf_fail(pc, "interface: '%s' is not a valid interface name (at most %d characters)",
+                     t[1], IFNAMSIZ - 1);
     strcpy(c->ifname, t[1]);
   } else if (!strcmp(k, "mtu") || !strcmp(k, "link-mtu")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "bytes")) != 0) return rc;
-    if (parse_u64(t[1], 65535, &v) != 0 || v < 576)
-      return fail(pc, "%s: '%s' is not 576..65535", k, t[1]);
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "bytes")) != 0) return rc;
+    if (cf_parse_u64(t[1], 65535, &v) != 0 || v < 576)
+      return cf_fail(pc, "%s: '%s' is not 576..65535", k, t[1]);
     if (k[0] == 'm')
       c->mtu = (uint32_t)v;
     else
       c->link_mtu = (uint32_t)v;
   } else if (!strcmp(k, "address") || !strcmp(k, "route")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "ADDRESS/LENGTH")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "ADDRESS/LENGTH")) != 0) return rc;
     bool addr = k[0] == 'a';
     int *cnt = addr ? &c->naddr : &c->nroute;
-    if (*cnt == GW_MAX_ADDRS) return fail(pc, "more than %d '%s' lines", GW_MAX_ADDRS, k);
+    if (*cnt == GW_MAX_ADDRS) return cf_fail(pc, "more than %d '%s' lines", GW_MAX_ADDRS, k);
     struct gw_prefix *pf = addr ? &c->addr[*cnt] : &c->route[*cnt];
     rc = conf_parse_prefix(t[1], pf);
     if (rc != 0 || pf->a.family == 0)
-      return fail(pc, "%s: '%s' is not ADDRESS/LENGTH%s", k, t[1],
-                  rc == ERANGE ? " (prefix length too long for the family)" : "");
+      return cf_fail(pc, "%s: '%s' is not ADDRESS/LENGTH%s", k, t[1],
+                     rc == ERANGE ? " (prefix length too long for the family)" : "");
     for (int i = 0; addr && pf->a.family == AF_INET && i < *cnt; i++)
       if (c->addr[i].a.family == AF_INET)
-        return fail(pc,
-                    "address: one IPv4 address per interface (already %s at an earlier line; "
-                    "add 'route' lines for more prefixes)",
-                    "given");
+        return cf_fail(pc,
+                       "address: one IPv4 address per interface (already %s at an earlier line; "
+                       "add 'route' lines for more prefixes)",
+                       "given");
     (*cnt)++;
   } else if (!strcmp(k, "listen")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a local address")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a local address")) != 0) return rc;
     struct ipsec_addr a;
     if (ipsec_addr_parse(t[1], &a) != 0)
-      return fail(pc, "listen: '%s' is not an IPv4 or IPv6 address", t[1]);
+      return cf_fail(pc, "listen: '%s' is not an IPv4 or IPv6 address", t[1]);
     for (int i = 0; i < c->nlisten; i++)
       if (c->listen[i].family == a.family)
-        return fail(pc, "listen: one address per family (%s given twice)",
-                    a.family == AF_INET ? "IPv4" : "IPv6");
+        return cf_fail(pc, "listen: one address per family (%s given twice)",
+                       a.family == AF_INET ? "IPv4" : "IPv6");
     c->listen[c->nlisten++] = a;
   } else if (!strcmp(k, "port")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a UDP port")) != 0) return rc;
-    if (parse_u64(t[1], 65535, &v) != 0 || v == 0)
-      return fail(pc, "port: '%s' is not 1..65535", t[1]);
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a UDP port")) != 0) return rc;
+    if (cf_parse_u64(t[1], 65535, &v) != 0 || v == 0)
+      return cf_fail(pc, "port: '%s' is not 1..65535", t[1]);
     c->port = (uint16_t)v;
   } else if (!strcmp(k, "keys")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a file name")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a file name")) != 0) return rc;
     if ((rc = copy_str(pc, c->keys, sizeof(c->keys), t[1], "keys file name")) != 0) return rc;
     pc->keys_line = pc->line;
   } else if (!strcmp(k, "ocfd")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "the daemon's socket path")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "the daemon's socket path")) != 0) return rc;
     return copy_str(pc, c->ocfd, sizeof(c->ocfd), t[1], "ocfd socket path");
   } else if (!strcmp(k, "devices")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a device string")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a device string")) != 0) return rc;
     return copy_str(pc, c->devices, sizeof(c->devices), t[1], "device string");
   } else if (!strcmp(k, "control")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a socket path")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a socket path")) != 0) return rc;
     return copy_str(pc, c->control, sizeof(c->control), t[1], "control socket path");
   } else if (!strcmp(k, "cpu-producer") || !strcmp(k, "workers") || !strcmp(k, "queues") ||
              !strcmp(k, "pool")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "a number")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "a number")) != 0) return rc;
     uint64_t max = k[0] == 'q' ? GW_MAX_QUEUES : k[0] == 'p' ? 65536 : 64;
     uint64_t min = k[0] == 'c' ? 0 : k[0] == 'p' ? 2 * GW_BATCH : 1;
-    if (parse_u64(t[1], max, &v) != 0 || v < min)
-      return fail(pc, "%s: '%s' is not %llu..%llu", k, t[1], (unsigned long long)min,
-                  (unsigned long long)max);
+    if (cf_parse_u64(t[1], max, &v) != 0 || v < min)
+      return cf_fail(pc, "%s: '%s' is not %llu..%llu", k, t[1], (unsigned long long)min,
+                     (unsigned long long)max);
     if (k[0] == 'c')
       c->cpu_threads = (int)v;
     else if (k[0] == 'w')
@@ -791,27 +510,28 @@ static int global_stmt(struct pctx *pc, char **t, int n) {
     else
       c->pool = (int)v;
   } else if (!strcmp(k, "offload")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "on or off")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "on or off")) != 0) return rc;
     bool b;
-    if (parse_bool(t[1], &b) != 0) return fail(pc, "offload: '%s' is neither on nor off", t[1]);
+    if (cf_parse_bool(t[1], &b) != 0)
+      return cf_fail(pc, "offload: '%s' is neither on nor off", t[1]);
     c->offload = b;
   } else if (!strcmp(k, "default-out") || !strcmp(k, "default-in")) {
-    if ((rc = want_args(pc, t, n, 1, 1, "discard or bypass")) != 0) return rc;
+    if ((rc = cf_want_args(pc, t, n, 1, 1, "discard or bypass")) != 0) return rc;
     enum ipsec_action a;
     if (!strcmp(t[1], "discard"))
       a = IPSEC_ACT_DISCARD;
     else if (!strcmp(t[1], "bypass"))
       a = IPSEC_ACT_BYPASS;
     else
-      return fail(pc, "%s: '%s' is neither discard nor bypass", k, t[1]);
+      return cf_fail(pc, "%s: '%s' is neither discard nor bypass", k, t[1]);
     if (k[8] == 'o')
       c->out_default = a;
     else
       c->in_default = a;
   } else if (!strcmp(k, "}")) {
-    return fail(pc, "'}' without an open sa block");
+    return cf_fail(pc, "'}' without an open sa block");
   } else {
-    return fail(pc, "unknown keyword '%s' (one of: %s)", k, global_keywords);
+    return cf_fail(pc, "unknown keyword '%s' (one of: %s)", k, global_keywords);
   }
   return 0;
 }
@@ -861,7 +581,7 @@ static int finish(struct pctx *pc, struct keyfile *kf) {
   if (pc->nrefs > 0) {
     if (c->keys[0] == '\0') {
       pc->line = pc->refs[0].line;
-      return fail(pc, "key @%s: no 'keys FILE' statement names a keys file", pc->refs[0].name);
+      return cf_fail(pc, "key @%s: no 'keys FILE' statement names a keys file", pc->refs[0].name);
     }
     int rc = load_keys(pc, kf);
     if (rc != 0) return rc;
@@ -872,7 +592,7 @@ static int finish(struct pctx *pc, struct keyfile *kf) {
         if (!strcmp(kf->k[j].name, r->name)) k = &kf->k[j];
       if (k == NULL) {
         pc->line = r->line;
-        return fail(pc, "key @%s is not in the keys file %s", r->name, c->keys);
+        return cf_fail(pc, "key @%s is not in the keys file %s", r->name, c->keys);
       }
       struct conf_sa *s = &c->sa[r->sa];
       memcpy(r->auth ? s->auth_key : s->enc_key, k->key, k->len);
@@ -938,26 +658,26 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen) {
   while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
     pc.line++;
     if (strchr(line, '\n') == NULL && !feof(f)) {
-      rc = fail(&pc, "line longer than %zu characters", sizeof(line) - 2);
+      rc = cf_fail(&pc, "line longer than %zu characters", sizeof(line) - 2);
       break;
     }
     int n = tokenize(line, t, store, sizeof(store));
     if (n < 0) {
-      rc = fail(&pc, "more than %d words on one line", MAX_TOK);
+      rc = cf_fail(&pc, "more than %d words on one line", MAX_TOK);
       break;
     }
     if (n == 0) continue;
     if (pc.cur != NULL) {
       if (!strcmp(t[0], "}")) {
-        rc = n == 1 ? sa_close(&pc) : fail(&pc, "'}' must stand alone on its line");
+        rc = n == 1 ? cf_sa_close(&pc) : cf_fail(&pc, "'}' must stand alone on its line");
       } else if (!strcmp(t[0], "sa") || !strcmp(t[0], "policy")) {
-        rc = fail(&pc, "'%s' inside sa '%s' (missing '}' after line %d?)", t[0], pc.cur->name,
-                  pc.cur->line);
+        rc = cf_fail(&pc, "'%s' inside sa '%s' (missing '}' after line %d?)", t[0], pc.cur->name,
+                     pc.cur->line);
       } else {
         for (int i = 1; i < n; i++)
           if (!strcmp(t[i], "{") || !strcmp(t[i], "}"))
-            rc = fail(&pc, "'%s' in the middle of a statement", t[i]);
-        if (rc == 0) rc = sa_stmt(&pc, t, n);
+            rc = cf_fail(&pc, "'%s' in the middle of a statement", t[i]);
+        if (rc == 0) rc = cf_sa_stmt(&pc, t, n);
       }
     } else {
       rc = global_stmt(&pc, t, n);
@@ -965,11 +685,11 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen) {
   }
   explicit_bzero(line, sizeof(line));
   explicit_bzero(store, sizeof(store));
-  if (rc == 0 && ferror(f)) rc = fail(&pc, "read error");
+  if (rc == 0 && ferror(f)) rc = cf_fail(&pc, "read error");
   fclose(f);
   if (rc == 0 && pc.cur != NULL) {
     pc.line = pc.cur->line;
-    rc = fail(&pc, "sa '%s' is not closed with '}'", pc.cur->name);
+    rc = cf_fail(&pc, "sa '%s' is not closed with '}'", pc.cur->name);
   }
   if (rc == 0 && c->nsa == 0 && c->npol == 0) {
     pc.line = 0;
@@ -995,20 +715,4 @@ void conf_free(struct conf *c) {
   }
   free(c->pol);
   free(c);
-}
-
-bool conf_sa_equal(const struct conf_sa *a, const struct conf_sa *b) {
-  const struct ipsec_sa_params *x = &a->p, *y = &b->p;
-  return !strcmp(a->name, b->name) && a->encap == b->encap && x->proto == y->proto &&
-         x->dir == y->dir && x->mode == y->mode && x->spi == y->spi &&
-         !memcmp(&x->src, &y->src, sizeof(x->src)) && !memcmp(&x->dst, &y->dst, sizeof(x->dst)) &&
-         x->enc == y->enc && x->enc_key_len == y->enc_key_len &&
-         !memcmp(a->enc_key, b->enc_key, x->enc_key_len) && x->auth == y->auth &&
-         x->auth_key_len == y->auth_key_len && !memcmp(a->auth_key, b->auth_key, x->auth_key_len) &&
-         x->comp == y->comp && x->comp_level == y->comp_level &&
-         x->comp_threshold == y->comp_threshold && x->flags == y->flags &&
-         x->encap_sport == y->encap_sport && x->encap_dport == y->encap_dport &&
-         x->replay_window == y->replay_window && !memcmp(&x->soft, &y->soft, sizeof(x->soft)) &&
-         !memcmp(&x->hard, &y->hard, sizeof(x->hard)) && x->ttl == y->ttl && x->pmtu == y->pmtu &&
-         x->ocf_flags == y->ocf_flags;
 }

@@ -2,13 +2,17 @@
  * ipsecd.h - ocf-ipsecd, the IPsec gateway: the pieces and how they meet.
  *
  *   conf.c      the configuration file and the key file -> struct conf
+ *   conf_sa.c   its SA blocks
  *   apply.c     struct conf -> SAs and policies in a libocfipsec context;
  *               the reload that keeps unchanged SAs
+ *   sel.c       inbound selectors the daemon checks itself
  *   tun.c       the TUN device (queues, MTU, addresses, routes, offloads)
- *   net.c       the outer sockets: UDP (RFC 3948) and raw ESP
+ *   net.c       the outer sockets: UDP (RFC 3948) and raw ESP / AH / IPcomp
  *   gso.c       TCP segmentation of the TUN's large packets, and the
  *               coalescing of received segments before they go back up
- *   path.c      packet buffers, the completion queues, the two data paths
+ *   path.c      packet buffers, the completion queues, the outbound path
+ *   path_in.c   the inbound path, ICMP errors
+ *   remote.c    producer "ocfd": requests to a running ocfd
  *   ctl.c       the control socket (counters for `ocf stat --ipsec`,
  *               reload, card detach)
  *   main.c      command line, start-up, signals, logging
