@@ -60,6 +60,7 @@ test: test-release sanitize
 
 install: build
 	cmake --install $(BUILD)
+	cmake --install $(BUILD) --component ocfprov
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -76,15 +76,54 @@ static inline const char *pt_conf(const char *extra, int with_default, int prefe
   snprintf(path, sizeof(path), "/tmp/ocfprov-test-%d.cnf", (int)getpid());
   FILE *f = fopen(path, "w");
   if (f == NULL) return NULL;
-  fprintf(f,
-          "openssl_conf = openssl_init\n[openssl_init]\nproviders = provs\n%s"
-          "[provs]\nocf = ocf_sect\n%s[ocf_sect]\nmodule = %s\nactivate = 1\n%s\n",
-          prefer_ocf ? "alg_section = algs\n" : "", with_default ? "default = dflt_sect\n" : "",
-          pt_module(), extra ? extra : "");
+  fprintf(
+      f,
+      "openssl_conf = openssl_init\nconfig_diagnostics = 1\n[openssl_init]\nproviders = provs\n%s"
+      "[provs]\nocf = ocf_sect\n%s[ocf_sect]\nmodule = %s\nactivate = 1\n%s\n",
+      prefer_ocf ? "alg_section = algs\n" : "", with_default ? "default = dflt_sect\n" : "",
+      pt_module(), extra ? extra : "");
   if (with_default) fprintf(f, "[dflt_sect]\nactivate = 1\n");
   if (prefer_ocf) fprintf(f, "[algs]\ndefault_properties = ?provider=ocf\n");
   fclose(f);
   return path;
+}
+
+/* pt_stat reads one of the provider's counters ("ocf-requests", ...). */
+static inline uint64_t pt_stat(OSSL_LIB_CTX *lc, const char *name) {
+  OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "ocf");
+  uint64_t v = 0;
+  OSSL_PARAM q[] = {OSSL_PARAM_construct_uint64(name, &v), OSSL_PARAM_construct_end()};
+  if (p == NULL || !OSSL_PROVIDER_get_params(p, q)) v = UINT64_MAX;
+  OSSL_PROVIDER_unload(p);
+  return v;
+}
+
+/* pt_running reads "ocf-running": 1 the framework path is up, 0 it starts
+ * (or was not needed yet), -1 unavailable. */
+static inline int pt_running(OSSL_LIB_CTX *lc) {
+  OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "ocf");
+  int v = -2;
+  OSSL_PARAM q[] = {OSSL_PARAM_construct_int("ocf-running", &v), OSSL_PARAM_construct_end()};
+  if (p == NULL || !OSSL_PROVIDER_get_params(p, q)) v = -2;
+  OSSL_PROVIDER_unload(p);
+  return v;
+}
+
+/* pt_wait_running asks ocf.so for a digest (which starts the framework in
+ * the background) and waits up to 20 s for the framework path; returns the
+ * last "ocf-running". */
+static inline int pt_wait_running(OSSL_LIB_CTX *lc) {
+  int v = 0;
+  for (int i = 0; i < 2000 && v == 0; i++) {
+    EVP_MD *md = EVP_MD_fetch(lc, "SHA256", "provider=ocf");
+    uint8_t out[32];
+    unsigned ol;
+    if (md != NULL) EVP_Digest("x", 1, out, &ol, md, NULL);
+    EVP_MD_free(md);
+    v = pt_running(lc);
+    if (v == 0) usleep(10000);
+  }
+  return v;
 }
 
 /* pt_libctx makes a library context configured as pt_conf says; NULL (the
@@ -100,17 +139,13 @@ static inline OSSL_LIB_CTX *pt_libctx(const char *extra, int with_default, int p
     OSSL_LIB_CTX_free(lc);
     return NULL;
   }
+  /* the framework starts in the background at the first request that
+   * wants it: the tests want it up from their first request */
+  if (extra == NULL || strstr(extra, "offload = never") == NULL) {
+    int r = pt_wait_running(lc);
+    if (r != 1) fprintf(stderr, "pt_libctx: the framework path is not up (%d)\n", r);
+  }
   return lc;
-}
-
-/* pt_stat reads one of the provider's counters ("ocf-requests", ...). */
-static inline uint64_t pt_stat(OSSL_LIB_CTX *lc, const char *name) {
-  OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "ocf");
-  uint64_t v = 0;
-  OSSL_PARAM q[] = {OSSL_PARAM_construct_uint64(name, &v), OSSL_PARAM_construct_end()};
-  if (p == NULL || !OSSL_PROVIDER_get_params(p, q)) v = UINT64_MAX;
-  OSSL_PROVIDER_unload(p);
-  return v;
 }
 
 /* pt_errs returns the error queue as one string (and clears it). */

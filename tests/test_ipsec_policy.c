@@ -201,6 +201,85 @@ static void t_inbound_check(void **state) {
   ipsec_ctx_free(in);
 }
 
+/* Sends one packet to dst (proto, dport) out through out and in through in;
+ * returns the inbound verdict and the policy that admitted it. */
+static int through(struct ipsec_ctx *out, struct ipsec_ctx *in, const char *dst, uint8_t proto,
+                   uint16_t dport, struct ipsec_policy **pol) {
+  uint8_t b[256], prot[512];
+  struct ipsec_addr d = it_addr(dst);
+  size_t n = it_build_ip(b, sizeof(b), d.family == AF_INET6, proto, 1, dport, 30, &rng, NULL, &d);
+  struct it_pkt *t = it_pkt_new(512, 200, b, n);
+  assert_int_equal(it_run(out, t, 1), IPSEC_OK);
+  size_t pl = t->p.len;
+  memcpy(prot, it_data(t), pl);
+  it_pkt_reset(t, 100, prot, pl);
+  int v = it_run(in, t, 0);
+  if (v == IPSEC_OK && (t->p.len != n || memcmp(it_data(t), b, n) != 0)) v = -1;
+  *pol = t->p.policy;
+  it_pkt_free(t);
+  return v;
+}
+
+/* One inbound SA named by several policies (traffic selector lists): a
+ * packet fits any of them; deleting and replacing one under the others. */
+static void t_inbound_multi(void **state) {
+  (void)state;
+  uint8_t key[64];
+  ref_fill(&rng, key, sizeof(key));
+  struct ipsec_ctx *out = it_ctx(0), *in = it_ctx(0);
+  struct ipsec_sa *o = add_sa(out, IPSEC_DIR_OUT, IPSEC_PROTO_ESP, IPSEC_MODE_TUNNEL, 0x777, key);
+  struct ipsec_sa *i = add_sa(in, IPSEC_DIR_IN, IPSEC_PROTO_ESP, IPSEC_MODE_TUNNEL, 0x777, key);
+  add_pol(out, IPSEC_DIR_OUT, NULL, 0, 0, 0, IPSEC_ACT_PROTECT, &o, 1, -1);
+  struct ipsec_policy *p1 =
+      add_pol(in, IPSEC_DIR_IN, "10.0.1.0", 24, 0, 0, IPSEC_ACT_PROTECT, &i, 1, -1);
+  struct ipsec_policy *p2 =
+      add_pol(in, IPSEC_DIR_IN, "2001:db8:1::", 48, IPPROTO_UDP, 0, IPSEC_ACT_PROTECT, &i, 1, -1);
+  struct ipsec_policy *p3 =
+      add_pol(in, IPSEC_DIR_IN, "10.0.3.0", 24, IPPROTO_TCP, 80, IPSEC_ACT_PROTECT, &i, 1, 0);
+  struct ipsec_policy *got;
+  assert_int_equal(through(out, in, "10.0.1.7", IPPROTO_UDP, 53, &got), IPSEC_OK);
+  assert_true(got == p1);
+  assert_int_equal(through(out, in, "2001:db8:1::5", IPPROTO_UDP, 53, &got), IPSEC_OK);
+  assert_true(got == p2);
+  assert_int_equal(through(out, in, "2001:db8:1::5", IPPROTO_TCP, 53, &got), IPSEC_DROP_POLICY);
+  assert_true(got == p1); /* the drop is counted on the SA's first policy */
+  assert_int_equal(through(out, in, "10.0.3.1", IPPROTO_TCP, 80, &got), IPSEC_OK);
+  assert_true(got == p3);
+  assert_int_equal(through(out, in, "10.0.3.1", IPPROTO_TCP, 81, &got), IPSEC_DROP_POLICY);
+  assert_int_equal(through(out, in, "10.0.2.7", IPPROTO_UDP, 53, &got), IPSEC_DROP_POLICY);
+  struct ipsec_policy_info pi;
+  ipsec_policy_info(p1, &pi);
+  assert_int_equal(pi.c.packets, 1);
+  assert_int_equal(pi.c.drops[IPSEC_DROP_POLICY], 3);
+  /* the first goes: its traffic no longer fits, the others' still does */
+  assert_int_equal(ipsec_policy_del(in, p1), 0);
+  assert_int_equal(through(out, in, "10.0.1.7", IPPROTO_UDP, 53, &got), IPSEC_DROP_POLICY);
+  assert_true(got == p2);
+  assert_int_equal(through(out, in, "10.0.3.1", IPPROTO_TCP, 80, &got), IPSEC_OK);
+  /* the third is replaced by another selector, in its place */
+  struct ipsec_policy_params pp = {.dir = IPSEC_DIR_IN, .action = IPSEC_ACT_PROTECT, .nsa = 1};
+  pp.sa[0] = i;
+  pp.sel.dst = it_addr("10.0.4.0");
+  pp.sel.dst_plen = 24;
+  struct ipsec_policy *p4;
+  char err[200];
+  assert_int_equal(ipsec_policy_replace(in, p3, &pp, &p4, err, sizeof(err)), 0);
+  assert_int_equal(through(out, in, "10.0.3.1", IPPROTO_TCP, 80, &got), IPSEC_DROP_POLICY);
+  assert_int_equal(through(out, in, "10.0.4.1", IPPROTO_TCP, 80, &got), IPSEC_OK);
+  assert_true(got == p4);
+  assert_int_equal(through(out, in, "2001:db8:1::5", IPPROTO_UDP, 53, &got), IPSEC_OK);
+  assert_true(got == p2);
+  /* the SA stays while a policy names it; with none it admits anything */
+  assert_int_equal(ipsec_sa_del(in, i), EBUSY);
+  assert_int_equal(ipsec_policy_del(in, p2), 0);
+  assert_int_equal(ipsec_policy_del(in, p4), 0);
+  assert_int_equal(through(out, in, "10.0.2.7", IPPROTO_UDP, 53, &got), IPSEC_OK);
+  assert_null(got);
+  assert_int_equal(ipsec_sa_del(in, i), 0);
+  ipsec_ctx_free(out);
+  ipsec_ctx_free(in);
+}
+
 /* Nested SAs, both ways of putting IPcomp under ESP, and ESP then AH. */
 static void nested(enum ipsec_proto p0, enum ipsec_mode m0, enum ipsec_proto p1, enum ipsec_mode m1,
                    int v6) {
@@ -459,9 +538,10 @@ static void t_validation(void **state) {
   assert_int_equal(ipsec_policy_add(c, &pp, -1, NULL, err, sizeof(err)), EINVAL);
   pp.dir = IPSEC_DIR_IN;
   assert_int_equal(ipsec_policy_add(c, &pp, -1, NULL, err, sizeof(err)), 0);
-  /* an SA belongs to one inbound policy */
-  assert_int_equal(ipsec_policy_add(c, &pp, -1, NULL, err, sizeof(err)), EINVAL);
-  pp.action = IPSEC_ACT_BYPASS;
+  /* a second selector for the same SA */
+  pp.sel.dport_lo = pp.sel.dport_hi = 10;
+  assert_int_equal(ipsec_policy_add(c, &pp, -1, NULL, err, sizeof(err)), 0);
+  pp.action = IPSEC_ACT_BYPASS; /* a BYPASS policy names no SA */
   assert_int_equal(ipsec_policy_add(c, &pp, -1, NULL, err, sizeof(err)), EINVAL);
   /* packets: refused up front, done() not called */
   struct ipsec_pkt pk;
@@ -508,7 +588,8 @@ static void t_validation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_spd_order),  cmocka_unit_test(t_inbound_check), cmocka_unit_test(t_nested),
+      cmocka_unit_test(t_spd_order),  cmocka_unit_test(t_inbound_check),
+      cmocka_unit_test(t_inbound_multi), cmocka_unit_test(t_nested),
       cmocka_unit_test(t_pmtu),       cmocka_unit_test(t_batch),         cmocka_unit_test(t_room),
       cmocka_unit_test(t_validation),
   };

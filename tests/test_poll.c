@@ -2,7 +2,9 @@
  *
  * One worker thread is parked inside a callback (its batch is over, so it
  * takes nothing new), which leaves requests dispatched afterwards waiting in
- * the run queue, where only ocf_poll can run them.  Checked: it runs them on
+ * the run queue, where only ocf_poll can run them.  The requests carry
+ * OCF_REQ_ASYNC: without it the framework would run them in the dispatching
+ * thread rather than queue them.  Checked: it runs them on
  * the calling thread, oldest first, at most max of them, skips nothing
  * longer than max_len (it stops there), runs their callbacks before it
  * returns, picks up what those callbacks resubmit on a later call, and
@@ -72,6 +74,7 @@ static void setup_req(struct slot *s, size_t len, ocf_cb fn) {
   s->req.desc[0] = (struct ocf_desc){
       .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = len};
   memset(s->req.desc[0].iv, 0x42, 16);
+  s->req.flags = OCF_REQ_ASYNC;
   s->req.callback = fn;
   s->req.opaque = s;
 }

@@ -133,8 +133,9 @@ static void test_bench_json(void **state) {
   if (rc != 0) fprintf(stderr, "%s\n", err);
   assert_int_equal(rc, 0);
   assert_int_equal(err[0], 0); /* --quiet: nothing on stderr */
-  const char *fields[] = {"\"alg\"",  "\"size\"",      "\"path\"",   "\"producer\"", "\"threads\"",
-                          "\"mbps\"", "\"ops_per_s\"", "\"p50_us\"", "\"p99_us\""};
+  const char *fields[] = {"\"alg\"",     "\"size\"",  "\"path\"",      "\"producer\"",
+                          "\"threads\"", "\"mbps\"",  "\"ops_per_s\"", "\"p50_us\"",
+                          "\"p99_us\"",  "\"cpu_s\"", "\"eff_ratio\"", "\"cpus\""};
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
     assert_non_null(strstr(out, fields[i]));
   if (have_python()) {
@@ -145,21 +146,48 @@ static void test_bench_json(void **state) {
     assert_non_null(f);
     fputs(out, f);
     fclose(f);
-    rc = run(NULL, 0, err, sizeof(err),
-             "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-             "assert len(d) == 8, len(d); "
-             "keys = {\"alg\",\"size\",\"path\",\"producer\",\"threads\",\"mbps\",\"ops_per_s\","
-             "\"p50_us\",\"p99_us\"}; "
-             "assert all(keys <= set(x) for x in d); "
-             "assert {x[\"path\"] for x in d} == {\"ocf\", \"direct\"}; "
-             "assert all(x[\"mbps\"] > 0 and x[\"ops_per_s\"] > 0 and x[\"p99_us\"] >= "
-             "x[\"p50_us\"] > 0 "
-             "for x in d); "
-             "assert all(x[\"producer\"] == \"soft\" for x in d if x[\"path\"] == \"ocf\")' '%s'",
-             path);
+    rc =
+        run(NULL, 0, err, sizeof(err),
+            "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+            "paths = {x[\"path\"] for x in d}; "
+            "assert {\"ocf\", \"direct\"} <= paths <= {\"ocf\", \"direct\", \"ocf-1core\"}, paths; "
+            "assert len(d) == 4 * len(paths), len(d); "
+            "keys = {\"alg\",\"size\",\"path\",\"producer\",\"threads\",\"mbps\",\"ops_per_s\","
+            "\"p50_us\",\"p99_us\",\"cpu_s\",\"eff_ratio\",\"cpus\"}; "
+            "assert all(keys <= set(x) for x in d); "
+            "assert all(x[\"cpu_s\"] > 0 and x[\"eff_ratio\"] > 0 for x in d); "
+            "assert all(x[\"eff_ratio\"] == 1 for x in d if x[\"path\"] == \"direct\"); "
+            "assert all(x[\"cpus\"] == 1 and x[\"ratio\"] > 0 "
+            "for x in d if x[\"path\"] == \"ocf-1core\"); "
+            "assert all(x[\"mbps\"] > 0 and x[\"ops_per_s\"] > 0 and x[\"p99_us\"] >= "
+            "x[\"p50_us\"] > 0 "
+            "for x in d); "
+            "assert all(x[\"producer\"] == \"soft\" for x in d if x[\"path\"] == \"ocf\")' '%s'",
+            path);
     if (rc != 0) fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);
   }
+  /* the table: the per-core columns and the multi-core ones, labelled */
+  rc = run(out, sizeof(out), err, sizeof(err),
+           "'%s' bench --alg null --sizes 64 --seconds 0.02 --rounds 1 --window 4 --csv '%s/b.csv'",
+           ocf_bin, tmpdir);
+  if (rc != 0) fprintf(stderr, "%s\n", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(out, "cpu_s"));
+  assert_non_null(strstr(out, "framework, same core"));
+  assert_non_null(strstr(out, "ocf/dir"));
+  if (sysconf(_SC_NPROCESSORS_ONLN) > 1 && strstr(out, "may use 1 CPU") == NULL) {
+    assert_non_null(strstr(out, "x direct"));
+    assert_non_null(strstr(out, "a multi-core speed-up"));
+  }
+  char path[1100];
+  snprintf(path, sizeof(path), "%s/b.csv", tmpdir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char head[512] = "";
+  assert_non_null(fgets(head, sizeof(head), f));
+  fclose(f);
+  assert_non_null(strstr(head, ",ops,cpu_s,eff_ratio,cpus"));
 }
 
 static void test_bench_paper_mode(void **state) {
@@ -262,6 +290,7 @@ static void test_ocfd_modes(void **state) {
   assert_non_null(strstr(out, "\"path\": \"ocfd-shm\""));
   assert_non_null(strstr(out, "\"path\": \"cdev\""));
   assert_non_null(strstr(out, "\"ratio_inproc\""));
+  assert_non_null(strstr(out, "\"cpu_s\""));
   assert_non_null(strstr(out, "\"ratio_direct\""));
   assert_int_equal(ocfd_stop(&d), 0);
   if (have_python()) {
@@ -273,11 +302,12 @@ static void test_ocfd_modes(void **state) {
     fclose(f);
     rc = run(NULL, 0, err, sizeof(err),
              "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-             "assert len(d) == 12, len(d); "
+             "assert len(d) == (14 if any(x[\"path\"] == \"ocf-1core\" for x in d) else 12), len(d); "
              "p = {(x[\"alg\"], x[\"path\"]): x for x in d}; "
              "assert all(p[(a, q)][\"ops_per_s\"] > 0 and p[(a, q)][\"producer\"] == \"soft\" "
              "for a in (\"null\", \"aes-128-gcm\") for q in (\"ocf\", \"ocfd\", "
              "\"ocfd-async\", \"ocfd-shm\", \"cdev\")); "
+             "assert all(x[\"cpu_s\"] > 0 for x in d); "
              "assert p[(\"null\", \"ocfd-async\")][\"ratio_inproc\"] > 0; "
              "assert p[(\"aes-128-gcm\", \"cdev\")][\"ratio_direct\"] > 0' '%s'",
              path);

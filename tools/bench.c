@@ -5,7 +5,7 @@
  * request at a time with data copied through the socket (cryptodev-style),
  * many in flight copied, and many in flight in shared memory; and a cryptodev
  * program's CIOCCRYPT loop under the preload shim (bench_cdev.c). */
-#include "bench.h"
+#include "bench_main.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,57 +26,38 @@
 
 #include "bench_cdev.h"
 #include "ocf_tool.h"
-#include "paper.h"
-#include "plot.h"
 
 static const char *const default_algs =
     "null,3des-cbc,aes-128-cbc,aes-128-gcm,chacha20-poly1305,hmac-sha1";
 static const char *const default_sizes = "16,64,256,1024,8192,16384";
 
-struct row {
-  const struct bench_case *c;
-  size_t size;
-  int verified; /* 1 ok, 0 not checked, -1 mismatch */
-  int skipped, failed;
-  char note[320];
-  struct bench_result ocf, direct;
-  struct bench_result dev[4]; /* through ocfd: DEV_SYNC, DEV_ASYNC, DEV_SHM, DEV_CDEV */
-  /* medians over the rounds of each round's rate ratio: framework/direct,
-   * and each daemon path/framework (NAN when not measured) */
-  double ratio, dev_ratio[4];
-};
-
-/* The daemon paths, in table / JSON order.  DEV_CDEV is a cryptodev program
- * under the preload shim; its ratio is to the direct path (one thread of
- * OpenSSL in the process, as `openssl speed` without an engine), the others'
- * to the in-process framework. */
-enum { DEV_SYNC, DEV_ASYNC, DEV_SHM, DEV_CDEV, NDEV };
-static const char *const dev_path[NDEV] = {"ocfd", "ocfd-async", "ocfd-shm", "cdev"};
 #ifdef OCF_HAVE_OCFDEV
-static const enum ocfdev_bench_mode dev_mode[NDEV] = {OCFDEV_BENCH_SYNC, OCFDEV_BENCH_ASYNC,
-                                                      OCFDEV_BENCH_SHM, OCFDEV_BENCH_SYNC};
+static const enum ocfdev_bench_mode dev_mode[] = {OCFDEV_BENCH_SYNC, OCFDEV_BENCH_ASYNC,
+                                                  OCFDEV_BENCH_SHM};
 #endif
 
-struct opts {
-  struct bench_params p;
-  const char *algs, *sizes, *json, *csv, *plot, *devices, *policy;
-  int workers, quiet, list, verify, rounds;
-  struct paper_opts paper; /* --figure / --table / --paper */
-  int seconds_set;
-  int only;         /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
-  int via_ocfd;     /* measure through the daemon too */
-  const char *ocfd; /* its socket (NULL with via_ocfd: a private daemon) */
-  pid_t priv_pid;   /* the private daemon */
-  char priv_dir[64], priv_sock[128];
+const struct path_info bench_paths[NPATH] = {
+    [P_OCF] = {"ocf", "framework", P_DIRECT},
+    [P_DIRECT] = {"direct", "OpenSSL direct", -1},
+    [P_OCF1] = {"ocf-1core", "framework, same core", P_DIRECT},
+    [P_DEV_SYNC] = {"ocfd", "ocfd", P_OCF},
+    [P_DEV_ASYNC] = {"ocfd-async", "ocfd-async", P_OCF},
+    [P_DEV_SHM] = {"ocfd-shm", "ocfd-shm", P_OCF},
+    /* a cryptodev program: relative to one thread of OpenSSL in the process */
+    [P_DEV_CDEV] = {"cdev", "cdev (CIOCCRYPT)", P_DIRECT},
 };
 
 void bench_usage(FILE *f) {
   fprintf(f,
           "usage: ocf bench [options]\n"
           "\n"
-          "Runs each (algorithm, size) case twice in one process: through the framework\n"
+          "Runs each (algorithm, size) case in one process through the framework\n"
           "(asynchronous ocf_dispatch, a window of requests in flight per thread) and as\n"
-          "direct OpenSSL EVP calls on the same data and key, and prints both side by side.\n"
+          "direct OpenSSL EVP calls on the same data and key, and prints them side by side:\n"
+          "requests per second and the CPU seconds each path used.  The framework runs\n"
+          "twice: with every thread of the process pinned to one CPU, as the direct path\n"
+          "is (same core: the per-core ratio), and on all CPUs (a multi-core speed-up\n"
+          "over one direct thread, and its efficiency per CPU second).\n"
           "\n"
           "  --alg A,B,...      algorithms, or cipher+mac chains like aes-128-cbc+hmac-sha1\n"
           "                     (see --list); default:\n"
@@ -97,6 +78,8 @@ void bench_usage(FILE *f) {
           "                     medians of the rounds' ratios (default 4)\n"
           "  --no-verify        skip the one-request output check against OpenSSL\n"
           "  --only ocf|direct  run one path only (for profiling; no ratio)\n"
+          "  --no-same-core     skip the framework's same-core run (the direct path then\n"
+          "                     runs unpinned)\n"
           "  --list             print all algorithm names and exit\n"
           "  --ipsec            ESP through libocfipsec instead (see ocf bench --ipsec --help)\n"
           "  --json FILE        write results as one JSON array ('-' = stdout)\n"
@@ -184,7 +167,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     O_OUT,
     O_EXPERIMENT,
     O_OCFD,
-    O_VIA
+    O_VIA,
+    O_NOSAME
   };
   static const struct option lo[] = {
       {"alg", required_argument, NULL, O_ALG},
@@ -215,6 +199,7 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       {"ocfd", required_argument, NULL, O_OCFD},
       {"experiment", required_argument, NULL, O_EXPERIMENT},
       {"via", required_argument, NULL, O_VIA},
+      {"no-same-core", no_argument, NULL, O_NOSAME},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -332,6 +317,9 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
       case O_QUIET:
         o->quiet = 1;
         break;
+      case O_NOSAME:
+        o->no_same_core = 1;
+        break;
       case O_NOVERIFY:
         o->verify = 0;
         break;
@@ -431,281 +419,6 @@ static int resolve_producer(struct bench_params *p) {
   for (int i = 0; i < n; i++) fprintf(stderr, " %s", st[i].name);
   fprintf(stderr, "%s\n", n ? "" : " none");
   return 2;
-}
-
-static double ratio_of(const struct row *r) {
-  if (!r->ocf.ok || !r->direct.ok) return NAN;
-  return r->ratio;
-}
-
-static void fmt_num(char *buf, size_t len, double v, const char *fmt) {
-  if (isfinite(v))
-    snprintf(buf, len, fmt, v);
-  else
-    snprintf(buf, len, "-");
-}
-
-static void print_path(FILE *f, const struct bench_result *r) {
-  char a[32], b[32], c[32], d[32];
-  if (!r->ok) {
-    fprintf(f, " | %9s %11s %8s %8s", "-", "-", "-", "-");
-    return;
-  }
-  fmt_num(a, sizeof(a), r->mbps, "%.1f");
-  fmt_num(b, sizeof(b), r->ops_per_s, "%.0f");
-  fmt_num(c, sizeof(c), r->p50_us, r->p50_us < 100 ? "%.2f" : "%.1f");
-  fmt_num(d, sizeof(d), r->p99_us, r->p99_us < 100 ? "%.2f" : "%.1f");
-  fprintf(f, " | %9s %11s %8s %8s", a, b, c, d);
-}
-
-static void print_table(FILE *f, const struct opts *o, const struct row *rows, int nrows,
-                        int workers) {
-  int has_null = 0, has_chain = 0, has_deflate = 0, has_notes = 0;
-  fprintf(f,
-          "ocf bench: libocf %s, %s\n"
-          "%d consumer thread%s x %d requests in flight (%s), %d framework worker%s;\n"
-          "%.2f s per case and path, in %d alternating round%s (ratios: their median)\n\n",
-          OCF_VERSION, OPENSSL_VERSION_TEXT, o->p.threads, o->p.threads == 1 ? "" : "s",
-          o->p.window, o->p.batch ? "ocf_dispatch_batch" : "ocf_dispatch from the callback",
-          workers, workers == 1 ? "" : "s", o->p.seconds, o->rounds, o->rounds == 1 ? "" : "s");
-  if (o->p.batch) fprintf(f, "(batches of up to %d requests)\n\n", o->p.batch);
-  fprintf(f, "%-26s %6s %3s %-9s | %-41s | %-41s |\n", "", "", "", "",
-          "              framework (ocf)", "            direct (OpenSSL EVP)");
-  fprintf(f, "%-26s %6s %3s %-9s | %9s %11s %8s %8s | %9s %11s %8s %8s | %9s\n", "algorithm",
-          "bytes", "thr", "producer", "Mbit/s", "req/s", "p50 us", "p99 us", "Mbit/s", "req/s",
-          "p50 us", "p99 us", "ocf/direct");
-  for (int i = 0; i < nrows; i++) {
-    const struct row *r = &rows[i];
-    has_null |= r->c->first->kind == BK_NULL;
-    has_chain |= r->c->second != NULL;
-    has_deflate |= r->c->first->kind == BK_DEFLATE;
-    fprintf(f, "%-26s %6zu %3d %-9.9s", r->c->name, r->size, o->p.threads,
-            r->ocf.producer[0] ? r->ocf.producer : "-");
-    print_path(f, &r->ocf);
-    print_path(f, &r->direct);
-    double q = ratio_of(r);
-    char ratio[32];
-    fmt_num(ratio, sizeof(ratio), q * 100.0, "%.1f%%");
-    fprintf(f, " | %9s", ratio);
-    if (r->note[0]) {
-      fprintf(f, "  [%d]", i + 1);
-      has_notes = 1;
-    }
-    fputc('\n', f);
-  }
-  fprintf(f,
-          "\nMbit/s and req/s count payload bytes (the size column) over wall time, all threads.\n"
-          "Latency: framework = ocf_dispatch to callback, including queueing behind the window "
-          "of %d;\n"
-          "direct = one request's EVP calls (context prepared once, IV reset per request).\n",
-          o->p.window);
-  if (has_null)
-    fprintf(f,
-            "null: the direct path is a memcpy of the buffer; the framework's NULL copies into "
-            "a separate output buffer.\n");
-  if (has_chain)
-    fprintf(f,
-            "cipher+mac: encrypt-then-MAC in one framework request; direct = two EVP "
-            "calls.\n");
-  if (has_deflate) fprintf(f, "deflate: direct = zlib raw deflate, default level.\n");
-  if (has_notes) {
-    fputc('\n', f);
-    for (int i = 0; i < nrows; i++)
-      if (rows[i].note[0]) fprintf(f, "[%d] %s\n", i + 1, rows[i].note);
-  }
-}
-
-/* dev_ratio: a daemon path's request rate relative to the in-process one. */
-static double dev_ratio(const struct row *r, int m) {
-  if (!r->dev[m].ok || !(m == DEV_CDEV ? r->direct.ok : r->ocf.ok)) return NAN;
-  return r->dev_ratio[m];
-}
-
-static void print_dev_path(FILE *f, const struct bench_result *r, double ratio, int with_ratio) {
-  char a[32], b[32], c[32];
-  fmt_num(a, sizeof(a), r->ok ? r->mbps : NAN, "%.1f");
-  fmt_num(b, sizeof(b), r->ok ? r->ops_per_s : NAN, "%.0f");
-  fmt_num(c, sizeof(c), ratio * 100.0, "%.1f%%");
-  if (with_ratio)
-    fprintf(f, " | %9s %10s %7s", a, b, c);
-  else
-    fprintf(f, " | %9s %10s", a, b);
-}
-
-/* ring_off: libocfdev was told to keep shared-memory requests on the socket. */
-static int ring_off(void) {
-  const char *v = getenv("OCFDEV_RING");
-  return v != NULL && strcmp(v, "0") == 0;
-}
-
-/* print_dev_table: the same cases through the daemon, beside in-process. */
-static void print_dev_table(FILE *f, const struct opts *o, const struct row *rows, int nrows) {
-  fprintf(f,
-          "\nthrough ocfd at %s%s: ocfd = one request at a time, data copied through the\n"
-          "socket; ocfd-async = %d in flight, copied; ocfd-shm = %d in flight in\n"
-          "shared memory (no copy), submitted through %s; %% = request rate relative to\n"
-          "in-process.  cdev = a /dev/crypto program under LD_PRELOAD=libocfpreload.so, one\n"
-          "CIOCCRYPT at a time (CIOCAUTHCRYPT for AEADs); %% = relative to direct OpenSSL.\n\n",
-          o->ocfd, o->priv_pid > 0 ? " (a private daemon for this run)" : "", o->p.window,
-          o->p.window, ring_off() ? "the socket ($OCFDEV_RING=0)" : "rings");
-  fprintf(f, "%-26s %6s | %-20s | %-20s | %-28s | %-28s | %-28s |\n", "", "", "     in-process",
-          "   ocfd (sync)", "   ocfd-async (copy)", "   ocfd-shm (zero-copy)",
-          "   cdev (CIOCCRYPT)");
-  fprintf(f, "%-26s %6s | %9s %10s | %9s %10s | %9s %10s %7s | %9s %10s %7s | %9s %10s %7s\n",
-          "algorithm", "bytes", "Mbit/s", "req/s", "Mbit/s", "req/s", "Mbit/s", "req/s", "%",
-          "Mbit/s", "req/s", "%", "Mbit/s", "req/s", "%");
-  for (int i = 0; i < nrows; i++) {
-    const struct row *r = &rows[i];
-    fprintf(f, "%-26s %6zu", r->c->name, r->size);
-    print_dev_path(f, &r->ocf, NAN, 0);
-    print_dev_path(f, &r->dev[DEV_SYNC], NAN, 0);
-    print_dev_path(f, &r->dev[DEV_ASYNC], dev_ratio(r, DEV_ASYNC), 1);
-    print_dev_path(f, &r->dev[DEV_SHM], dev_ratio(r, DEV_SHM), 1);
-    print_dev_path(f, &r->dev[DEV_CDEV], dev_ratio(r, DEV_CDEV), 1);
-    if (r->note[0]) fprintf(f, "  [%d]", i + 1);
-    fputc('\n', f);
-  }
-}
-
-static FILE *open_out(const char *path) {
-  if (strcmp(path, "-") == 0) return stdout;
-  FILE *f = fopen(path, "w");
-  if (f == NULL) fprintf(stderr, "ocf bench: cannot write %s: %s\n", path, strerror(errno));
-  return f;
-}
-
-static int close_out(FILE *f, const char *path) {
-  int bad_write = ferror(f);
-  if (f == stdout)
-    bad_write |= fflush(f) != 0;
-  else
-    bad_write |= fclose(f) != 0;
-  if (bad_write) fprintf(stderr, "ocf bench: error writing %s\n", path);
-  return bad_write;
-}
-
-static void json_obj(FILE *f, const struct row *r, const struct bench_result *res, const char *path,
-                     const struct opts *o, int *first) {
-  fprintf(f, "%s\n  {\"alg\": ", *first ? "" : ",");
-  *first = 0;
-  json_str(f, r->c->name);
-  fprintf(f, ", \"size\": %zu, \"path\": \"%s\", \"producer\": ", r->size, path);
-  json_str(f, res->producer);
-  fprintf(f, ", \"threads\": %d, \"mbps\": ", o->p.threads);
-  json_num(f, res->mbps);
-  fprintf(f, ", \"ops_per_s\": ");
-  json_num(f, res->ops_per_s);
-  fprintf(f, ", \"p50_us\": ");
-  json_num(f, res->p50_us);
-  fprintf(f, ", \"p99_us\": ");
-  json_num(f, res->p99_us);
-  if (strcmp(path, "ocf") == 0) {
-    fprintf(f, ", \"ratio\": ");
-    json_num(f, ratio_of(r));
-    fprintf(f, ", \"window\": %d, \"batch\": %d", o->p.window, o->p.batch);
-  }
-  for (int m = 0; m < NDEV; m++)
-    if (strcmp(path, dev_path[m]) == 0) {
-      /* relative to the in-process framework path of the same run; the
-       * cryptodev program relative to the direct path */
-      fprintf(f, m == DEV_CDEV ? ", \"ratio_direct\": " : ", \"ratio_inproc\": ");
-      json_num(f, dev_ratio(r, m));
-      fprintf(f,
-              ", \"window\": %d, \"socket\": ", m == DEV_SYNC || m == DEV_CDEV ? 1 : o->p.window);
-      json_str(f, o->ocfd);
-    }
-  fprintf(f, ", \"seconds\": ");
-  json_num(f, res->elapsed);
-  fprintf(f, ", \"ops\": %llu, \"verified\": %s}", (unsigned long long)res->ops,
-          r->verified > 0 ? "true" : "false");
-}
-
-static int write_json(const char *path, const struct row *rows, int nrows, const struct opts *o) {
-  FILE *f = open_out(path);
-  if (f == NULL) return 1;
-  int first = 1;
-  fputc('[', f);
-  for (int i = 0; i < nrows; i++) {
-    if (rows[i].ocf.ok) json_obj(f, &rows[i], &rows[i].ocf, "ocf", o, &first);
-    if (rows[i].direct.ok) json_obj(f, &rows[i], &rows[i].direct, "direct", o, &first);
-    for (int m = 0; m < NDEV; m++)
-      if (rows[i].dev[m].ok) json_obj(f, &rows[i], &rows[i].dev[m], dev_path[m], o, &first);
-  }
-  fputs(first ? "]\n" : "\n]\n", f);
-  return close_out(f, path);
-}
-
-static void csv_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.6g", v);
-}
-
-static int write_csv(const char *path, const struct row *rows, int nrows, const struct opts *o) {
-  FILE *f = open_out(path);
-  if (f == NULL) return 1;
-  fprintf(f,
-          "alg,size,path,producer,threads,mbps,ops_per_s,p50_us,p99_us,ratio,seconds,window,"
-          "batch,ops\n");
-  for (int i = 0; i < nrows; i++) {
-    const struct row *r = &rows[i];
-    for (int k = 0; k < 2 + NDEV; k++) {
-      const struct bench_result *res = k >= 2 ? &r->dev[k - 2] : k ? &r->direct : &r->ocf;
-      if (!res->ok) continue;
-      fprintf(f, "%s,%zu,%s,%s,%d,", r->c->name, r->size,
-              k >= 2 ? dev_path[k - 2]
-              : k    ? "direct"
-                     : "ocf",
-              res->producer, o->p.threads);
-      csv_num(f, res->mbps);
-      fputc(',', f);
-      fprintf(f, "%.0f,", res->ops_per_s);
-      csv_num(f, res->p50_us);
-      fputc(',', f);
-      csv_num(f, res->p99_us);
-      fputc(',', f);
-      if (!k) csv_num(f, ratio_of(r));
-      if (k >= 2) csv_num(f, dev_ratio(r, k - 2));
-      fputc(',', f);
-      csv_num(f, res->elapsed);
-      int window = k == 2 || k == 2 + DEV_CDEV ? 1 : k == 0 || k > 2 ? o->p.window : 0;
-      fprintf(f, ",%d,%d,%llu\n", window, k ? 0 : o->p.batch, (unsigned long long)res->ops);
-    }
-  }
-  return close_out(f, path);
-}
-
-/* plot_rows draws Mbit/s vs size, one line per (algorithm, path). */
-static int plot_rows(const char *dir, const struct row *rows, int nrows, const struct opts *o) {
-  struct plot *pl = calloc(1, sizeof(*pl));
-  if (pl == NULL) abort();
-  snprintf(pl->name, sizeof(pl->name), "bench");
-  snprintf(pl->title, sizeof(pl->title), "ocf bench: %d thread%s, %d in flight", o->p.threads,
-           o->p.threads == 1 ? "" : "s", o->p.window);
-  snprintf(pl->xlabel, sizeof(pl->xlabel), "request size (bytes)");
-  snprintf(pl->ylabel, sizeof(pl->ylabel), "Mbit/s");
-  pl->logx = pl->logy = 1;
-  struct plot_panel *pp = plot_panel_get(pl, "");
-  for (int i = 0; i < nrows; i++) {
-    char t[96];
-    snprintf(t, sizeof(t), "%.40s, framework", rows[i].c->name);
-    if (rows[i].ocf.ok) plot_add(plot_series_get(pp, t), (double)rows[i].size, rows[i].ocf.mbps);
-    snprintf(t, sizeof(t), "%.40s, OpenSSL direct", rows[i].c->name);
-    struct plot_series *s = rows[i].direct.ok ? plot_series_get(pp, t) : NULL;
-    if (s) s->dashed = 1;
-    if (s) plot_add(s, (double)rows[i].size, rows[i].direct.mbps);
-    for (int m = 0; m < NDEV; m++) {
-      if (!rows[i].dev[m].ok) continue;
-      snprintf(t, sizeof(t), "%.40s, %s", rows[i].c->name, dev_path[m]);
-      plot_add(plot_series_get(pp, t), (double)rows[i].size, rows[i].dev[m].mbps);
-    }
-  }
-  char msg[300];
-  int rc = plot_draw(pl, dir, msg, sizeof(msg));
-  if (rc != 0)
-    fprintf(stderr, "ocf bench: --plot: %s\n", msg);
-  else if (!o->quiet)
-    fprintf(stderr, "ocf bench: drew %s/bench.svg and %s/bench.png\n", dir, dir);
-  free(pl);
-  return rc != 0;
 }
 
 #ifdef OCF_HAVE_OCFDEV
@@ -809,11 +522,31 @@ static void stop_private_ocfd(struct opts *o) {
   o->priv_sock[0] = o->priv_dir[0] = '\0';
 }
 
-/* run_dev runs one timed round through the daemon and adds it to r. */
-static int run_dev(const struct bench_case *c, size_t size, int mode, const struct opts *o,
-                   double seconds, struct bench_result *r, double *lat_w) {
+/* run_cdev: a cryptodev program under the preload shim, in a child
+ * process: its CPU time counts with this process's. */
+static int run_cdev(const struct bench_case *c, size_t size, const struct opts *o, double seconds,
+                    struct bench_result *res, double *daemon_cpu, double *lat_w) {
+  double d0 = o->priv_pid > 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
+  double c0 = bench_cpu_seconds() + bench_children_cpu_seconds();
+  int e = bench_cdev_run(o->ocfd, c, size, seconds, res, lat_w);
+  double c1 = bench_cpu_seconds() + bench_children_cpu_seconds();
+  double d1 = d0 >= 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
+  if (e != 0) return e;
+  res->cpu_s += c1 - c0;
+  if (d0 >= 0 && d1 >= d0 && *daemon_cpu >= 0)
+    *daemon_cpu += d1 - d0;
+  else
+    *daemon_cpu = -1;
+  return 0;
+}
+
+/* run_dev runs one timed round through the daemon and adds it to res; the
+ * CPU time is this process's and, for a private daemon, the daemon's. */
+static int run_dev(const struct bench_case *c, size_t size, int k, const struct opts *o,
+                   double seconds, struct bench_result *res, double *daemon_cpu, double *lat_w) {
 #ifdef OCF_HAVE_OCFDEV
-  if (mode == DEV_CDEV) return bench_cdev_run(o->ocfd, c, size, seconds, r, lat_w);
+  if (k == P_DEV_CDEV) return run_cdev(c, size, o, seconds, res, daemon_cpu, lat_w);
+  int mode = k - P_DEV_SYNC;
   struct ocf_sessparam sp[2];
   memset(sp, 0, sizeof(sp));
   sp[0].alg = c->first->alg;
@@ -826,23 +559,32 @@ static int run_dev(const struct bench_case *c, size_t size, int mode, const stru
     sp[1].keylen = c->second->keylen;
   }
   struct ocfdev_bench_result br;
+  double d0 = o->priv_pid > 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
+  double c0 = bench_cpu_seconds();
   int e = ocfdev_bench_chain(o->ocfd, sp, o->p.sess_flags, size, dev_mode[mode], o->p.window,
                              seconds, &br);
+  double c1 = bench_cpu_seconds();
+  double d1 = d0 >= 0 ? bench_pid_cpu_seconds(o->priv_pid) : -1;
   if (e != 0) {
-    snprintf(r->msg, sizeof(r->msg), "%s", strerror(e));
-    if (e == EMSGSIZE || e == ENODEV || e == ENOTSUP) r->skipped = 1;
+    snprintf(res->msg, sizeof(res->msg), "%s", strerror(e));
+    if (e == EMSGSIZE || e == ENODEV || e == ENOTSUP) res->skipped = 1;
     return e;
   }
-  snprintf(r->producer, sizeof(r->producer), "%s", br.driver);
-  r->ops += br.ops;
-  r->elapsed += br.seconds;
+  snprintf(res->producer, sizeof(res->producer), "%s", br.driver);
+  res->ops += br.ops;
+  res->elapsed += br.seconds;
+  res->cpu_s += c1 - c0;
+  if (d0 >= 0 && d1 >= d0 && *daemon_cpu >= 0)
+    *daemon_cpu += d1 - d0;
+  else
+    *daemon_cpu = -1;
   /* percentiles of the rounds, weighted by their requests */
   lat_w[0] += br.p50_us * (double)br.ops;
   lat_w[1] += br.p99_us * (double)br.ops;
   return 0;
 #else
-  (void)c, (void)size, (void)mode, (void)o, (void)seconds, (void)lat_w;
-  snprintf(r->msg, sizeof(r->msg), "built without libocfdev");
+  (void)c, (void)size, (void)k, (void)o, (void)seconds, (void)lat_w, (void)daemon_cpu;
+  snprintf(res->msg, sizeof(res->msg), "built without libocfdev");
   return ENOTSUP;
 #endif
 }
@@ -868,6 +610,64 @@ static double median_of(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+int bench_same_core_path(const struct opts *o) {
+  if (o->active[P_OCF1]) return P_OCF1;
+  if (o->ncpus == 1 && o->active[P_OCF]) return P_OCF;
+  return -1;
+}
+
+double bench_ratio(const struct row *r, int k) {
+  int b = bench_paths[k].base;
+  if (b < 0 || !r->res[k].ok || !r->res[b].ok) return NAN;
+  return r->ratio[k];
+}
+
+double bench_cpu_of(const struct row *r, int k) {
+  double c = r->res[k].cpu_s;
+  if (k >= P_DEV_SYNC && r->daemon_cpu[k] > 0) c += r->daemon_cpu[k];
+  return c;
+}
+
+double bench_eff(const struct row *r, const struct opts *o, int k) {
+  const struct bench_result *a = &r->res[k], *d = &r->res[P_DIRECT];
+  double ca = bench_cpu_of(r, k), cd = d->cpu_s;
+  (void)o;
+  if (!a->ok || !d->ok || !(ca > 0) || !(cd > 0) || d->ops == 0) return NAN;
+  return ((double)a->ops / ca) / ((double)d->ops / cd);
+}
+
+/* The pinning in force: -1 none (all CPUs), else the same-core CPU. */
+static int pinned = -1;
+
+static void pin_for(const struct opts *o, int k) {
+  int want = -1;
+  if (o->same_cpu >= 0 && o->active[P_OCF1] && (k == P_OCF1 || k == P_DIRECT)) want = o->same_cpu;
+  if (want == pinned) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  if (want >= 0) CPU_SET(want, &one);
+  int e = bench_pin_all(want >= 0 ? &one : &o->all);
+  if (e != 0) fprintf(stderr, "ocf bench: warning: sched_setaffinity: %s\n", strerror(e));
+  pinned = want;
+}
+
+/* run_path runs one round of path k; 0 or an errno (res->msg says why). */
+static int run_path(struct row *r, int k, const uint8_t *data, const struct opts *o,
+                    const struct bench_params *p, struct sampler *samp, double *lat_w) {
+  pin_for(o, k);
+  switch (k) {
+    case P_OCF:
+    case P_OCF1:
+      return bench_run_ocf(r->c, r->size, data, p, samp, &r->res[k]);
+    case P_DIRECT:
+      return bench_run_direct(r->c, r->size, data, p, samp, &r->res[k]);
+    default:
+      return run_dev(r->c, r->size, k, o, p->seconds, &r->res[k], &r->daemon_cpu[k], lat_w);
+  }
+}
+
+static int is_dev(int k) { return k >= P_DEV_SYNC; }
+
 static void run_row(struct row *r, const struct opts *o) {
   size_t size = r->size;
   uint8_t *data = bench_alloc(size);
@@ -875,20 +675,28 @@ static void run_row(struct row *r, const struct opts *o) {
   char msg[200] = "";
   int n = o->p.threads;
   struct bench_params warm = o->p, round = o->p;
-  struct bench_result scratch;
-  struct sampler *so = calloc((size_t)n, sizeof(*so)), *sd = calloc((size_t)n, sizeof(*sd));
-  struct sampler *sw = calloc((size_t)n, sizeof(*sw));
-  if (so == NULL || sd == NULL || sw == NULL) abort();
+  struct sampler *samp[NPATH] = {NULL}, *sw = calloc((size_t)n, sizeof(*sw));
+  if (sw == NULL) abort();
+  for (int k = 0; k < NPATH; k++) {
+    if (!o->active[k] || is_dev(k)) continue;
+    samp[k] = calloc((size_t)n, sizeof(*samp[k]));
+    if (samp[k] == NULL) abort();
+    for (int i = 0; i < n; i++)
+      if (sampler_init(&samp[k][i], BENCH_SAMPLE_CAP)) abort();
+  }
   for (int i = 0; i < n; i++)
-    if (sampler_init(&so[i], BENCH_SAMPLE_CAP) || sampler_init(&sd[i], BENCH_SAMPLE_CAP) ||
-        sampler_init(&sw[i], BENCH_SAMPLE_CAP / 16))
-      abort();
+    if (sampler_init(&sw[i], BENCH_SAMPLE_CAP / 16)) abort();
   /* a short unmeasured run first warms caches, the allocator and the
-   * framework's threads for both paths alike */
+   * framework's threads for every path alike */
   warm.seconds = o->p.seconds * 0.1 < 0.05 ? o->p.seconds * 0.1 : 0.05;
   round.seconds = o->p.seconds / o->rounds;
+  int bad[NPATH] = {0};
+  double lat_w[NPATH][2] = {{0}};
+  double *q = NULL;
+  int nq[NPATH] = {0};
 
   if (o->verify) {
+    pin_for(o, P_OCF);
     int e = bench_ocf_verify(r->c, size, data, &o->p, msg, sizeof(msg));
     if (e == EMSGSIZE || e == ENODEV) {
       r->skipped = 1;
@@ -906,104 +714,97 @@ static void run_row(struct row *r, const struct opts *o) {
       r->verified = 1;
     }
   }
-  int do_ocf = o->only != 2, do_direct = o->only != 1;
-  memset(&scratch, 0, sizeof(scratch));
-  if (do_ocf) bench_run_ocf(r->c, size, data, &warm, sw, &scratch);
-  memset(&scratch, 0, sizeof(scratch));
-  if (do_direct) bench_run_direct(r->c, size, data, &warm, sw, &scratch);
-  int ocf_bad = 0, direct_bad = 0, dev_bad[NDEV] = {0};
-  double lat_w[NDEV][2] = {{0}};
-  if (o->via_ocfd) { /* warm the daemon's threads and pages too */
+  for (int k = 0; k < NPATH; k++) {
+    if (!o->active[k]) continue;
     struct bench_result tmp;
-    double tw[2];
-    for (int m = 0; m < NDEV; m++) {
-      memset(&tmp, 0, sizeof(tmp));
-      if (run_dev(r->c, size, m, o, warm.seconds, &tmp, tw) != 0) {
-        dev_bad[m] = 1;
-        r->dev[m] = tmp;
-      }
+    double tw[2] = {0}, dc = 0;
+    memset(&tmp, 0, sizeof(tmp));
+    int e = is_dev(k) ? run_dev(r->c, size, k, o, warm.seconds, &tmp, &dc, tw)
+                      : (pin_for(o, k), k == P_DIRECT
+                                            ? bench_run_direct(r->c, size, data, &warm, sw, &tmp)
+                                            : bench_run_ocf(r->c, size, data, &warm, sw, &tmp));
+    if (e != 0 && is_dev(k)) { /* the daemon path cannot run: say so, measure the others */
+      bad[k] = 1;
+      r->res[k] = tmp;
     }
   }
   /* Each round runs every path once, in reverse order every other round, so
    * that a machine whose speed drifts during the run favours none of them;
    * the ratios reported are the medians of each round's ratios. */
-  double *q = calloc((size_t)o->rounds * (1 + NDEV), sizeof(*q));
+  q = calloc((size_t)o->rounds * NPATH, sizeof(*q));
   if (q == NULL) abort();
-  int nq[1 + NDEV] = {0};
-  for (int k = 0; k < o->rounds && !ocf_bad && !direct_bad; k++) {
-    double rate[2 + NDEV];
-    for (int p = 0; p < 2 + NDEV; p++) rate[p] = NAN;
-    for (int step = 0; step < 2 + NDEV; step++) {
-      int path = k % 2 ? 1 + NDEV - step : step; /* 0 ocf, 1 direct, 2.. daemon paths */
-      struct bench_result *res = path == 0 ? &r->ocf : path == 1 ? &r->direct : &r->dev[path - 2];
+  int order[NPATH], npaths = 0;
+  for (int k = 0; k < NPATH; k++)
+    if (o->active[k]) order[npaths++] = k;
+  for (int rd = 0; rd < o->rounds && !bad[P_OCF] && !bad[P_DIRECT] && !bad[P_OCF1]; rd++) {
+    double rate[NPATH];
+    for (int k = 0; k < NPATH; k++) rate[k] = NAN;
+    for (int step = 0; step < npaths; step++) {
+      int k = order[rd % 2 ? npaths - 1 - step : step];
+      if (bad[k]) continue;
+      struct bench_result *res = &r->res[k];
       uint64_t ops0 = res->ops;
       double el0 = res->elapsed;
-      int bad;
-      if (path == 0 && do_ocf)
-        bad = ocf_bad = bench_run_ocf(r->c, size, data, &round, so, &r->ocf) != 0;
-      else if (path == 1 && do_direct)
-        bad = direct_bad = bench_run_direct(r->c, size, data, &round, sd, &r->direct) != 0;
-      else if (path >= 2 && o->via_ocfd && !dev_bad[path - 2])
-        bad = dev_bad[path - 2] =
-            run_dev(r->c, size, path - 2, o, round.seconds, res, lat_w[path - 2]) != 0;
-      else
-        continue;
-      if (!bad && res->elapsed > el0) rate[path] = (double)(res->ops - ops0) / (res->elapsed - el0);
+      bad[k] = run_path(r, k, data, o, &round, samp[k], lat_w[k]) != 0;
+      if (!bad[k] && res->elapsed > el0) rate[k] = (double)(res->ops - ops0) / (res->elapsed - el0);
     }
-    if (rate[1] > 0 && isfinite(rate[0])) q[nq[0]++] = rate[0] / rate[1];
-    for (int m = 0; m < NDEV; m++) {
-      double base = m == DEV_CDEV ? rate[1] : rate[0];
-      if (base > 0 && isfinite(rate[2 + m]))
-        q[(size_t)o->rounds * (1 + m) + nq[1 + m]++] = rate[2 + m] / base;
+    for (int k = 0; k < NPATH; k++) {
+      int b = bench_paths[k].base;
+      if (b >= 0 && rate[b] > 0 && isfinite(rate[k]))
+        q[(size_t)o->rounds * (size_t)k + (size_t)nq[k]++] = rate[k] / rate[b];
     }
   }
-  r->ratio = median_of(q, nq[0]);
-  for (int m = 0; m < NDEV; m++)
-    r->dev_ratio[m] = median_of(q + (size_t)o->rounds * (1 + m), nq[1 + m]);
-  free(q);
-  for (int m = 0; o->via_ocfd && m < NDEV; m++) {
-    if (!dev_bad[m]) {
-      finish_dev(&r->dev[m], size, lat_w[m]);
+  for (int k = 0; k < NPATH; k++) r->ratio[k] = median_of(q + (size_t)o->rounds * (size_t)k, nq[k]);
+  for (int k = 0; k < NPATH; k++) {
+    if (!o->active[k]) continue;
+    struct bench_result *res = &r->res[k];
+    if (!bad[k]) {
+      if (is_dev(k))
+        finish_dev(res, size, lat_w[k]);
+      else
+        bench_finish_result(res, size, samp[k], n);
       continue;
     }
-    r->dev[m].ok = 0;
-    if (!r->dev[m].skipped) r->failed = 1;
-    if (!r->note[0])
-      snprintf(r->note, sizeof(r->note), "%s %zu B through ocfd (%s) %s: %s", r->c->name, size,
-               dev_path[m], r->dev[m].skipped ? "skipped" : "failed", r->dev[m].msg);
+    res->ok = 0;
+    if (res->skipped && (k == P_OCF || k == P_OCF1)) r->skipped = 1;
+    if (!res->skipped) r->failed = 1;
+    if (!r->note[0] || k == P_OCF)
+      snprintf(r->note, sizeof(r->note), "%s %zu B %s path %s: %s", r->c->name, size,
+               bench_paths[k].name, res->skipped ? "skipped" : "failed", res->msg);
   }
-  if (ocf_bad) {
-    if (r->ocf.skipped)
-      r->skipped = 1;
-    else
-      r->failed = 1;
-    snprintf(r->note, sizeof(r->note), "%s %zu B framework path %s: %s", r->c->name, size,
-             r->ocf.skipped ? "skipped" : "failed", r->ocf.msg);
-  } else if (do_ocf) {
-    bench_finish_result(&r->ocf, size, so, n);
-  }
-  if (direct_bad) {
-    r->failed = 1;
-    if (!r->note[0])
-      snprintf(r->note, sizeof(r->note), "%s %zu B direct path failed: %s", r->c->name, size,
-               r->direct.msg);
-  } else if (do_direct) {
-    bench_finish_result(&r->direct, size, sd, n);
-  }
-  if (r->ocf.ok && r->ocf.eagain && !r->note[0])
+  if (r->res[P_OCF].ok && r->res[P_OCF].eagain && !r->note[0])
     snprintf(r->note, sizeof(r->note), "%s %zu B: %llu requests came back with EAGAIN (migrated)",
-             r->c->name, size, (unsigned long long)r->ocf.eagain);
+             r->c->name, size, (unsigned long long)r->res[P_OCF].eagain);
 out:
-  for (int i = 0; i < n; i++) {
-    sampler_free(&so[i]);
-    sampler_free(&sd[i]);
-    sampler_free(&sw[i]);
+  pin_for(o, P_OCF);
+  free(q);
+  for (int k = 0; k < NPATH; k++) {
+    if (samp[k] == NULL) continue;
+    for (int i = 0; i < n; i++) sampler_free(&samp[k][i]);
+    free(samp[k]);
   }
-  free(so);
-  free(sd);
+  for (int i = 0; i < n; i++) sampler_free(&sw[i]);
   free(sw);
   OPENSSL_cleanse(data, size);
   free(data);
+}
+
+/* choose_paths sets o->active and the CPUs the same-core paths use. */
+static void choose_paths(struct opts *o) {
+  if (bench_affinity(&o->all) != 0) {
+    CPU_ZERO(&o->all);
+    CPU_SET(0, &o->all);
+  }
+  o->ncpus = CPU_COUNT(&o->all);
+  o->same_cpu = -1;
+  o->active[P_OCF] = o->only != 2;
+  o->active[P_DIRECT] = o->only != 1;
+  /* the same-core run only differs from the other when there are others */
+  if (o->ncpus > 1 && !o->no_same_core && o->only != 2) {
+    o->active[P_OCF1] = 1;
+    o->same_cpu = bench_first_cpu(&o->all);
+  }
+  for (int k = P_DEV_SYNC; k < NPATH; k++) o->active[k] = o->via_ocfd && o->only != 2;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -1061,6 +862,7 @@ int cmd_bench(int argc, char **argv) {
   free_list(names, nalg);
   if (rc) goto out_free;
 
+  choose_paths(&o);
   struct ocf_init_opts io = {.workers = o.workers, .devices = o.devices, .policy = o.policy};
   int e = ocf_init(&io);
   if (e != 0) {
@@ -1068,6 +870,7 @@ int cmd_bench(int argc, char **argv) {
     rc = 1;
     goto out_free;
   }
+  o.workers_eff = o.workers ? o.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
   char msg[200];
   if (bench_direct_load_providers(msg, sizeof(msg)) != 0)
     fprintf(stderr, "ocf bench: warning: %s\n", msg);
@@ -1096,14 +899,12 @@ int cmd_bench(int argc, char **argv) {
   }
   if (progress) fprintf(stderr, "\r\033[K");
 
-  int workers = o.workers;
-  if (workers == 0) workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  if (!o.quiet) print_table(json_stdout || csv_stdout ? stderr : stdout, &o, rows, nrows, workers);
-  if (!o.quiet && o.via_ocfd)
-    print_dev_table(json_stdout || csv_stdout ? stderr : stdout, &o, rows, nrows);
-  if (o.json && write_json(o.json, rows, nrows, &o)) rc = 1;
-  if (o.csv && write_csv(o.csv, rows, nrows, &o)) rc = 1;
-  if (o.plot && plot_rows(o.plot, rows, nrows, &o)) rc = 1;
+  FILE *tf = json_stdout || csv_stdout ? stderr : stdout;
+  if (!o.quiet) bench_print_table(tf, &o, rows, nrows);
+  if (!o.quiet && o.via_ocfd) bench_print_dev_table(tf, &o, rows, nrows);
+  if (o.json && bench_write_json(o.json, rows, nrows, &o)) rc = 1;
+  if (o.csv && bench_write_csv(o.csv, rows, nrows, &o)) rc = 1;
+  if (o.plot && bench_plot_rows(o.plot, rows, nrows, &o)) rc = 1;
   for (int i = 0; i < nrows; i++)
     if (rows[i].failed || rows[i].verified < 0) rc = 1;
 

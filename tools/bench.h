@@ -4,6 +4,7 @@
 #define OCF_TOOLS_BENCH_H
 
 #include <ocf/ocf.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,13 +58,18 @@ struct bench_result {
   uint64_t ops;
   uint64_t eagain; /* migrations seen (resubmitted) */
   double elapsed;  /* seconds */
+  double cpu_s;    /* CPU seconds the process (all threads) used over the measured rounds */
   double mbps, ops_per_s, p50_us, p99_us;
 };
 
-/* Latency sampler: keeps up to cap samples (reservoir sampling beyond that). */
+/* Latency sampler: keeps up to cap samples (reservoir sampling beyond that).
+ * Adds from the owning thread and concurrent adds from other threads keep
+ * separate reservoirs, so that the owner pays no atomic operation. */
 struct sampler {
   uint64_t *v;
   size_t cap;
+  uint64_t *vmt; /* the reservoir of concurrent adds */
+  size_t capmt;
   _Atomic uint64_t n; /* samples offered (concurrent adds use this) */
   uint64_t ln;        /* samples offered (single-thread adds use this) */
   uint64_t next_skip; /* Algorithm L state for single-thread adds */
@@ -84,6 +90,15 @@ uint64_t sampler_count(const struct sampler *s);
  * writes the p50 and p99 in microseconds. */
 void sampler_percentiles(struct sampler *const *s, int n, double *p50_us, double *p99_us);
 void *bench_alloc(size_t len); /* 64-byte aligned, zeroed; abort on failure */
+
+/* bench_cpu.c */
+double bench_cpu_seconds(void);          /* this process, all threads */
+double bench_pid_cpu_seconds(int pid);   /* another process, all threads; < 0 if unknown */
+double bench_children_cpu_seconds(void); /* children of this process that were waited for */
+int bench_affinity(cpu_set_t *set);      /* the calling thread's allowed CPUs */
+int bench_pin_all(const cpu_set_t *set); /* every thread of this process */
+int bench_first_cpu(const cpu_set_t *set);
+void bench_cpu_list(const cpu_set_t *set, char *buf, size_t len); /* "0-3,6" */
 
 /* bench_algs.c */
 extern const struct bench_alg bench_algs[];
@@ -110,9 +125,11 @@ int bench_direct_op(struct bench_direct *d, uint8_t *buf, const uint8_t *data, u
 void bench_direct_free(struct bench_direct *d);
 size_t bench_out_len(size_t size); /* separate output room for deflate/NULL */
 /* bench_run_direct and bench_run_ocf run one timed round of p->seconds with
- * p->threads threads: they add to r->ops, r->elapsed and r->eagain, and add
- * each thread's latency samples to samp[thread].  bench_finish_result turns
- * the sums into rates and percentiles. */
+ * p->threads threads: they add to r->ops, r->elapsed, r->cpu_s and
+ * r->eagain, and add each thread's latency samples to samp[thread].  cpu_s
+ * is the process's CPU time from the moment the threads start measuring
+ * until the last of them has stopped.  bench_finish_result turns the sums
+ * into rates and percentiles. */
 int bench_run_direct(const struct bench_case *c, size_t size, const uint8_t *data,
                      const struct bench_params *p, struct sampler *samp, struct bench_result *r);
 int bench_direct_load_providers(char *msg, size_t msglen);

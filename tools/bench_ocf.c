@@ -3,7 +3,12 @@
  * asynchronous consumer API.  Without --batch every callback resubmits its
  * own request with ocf_dispatch; with --batch N the callbacks hand finished
  * requests back to the consumer thread, which resubmits them with
- * ocf_dispatch_batch, at most N per call. */
+ * ocf_dispatch_batch, at most N per call.
+ *
+ * Callbacks may run on the consumer thread itself (the framework ran the
+ * request in the caller's thread) or on a framework thread.  On its own
+ * thread a callback pays no atomic operation, as the direct path pays none:
+ * the bookkeeping of callbacks from other threads is kept apart. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <openssl/crypto.h>
@@ -25,7 +30,10 @@ struct othread;
 struct oreq {
   struct ocf_req req;
   struct othread *th;
-  uint64_t t0; /* when it was (re)dispatched */
+  uint64_t t0;  /* when it was (re)dispatched, if this completion is timed */
+  unsigned n;   /* its completions so far */
+  uint64_t ops; /* of them, successful: a slot's callbacks never overlap, so
+                   counting here needs no atomic operation on a shared line */
   struct oreq *link;
   uint8_t *buf, *out;
 };
@@ -49,18 +57,22 @@ struct othread {
   _Atomic uint64_t t_end;
   _Atomic int inflight;
   _Atomic uint64_t eagain;
-  _Atomic int in_cb;    /* callbacks still running: th must outlive them */
-  struct sampler *samp; /* one sample per completed request: counts them too */
-  uint64_t samples_before;
+  _Atomic int in_cb;    /* --batch callbacks on other threads still running */
+  struct sampler *samp; /* latency samples */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int done; /* guarded by mu */
-  /* --batch: finished requests come back through this stack */
+  /* --batch: finished requests come back through this stack, or through
+   * own_list when their callback ran on this thread */
   _Atomic(struct oreq *) stack;
+  struct oreq *own_list;
   _Atomic uint32_t sleeping;
   int err;
   char msg[160];
 };
+
+/* The consumer thread a callback runs on, if it is one. */
+static __thread struct othread *tl_self;
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ns) {
   struct timespec ts = {0, ns};
@@ -77,26 +89,38 @@ static void fail_run(struct othread *th, int err) {
   atomic_store(&th->run->stop, 1);
 }
 
-/* finish retires one request slot; the last one wakes the consumer thread. */
+/* finish retires one request slot; the last one wakes the consumer thread.
+ * now: the clock if already read, else 0. */
 static void finish(struct othread *th, uint64_t now) {
+  if (now == 0) now = bench_now_ns();
   uint64_t prev = atomic_load_explicit(&th->t_end, memory_order_relaxed);
   while (now > prev && !atomic_compare_exchange_weak(&th->t_end, &prev, now)) {
   }
   if (atomic_fetch_sub(&th->inflight, 1) == 1) {
-    pthread_mutex_lock(&th->mu);
-    th->done = 1;
-    pthread_cond_signal(&th->cv);
-    pthread_mutex_unlock(&th->mu);
     if (th->batch) {
       atomic_store(&th->sleeping, 0);
       futex_wake(&th->sleeping);
     }
+    /* the consumer thread may go, and free th, once this is unlocked */
+    pthread_mutex_lock(&th->mu);
+    th->done = 1;
+    pthread_cond_signal(&th->cv);
+    pthread_mutex_unlock(&th->mu);
   }
 }
 
-/* account records a completion; returns 1 if the request should go again. */
-static int account(struct othread *th, struct oreq *o, uint64_t now) {
+/* Latency is sampled, as on the direct path: one completion in LAT_EVERY of
+ * each request slot is timed from its dispatch, and the deadline is checked
+ * when the clock is read.  Reading the clock on every request cost about as
+ * much as a small request through the framework. */
+#define LAT_EVERY 16
+
+/* account records a completion and sets *now when it read the clock (else
+ * 0); returns 1 if the request should go again. */
+static int account(struct othread *th, struct oreq *o, int own, uint64_t *now) {
   int e = o->req.error;
+  unsigned n = ++o->n % LAT_EVERY;
+  *now = 0;
   if (e == EAGAIN) {
     /* the session migrated: req.sid already holds the new id */
     atomic_fetch_add(&th->eagain, 1);
@@ -104,35 +128,62 @@ static int account(struct othread *th, struct oreq *o, uint64_t now) {
     fail_run(th, e);
     return 0;
   } else {
-    sampler_add_mt(th->samp, now - o->t0);
+    o->ops++;
   }
-  return now < th->deadline && !atomic_load_explicit(&th->run->stop, memory_order_relaxed);
+  /* n == LAT_EVERY - 1: the next completion is timed from here */
+  if (n == 0 || n == LAT_EVERY - 1) {
+    *now = bench_now_ns();
+    if (n == 0 && e == 0 && o->t0 != 0) {
+      if (own)
+        sampler_add(th->samp, *now - o->t0);
+      else
+        sampler_add_mt(th->samp, *now - o->t0);
+    }
+    if (*now >= th->deadline) {
+      atomic_store_explicit(&th->run->stop, 1, memory_order_relaxed);
+      return 0;
+    }
+  }
+  return !atomic_load_explicit(&th->run->stop, memory_order_relaxed);
 }
 
+/* the dispatch time of the next round of slot o, if it is to be timed */
+static uint64_t next_t0(const struct oreq *o, uint64_t now) {
+  return o->n % LAT_EVERY == LAT_EVERY - 1 ? now : 0;
+}
+
+/* Once its request is resubmitted, or its slot retired, a callback touches
+ * nothing of th: the last slot retired lets the consumer thread go. */
 static void cb_resubmit(struct ocf_req *req) {
   struct oreq *o = (struct oreq *)req;
   struct othread *th = o->th;
-  uint64_t now = bench_now_ns();
-  atomic_fetch_add(&th->in_cb, 1);
-  if (account(th, o, now)) {
-    o->t0 = now;
+  uint64_t now;
+  if (account(th, o, tl_self == th, &now)) {
+    o->t0 = next_t0(o, now);
     int e = ocf_dispatch(req);
-    if (e != 0) {
-      fail_run(th, e);
-      finish(th, now);
-    }
-  } else {
-    finish(th, now);
+    if (e == 0) return;
+    fail_run(th, e);
   }
-  atomic_fetch_sub(&th->in_cb, 1);
+  finish(th, now);
 }
 
 static void cb_return(struct ocf_req *req) {
   struct oreq *o = (struct oreq *)req;
   struct othread *th = o->th;
-  uint64_t now = bench_now_ns();
+  uint64_t now;
+  int own = tl_self == th;
+  if (own) {
+    /* inside this thread's own ocf_dispatch_batch: a plain list will do */
+    if (!account(th, o, 1, &now)) {
+      finish(th, now);
+    } else {
+      o->link = th->own_list;
+      th->own_list = o;
+    }
+    return;
+  }
   atomic_fetch_add(&th->in_cb, 1);
-  if (!account(th, o, now)) {
+  if (!account(th, o, 0, &now)) {
     finish(th, now);
   } else {
     struct oreq *head = atomic_load_explicit(&th->stack, memory_order_relaxed);
@@ -373,12 +424,14 @@ static void *ocf_thread(void *arg) {
   struct ocf_req **arr = calloc((size_t)n, sizeof(*arr));
   if (arr == NULL) abort();
   atomic_store(&th->inflight, n);
+  tl_self = th;
   pthread_barrier_wait(&th->run->bar);
   uint64_t now = bench_now_ns();
   th->t_start = now;
   th->deadline = now + (uint64_t)(th->seconds * 1e9);
   for (int i = 0; i < n; i++) {
-    th->reqs[i].t0 = now;
+    th->reqs[i].t0 = 0;
+    th->reqs[i].n = 0;
     arr[i] = &th->reqs[i].req;
   }
   if (th->batch == 0) {
@@ -395,7 +448,9 @@ static void *ocf_thread(void *arg) {
     submit_batch(th, arr, n, now);
     while (atomic_load(&th->inflight) > 0) {
       check_stuck(th);
-      struct oreq *o = atomic_exchange(&th->stack, NULL);
+      struct oreq *o = th->own_list;
+      th->own_list = NULL;
+      if (o == NULL) o = atomic_exchange(&th->stack, NULL);
       if (o == NULL) {
         for (int spin = 0; spin < 64 && atomic_load(&th->stack) == NULL; spin++)
           __builtin_ia32_pause();
@@ -408,9 +463,10 @@ static void *ocf_thread(void *arg) {
       }
       int k = 0;
       now = bench_now_ns();
+      if (now >= th->deadline) atomic_store(&th->run->stop, 1);
       for (; o != NULL; o = o->link) {
-        if (now < th->deadline && !atomic_load(&th->run->stop)) {
-          o->t0 = now;
+        if (!atomic_load(&th->run->stop)) {
+          o->t0 = next_t0(o, now);
           arr[k++] = &o->req;
         } else {
           finish(th, now);
@@ -428,6 +484,7 @@ static void *ocf_thread(void *arg) {
     if (!th->done) check_stuck(th);
   }
   pthread_mutex_unlock(&th->mu);
+  tl_self = NULL;
   free(arr);
   return NULL;
 }
@@ -440,7 +497,8 @@ int bench_run_ocf(const struct bench_case *c, size_t size, const uint8_t *data,
   if (th == NULL) abort();
   atomic_init(&run.stop, 0);
   atomic_init(&run.err, 0);
-  pthread_barrier_init(&run.bar, NULL, (unsigned)n);
+  /* the caller joins the barrier to read the CPU clock when they start */
+  pthread_barrier_init(&run.bar, NULL, (unsigned)n + 1);
   for (int i = 0; i < n; i++) {
     pthread_mutex_init(&th[i].mu, NULL);
     pthread_cond_init(&th[i].cv, NULL);
@@ -456,7 +514,6 @@ int bench_run_ocf(const struct bench_case *c, size_t size, const uint8_t *data,
     t->window = p->window;
     t->batch = p->batch;
     t->samp = &samp[opened];
-    t->samples_before = sampler_count(t->samp);
     if ((err = open_session(c, size, p, &t->sid, drv, sizeof(drv), r->msg, sizeof(r->msg))) != 0)
       break;
     /* threads whose sessions land on different producers are listed together */
@@ -486,11 +543,16 @@ int bench_run_ocf(const struct bench_case *c, size_t size, const uint8_t *data,
       abort();
     }
   }
+  double cpu0 = 0;
+  if (started == n && n > 0) {
+    pthread_barrier_wait(&run.bar);
+    cpu0 = bench_cpu_seconds();
+  }
   uint64_t t0 = UINT64_MAX, t1 = 0;
   for (int i = 0; i < started; i++) {
     pthread_join(th[i].tid, NULL);
     while (atomic_load(&th[i].in_cb) != 0) sched_yield();
-    r->ops += sampler_count(th[i].samp) - th[i].samples_before;
+    for (int j = 0; j < th[i].window; j++) r->ops += th[i].reqs[j].ops;
     r->eagain += atomic_load(&th[i].eagain);
     if (th[i].t_start < t0) t0 = th[i].t_start;
     if (atomic_load(&th[i].t_end) > t1) t1 = atomic_load(&th[i].t_end);
@@ -501,10 +563,12 @@ int bench_run_ocf(const struct bench_case *c, size_t size, const uint8_t *data,
     err = rerr;
     if (r->msg[0] == 0) snprintf(r->msg, sizeof(r->msg), "request failed: %s", ocf_strerror(rerr));
   }
-  if (err == 0 && t1 > t0)
+  if (err == 0 && t1 > t0) {
     r->elapsed += (double)(t1 - t0) / 1e9;
-  else if (err == EMSGSIZE || err == ENODEV)
+    r->cpu_s += bench_cpu_seconds() - cpu0;
+  } else if (err == EMSGSIZE || err == ENODEV) {
     r->skipped = 1;
+  }
   for (int i = 0; i < opened; i++) {
     struct othread *t = &th[i];
     close_session(t->sid);

@@ -45,6 +45,13 @@ int sampler_init(struct sampler *s, size_t cap) {
   s->v = calloc(cap, sizeof(*s->v));
   if (s->v == NULL) return 12; /* ENOMEM */
   s->cap = cap;
+  s->capmt = cap / 4 ? cap / 4 : 1;
+  s->vmt = calloc(s->capmt, sizeof(*s->vmt));
+  if (s->vmt == NULL) {
+    free(s->v);
+    s->v = NULL;
+    return 12; /* ENOMEM */
+  }
   atomic_init(&s->n, 0);
   s->rng = (uint64_t)(uintptr_t)s ^ bench_now_ns();
   return 0;
@@ -52,7 +59,8 @@ int sampler_init(struct sampler *s, size_t cap) {
 
 void sampler_free(struct sampler *s) {
   free(s->v);
-  s->v = NULL;
+  free(s->vmt);
+  s->v = s->vmt = NULL;
 }
 
 /* Reservoir sampling (Algorithm R) whose random draw is a hash of the sample
@@ -60,11 +68,11 @@ void sampler_free(struct sampler *s) {
 void sampler_add_mt(struct sampler *s, uint64_t ns) {
   uint64_t i = atomic_fetch_add_explicit(&s->n, 1, memory_order_relaxed);
   uint64_t j = i;
-  if (i >= s->cap) {
+  if (i >= s->capmt) {
     j = mix64(i ^ (uint64_t)(uintptr_t)s) % (i + 1);
-    if (j >= s->cap) return;
+    if (j >= s->capmt) return;
   }
-  __atomic_store_n(&s->v[j], ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->vmt[j], ns, __ATOMIC_RELAXED);
 }
 
 /* Algorithm L: after the reservoir is full, jump straight to the next sample
@@ -99,26 +107,43 @@ static int cmp_wsample(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* The reservoirs of a sampler: its own adds and the concurrent ones. */
+static void reservoir(const struct sampler *s, int k, const uint64_t **v, uint64_t *offered,
+                      size_t *kept) {
+  uint64_t c = k ? atomic_load_explicit(&((struct sampler *)s)->n, memory_order_relaxed) : s->ln;
+  size_t cap = k ? s->capmt : s->cap;
+  *v = k ? s->vmt : s->v;
+  *offered = c;
+  *kept = c < cap ? (size_t)c : cap;
+}
+
 void sampler_percentiles(struct sampler *const *s, int n, double *p50_us, double *p99_us) {
   size_t total = 0;
-  for (int i = 0; i < n; i++) {
-    uint64_t c = sampler_count(s[i]);
-    total += c < s[i]->cap ? c : s[i]->cap;
-  }
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < 2; k++) {
+      const uint64_t *v;
+      uint64_t c;
+      size_t kept;
+      reservoir(s[i], k, &v, &c, &kept);
+      total += kept;
+    }
   *p50_us = *p99_us = NAN;
   if (total == 0) return;
   struct wsample *all = malloc(total * sizeof(*all));
   if (all == NULL) return;
   size_t k = 0;
   double wsum = 0;
-  for (int i = 0; i < n; i++) {
-    uint64_t c = sampler_count(s[i]);
-    size_t kept = c < s[i]->cap ? c : s[i]->cap;
-    /* a thread whose reservoir overflowed stands for more requests per sample */
-    double w = kept ? (double)c / (double)kept : 0;
-    for (size_t j = 0; j < kept; j++) all[k++] = (struct wsample){s[i]->v[j], w};
-    wsum += w * (double)kept;
-  }
+  for (int i = 0; i < n; i++)
+    for (int r = 0; r < 2; r++) {
+      const uint64_t *v;
+      uint64_t c;
+      size_t kept;
+      reservoir(s[i], r, &v, &c, &kept);
+      /* a reservoir that overflowed stands for more requests per sample */
+      double w = kept ? (double)c / (double)kept : 0;
+      for (size_t j = 0; j < kept; j++) all[k++] = (struct wsample){v[j], w};
+      wsum += w * (double)kept;
+    }
   qsort(all, total, sizeof(*all), cmp_wsample);
   double q50 = 0.50 * wsum, q99 = 0.99 * wsum, acc = 0;
   int have50 = 0;

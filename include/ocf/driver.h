@@ -26,12 +26,11 @@ extern "C" {
 /* Producer flags, given to ocf_get_driverid. */
 #define OCF_DRV_HARDWARE 0x1 /* preferred over software producers */
 #define OCF_DRV_SOFTWARE 0x2 /* last resort; never used for OCF_SESS_HWONLY */
-#define OCF_DRV_SYNC                                    \
-  0x4 /* process() does the work in the calling thread  \
-         and has called ocf_done() when it returns: the \
-         framework calls it from its worker threads.    \
-         Without it, process() must only queue the work \
-         (it may be called from the consumer's thread). */
+#define OCF_DRV_SYNC 0x4 /* see below */
+/* OCF_DRV_SYNC: process() does the work in the calling thread and has
+ * called ocf_done(), in that thread, when it returns: the framework calls it
+ * from the consumer's thread or its worker threads.  Without it, process()
+ * must only queue the work (it may be called from the consumer's thread). */
 
 /* ocf_register flags */
 #define OCF_ALGF_NONE 0

@@ -218,7 +218,12 @@ struct ipsec_selector {
  * arrived under, outermost last (the same order as the sender's outbound
  * list); a packet that arrives under one of these SAs and does not match the
  * selector, or matches it but was not protected by them, is dropped with
- * IPSEC_DROP_POLICY.  Inbound BYPASS / DISCARD apply to packets that arrive
+ * IPSEC_DROP_POLICY.  Several inbound policies may name the same SA (one SA
+ * carrying several selectors, as IKEv2's traffic selector lists): a packet
+ * that came through it is admitted when it fits any of them, and
+ * pkt->policy is the first that fits in the order they were added (a drop
+ * is counted on the first of them).  An inbound SA that no policy names
+ * admits any packet.  Inbound BYPASS / DISCARD apply to packets that arrive
  * without IPsec. */
 struct ipsec_policy_params {
   enum ipsec_dir dir;
@@ -352,7 +357,9 @@ struct ipsec_pkt {
 
 /* ipsec_pkt_init sets up pkt for a packet of len bytes at buf + off in a
  * buffer of size bytes, with completion done and caller data user; every
- * other field is cleared. */
+ * other public field is cleared.  priv_ needs no clearing: the library sets
+ * up all of it that it reads when the packet enters, so one ipsec_pkt (once
+ * its done() has run) can carry the next packet, through any SA, either way. */
 void ipsec_pkt_init(struct ipsec_pkt *pkt, void *buf, size_t size, size_t off, size_t len,
                     ipsec_done_fn done, void *user);
 

@@ -307,16 +307,24 @@ struct ocf_desc {
 };
 
 struct ocf_req;
-/* ocf_cb - completion callback.  Runs exactly once per accepted request, on a
- * framework thread (or inside ocf_done with OCF_REQ_CBIMM).  It may dispatch
- * new requests, including resubmitting req itself. */
+/* ocf_cb - completion callback.  Runs exactly once per accepted request: on
+ * the thread that called ocf_dispatch, before it returns, when the framework
+ * ran the request there (see ocf_dispatch); else on a framework thread (or
+ * inside ocf_done with OCF_REQ_CBIMM).  It may dispatch new requests,
+ * including resubmitting req itself; those run after it returns, never
+ * nested inside it. */
 typedef void (*ocf_cb)(struct ocf_req *req);
 
 /* ocf_req flags */
 #define OCF_REQ_CBIMM 0x1  /* run the callback in the completing thread, no hop */
-#define OCF_REQ_INLINE 0x2 /* a software producer may run the request, and its
+#define OCF_REQ_INLINE 0x2 /* a software producer runs the request, and its
                               callback, in the dispatching thread before
-                              ocf_dispatch returns (no queue hop) */
+                              ocf_dispatch returns, even inside a callback
+                              (nested, at most 8 deep), never on a worker */
+#define OCF_REQ_ASYNC 0x4  /* never in the dispatching thread: a worker runs
+                              it, and the callback runs on a framework thread
+                              (for a caller that holds, across ocf_dispatch,
+                              a lock its callback takes) */
 
 /* ocf_req - a symmetric request (OpenBSD's cryptop).  Allocated and owned by
  * the consumer; the framework keeps a pointer to it from ocf_dispatch until
@@ -341,14 +349,27 @@ struct ocf_req {
   uint32_t state_;
 };
 
-/* ocf_dispatch queues req.  Returns 0 when accepted (the callback will run
- * exactly once), or an errno when refused up front (the callback does not
- * run): ENOENT unknown session, EINVAL/ERANGE malformed request. */
+/* ocf_dispatch hands req to the framework.  Returns 0 when accepted (the
+ * callback will run exactly once), or an errno when refused up front (the
+ * callback does not run): ENOENT unknown session, EINVAL/ERANGE malformed
+ * request.
+ * A request for a software producer usually runs in the calling thread, its
+ * callback included, before ocf_dispatch returns; requests the callbacks
+ * dispatch run next, so the call returns once no more are submitted or
+ * they were handed to the workers.  Work goes to the worker threads instead
+ * when an idle one exists, this thread may run on another CPU, and the work
+ * is worth more than the measured cost of handing it over (large requests,
+ * batches, or a thread its callbacks keep busy): ocf(3) gives the rule.
+ * So do not hold, across ocf_dispatch, a lock the callback takes, unless
+ * the request carries OCF_REQ_ASYNC. */
 int ocf_dispatch(struct ocf_req *req);
 
-/* ocf_dispatch_batch queues n requests with one queue operation per producer.
- * Returns the number accepted; requests are accepted in order, and the first
- * refused one stops the batch with its errno in *err (if err is non-NULL). */
+/* ocf_dispatch_batch hands n requests over at once: the ones for software
+ * producers run here or are shared with the workers as for ocf_dispatch,
+ * with one queue operation for those handed over.  Returns the number
+ * accepted; requests are accepted in order, and the first refused one stops
+ * the batch with its errno in *err (if err is non-NULL).  The accepted ones
+ * go ahead. */
 int ocf_dispatch_batch(struct ocf_req **reqs, int n, int *err);
 
 /* ocf_run dispatches req and waits for it, resubmitting on EAGAIN.  Returns

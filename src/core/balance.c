@@ -118,16 +118,20 @@ void meas_free(struct drv *d) {
 void policy_measure(struct drv *d, enum ocf_alg alg, size_t len, uint64_t ns) {
   struct meas *m = meas_get(d);
   if (m == NULL) return;
-  double n = (double)len, t = (double)ns, w = 1.0 / 32;
+  double n = (double)len, t = (double)ns;
   pthread_mutex_lock(&m->lock);
   struct fit *f = &m->fit[alg];
-  if (f->samples == 0) w = 1.0;
+  /* the plain mean of the first 32 samples, then weight 1/32: a cold first
+   * call does not linger */
+  double w = f->samples < 32 ? 1.0 / (double)(f->samples + 1) : 1.0 / 32;
   if (f->samples >= 8) {
     /* A preempted call can take a thousand times the usual: clip samples to
      * four times what the fit predicts, so one such call cannot swing it. */
     double var = f->nn - f->n * f->n, pred = f->t;
-    if (var > 0.01 * f->n * f->n + 1.0) pred = f->t + (f->nt - f->n * f->t) / var * (n - f->n);
-    else if (f->n > 0) pred = f->t / f->n * n;
+    if (var > 0.01 * f->n * f->n + 1.0)
+      pred = f->t + (f->nt - f->n * f->t) / var * (n - f->n);
+    else if (f->n > 0)
+      pred = f->t / f->n * n;
     if (pred > 0 && t > 4 * pred) t = 4 * pred;
   }
   f->n += w * (n - f->n);
@@ -135,10 +139,24 @@ void policy_measure(struct drv *d, enum ocf_alg alg, size_t len, uint64_t ns) {
   f->nn += w * (n * n - f->nn);
   f->nt += w * (n * t - f->nt);
   f->samples++;
+  /* one request on one thread: what dispatch.c weighs against a handoff */
+  if (f->samples >= 4) {
+    double var = f->nn - f->n * f->n, slope, icpt;
+    if (var > 0.01 * f->n * f->n + 1.0) {
+      slope = (f->nt - f->n * f->t) / var;
+      icpt = f->t - slope * f->n;
+    } else { /* one size only: charge it all per byte */
+      slope = f->n > 0 ? f->t / f->n : 0;
+      icpt = f->n > 0 ? 0 : f->t;
+    }
+    /* the intercept may be negative (a step, not a line): est_ns clips the
+     * prediction, not the coefficients, so both measured sizes stay right */
+    atomic_store_explicit(&d->svc_fixed[alg], icpt, memory_order_relaxed);
+    atomic_store_explicit(&d->svc_slope[alg], slope > 0 ? slope : 0, memory_order_relaxed);
+    if (f->samples >= 32) atomic_store_explicit(&d->svc_known[alg], 1, memory_order_relaxed);
+  }
   pthread_mutex_unlock(&m->lock);
 }
-
-extern int dispatch_nworkers(void);
 
 /* Rate of d for alg: bytes/s and fixed seconds per request, for the whole
  * producer (all its engines).  false if unknown. */

@@ -1,16 +1,17 @@
-/* init.c - bringing the framework up and down. */
+/* init.c - bringing the framework up and down.  The producers built into
+ * the library attach through the table in src/drivers/builtin.c: the core
+ * names none of them. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "core/internal.h"
-#include "drivers/soft/soft.h"
-#include <ocf/devices.h>
-#include <stdio.h>
-#include <string.h>
+#include "drivers/builtin.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int running;
-static uint32_t soft_hid;
+#define MAX_BUILTIN 16
+static void *bstate[MAX_BUILTIN]; /* [init_lock] what each attach left for its detach */
+static int nbuilt;                /* [init_lock] entries attached, in table order */
 
 int ocf_running(void) { return atomic_load_explicit(&running, memory_order_acquire); }
 
@@ -35,32 +36,23 @@ int ocf_init(const struct ocf_init_opts *opts) {
     return prc;
   }
   ocf_policy = pol;
+  tctx_init();
   int rc = dispatch_init(o.workers);
   if (rc != 0) {
     pthread_mutex_unlock(&init_lock);
     return rc;
   }
   atomic_store(&running, 1);
-  if (!o.no_soft) {
-    rc = ocf_soft_attach(!o.soft_pk_disabled, &soft_hid);
+  for (int i = 0; ocf_builtins[i].name != NULL && i < MAX_BUILTIN; i++) {
+    char msg[256] = "";
+    void *st = NULL;
+    rc = ocf_builtins[i].attach(&o, &st, msg, sizeof(msg));
     if (rc != 0) {
-      atomic_store(&running, 0);
-      dispatch_fini();
       pthread_mutex_unlock(&init_lock);
-      return ocf_seterr(rc, "ocf_init: software producer failed to start: %s", ocf_strerror(rc));
-    }
-  }
-  const char *dev = o.devices ? o.devices : getenv("OCF_DEVICES");
-  if (dev != NULL && *dev != '\0') {
-    char err[256] = "";
-    rc = ocf_sim_attach(dev, err, sizeof(err));
-    if (rc != 0) {
-      char msg[256];
-      snprintf(msg, sizeof(msg), "%s", err);
-      pthread_mutex_unlock(&init_lock);
-      ocf_shutdown();
+      ocf_shutdown(); /* detaches the ones before it */
       return ocf_seterr(rc, "ocf_init: %s", msg[0] ? msg : ocf_strerror(rc));
     }
+    bstate[nbuilt++] = st;
   }
   pthread_mutex_unlock(&init_lock);
   return 0;
@@ -75,10 +67,9 @@ void ocf_shutdown(void) {
   /* No new requests; producers finish what they hold (ocf_unregister_all
    * waits for that), queued work drains through the workers. */
   atomic_store(&running, 0);
-  ocf_sim_detach("all"); /* modeled cards: stops their timer thread too */
-  if (soft_hid != 0) {
-    ocf_soft_detach(soft_hid);
-    soft_hid = 0;
+  while (nbuilt > 0) {
+    nbuilt--;
+    ocf_builtins[nbuilt].detach(bstate[nbuilt]);
   }
   drv_shutdown_all();
   dispatch_fini(); /* runs the last callbacks */

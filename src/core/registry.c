@@ -92,8 +92,10 @@ int ocf_get_driverid(const char *name, unsigned flags, const struct ocf_driver_o
 }
 
 int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags) {
-  if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_register: unknown algorithm %d", alg);
-  if (flags & ~OCF_ALGF_NOSELFTEST) return ocf_seterr(EINVAL, "ocf_register: unknown flags %#x", flags);
+  if (ocf_alg_lookup(alg) == NULL)
+    return ocf_seterr(ENOTSUP, "ocf_register: unknown algorithm %d", alg);
+  if (flags & ~OCF_ALGF_NOSELFTEST)
+    return ocf_seterr(EINVAL, "ocf_register: unknown flags %#x", flags);
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_register: no producer %u", hid);
   if (!(flags & OCF_ALGF_NOSELFTEST)) {
@@ -116,7 +118,8 @@ int ocf_register(uint32_t hid, enum ocf_alg alg, size_t maxlen, unsigned flags) 
 }
 
 int ocf_kregister(uint32_t hid, enum ocf_kop op, size_t max_bits, unsigned flags) {
-  if ((unsigned)op >= OCF_KOP__MAX) return ocf_seterr(ENOTSUP, "ocf_kregister: unknown operation %d", op);
+  if ((unsigned)op >= OCF_KOP__MAX)
+    return ocf_seterr(ENOTSUP, "ocf_kregister: unknown operation %d", op);
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_kregister: no producer %u", hid);
   if (d->ops.kprocess == NULL) {
@@ -132,7 +135,8 @@ int ocf_kregister(uint32_t hid, enum ocf_kop op, size_t max_bits, unsigned flags
 }
 
 int ocf_set_rate(uint32_t hid, enum ocf_alg alg, double bytes_per_s, double ns_per_req) {
-  if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_set_rate: unknown algorithm %d", alg);
+  if (ocf_alg_lookup(alg) == NULL)
+    return ocf_seterr(ENOTSUP, "ocf_set_rate: unknown algorithm %d", alg);
   if (!(bytes_per_s >= 0) || !(ns_per_req >= 0))
     return ocf_seterr(EINVAL, "ocf_set_rate: rates must be >= 0");
   struct drv *d = drv_get(hid);
@@ -144,7 +148,8 @@ int ocf_set_rate(uint32_t hid, enum ocf_alg alg, double bytes_per_s, double ns_p
 }
 
 int ocf_kset_rate(uint32_t hid, enum ocf_kop op, size_t bits, double ops_per_s) {
-  if ((unsigned)op >= OCF_KOP__MAX) return ocf_seterr(ENOTSUP, "ocf_kset_rate: unknown operation %d", op);
+  if ((unsigned)op >= OCF_KOP__MAX)
+    return ocf_seterr(ENOTSUP, "ocf_kset_rate: unknown operation %d", op);
   if (!(ops_per_s >= 0) || bits == 0) return ocf_seterr(EINVAL, "ocf_kset_rate: bad rate");
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_kset_rate: no producer %u", hid);
@@ -165,7 +170,8 @@ int ocf_kset_rate(uint32_t hid, enum ocf_kop op, size_t bits, double ops_per_s) 
 }
 
 int ocf_unregister(uint32_t hid, enum ocf_alg alg) {
-  if (ocf_alg_lookup(alg) == NULL) return ocf_seterr(ENOTSUP, "ocf_unregister: unknown algorithm %d", alg);
+  if (ocf_alg_lookup(alg) == NULL)
+    return ocf_seterr(ENOTSUP, "ocf_unregister: unknown algorithm %d", alg);
   struct drv *d = drv_get(hid);
   if (d == NULL) return ocf_seterr(ENOENT, "ocf_unregister: no producer %u", hid);
   /* Sessions using alg notice on their next request (drv_serves_chain) and migrate. */
@@ -204,8 +210,14 @@ int ocf_unregister_all(uint32_t hid) {
     drv_put(d);
     return ocf_seterr(ENOENT, "ocf_unregister_all: producer %u already going away", hid);
   }
+  /* Called from a callback, this thread may hold requests it has not run
+   * yet: the workers take them (and migrate them), or the wait below would
+   * never end.  Then the pin protocol (tctx.c): detached is set; a thread
+   * pinning d from now on sees it. */
+  dispatch_flush_deferred(tctx_peek());
+  pin_barrier();
   pthread_mutex_lock(&reg_lock);
-  while (atomic_load(&d->inflight) > 0 || atomic_load(&d->kinflight) > 0) {
+  while (pins_hold_drv(d) || atomic_load(&d->inflight) > 0 || atomic_load(&d->kinflight) > 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += 10 * 1000 * 1000;
@@ -272,6 +284,7 @@ int ocf_driver_stats(struct ocf_driver_stat *out, int max) {
       s->krequests = atomic_load(&d->n_kreq);
       s->bytes = atomic_load(&d->n_bytes);
       s->errors = atomic_load(&d->n_err);
+      tstat_sum(d, &s->requests, &s->bytes, &s->errors); /* requests run where dispatched */
       s->migrations = atomic_load(&d->n_migr);
       s->queued = (uint64_t)(atomic_load(&d->inflight) + atomic_load(&d->kinflight));
       s->detached = atomic_load(&d->detached);
@@ -280,7 +293,8 @@ int ocf_driver_stats(struct ocf_driver_stat *out, int max) {
       for (int b = 0; b < LAT_BUCKETS && total > 0; b++) {
         uint64_t c = atomic_load(&d->lat[b]);
         if (s->p50_us == 0 && (seen + c) * 2 >= total && c) s->p50_us = lat_bucket_ns(b) / 1000;
-        if (s->p99_us == 0 && (seen + c) * 100 >= total * 99 && c) s->p99_us = lat_bucket_ns(b) / 1000;
+        if (s->p99_us == 0 && (seen + c) * 100 >= total * 99 && c)
+          s->p99_us = lat_bucket_ns(b) / 1000;
         seen += c;
       }
     }

@@ -2,6 +2,7 @@
  * session migration (re-creating a session on another producer from the
  * parameters it carries). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,9 @@ struct entry {
   struct entry *next;
 };
 static pthread_rwlock_t tbl_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct entry **tbl;     /* [tbl_lock] */
-static size_t tbl_size;        /* [tbl_lock] buckets, power of two */
-static size_t tbl_count;       /* [tbl_lock] entries */
+static struct entry **tbl; /* [tbl_lock] */
+static size_t tbl_size;    /* [tbl_lock] buckets, power of two */
+static size_t tbl_count;   /* [tbl_lock] entries */
 static atomic_uint lid_next = 1;
 
 void sess_table_rdlock(void) { pthread_rwlock_rdlock(&tbl_lock); }
@@ -127,10 +128,17 @@ static int validate_chain(struct sess *s, const struct ocf_sessparam *chain, uns
       return ocf_seterr(EINVAL, "%s: compression level %d invalid", ai->name, p->level);
     switch (ai->cls) {
       case OCF_CLASS_CIPHER:
-      case OCF_CLASS_AEAD: ncipher++; break;
-      case OCF_CLASS_MAC: nmac++; break;
-      case OCF_CLASS_COMP: ncomp++; break;
-      default: break;
+      case OCF_CLASS_AEAD:
+        ncipher++;
+        break;
+      case OCF_CLASS_MAC:
+        nmac++;
+        break;
+      case OCF_CLASS_COMP:
+        ncomp++;
+        break;
+      default:
+        break;
     }
     if (ai->cls == OCF_CLASS_AEAD && nmac > 0)
       return ocf_seterr(EINVAL, "an AEAD session takes no separate MAC");
@@ -162,14 +170,62 @@ static int validate_chain(struct sess *s, const struct ocf_sessparam *chain, uns
   return 0;
 }
 
-static void sess_destroy(struct sess *s) {
+/* Sessions are type-stable (see struct sess): freed ones wait here to be
+ * reused, and are never given back to malloc. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sess *pool; /* [pool_lock] */
+
+struct sess *sess_alloc(void) {
+  pthread_mutex_lock(&pool_lock);
+  struct sess *s = pool;
+  if (s != NULL) pool = s->pool_next;
+  pthread_mutex_unlock(&pool_lock);
+  if (s == NULL) {
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) return NULL;
+    atomic_init(&s->dying, 1); /* until published */
+    atomic_init(&s->fast, NULL);
+    atomic_init(&s->inflight, 0);
+  }
+  s->pool_next = NULL;
+  return s;
+}
+
+void sess_destroy(struct sess *s) {
   sessx_free(s);
   for (int i = 0; i < s->nparam; i++)
     if (s->param[i].key != NULL) {
       ocf_wipe((void *)s->param[i].key, s->param[i].keylen);
       free((void *)s->param[i].key);
     }
-  free(s);
+  for (struct cbind *b = s->cbinds, *next; b != NULL; b = next) {
+    next = b->next;
+    free(b);
+  }
+  /* A thread with a stale pointer may still read the atomic fields above
+   * sid (they say: not this one); everything else starts afresh. */
+  atomic_store_explicit(&s->dying, 1, memory_order_relaxed);
+  atomic_store_explicit(&s->fast, NULL, memory_order_relaxed);
+  memset(&s->sid, 0, sizeof(*s) - offsetof(struct sess, sid));
+  pthread_mutex_lock(&pool_lock);
+  s->pool_next = pool;
+  pool = s;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+/* Publishes the session's current binding for the fast path (dispatch.c);
+ * table write-locked, or not yet in the table.  Snapshots are immutable and
+ * freed with the session, so a thread may still be reading an older one. */
+void sess_publish(struct sess *s) {
+  struct cbind *b = NULL;
+  if (s->drv != NULL && s->dsess != NULL && (b = malloc(sizeof(*b))) != NULL) {
+    b->sid = s->sid;
+    b->drv = s->drv;
+    b->dsess = s->dsess;
+    b->next = s->cbinds;
+    s->cbinds = b;
+  }
+  atomic_store_explicit(&s->fast, b, memory_order_release); /* NULL: the table path */
 }
 
 /* Creates producer state for s on the best producer other than exclude.
@@ -204,7 +260,7 @@ int sess_bind(struct sess *s, struct drv *exclude) {
 int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned flags) {
   if (sid == NULL) return ocf_seterr(EINVAL, "ocf_newsession: sid is NULL");
   if (!ocf_running()) return ocf_seterr(ENODEV, "ocf_newsession: call ocf_init first");
-  struct sess *s = calloc(1, sizeof(*s));
+  struct sess *s = sess_alloc();
   if (s == NULL) return ENOMEM;
   int rc = validate_chain(s, chain, flags);
   if (rc == 0) rc = sessx_init(s);
@@ -216,6 +272,10 @@ int ocf_newsession(ocf_sid_t *sid, const struct ocf_sessparam *chain, unsigned f
   sess_table_wrlock();
   s->sid = sess_new_sid(s->drv);
   rc = tbl_insert(s->sid, s);
+  if (rc == 0) {
+    sess_publish(s);
+    atomic_store_explicit(&s->dying, 0, memory_order_release);
+  }
   sess_table_unlock();
   if (rc != 0) {
     s->drv->ops.freesession(s->drv->softc, s->dsess);
@@ -262,12 +322,23 @@ int ocf_freesession(ocf_sid_t sid) {
     return ocf_seterr(ENOENT, "no session %#llx (never created, or already freed)",
                       (unsigned long long)sid);
   }
+  /* Raise the flag, then look for requests: either a thread admitting one
+   * on its pin sees the flag and takes the table path (blocked on our lock),
+   * or we see its pin (tctx.c).  Pins first: a request moving from a pin to
+   * the counter counts there before its pin goes down. */
+  atomic_store(&s->dying, 1);
+  pin_barrier();
+  bool pinned = pins_hold_sess(s);
   long n = atomic_load(&s->inflight);
-  if (n > 0) {
+  if (pinned || n > 0) {
+    atomic_store(&s->dying, 0);
     sess_table_unlock();
-    return ocf_seterr(EBUSY, "session %#llx has %ld requests in flight", (unsigned long long)sid,
-                      n);
+    if (!pinned)
+      return ocf_seterr(EBUSY, "session %#llx has %ld requests in flight", (unsigned long long)sid,
+                        n);
+    return ocf_seterr(EBUSY, "session %#llx has requests in flight", (unsigned long long)sid);
   }
+  atomic_store_explicit(&s->fast, NULL, memory_order_relaxed);
   tbl_remove(s->sid);
   for (int i = 0; i < s->nalias; i++) tbl_remove(s->alias[i]);
   sess_table_unlock();
@@ -326,6 +397,7 @@ int sess_migrate(struct sess *s, ocf_sid_t *newsid) {
   s->alias[s->nalias++] = s->sid;
   s->sid = sess_new_sid(s->drv);
   if (tbl_insert(s->sid, s) != 0) ocf_log(0, "out of memory inserting a migrated session");
+  sess_publish(s);
   *newsid = s->sid;
   sess_table_unlock();
   ocf_log(3, "session migrated from %s to %s", old->name, s->drv->name);
@@ -424,6 +496,7 @@ void sess_drop_driver(struct drv *d) {
         v[n].dsess = s->dsess;
         v[n++].r = NULL;
         s->dsess = NULL; /* next request migrates */
+        sess_publish(s);
       }
       for (int k = 0; k < s->nrep;) {
         if (s->rep[k].drv == d) {

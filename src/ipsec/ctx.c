@@ -58,7 +58,7 @@ int ipsec_ctx_new(const struct ipsec_ctx_opts *opts, struct ipsec_ctx **out) {
   if (ctx == NULL) return ENOMEM;
   ctx->opts = o;
   ctx->direct = o.flags & IPSEC_CTX_DIRECT;
-  ctx->req_flags = (o.flags & IPSEC_CTX_NO_INLINE ? 0 : OCF_REQ_INLINE) |
+  ctx->req_flags = (o.flags & IPSEC_CTX_NO_INLINE ? OCF_REQ_ASYNC : OCF_REQ_INLINE) |
                    (o.flags & IPSEC_CTX_CBIMM ? OCF_REQ_CBIMM : 0);
   ctx->encap_port = o.encap_port ? o.encap_port : ENCAP_PORT;
   ctx->ipcomp_max = o.ipcomp_max ? o.ipcomp_max : 65535;

@@ -9,7 +9,6 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/provider.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -92,7 +91,6 @@ int ipsi_direct_sa_init(struct ipsec_sa *sa) {
   }
   enum ocf_alg calg = sa->kind == XF_GMAC ? sa->malg : sa->calg;
   if (calg != OCF_ALG_NONE && sa->kind != XF_MAC) {
-    if (calg == OCF_ALG_3DES_CBC) (void)OSSL_PROVIDER_try_load(NULL, "legacy", 1);
     const char *n = evp_name(calg, sa->ckeylen);
     d->cipher = n ? EVP_CIPHER_fetch(NULL, n, NULL) : NULL;
     d->cctx = EVP_CIPHER_CTX_new();

@@ -59,7 +59,10 @@ bool ipsi_pkt_make_room(struct ipsec_ctx *ctx, struct ipsec_pkt *pkt, size_t hea
 
 void ipsi_req_setup(struct ipsec_pkt *pkt, size_t base, size_t end) {
   struct ocf_req *r = &ps_of(pkt)->req;
-  memset(r, 0, offsetof(struct ocf_req, desc));
+  /* every field a transform does not set is zero: the packet's last journey
+   * through this buffer (another SA, the other direction) leaves nothing
+   * behind.  Transforms use at most IPSI_NDESC descriptors. */
+  memset(r, 0, offsetof(struct ocf_req, desc) + IPSI_NDESC * sizeof(struct ocf_desc));
   memset(&r->callback, 0, sizeof(*r) - offsetof(struct ocf_req, callback));
   r->buf = ocf_buf_contig(pkt->buf + base, end - base);
   ps_of(pkt)->base = base;
@@ -502,6 +505,9 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     in_finish(pkt, v, NULL);
     return;
   }
+  /* what follows the datagram is not part of it (an IP in IP packet from an
+   * IPcomp tunnel, say, carried inside a longer outer one) */
+  if (h.tot < pkt->len) pkt->len = h.tot;
   struct flow f;
   ipsi_flow_of(pkt->buf + pkt->off, pkt->len, &h, &f);
   ipsi_rcu_read_lock();
@@ -511,11 +517,24 @@ static void in_policy_check(struct ipsec_pkt *pkt) {
     enum ipsec_action act = pol != NULL ? pol->action : ps->ctx->opts.in_default;
     v = act == IPSEC_ACT_BYPASS ? IPSEC_BYPASS : IPSEC_DROP_POLICY;
   } else {
-    for (int i = 0; i < pkt->nsa && pol == NULL; i++)
-      pol = atomic_load_explicit(&pkt->sa[i]->in_policy, memory_order_acquire);
+    /* Every policy that could admit the packet names all its SAs: the set
+     * of the first SA that has policies holds them all.  An SA no policy
+     * names admits anything. */
+    const struct pol_set *set = NULL;
+    for (int i = 0; i < pkt->nsa && set == NULL; i++)
+      set = atomic_load_explicit(&pkt->sa[i]->in_pols, memory_order_acquire);
     v = IPSEC_OK;
-    if (pol != NULL && (!chain_fits(pol, pkt) || !ipsi_sel_match(&pol->sel, &f)))
+    if (set != NULL) {
       v = IPSEC_DROP_POLICY;
+      pol = set->p[0]; /* counts the drop when none fits */
+      for (int i = 0; i < set->n; i++) {
+        if (chain_fits(set->p[i], pkt) && ipsi_sel_match(&set->p[i]->sel, &f)) {
+          pol = set->p[i];
+          v = IPSEC_OK;
+          break;
+        }
+      }
+    }
   }
   if (pol != NULL) atomic_fetch_add_explicit(&pol->refs, 1, memory_order_relaxed);
   ipsi_rcu_read_unlock();

@@ -26,6 +26,8 @@
 #define MAX_ICV 32
 #define MAX_IVLEN 16
 #define MAX_RESUBMIT 16
+#define IPSI_NDESC 2 /* descriptors a transform fills at most (cipher + MAC) */
+_Static_assert(IPSI_NDESC <= OCF_MAX_DESC, "descriptors");
 /* AH builds its ICV input from a copy of the headers (mutable fields zeroed):
  * the IP header with the extension headers before AH, then the AH header. */
 #define AH_SCRATCH 320
@@ -136,8 +138,10 @@ struct ipsec_sa {
   /* Table links: [ctx->lock] for writers, RCU for readers of hnext. */
   _Atomic(struct ipsec_sa *) hnext;         /* inbound SAD hash chain */
   struct ipsec_sa *lnext;                   /* the context's list of all SAs */
-  int npolicies;                            /* [ctx->lock] policies naming it */
-  _Atomic(struct ipsec_policy *) in_policy; /* [ctx->lock] writes; RCU reads */
+  int npolicies; /* [ctx->lock] policies naming it */
+  /* the inbound policies naming it (a packet through it must fit one):
+   * [ctx->lock] writes, replaced as a whole; RCU reads */
+  _Atomic(struct pol_set *) in_pols;
   bool in_table;                            /* [ctx->lock] */
 
   /* Lifetime of the object: one reference for the tables, one per packet
@@ -154,6 +158,7 @@ struct ipsec_sa {
   spin_t ro_lock;
   uint64_t ro_next;          /* [ro_lock] the next number to leave */
   struct ipsec_pkt *ro_held; /* [ro_lock] completed early, sorted by seq */
+  struct ipsec_pkt *ro_tail; /* [ro_lock] its last packet (valid when ro_held is set) */
   bool ro_draining;          /* [ro_lock] a thread is delivering */
 
   /* Inbound anti-replay window. */
@@ -183,6 +188,13 @@ struct ipsec_policy {
   char name[32];
   _Atomic int refs; /* one for the SPD, one per outbound packet in flight */
   struct acounters c;
+};
+
+/* The inbound policies of one SA, in the order added: immutable, replaced
+ * as a whole by writers (RCU). */
+struct pol_set {
+  int n;
+  struct ipsec_policy *p[];
 };
 
 /* An SPD: an immutable array, replaced as a whole by writers (RCU). */

@@ -21,13 +21,23 @@ bool ipsi_seq_take(struct ipsec_sa *sa, uint64_t *seq) {
   return s <= 0xffffffffu;
 }
 
-/* Inserts pkt into the held list, sorted; it is usually the newest, so the
- * walk from the head is short only when it is not: start from the head
- * because early completions are rare and the list short. */
+/* Inserts pkt into the held list, sorted.  It is usually the newest (a
+ * packet that completed while another thread was delivering, or one that
+ * overtook a slow one and is followed by its successors): then it goes at
+ * the tail at once; only a packet that was itself overtaken walks. */
 static void hold(struct ipsec_sa *sa, struct ipsec_pkt *pkt) {
   struct pstate *ps = ps_of(pkt);
+  if (sa->ro_held == NULL || ps_of(sa->ro_tail)->seq < ps->seq) {
+    ps->ro_link = NULL;
+    if (sa->ro_held == NULL)
+      sa->ro_held = pkt;
+    else
+      ps_of(sa->ro_tail)->ro_link = pkt;
+    sa->ro_tail = pkt;
+    return;
+  }
   struct ipsec_pkt **pp = &sa->ro_held;
-  while (*pp != NULL && ps_of(*pp)->seq < ps->seq) pp = &ps_of(*pp)->ro_link;
+  while (ps_of(*pp)->seq < ps->seq) pp = &ps_of(*pp)->ro_link; /* stops at the tail */
   ps->ro_link = *pp;
   *pp = pkt;
 }

@@ -261,6 +261,7 @@ static void sa_free(struct ipsec_sa *sa) {
   }
   if (sa->direct) ipsi_direct_sa_free(sa);
   ipsi_replay_free(sa);
+  free(atomic_load(&sa->in_pols)); /* a context freed with its policies */
   OPENSSL_cleanse(sa, sizeof(*sa));
   free(sa);
 }

@@ -144,13 +144,74 @@ static bool in_spd(struct ipsec_ctx *ctx, const struct ipsec_policy *pol) {
 
 /* The SAs of pol leave it (ctx->lock held). */
 static void unlink_sas(struct ipsec_policy *pol) {
-  for (int i = 0; i < pol->nsa; i++) {
-    pol->sa[i]->npolicies--;
-    if (pol->dir == IPSEC_DIR_IN) {
-      struct ipsec_policy *want = pol;
-      atomic_compare_exchange_strong(&pol->sa[i]->in_policy, &want, NULL);
+  for (int i = 0; i < pol->nsa; i++) pol->sa[i]->npolicies--;
+}
+
+/* A change to the inbound policy sets of some SAs, prepared in full before
+ * anything is published so that it cannot fail halfway. */
+struct set_edit {
+  struct ipsec_sa *sa;
+  struct pol_set *next, *prev;
+};
+#define MAX_EDITS (2 * IPSEC_MAX_CHAIN)
+
+static bool names_sa(const struct ipsec_policy *pol, const struct ipsec_sa *sa) {
+  for (int i = 0; pol != NULL && i < pol->nsa; i++)
+    if (pol->sa[i] == sa) return true;
+  return false;
+}
+
+static void sets_abort(struct set_edit *e, int ne) {
+  for (int j = 0; j < ne; j++) free(e[j].next);
+}
+
+/* Prepares the sets of the SAs of old and pol (inbound ones; either may be
+ * NULL): old leaves them, pol joins them in old's place, or at the end.
+ * ctx->lock held. */
+static int sets_prepare(struct ipsec_policy *old, struct ipsec_policy *pol, struct set_edit *e,
+                        int *ne) {
+  *ne = 0;
+  struct ipsec_policy *both[2] = {old, pol};
+  for (int k = 0; k < 2; k++) {
+    if (both[k] == NULL || both[k]->dir != IPSEC_DIR_IN) continue;
+    for (int i = 0; i < both[k]->nsa; i++) {
+      struct ipsec_sa *sa = both[k]->sa[i];
+      bool seen = false;
+      for (int j = 0; j < *ne; j++) seen |= e[j].sa == sa;
+      if (seen) continue;
+      bool join = names_sa(pol, sa) && pol->dir == IPSEC_DIR_IN;
+      struct pol_set *cur = atomic_load_explicit(&sa->in_pols, memory_order_relaxed);
+      int n = cur != NULL ? cur->n : 0, c = 0;
+      struct pol_set *x = malloc(sizeof(*x) + (size_t)(n + 1) * sizeof(x->p[0]));
+      if (x == NULL) {
+        sets_abort(e, *ne);
+        return ENOMEM;
+      }
+      for (int j = 0; j < n; j++) {
+        if (old == NULL || cur->p[j] != old)
+          x->p[c++] = cur->p[j];
+        else if (join)
+          x->p[c++] = pol, join = false;
+      }
+      if (join) x->p[c++] = pol;
+      x->n = c;
+      if (c == 0) {
+        free(x);
+        x = NULL;
+      }
+      e[(*ne)++] = (struct set_edit){sa, x, cur};
     }
   }
+  return 0;
+}
+
+/* ctx->lock held; the previous sets go after a grace period (sets_retire). */
+static void sets_publish(const struct set_edit *e, int ne) {
+  for (int j = 0; j < ne; j++) atomic_store_explicit(&e[j].sa->in_pols, e[j].next, memory_order_release);
+}
+
+static void sets_retire(struct set_edit *e, int ne) {
+  for (int j = 0; j < ne; j++) free(e[j].prev);
 }
 
 static struct ipsec_policy *make_policy(struct ipsec_ctx *ctx, const struct ipsec_policy_params *p,
@@ -231,20 +292,20 @@ static int policy_link(struct ipsec_ctx *ctx, const struct ipsec_policy_params *
   }
   for (int i = 0; i < pol->nsa; i++) {
     struct ipsec_sa *sa = pol->sa[i];
-    struct ipsec_policy *owner = atomic_load(&sa->in_policy);
     if (!sa->in_table) {
       pthread_mutex_unlock(&ctx->lock);
       free(pol);
       return bad(eb, el, "SA %#x was deleted", sa->spi);
     }
-    if (pol->dir == IPSEC_DIR_IN && owner != NULL && owner != old) {
-      pthread_mutex_unlock(&ctx->lock);
-      free(pol);
-      return bad(eb, el, "SA %#x already belongs to an inbound policy", sa->spi);
-    }
   }
+  struct set_edit e[MAX_EDITS];
+  int ne = 0;
   struct spd *prev = NULL;
-  rc = spd_publish(ctx, pol->dir, pol, old, pos, &prev);
+  rc = sets_prepare(old, pol, e, &ne);
+  if (rc == 0) {
+    rc = spd_publish(ctx, pol->dir, pol, old, pos, &prev);
+    if (rc != 0) sets_abort(e, ne);
+  }
   if (rc != 0) {
     pthread_mutex_unlock(&ctx->lock);
     free(pol);
@@ -254,12 +315,13 @@ static int policy_link(struct ipsec_ctx *ctx, const struct ipsec_policy_params *
   for (int i = 0; i < pol->nsa; i++) {
     ipsi_sa_ref(pol->sa[i]);
     pol->sa[i]->npolicies++;
-    if (pol->dir == IPSEC_DIR_IN) atomic_store(&pol->sa[i]->in_policy, pol);
   }
+  sets_publish(e, ne);
   if (old == NULL) ctx->npol++;
   pthread_mutex_unlock(&ctx->lock);
   ipsi_rcu_synchronize();
   free(prev);
+  sets_retire(e, ne);
   if (old != NULL) ipsi_pol_unref(old);
   if (out != NULL) *out = pol;
   return 0;
@@ -284,17 +346,25 @@ int ipsec_policy_del(struct ipsec_ctx *ctx, struct ipsec_policy *pol) {
     pthread_mutex_unlock(&ctx->lock);
     return ENOENT;
   }
+  struct set_edit e[MAX_EDITS];
+  int ne = 0;
   struct spd *prev = NULL;
-  int rc = spd_publish(ctx, pol->dir, NULL, pol, -1, &prev);
+  int rc = sets_prepare(pol, NULL, e, &ne);
+  if (rc == 0) {
+    rc = spd_publish(ctx, pol->dir, NULL, pol, -1, &prev);
+    if (rc != 0) sets_abort(e, ne);
+  }
   if (rc != 0) {
     pthread_mutex_unlock(&ctx->lock);
     return rc;
   }
   unlink_sas(pol);
+  sets_publish(e, ne);
   ctx->npol--;
   pthread_mutex_unlock(&ctx->lock);
   ipsi_rcu_synchronize();
   free(prev);
+  sets_retire(e, ne);
   ipsi_pol_unref(pol);
   return 0;
 }

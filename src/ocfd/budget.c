@@ -7,9 +7,9 @@
  * (--max-memory): read buffers holding a message in pieces, write buffers,
  * requests with their data and the room their replies will take, sessions,
  * the client structures.  Past the budget a request or a session is refused
- * with ENOMEM, a message too long to buffer is read and dropped and answered
- * with ENOMEM, and a new connection gets an OCFW_ERROR; replies to requests
- * already taken are always written (their room was charged with them).
+ * with ENOMEM, and a message longer than one read that cannot be buffered
+ * ends its connection (OCFW_ERROR, ENOMEM); replies to requests already
+ * taken are always written (their room was charged with them).
  *
  * The first FLOOR bytes of every client are its own and not charged (so at
  * most max-clients times FLOOR more): a client doing small synchronous
@@ -22,6 +22,7 @@
  * back first.  A client refused something is not read either until a
  * sixteenth of the budget is free again, so that it cannot keep the daemon
  * busy refusing. */
+#include <malloc.h>
 #include <stdio.h>
 
 #include "ocfd/server.h"
@@ -87,6 +88,19 @@ void budget_wait(struct client *c) {
                  "memory budget spent (%zu of %zu bytes in use): not reading client %llu, "
                  "which holds %zu",
                  mem_used, cf->max_memory, (unsigned long long)c->serial, c->mem);
+}
+
+/* Memory given back to the allocator stays in the daemon's RSS until the
+ * allocator returns it; after a large drop (an attacker gone) it is asked
+ * to, so that the RSS follows the budget down again. */
+#define TRIM_DROP (64u << 20)
+static size_t mem_high; /* the most in use since the last trim */
+
+void budget_trim(void) {
+  if (mem_used > mem_high) mem_high = mem_used;
+  if (mem_high - mem_used < TRIM_DROP) return;
+  malloc_trim(0);
+  mem_high = mem_used;
 }
 
 void budget_resume(void) {

@@ -367,7 +367,7 @@ static size_t parse_buf(struct client *c, uint8_t *buf, size_t len) {
  * and holds no message it could not handle. */
 static void want_read(struct client *c) {
   if (!c->mem_wait && budget_heavy(c)) budget_wait(c);
-  bool want = c->discard || (!throttled(c) && !in_stuck(c));
+  bool want = !throttled(c) && !in_stuck(c);
   if (want != c->reading) {
     c->reading = want;
     arm(c);
@@ -393,19 +393,16 @@ bool parse(struct client *c) {
   return true;
 }
 
-/* discard: the message whose header is h, got bytes of which were read,
- * is more than the memory budget can buffer: the rest is read and dropped,
- * then it is answered with ENOMEM (in_room, client_read). */
-static void discard(struct client *c, const struct ocfw_hdr *h, size_t got) {
-  c->dhdr = *h;
-  c->discard = h->len - got;
-}
+/* A message longer than one read that the memory budget cannot buffer ends
+ * the connection: reading it only to drop it would let a client keep the
+ * daemon (and a core) busy copying data that serves nobody. */
+#define NO_ROOM "message too long for the memory left (--max-memory)"
 
 /* stash keeps the len bytes parse could not handle in c->in (empty), with
  * room for the whole of an incomplete message at their start.  Whole
  * messages left there (the client is throttled, or waits for its ring) are
- * at most a scratch buffer and always kept; an incomplete message the
- * budget cannot take is dropped as it comes. */
+ * at most a scratch buffer and always kept; false when an incomplete
+ * message is more than the budget allows. */
 static bool stash(struct client *c, const uint8_t *p, size_t len) {
   struct ocfw_hdr h;
   size_t cap = len;
@@ -416,56 +413,48 @@ static bool stash(struct client *c, const uint8_t *p, size_t len) {
     cap = h.len;
     force = false;
   }
-  if (!in_grow(c, cap, force)) {
-    if (force) return false;
-    discard(c, &h, len);
-    return true;
-  }
+  if (!in_grow(c, cap, force)) return false;
   memcpy(c->in, p, len);
   c->inlen = len;
   return true;
 }
 
-/* in_room: where the next read goes.  With c->in empty, the scratch buffer
- * (while a message is dropped, up to its end only); otherwise the rest of
- * the incomplete message at the start of c->in. */
+/* in_room: where the next read goes.  With c->in empty, the scratch buffer;
+ * otherwise the rest of the incomplete message at the start of c->in. */
 static bool in_room(struct client *c, uint8_t **at, size_t *room) {
   if (c->inlen == 0) {
     *at = scratch;
-    *room = c->discard && c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
+    *room = sizeof(scratch);
     return true;
   }
   struct ocfw_hdr h;
   bool whole = in_head(c, &h);
   size_t end = whole ? h.len : OCFW_HDR_LEN;
   if (end <= c->inlen) return false; /* whole: parse left it there */
-  if (!in_grow(c, end, !whole)) {
-    if (!whole) return false;
-    discard(c, &h, c->inlen);
-    in_release(c);
-    *at = scratch;
-    *room = c->discard < sizeof(scratch) ? c->discard : sizeof(scratch);
-    return true;
-  }
+  if (!in_grow(c, end, !whole)) return false;
   *at = c->in + c->inlen;
   *room = end - c->inlen;
   return true;
 }
 
-void client_read(struct client *c) {
-  for (int round = 0; round < 8 && c->reading && !c->closed; round++) {
+bool client_midmsg(const struct client *c) { return c->inlen > 0 && !in_stuck(c); }
+
+size_t client_read(struct client *c, size_t budget) {
+  size_t got = 0;
+  for (int round = 0; round < 8 && c->reading && !c->closed && got < budget; round++) {
     uint8_t *at;
     size_t room;
     if (!in_room(c, &at, &room)) {
       if (in_stuck(c))
         want_read(c);
       else
-        fatal(c, ENOMEM, "out of memory");
-      return;
+        fatal(c, ENOMEM, NO_ROOM);
+      return got;
     }
+    if (room > budget - got) room = budget - got;
     if (!fds_room(0)) { /* what this read passes might not fit */
       fds_wait(c);
-      return;
+      return got;
     }
     union {
       struct cmsghdr h;
@@ -476,7 +465,7 @@ void client_read(struct client *c) {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
     ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return got;
     /* Passed descriptors: only memfds are kept; nothing else is even
      * closed here (fds.c). */
     bool bad_fds = n > 0 && (mh.msg_flags & MSG_CTRUNC) != 0, bad_type = false;
@@ -502,43 +491,38 @@ void client_read(struct client *c) {
     }
     if (bad_type) {
       fatal(c, EBADF, "only sealed memfds may be passed");
-      return;
+      return got;
     }
     if (n <= 0) {
       client_close(c, n == 0 ? NULL : strerror(errno));
-      return;
+      return got;
     }
     last_in_ns = now_ns();
+    got += (size_t)n;
     if (bad_fds) {
       fatal(c, EPROTO, "too many descriptors passed");
-      return;
+      return got;
     }
     if (at != scratch) {
       c->inlen += (size_t)n;
-      if (!parse(c)) return;
+      if (!parse(c)) return got;
       continue; /* the rest of the socket goes to the scratch buffer */
     }
-    if (c->discard) { /* dropped as it comes */
-      c->discard -= (size_t)n;
-      if (c->discard == 0) reply(c, c->dhdr.cmd, 0, c->dhdr.tag, ENOMEM, NULL, 0);
-      want_read(c);
-      if ((size_t)n < room) return;
-      continue;
-    }
-    if (!ring_take(c) && c->closed) return;
+    if (!ring_take(c) && c->closed) return got;
     size_t pos = parse_buf(c, scratch, (size_t)n);
-    if (c->closed) return;
+    if (c->closed) return got;
     if (pos < (size_t)n) {
       bool ok = stash(c, scratch + pos, (size_t)n - pos);
       explicit_bzero(scratch + pos, (size_t)n - pos);
       if (!ok) {
-        fatal(c, ENOMEM, "out of memory");
-        return;
+        fatal(c, ENOMEM, NO_ROOM);
+        return got;
       }
     }
     want_read(c);
-    if ((size_t)n < room) return; /* drained the socket */
+    if ((size_t)n < room) return got; /* drained the socket */
   }
+  return got;
 }
 
 /* resume: a client throttled for its requests in flight or its unread

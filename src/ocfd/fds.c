@@ -101,7 +101,7 @@ int fd_check(int fd) {
 
 void fd_reject(int fd) {
   pthread_mutex_lock(&cl_lock);
-  if (cl_n == cl_cap) { /* cannot happen: fds_room keeps the backlog within cl_cap */
+  if (cl_n == cl_cap) { /* a backlog the descriptor budget allows, past the queue: grow it */
     int cap = 2 * cl_cap;
     int *q = malloc(sizeof(int) * (size_t)cap);
     if (q == NULL) {

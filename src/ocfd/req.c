@@ -390,7 +390,7 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
    * instead of waking a worker and handing the result back from it (on two
    * CPUs, 16 KB AES-CBC went from 740 to 980 MB/s). */
   bool lone = c->inflight == 0 && cf->assist_max > 0 && j->len <= cf->assist_max;
-  j->req.flags = j->len <= cf->inline_max || lone ? OCF_REQ_INLINE : 0;
+  j->req.flags = j->len <= cf->inline_max || lone ? OCF_REQ_INLINE : OCF_REQ_ASYNC;
   j->req.ndesc = v.c.ndesc;
   for (int i = 0; i < v.c.ndesc; i++) {
     struct ocf_desc *d = &j->req.desc[i];

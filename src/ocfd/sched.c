@@ -1,9 +1,9 @@
 /* sched.c - which client's request goes to the framework next.
  *
- * The framework runs what it is given in order, and a worker busy with one
- * request cannot be taken off it: a client that hands over a thousand
- * 16384-bit exponentiations (0.9 s each) holds the workers for a quarter of
- * an hour, whoever else is waiting, and even after it has gone.  So the
+ * The framework runs what it is given, and a worker busy with one request
+ * cannot be taken off it: a client that hands over a thousand 16384-bit
+ * exponentiations (0.9 s each) holds the workers for a quarter of an hour,
+ * whoever else is waiting, and even after it has gone.  So the
  * daemon keeps each client's requests in a queue of its own and hands the
  * framework only a window of work at a time: WIN_NS of estimated worker
  * time per thread that runs requests, a request longer than BIG_NS counting
@@ -16,8 +16,9 @@
  * client that leaves has its queue dropped, and only its requests already
  * in the window still run.
  *
- * Short requests (up to --inline-max) skip all this: they run on the event
- * thread as they are parsed, which takes clients in turn by itself.
+ * Short requests skip all this (up to --inline-max, and a lone request of a
+ * client up to --assist-max, if estimated under INLINE_NS): they run on the
+ * event thread as they are parsed, which takes clients in turn by itself.
  *
  * Costs are estimates in nanoseconds of one core (cost_sym, cost_key); only
  * their ratios matter.  Each client's queued and running cost is bounded
@@ -32,6 +33,7 @@
 #define BIG_NS 2000000ull    /* a longer request occupies a worker */
 #define QUANTUM_NS 256000ll  /* a client's turn */
 #define REQ_NS 2000ull       /* a request's fixed cost */
+#define INLINE_NS 300000ull  /* the most the event thread runs for one request */
 #define DEFER_NS 20000000ull /* a long request waits for shorter ones this long at most */
 
 static uint64_t win_used, win_max; /* window cost handed over, not back */
@@ -96,10 +98,10 @@ static void hand(struct job *j) {
 /* big_waits: c's next request is long and must wait: all the workers it
  * may have are taken, or shorter requests handed over are still out.  A
  * worker that finds a long request queued next to short ones may take the
- * long one first and keep the short ones waiting for all of it; so a long
- * request goes in only once the short ones have been taken (they are back),
- * or after DEFER_NS whatever, so that a steady stream of short requests does
- * not hold it back for ever. */
+ * long one first (the framework's queue served public-key work first) and
+ * keep the short ones waiting for all of it; so a long request goes in only
+ * once the short ones are back, or after DEFER_NS whatever, so that a
+ * steady stream of short requests does not hold it back for ever. */
 static bool big_waits(struct client *c, const struct job *j) {
   if (!j->big) return false;
   if (big_used >= big_max) return true;
@@ -148,7 +150,12 @@ static void rotate(void) {
 void sched_submit(struct client *c, struct job *j) {
   j->cost = j->kind == JOB_SYM ? cost_sym(&j->req) : cost_key(&j->kreq);
   c->cost += j->cost;
-  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) { /* the event thread runs it */
+  /* The event thread runs short requests as it parses them (--inline-max,
+   * and a lone request of a client up to --assist-max); not one that would
+   * keep it from every other client for long (3DES, compression). */
+  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE) && j->cost > INLINE_NS)
+    j->req.flags = (j->req.flags & ~(unsigned)OCF_REQ_INLINE) | OCF_REQ_ASYNC;
+  if (j->kind == JOB_SYM && (j->req.flags & OCF_REQ_INLINE)) {
     j->wcost = 0;
     j->big = 0;
     j->handed = 1;

@@ -445,6 +445,36 @@ static int listen_socket(const char *path, const char *group) {
   return fd;
 }
 
+/* Reading long messages.  A client in the middle of a message longer than
+ * one read is read after the others, and all such clients together get
+ * LONG_ROUND bytes a round, in turns: clients streaming megabytes do not
+ * make the round long for the clients with short requests, whose next
+ * request comes the round after.  (A client's share of the round is what
+ * it gets when its turn comes; a message is read through in rounds of
+ * LONG_ROUND at most, the socket buffer being usually smaller.) */
+#define LONG_ROUND (256u << 10)
+/* The other clients share SHORT_ROUND bytes a round, each at least
+ * SHORT_MIN: many clients streaming requests at once make each one's share
+ * small, not the round long (a message longer than the share is then read
+ * as a long one). */
+#define SHORT_ROUND (1u << 20)
+#define SHORT_MIN (16u << 10)
+static struct client *longs[256];
+static int nlong;
+static unsigned long_turn;
+
+static void read_longs(void) {
+  size_t left = LONG_ROUND;
+  int n = nlong, start = n ? (int)(long_turn++ % (unsigned)n) : 0;
+  for (int k = 0; k < n && left > 0; k++) {
+    struct client *c = longs[(start + k) % n];
+    if (c->closed || !c->reading) continue;
+    size_t got = client_read(c, left);
+    left -= got < left ? got : left;
+  }
+  nlong = 0;
+}
+
 static struct ocfd_conf conf_used; /* the configuration, as start-up adjusted it */
 static struct epoll_event evs[256];
 static bool busy;
@@ -569,6 +599,13 @@ bool ocfd_round(int max_sleep_ms) {
     ocfd_log(0, "epoll_wait: %s", strerror(errno));
     return true;
   }
+  int readers = 0;
+  for (int i = 0; i < n; i++)
+    if ((evs[i].events & EPOLLIN) && evs[i].data.ptr != &lfd && evs[i].data.ptr != &done_efd &&
+        evs[i].data.ptr != &done_tfd && evs[i].data.ptr != &pause_tfd && evs[i].data.ptr != &sfd)
+      readers++;
+  size_t share = readers ? SHORT_ROUND / (size_t)readers : SHORT_ROUND;
+  if (share < SHORT_MIN) share = SHORT_MIN;
   for (int i = 0; i < n; i++) {
     void *p = evs[i].data.ptr;
     if (p == &lfd) {
@@ -590,13 +627,16 @@ bool ocfd_round(int max_sleep_ms) {
         resume(c);
       }
       if (!c->closed && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-        if (c->reading)
-          client_read(c);
+        if (c->reading && client_midmsg(c) && nlong < (int)(sizeof(longs) / sizeof(longs[0])))
+          longs[nlong++] = c; /* after the others, below */
+        else if (c->reading)
+          client_read(c, share);
         else if (evs[i].events & (EPOLLHUP | EPOLLERR))
           client_close(c, "hang-up");
       }
     }
   }
+  read_longs();
   rings_take(); /* before the drain: small requests complete as they are taken */
   drain_completions();
   sched_run();
@@ -610,6 +650,7 @@ bool ocfd_round(int max_sleep_ms) {
   fds_resume();
   budget_resume();
   free_clients();
+  budget_trim();
   return stop;
 }
 

@@ -73,8 +73,6 @@ struct client {
   size_t inflight_bytes;
   size_t mem;                 /* charged to the memory budget (budget.c) */
   bool mem_wait;              /* throttled by it */
-  size_t discard;             /* bytes of a message too long for the budget, still to drop */
-  struct ocfw_hdr dhdr;       /* that message's header, answered with ENOMEM */
   bool closed;                /* socket gone; waiting for jobs */
   bool fd_wait;               /* not read until the daemon has descriptors to spare */
   bool reading;               /* EPOLLIN armed */
@@ -183,7 +181,11 @@ void client_close(struct client *c, const char *why);
 void client_flush(struct client *c);
 void fatal(struct client *c, int err, const char *why);
 bool parse(struct client *c);
-void client_read(struct client *c);
+/* client_read reads what c sent, up to about budget bytes, and handles the
+ * whole messages; returns the bytes read. */
+size_t client_read(struct client *c, size_t budget);
+/* client_midmsg: c is in the middle of a message longer than one read. */
+bool client_midmsg(const struct client *c);
 void resume(struct client *c);
 
 /* --- req.c ------------------------------------------------------------------ */
@@ -227,6 +229,7 @@ bool budget_room(size_t n, const char *what); /* n would fit (for a newcomer) */
 bool budget_heavy(const struct client *c);    /* c holds much, and the budget is spent */
 void budget_wait(struct client *c);           /* c is not read until budget_resume */
 void budget_resume(void);
+void budget_trim(void); /* returns freed memory to the system after a large drop */
 void budget_force(struct client *c, size_t n); /* charged whatever the budget */
 void budget_give(struct client *c, size_t n);
 

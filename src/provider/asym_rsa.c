@@ -19,7 +19,8 @@ struct rctx {
 };
 
 static void *rc_newctx(void *provctx) {
-  struct rctx *c = calloc(1, sizeof(*c));
+  if (!ocfprov_usable(provctx)) return NULL;
+  struct rctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
   c->enc = -1;

@@ -33,6 +33,7 @@
 #include <openssl/async.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,29 @@
 
 enum { W_PENDING = 0, W_DONE = 1, W_SLEEPING = 2 };
 
+/* jefd - the eventfd registered in an async wait context.  Counted: the
+ * wait context holds one reference (dropped by its cleanup when the
+ * application frees it), every request in flight another, so that a
+ * completion arriving after the application gave up on its job never
+ * writes to a closed, perhaps reused, descriptor. */
+struct jefd {
+  int fd;
+  _Atomic int refs;
+};
+
+static void jefd_put(struct jefd *j) {
+  if (j != NULL && atomic_fetch_sub(&j->refs, 1) == 1) {
+    close(j->fd);
+    free(j);
+  }
+}
+
 /* waiter - one request's completion.  state is the futex word; efd, when
- * >= 0, is the async job's eventfd, written before state becomes W_DONE, so
- * that a job seeing W_DONE can always clear it. */
+ * non-NULL, is the async job's eventfd (a reference), written before state
+ * becomes W_DONE, so that a job seeing W_DONE can always clear it. */
 struct waiter {
   _Atomic int state;
-  int efd;
+  struct jefd *efd;
   int resubmits; /* EAGAIN resubmissions so far (the completing thread's) */
 };
 
@@ -69,15 +87,16 @@ static void futex_wake(_Atomic int *w) {
 }
 
 static void wake(struct waiter *w) {
-  int fd = w->efd;
-  if (fd >= 0) {
+  struct jefd *j = w->efd;
+  if (j != NULL) {
     uint64_t one = 1;
-    ssize_t n = write(fd, &one, sizeof(one));
+    ssize_t n = write(j->fd, &one, sizeof(one));
     (void)n; /* the counter cannot overflow: each request adds one */
   }
   /* The waiter may return and reuse w as soon as it sees W_DONE: nothing
    * after the exchange reads w except the futex word's address. */
   if (atomic_exchange(&w->state, W_DONE) == W_SLEEPING) futex_wake(&w->state);
+  jefd_put(j);
 }
 
 static void wait_block(struct waiter *w) {
@@ -92,26 +111,39 @@ static void wait_block(struct waiter *w) {
 static int efd_key; /* the address is the key of our fd in wait contexts */
 
 static void efd_cleanup(ASYNC_WAIT_CTX *ctx, const void *key, OSSL_ASYNC_FD fd, void *custom) {
-  close(fd);
+  jefd_put(custom);
 }
 
 /* job_efd returns the eventfd of the current async job's wait context,
- * registering one first if needed; -1 when not in a job (or it failed). */
-static int job_efd(void) {
+ * registering one first if needed, with a reference for the caller; NULL
+ * when not in a job (or it failed). */
+static struct jefd *job_efd(void) {
   ASYNC_JOB *job = ASYNC_get_current_job();
-  if (job == NULL) return -1;
+  if (job == NULL) return NULL;
   ASYNC_WAIT_CTX *wc = ASYNC_get_wait_ctx(job);
-  if (wc == NULL) return -1;
+  if (wc == NULL) return NULL;
   OSSL_ASYNC_FD fd;
   void *custom;
-  if (ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) return fd;
-  fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) return -1;
-  if (!ASYNC_WAIT_CTX_set_wait_fd(wc, &efd_key, fd, NULL, efd_cleanup)) {
-    close(fd);
-    return -1;
+  struct jefd *j;
+  if (ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) {
+    j = custom;
+  } else {
+    j = malloc(sizeof(*j));
+    if (j == NULL) return NULL;
+    j->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    atomic_init(&j->refs, 1);
+    if (j->fd < 0) {
+      free(j);
+      return NULL;
+    }
+    if (!ASYNC_WAIT_CTX_set_wait_fd(wc, &efd_key, j->fd, j, efd_cleanup)) {
+      close(j->fd);
+      free(j);
+      return NULL;
+    }
   }
-  return fd;
+  atomic_fetch_add(&j->refs, 1);
+  return j;
 }
 
 bool be_in_async_job(const struct ocfprov *p) {
@@ -128,9 +160,32 @@ static void wait_job(struct ocfprov *p, struct waiter *w, struct bstat *bs) {
     bs->paused_ns += now_ns() - t;
     wait_block(w);
   }
+  /* The completion wrote the eventfd before W_DONE; the job still holds
+   * the wait context, so its descriptor is open. */
   uint64_t v;
-  ssize_t n = read(w->efd, &v, sizeof(v));
-  (void)n;
+  ASYNC_JOB *job = ASYNC_get_current_job();
+  ASYNC_WAIT_CTX *wc = job ? ASYNC_get_wait_ctx(job) : NULL;
+  OSSL_ASYNC_FD fd;
+  void *custom;
+  if (wc != NULL && ASYNC_WAIT_CTX_get_fd(wc, &efd_key, &fd, &custom)) {
+    ssize_t n = read(fd, &v, sizeof(v));
+    (void)n;
+  }
+}
+
+/* --- fork ------------------------------------------------------------------ */
+
+/* The process's fork generation: bumped in every child.  Objects note the
+ * generation that made them; a child sees a different one.  (getpid() is a
+ * system call each time, too slow for every request.) */
+static _Atomic unsigned fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_child(void) { atomic_fetch_add(&fork_gen, 1); }
+static void fork_register(void) { pthread_atfork(NULL, NULL, fork_child); }
+
+static inline unsigned forkgen(void) {
+  return atomic_load_explicit(&fork_gen, memory_order_relaxed);
 }
 
 /* --- the backend --------------------------------------------------------- */
@@ -140,8 +195,11 @@ struct oconn;
 struct backend {
   struct ocfprov *p;
   pthread_mutex_t lock;
-  int state;           /* [lock] in-process: 0 not started, 1 running, -1 failed */
-  pid_t pid;           /* [lock] the process that started the framework */
+  _Atomic int state;   /* in-process: 0 not started, 2 starting, 1 running, -1 failed */
+  pthread_t starter;   /* [lock] the thread running ocf_init */
+  bool starter_on;     /* [lock] */
+  char errmsg[256];    /* why the framework is unavailable (written before state -1) */
+  unsigned pid;        /* fork generation that started the framework (before state 1) */
   bool owns;           /* [lock] we called ocf_init: ocf_shutdown at teardown */
   struct oconn *conns; /* [lock] ocfd connections */
   pthread_key_t tlkey; /* this thread's ocfd connection */
@@ -154,7 +212,7 @@ struct oconn {
   pthread_mutex_t lock;
   struct ocfdev *dev;     /* [lock] */
   _Atomic int dead;       /* the connection failed (an errno): make a new one */
-  pid_t pid;              /* the process that opened it */
+  unsigned pid;           /* fork generation that opened it */
   struct ocfdev_shm *shm; /* [lock] NULL until the first large request */
   bool shm_failed;        /* [lock] no region: large requests use the socket */
   uint8_t *used;          /* [lock] one byte per page of the region */
@@ -169,19 +227,42 @@ struct oconn {
 
 struct osess {
   struct backend *be;
+  /* the request in flight, whose waiter lives on its (maybe paused) async
+   * job's stack: freeing the session waits for it, so that an application
+   * freeing a context under a paused job loses no memory to a late write */
+  _Atomic(struct waiter *) inflight;
   ocf_sid_t sid;      /* in-process; replaced on migration */
   struct oconn *conn; /* ocfd */
   uint32_t ses;
-  pid_t pid;
+  unsigned pid; /* fork generation that made it */
 };
 
 static _Atomic int inproc_users; /* activations using the in-process framework */
 
+/* be_unavailable records why the framework cannot be used and says so
+ * once on stderr (unless $OCF_LOG_LEVEL is 0, as for libocf's messages):
+ * the operations themselves carry on inline, so the error queue of the
+ * thread that noticed is all OpenSSL would otherwise show. */
+static void be_unavailable(struct backend *be, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void be_unavailable(struct backend *be, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(be->errmsg, sizeof(be->errmsg), fmt, ap);
+  va_end(ap);
+  const char *lvl = getenv("OCF_LOG_LEVEL");
+  if (lvl == NULL || atoi(lvl) > 0)
+    fprintf(stderr, "ocf provider: framework unavailable, running inline: %s\n", be->errmsg);
+  ocfprov_err(be->p, OCFPROV_R_BACKEND, "%s", be->errmsg);
+}
+
+/* inproc_start_locked starts libocf.  It runs on a thread of its own
+ * (inproc_ready): ocf_init's self-tests draw random numbers, and the
+ * application's random generator may be what asked for the framework (a
+ * CTR-DRBG's AES-256-CTR is this provider's when it is preferred), so
+ * starting inside a caller's request could re-enter its generator. */
 static int inproc_start_locked(struct backend *be) {
   struct ocfprov *p = be->p;
-  if (be->state == 1 && be->pid == getpid()) return 0;
-  if (be->state == 1) return ENODEV; /* a forked child: inline from now on */
-  if (be->state < 0) return ENODEV;
   struct ocf_init_opts o = {
       .workers = p->conf.workers,
       .no_soft = p->conf.no_soft,
@@ -192,72 +273,99 @@ static int inproc_start_locked(struct backend *be) {
   bool running = ocf_driver_stats(NULL, 0) > 0;
   int rc = ocf_init(&o);
   if (rc != 0) {
-    be->state = -1;
-    ocfprov_err(p, OCFPROV_R_BACKEND, "starting libocf: %s", ocf_errdetail());
+    be_unavailable(be, "starting libocf: %s", ocf_errdetail());
+    atomic_store(&be->state, -1);
     return rc;
   }
   be->owns = !running;
-  be->state = 1;
-  be->pid = getpid();
+  be->pid = forkgen();
   atomic_fetch_add(&inproc_users, 1);
+  atomic_store(&be->state, 1);
   return 0;
 }
 
-static bool inproc_ready(struct backend *be) {
-  if (be->state == 1 && be->pid == getpid()) return true;
+static void *starter_main(void *arg) {
+  struct backend *be = arg;
   pthread_mutex_lock(&be->lock);
-  int rc = inproc_start_locked(be);
+  inproc_start_locked(be);
   pthread_mutex_unlock(&be->lock);
-  return rc == 0;
+  return NULL;
+}
+
+/* inproc_ready tells whether the in-process framework runs (in this
+ * process, not a parent we were forked from); the first call starts it in
+ * the background, and requests go inline until it is up. */
+static bool inproc_ready(struct backend *be) {
+  int st = atomic_load(&be->state);
+  if (st == 1) return be->pid == forkgen();
+  if (st != 0) return false;
+  pthread_mutex_lock(&be->lock);
+  if (atomic_load(&be->state) == 0) {
+    atomic_store(&be->state, 2);
+    if (pthread_create(&be->starter, NULL, starter_main, be) == 0)
+      be->starter_on = true;
+    else
+      atomic_store(&be->state, -1);
+  }
+  pthread_mutex_unlock(&be->lock);
+  return false;
 }
 
 bool be_available(struct ocfprov *p) {
   struct backend *be = p->be;
   if (be == NULL) return false;
-  if (p->conf.ocfd) return true;
-  if (be->state < 0) return false;
-  if (be->state == 1 && be->pid != getpid()) return false;
-  return true;
+  if (p->conf.ocfd) return be->errmsg[0] == '\0';
+  return inproc_ready(be);
+}
+
+int be_state(const struct ocfprov *p, const char **why) {
+  struct backend *be = p->be;
+  *why = be != NULL ? be->errmsg : "";
+  if (be == NULL) return -1;
+  if (p->conf.ocfd) return be->errmsg[0] ? -1 : 1;
+  int st = atomic_load(&be->state);
+  return st == 2 ? 0 : st;
 }
 
 static void conn_put(struct oconn *c);
 
 static void tl_release(void *arg) { conn_put(arg); }
 
-int be_start_eager(struct ocfprov *p) {
+int be_new(struct ocfprov *p) {
+  pthread_once(&fork_once, fork_register);
   struct backend *be = calloc(1, sizeof(*be));
-  if (be == NULL) {
-    ocfprov_err(p, OCFPROV_R_MALLOC, "backend");
-    return 0;
-  }
+  if (be == NULL) return 0;
   be->p = p;
   pthread_mutex_init(&be->lock, NULL);
   p->be = be;
+  return 1;
+}
+
+int be_start_eager(struct ocfprov *p) {
+  struct backend *be = p->be;
   if (p->conf.ocfd) {
     if (pthread_key_create(&be->tlkey, tl_release) != 0) {
       ocfprov_err(p, OCFPROV_R_MALLOC, "thread key");
       return 0;
     }
     be->tlkey_ok = true;
-    /* Refuse activation when the daemon is unreachable: a misconfigured
-     * socket must show at once, not as silent software fallbacks. */
+    /* A daemon that does not answer at activation is a configuration
+     * error: said once, and everything runs inline.  (One that goes away
+     * later only makes requests fall back until it is back.) */
     struct ocfdev *d;
     int rc = ocfdev_open(p->conf.socket[0] ? p->conf.socket : NULL, &d);
     if (rc != 0) {
       const char *path = p->conf.socket[0] ? p->conf.socket : getenv("OCF_SOCKET");
-      ocfprov_err(p, OCFPROV_R_BACKEND, "cannot reach ocfd at %s: %s",
-                  path ? path : OCFDEV_DEFAULT_SOCKET, strerror(rc));
+      be_unavailable(be, "cannot reach ocfd at %s: %s", path ? path : OCFDEV_DEFAULT_SOCKET,
+                     strerror(rc));
       return 0;
     }
     ocfdev_close(d);
     return 1;
   }
-  if (p->conf.devices[0] != '\0') {
-    pthread_mutex_lock(&be->lock);
-    int rc = inproc_start_locked(be);
-    pthread_mutex_unlock(&be->lock);
-    if (rc != 0) return 0;
-  }
+  /* Modeled cards are wanted at once; their device string is checked by
+   * starting the framework now (in the background). */
+  if (p->conf.devices[0] != '\0') inproc_ready(be);
   return 1;
 }
 
@@ -266,7 +374,8 @@ static void conn_close(struct oconn *c);
 void be_stop(struct ocfprov *p) {
   struct backend *be = p->be;
   if (be == NULL) return;
-  if (be->state == 1 && be->pid == getpid()) {
+  if (be->starter_on) pthread_join(be->starter, NULL);
+  if (atomic_load(&be->state) == 1 && be->pid == forkgen()) {
     if (atomic_fetch_sub(&inproc_users, 1) == 1 && be->owns) ocf_shutdown();
   }
   if (be->tlkey_ok) pthread_key_delete(be->tlkey);
@@ -316,13 +425,13 @@ static void conn_put(struct oconn *c) {
  * caller, opening one if needed. */
 static int conn_get(struct backend *be, struct oconn **out) {
   struct oconn *c = pthread_getspecific(be->tlkey);
-  if (c != NULL && (c->pid != getpid() || c->dead)) {
+  if (c != NULL && (c->pid != forkgen() || c->dead)) {
     pthread_setspecific(be->tlkey, NULL);
-    if (c->pid == getpid()) conn_put(c);
+    if (c->pid == forkgen()) conn_put(c);
     c = NULL;
   }
   if (c == NULL) {
-    c = calloc(1, sizeof(*c));
+    c = zalloc(sizeof(*c));
     if (c == NULL) return ENOMEM;
     const char *path = be->p->conf.socket[0] ? be->p->conf.socket : NULL;
     int rc = ocfdev_open(path, &c->dev);
@@ -331,7 +440,7 @@ static int conn_get(struct backend *be, struct oconn **out) {
       return rc;
     }
     c->be = be;
-    c->pid = getpid();
+    c->pid = forkgen();
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->refs = 1;
@@ -431,10 +540,10 @@ static void *reaper_main(void *arg) {
 
 int be_newsession(struct ocfprov *p, const struct ocf_sessparam *chain, struct osess **out) {
   struct backend *be = p->be;
-  struct osess *s = calloc(1, sizeof(*s));
+  struct osess *s = zalloc(sizeof(*s));
   if (s == NULL) return ENOMEM;
   s->be = be;
-  s->pid = getpid();
+  s->pid = forkgen();
   int rc;
   if (!p->conf.ocfd) {
     rc = inproc_ready(be) ? ocf_newsession(&s->sid, chain, 0) : ENODEV;
@@ -459,7 +568,9 @@ int be_newsession(struct ocfprov *p, const struct ocf_sessparam *chain, struct o
 
 void be_freesession(struct osess *s) {
   if (s == NULL) return;
-  if (s->pid == getpid()) {
+  struct waiter *w = atomic_load(&s->inflight);
+  if (w != NULL) wait_block(w);
+  if (s->pid == forkgen()) {
     if (s->conn != NULL) {
       pthread_mutex_lock(&s->conn->lock);
       if (!s->conn->dead) ocfdev_freesession(s->conn->dev, s->ses);
@@ -469,7 +580,7 @@ void be_freesession(struct osess *s) {
     }
   }
   if (s->conn != NULL) {
-    if (s->pid == getpid()) conn_put(s->conn);
+    if (s->pid == forkgen()) conn_put(s->conn);
   }
   free(s);
 }
@@ -516,7 +627,7 @@ static void req_done(struct ocf_req *r) {
 static int inproc_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const struct iovec *seg,
                         int nseg, struct bstat *bs) {
   struct ocfprov *p = s->be->p;
-  if (s->pid != getpid() || !inproc_ready(s->be)) return ENODEV;
+  if (s->pid != forkgen() || !inproc_ready(s->be)) return ENODEV;
   if (nseg < 1 || nseg > 4 || ndesc < 1 || ndesc > OCF_MAX_DESC) return EINVAL;
   struct oreq q;
   memset(&q.r, 0, sizeof(q.r));
@@ -533,17 +644,23 @@ static int inproc_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const
   q.r.opaque = &q;
   atomic_init(&q.w.state, W_PENDING);
   q.w.resubmits = 0;
-  q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-  bs->async = q.w.efd >= 0;
+  q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+  bs->async = q.w.efd != NULL;
   /* Outside a job the caller waits anyway: a software producer may run the
    * request right here. */
-  q.r.flags = bs->async ? 0 : OCF_REQ_INLINE;
+  q.r.flags = bs->async ? OCF_REQ_ASYNC : OCF_REQ_INLINE;
+  atomic_store(&s->inflight, &q.w);
   int rc = ocf_dispatch(&q.r);
-  if (rc != 0) return rc;
+  if (rc != 0) {
+    atomic_store(&s->inflight, NULL);
+    jefd_put(q.w.efd);
+    return rc;
+  }
   if (bs->async)
     wait_job(p, &q.w, bs);
   else
     wait_block(&q.w);
+  atomic_store(&s->inflight, NULL);
   s->sid = q.r.sid;
   if (q.r.error == 0 || q.r.error == EBADMSG) {
     STAT_ADD(p, fw_req, 1);
@@ -557,7 +674,7 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
                       int nseg, struct bstat *bs) {
   struct ocfprov *p = s->be->p;
   struct oconn *c = s->conn;
-  if (s->pid != getpid()) return ENODEV;
+  if (s->pid != forkgen()) return ENODEV;
   if (ndesc < 1 || ndesc > OCF_MAX_DESC) return EINVAL;
   size_t total = seg_total(seg, nseg);
   struct oop q;
@@ -567,13 +684,14 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
   memcpy(q.op.desc, desc, sizeof(*desc) * (size_t)ndesc);
   q.op.opaque = &q;
   atomic_init(&q.w.state, W_PENDING);
-  q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-  bs->async = q.w.efd >= 0;
+  q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+  bs->async = q.w.efd != NULL;
   uint8_t *bounce = NULL;
   long page = -1;
   pthread_mutex_lock(&c->lock);
   if (c->dead) {
     pthread_mutex_unlock(&c->lock);
+    jefd_put(q.w.efd);
     return c->dead;
   }
   if (total >= p->conf.shm_min) page = shm_alloc(c, total);
@@ -589,6 +707,7 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
     bounce = malloc(total ? total : 1);
     if (bounce == NULL) {
       pthread_mutex_unlock(&c->lock);
+      jefd_put(q.w.efd);
       return ENOMEM;
     }
     gather(bounce, seg, nseg);
@@ -597,7 +716,9 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
   }
   int rc;
   if (bs->async) {
+    atomic_store(&s->inflight, &q.w);
     rc = ocfdev_submit(c->dev, &q.op);
+    if (rc != 0) jefd_put(q.w.efd);
     if (rc == 0) {
       if (c->async++ == 0) pthread_cond_signal(&c->cv);
       if (!c->reaper_on && pthread_create(&c->reaper, NULL, reaper_main, c) == 0)
@@ -612,6 +733,7 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
       wait_job(p, &q.w, bs);
       rc = q.op.error;
     }
+    atomic_store(&s->inflight, NULL);
     pthread_mutex_lock(&c->lock);
   } else {
     rc = ocfdev_crypt(c->dev, &q.op);
@@ -668,13 +790,16 @@ int be_kop(struct ocfprov *p, struct ocf_kreq *k, struct bstat *bs) {
     if (!inproc_ready(be)) return ENODEV;
     struct okreq q;
     atomic_init(&q.w.state, W_PENDING);
-    q.w.efd = be_in_async_job(p) ? job_efd() : -1;
-    bs->async = q.w.efd >= 0;
+    q.w.efd = be_in_async_job(p) ? job_efd() : NULL;
+    bs->async = q.w.efd != NULL;
     k->flags = bs->async ? 0 : OCF_REQ_INLINE;
     k->callback = kreq_done;
     k->opaque = &q;
     rc = ocf_kdispatch(k);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      jefd_put(q.w.efd);
+      return rc;
+    }
     if (bs->async)
       wait_job(p, &q.w, bs);
     else

@@ -73,9 +73,10 @@ static bool is_gcm(const struct actx *c) { return c->def->mode == EVP_CIPH_GCM_M
 
 static void *ae_newctx(void *provctx, struct cdef *def) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   const struct dcfns *fns = cdef_fns(p, def);
   if (fns == NULL) return NULL;
-  struct actx *c = calloc(1, sizeof(*c));
+  struct actx *c = zalloc(sizeof(*c));
   if (c == NULL) {
     ocfprov_err(p, OCFPROV_R_MALLOC, "cipher context");
     return NULL;

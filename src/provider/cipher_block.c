@@ -27,8 +27,12 @@ struct bctx {
   struct cdef *def;
   const struct dcfns *fns;
   void *dctx; /* the default provider's context */
-  bool dsync; /* dctx's IV or counter equals iv */
-  int enc;    /* 1, 0; -1 before init */
+  /* Who holds the stream's chaining state (CBC IV, CTR counter): the
+   * default provider's context (true; iv is stale) or iv (false; the
+   * framework advanced it).  It moves only when the path changes, so the
+   * inline path tracks nothing per update. */
+  bool iv_in_dl;
+  int enc; /* 1, 0; -1 before init */
   bool key_set, iv_set;
   uint8_t key[64];
   size_t keylen;
@@ -46,13 +50,20 @@ struct bctx {
   struct osess *sess; /* framework session, made at the first request */
   int sess_err;       /* why there is none (then no more attempts) */
   size_t fwmax;       /* longest request the producer took, 0 = no limit seen */
+  /* the last choice, reused for the next requests of the same size: a
+   * stream of equal updates (openssl speed, TLS records) pays for one
+   * choice in 16 */
+  size_t dc_size;
+  unsigned dc_left;
+  enum opath dc_path;
 };
 
 static void *bc_newctx(void *provctx, struct cdef *def) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   const struct dcfns *fns = cdef_fns(p, def);
   if (fns == NULL) return NULL;
-  struct bctx *c = calloc(1, sizeof(*c));
+  struct bctx *c = zalloc(sizeof(*c));
   if (c == NULL) {
     ocfprov_err(p, OCFPROV_R_MALLOC, "cipher context");
     return NULL;
@@ -135,7 +146,7 @@ static int bc_init(void *vctx, const unsigned char *key, size_t keylen, const un
   c->num = 0;
   /* The default provider's context got the IV too, except that CTR without
    * one keeps its own counter, which the framework may have overtaken. */
-  if (iv != NULL || c->def->mode != EVP_CIPH_CTR_MODE) c->dsync = true;
+  if (iv != NULL || c->def->mode != EVP_CIPH_CTR_MODE) c->iv_in_dl = true;
   return bc_set_ctx_params(c, params);
 }
 
@@ -173,15 +184,31 @@ static void advance(struct bctx *c, const uint8_t *out, size_t n, const uint8_t 
   }
 }
 
+/* iv_to_dl gives the default provider's context the chaining state the
+ * framework left in iv. */
+static int iv_to_dl(struct bctx *c) {
+  if (c->iv_in_dl || c->def->mode == EVP_CIPH_XTS_MODE) return 1;
+  int ok = c->enc ? c->fns->einit(c->dctx, NULL, 0, c->iv, c->def->ivlen, NULL)
+                  : c->fns->dinit(c->dctx, NULL, 0, c->iv, c->def->ivlen, NULL);
+  c->iv_in_dl = ok;
+  return ok;
+}
+
+/* iv_from_dl takes the chaining state back from the default provider's
+ * context (CBC's next IV, CTR's next counter block: it never holds a
+ * partial block). */
+static int iv_from_dl(struct bctx *c) {
+  if (!c->iv_in_dl || c->def->mode == EVP_CIPH_XTS_MODE) return 1;
+  OSSL_PARAM q[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_UPDATED_IV, c->iv, c->def->ivlen),
+      OSSL_PARAM_construct_end()};
+  if (!c->fns->get_ctx_params(c->dctx, q)) return 0;
+  c->iv_in_dl = false;
+  return 1;
+}
+
 static int run_inline(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n) {
-  uint8_t last[16];
-  if (c->def->mode == EVP_CIPH_CBC_MODE && !c->enc) memcpy(last, in + n - c->bs, c->bs);
-  if (!c->dsync && c->def->mode != EVP_CIPH_XTS_MODE) {
-    int ok = c->enc ? c->fns->einit(c->dctx, NULL, 0, c->iv, c->def->ivlen, NULL)
-                    : c->fns->dinit(c->dctx, NULL, 0, c->iv, c->def->ivlen, NULL);
-    if (!ok) return 0;
-    c->dsync = true;
-  }
+  if (!c->iv_in_dl && !iv_to_dl(c)) return 0;
   size_t outl = 0;
   if (!c->fns->update(c->dctx, out, &outl, n, in, n) || outl != n) {
     if (outl == n) return 0;
@@ -189,7 +216,6 @@ static int run_inline(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n)
                 n);
     return 0;
   }
-  advance(c, out, n, last);
   cipher_inline_stats(c->p, n);
   return 1;
 }
@@ -212,6 +238,7 @@ static int run_fw(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n, uin
       return rc;
     }
   }
+  if (!iv_from_dl(c)) return EIO;
   uint8_t last[16];
   size_t done = 0, total = n + (extra != NULL ? 16 : 0);
   while (done < total) {
@@ -237,7 +264,6 @@ static int run_fw(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n, uin
     if (rc != 0) {
       if (done > 0) {
         /* Part went through: the rest goes inline from the state reached. */
-        c->dsync = false;
         if (!run_inline(c, out + done, out + done, n - done)) return -1;
         if (extra != NULL && !run_inline(c, extra, extra, 16)) return -1;
         return 0;
@@ -250,7 +276,6 @@ static int run_fw(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n, uin
     }
     done += chunk;
   }
-  c->dsync = false;
   return 0;
 }
 
@@ -260,8 +285,19 @@ static int process(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n, ui
   struct dticket t;
   size_t total = n + (extra != NULL ? 16 : 0);
   if (total == 0) return 1;
-  bool fw_ok = c->sess_err == 0 && be_available(c->p);
-  if (dec_choose(c->p, c->def->fam, total, fw_ok, &t) == PATH_FW) {
+  enum opath path;
+  if (c->dc_left > 0 && c->dc_size == total) {
+    c->dc_left--;
+    path = t.path = c->dc_path;
+    t.timed = false;
+  } else {
+    bool fw_ok = c->sess_err == 0 && be_available(c->p);
+    path = dec_choose(c->p, c->def->fam, total, fw_ok, &t);
+    c->dc_size = total;
+    c->dc_path = path;
+    c->dc_left = t.timed ? 0 : 15;
+  }
+  if (path == PATH_FW) {
     struct bstat bs;
     int rc = run_fw(c, out, in, n, extra, &bs);
     if (rc == 0) {
@@ -274,6 +310,7 @@ static int process(struct bctx *c, uint8_t *out, const uint8_t *in, size_t n, ui
     STAT_ADD(c->p, fallbacks, 1);
     in = out;
     t.timed = false;
+    c->dc_left = 0;
   }
   if (n > 0 && !run_inline(c, out, in, n)) return 0;
   if (extra != NULL && !run_inline(c, extra, extra, 16)) return 0;
@@ -310,7 +347,7 @@ static int cbc_update(struct bctx *c, uint8_t *out, size_t *outl, size_t outsize
     inl -= nproc;
     produced += nproc;
   }
-  memcpy(c->buf + c->bufl, in, inl);
+  if (inl > 0) memcpy(c->buf + c->bufl, in, inl);
   c->bufl += inl;
   *outl = produced;
   return 1;
@@ -524,8 +561,9 @@ static int bc_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
       !OSSL_PARAM_set_octet_ptr(q, c->oiv, c->def->ivlen) &&
       !OSSL_PARAM_set_octet_string(q, c->oiv, c->def->ivlen))
     return 0;
-  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_UPDATED_IV)) != NULL &&
-      !OSSL_PARAM_set_octet_ptr(q, c->iv, c->def->ivlen) &&
+  if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_UPDATED_IV)) != NULL && !iv_from_dl(c))
+    return 0;
+  if (q != NULL && !OSSL_PARAM_set_octet_ptr(q, c->iv, c->def->ivlen) &&
       !OSSL_PARAM_set_octet_string(q, c->iv, c->def->ivlen))
     return 0;
   if ((q = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_TLS_MAC)) != NULL &&

@@ -7,9 +7,12 @@
  * cost its caller: the wall time of the call, less the time an async job
  * spent paused while the framework worked.  A request takes the cheaper
  * path.  While a path has fewer than MIN_SAMPLES measurements, every eighth
- * request tries it; afterwards every 256th request takes the other path so
- * that its figure follows the machine (a card attached, a loaded host).
- * One request in 16 of the chosen path is timed; the rest pay no clock.
+ * request tries it; afterwards every 256th request (1024th when it costs
+ * twice as much) takes the other path so that its figure follows the
+ * machine (a card attached, a loaded host).  One request in 16 of the
+ * chosen path is timed (in 64 once the cell has 256 figures); the rest pay
+ * no clock.
+ * The framework is chosen only when it is cheaper by an eighth.
  *
  * Updates are relaxed atomics without a lock: two threads averaging into a
  * cell at once may lose one sample, which a moving average absorbs.
@@ -22,7 +25,7 @@
 #include "provider/prov.h"
 
 #define NBUCKET 24
-#define MIN_SAMPLES 4
+#define MIN_SAMPLES 4 /* the first is dropped (dec_done) */
 
 struct cell {
   _Atomic uint32_t cost[2]; /* ns, moving average over about 8 samples */
@@ -30,7 +33,10 @@ struct cell {
 };
 
 static struct cell cells[FAM__COUNT][NBUCKET][2];
-static _Thread_local uint32_t tick;
+/* initial-exec: a module's thread-local variables otherwise cost a call to
+ * __tls_get_addr per request; four bytes fit glibc's reserve for modules. */
+static _Thread_local uint32_t tick __attribute__((tls_model("initial-exec")));
+static _Thread_local uint8_t job_seen __attribute__((tls_model("initial-exec")));
 
 static const char *const fam_names[FAM__COUNT] = {
     "aes-cbc",           "aes-ctr", "aes-xts", "3des-cbc",     "aes-gcm",       "aes-ccm",
@@ -66,10 +72,16 @@ enum opath dec_choose(struct ocfprov *p, enum ofam fam, size_t size, bool fw_ok,
     x ^= x << 5;
     return t->path = (x >> 7) & 1 ? PATH_FW : PATH_INLINE;
   }
-  t->async = be_in_async_job(p);
+  uint32_t k = ++tick;
+  /* Asking OpenSSL whether this is an async job costs more than the rest of
+   * the choice: a thread asks once in 64 requests until it is seen in one,
+   * then every time. */
+  if (p->conf.async && (job_seen || (k & 63) == 0)) {
+    t->async = be_in_async_job(p);
+    if (t->async) job_seen = 1;
+  }
   t->bucket = bucket_of(size);
   struct cell *c = &cells[fam][t->bucket][t->async];
-  uint32_t k = ++tick;
   uint32_t ni = atomic_load_explicit(&c->n[PATH_INLINE], memory_order_relaxed);
   uint32_t nf = atomic_load_explicit(&c->n[PATH_FW], memory_order_relaxed);
   enum opath path;
@@ -81,19 +93,30 @@ enum opath dec_choose(struct ocfprov *p, enum ofam fam, size_t size, bool fw_ok,
     t->timed = true;
   } else {
     enum opath best = PATH_INLINE;
-    if (nf >= MIN_SAMPLES && ni >= MIN_SAMPLES)
-      best = atomic_load_explicit(&c->cost[PATH_FW], memory_order_relaxed) <
-                     atomic_load_explicit(&c->cost[PATH_INLINE], memory_order_relaxed)
-                 ? PATH_FW
-                 : PATH_INLINE;
-    else if (nf >= MIN_SAMPLES)
+    /* The framework must be cheaper by an eighth: close figures on a noisy
+     * host would otherwise flip the choice back and forth. */
+    if (nf >= MIN_SAMPLES && ni >= MIN_SAMPLES) {
+      uint32_t cf = atomic_load_explicit(&c->cost[PATH_FW], memory_order_relaxed);
+      uint32_t ci = atomic_load_explicit(&c->cost[PATH_INLINE], memory_order_relaxed);
+      best = (uint64_t)cf + cf / 8 < ci ? PATH_FW : PATH_INLINE;
+    } else if (nf >= MIN_SAMPLES)
       best = PATH_FW;
-    if ((k & 255) == 128 && nf >= MIN_SAMPLES && ni >= MIN_SAMPLES) {
+    /* The other path is tried every 256th request, every 1024th when it
+     * costs more than twice as much; the chosen one is timed once in 16
+     * requests, once in 64 when the cell has its figures. */
+    uint32_t explore = 255, sample = 15;
+    if (nf >= MIN_SAMPLES && ni >= MIN_SAMPLES) {
+      uint32_t cf = atomic_load_explicit(&c->cost[PATH_FW], memory_order_relaxed);
+      uint32_t ci = atomic_load_explicit(&c->cost[PATH_INLINE], memory_order_relaxed);
+      if ((best == PATH_FW ? ci / 2 : cf / 2) > (best == PATH_FW ? cf : ci)) explore = 1023;
+      if (ni + nf > 256) sample = 63;
+    }
+    if ((k & explore) == 128 && nf >= MIN_SAMPLES && ni >= MIN_SAMPLES) {
       path = best == PATH_FW ? PATH_INLINE : PATH_FW;
       t->timed = true;
     } else {
       path = best;
-      t->timed = (k & 15) == 0;
+      t->timed = (k & sample) == 0;
     }
   }
   t->path = path;
@@ -111,7 +134,15 @@ void dec_done(struct ocfprov *p, struct dticket *t, const struct bstat *bs) {
   struct cell *c = &cells[t->fam][t->bucket][t->async];
   uint32_t n = atomic_load_explicit(&c->n[t->path], memory_order_relaxed);
   uint32_t old = atomic_load_explicit(&c->cost[t->path], memory_order_relaxed);
-  uint32_t v = n == 0 ? (uint32_t)dt : (uint32_t)(old + ((int64_t)dt - (int64_t)old) / 8);
+  /* The first sample of a path pays its start (libocf's start-up, a new
+   * session, cold caches) and is not a figure of the path: dropped.  Later
+   * ones are capped at twice the average, so that a preemption on a loaded
+   * host does not flip the choice. */
+  uint64_t cap = (uint64_t)old * 2;
+  if (n >= MIN_SAMPLES && dt > cap) dt = cap;
+  uint32_t v = n == 0   ? 0
+               : n == 1 ? (uint32_t)dt
+                        : (uint32_t)(old + ((int64_t)dt - (int64_t)old) / 8);
   atomic_store_explicit(&c->cost[t->path], v, memory_order_relaxed);
   if (n < UINT32_MAX) atomic_store_explicit(&c->n[t->path], n + 1, memory_order_relaxed);
 }

@@ -17,7 +17,8 @@ struct xctx {
 };
 
 static void *xc_newctx(void *provctx, enum ktype kt) {
-  struct xctx *c = calloc(1, sizeof(*c));
+  if (!ocfprov_usable(provctx)) return NULL;
+  struct xctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
   c->kt = kt;

@@ -19,6 +19,7 @@ static const char *const type_names[K__COUNT] = {"RSA", "EC", "X25519", "ED25519
 const char *key_type_name(enum ktype t) { return type_names[t]; }
 
 static struct okey *key_new(struct ocfprov *p, enum ktype t) {
+  if (!ocfprov_usable(p)) return NULL;
   struct okey *k = calloc(1, sizeof(*k));
   if (k == NULL) {
     ocfprov_err(p, OCFPROV_R_MALLOC, "key");

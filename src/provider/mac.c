@@ -60,6 +60,7 @@ static void fns_load(void) {
 
 static void *hm_newctx(void *provctx) {
   struct ocfprov *p = provctx;
+  if (!ocfprov_usable(p)) return NULL;
   if (dl_dispatch(p, OSSL_OP_MAC, "HMAC", &hmac_disp) == NULL) {
     ocfprov_err(p, OCFPROV_R_DELEGATE, "the default provider has no HMAC");
     return NULL;
@@ -70,7 +71,7 @@ static void *hm_newctx(void *provctx) {
     ocfprov_err(p, OCFPROV_R_DELEGATE, "the default provider's HMAC lacks a function");
     return NULL;
   }
-  struct hmctx *c = calloc(1, sizeof(*c));
+  struct hmctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = p;
   c->dctx = d_newctx(dl_provctx(p));
@@ -223,22 +224,26 @@ static int keep(struct hmctx *c, const uint8_t *in, size_t n) {
 static int hm_update(void *vctx, const unsigned char *in, size_t inl) {
   struct hmctx *c = vctx;
   if (c->mode == H_INLINE) {
-    STAT_ADD(c->p, in_bytes, inl);
+    STAT_ADD_LOOSE(c->p, in_bytes, inl);
     return d_update(c->dctx, in, inl);
   }
   if (inl == 0) return 1;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = 0;
   if (c->mode == H_NONE) {
     bool ok = c->alg != OCF_ALG_NONE && c->key_set && c->keylen <= 1024 && !c->tls &&
               c->sess_err == 0 && inl <= c->p->conf.digest_max && be_available(c->p);
-    if (dec_choose(c->p, FAM_HMAC, inl, ok, &c->t) == PATH_INLINE) {
+    enum opath path = dec_choose(c->p, FAM_HMAC, inl, ok, &c->t);
+    t0 = c->t.t0; /* (set when the ticket is timed) */
+    if (path == PATH_INLINE) {
       c->mode = H_INLINE;
       int r = d_update(c->dctx, in, inl);
-      STAT_ADD(c->p, in_bytes, inl);
+      STAT_ADD_LOOSE(c->p, in_bytes, inl);
       if (c->t.timed) c->spent += now_ns() - t0;
       return r;
     }
     c->mode = H_KEEP;
+  } else if (c->t.timed) {
+    t0 = now_ns();
   }
   if (c->len + inl > c->p->conf.digest_max || !keep(c, in, inl)) {
     c->t.timed = false;
@@ -262,7 +267,7 @@ static int fw_mac(struct hmctx *c, uint8_t *out, struct bstat *bs) {
 
 static int hm_final(void *vctx, unsigned char *out, size_t *outl, size_t outsize) {
   struct hmctx *c = vctx;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = c->t.timed ? now_ns() : 0;
   if (c->mode == H_KEEP) {
     if (outsize < c->size) {
       ocfprov_err(c->p, OCFPROV_R_OUT_TOO_SMALL, "%zu bytes for a %zu-byte MAC", outsize, c->size);
@@ -285,7 +290,7 @@ static int hm_final(void *vctx, unsigned char *out, size_t *outl, size_t outsize
   }
   if (!go_inline(c)) return 0;
   int r = d_final(c->dctx, out, outl, outsize);
-  STAT_ADD(c->p, in_req, 1);
+  STAT_ADD_LOOSE(c->p, in_req, 1);
   if (c->t.timed) {
     c->t.t0 = now_ns() - (c->spent + (now_ns() - t0));
     dec_done(c->p, &c->t, NULL);

@@ -47,11 +47,24 @@ static const OSSL_ITEM reason_strings[] = {
 void ocfprov_err(const struct ocfprov *p, int reason, const char *fmt, ...) {
   if (c_new_error == NULL || p == NULL) return;
   va_list ap;
+  if (p->initializing && !p->broken_msg[0]) {
+    struct ocfprov *w = (struct ocfprov *)p; /* only during OSSL_provider_init */
+    va_start(ap, fmt);
+    vsnprintf(w->broken_msg, sizeof(w->broken_msg), fmt, ap);
+    va_end(ap);
+    w->broken_reason = reason;
+  }
   va_start(ap, fmt);
   c_new_error(p->handle);
   c_set_error_debug(p->handle, NULL, 0, NULL);
   c_vset_error(p->handle, reason, fmt, ap);
   va_end(ap);
+}
+
+bool ocfprov_usable(const struct ocfprov *p) {
+  if (!p->broken) return true;
+  ocfprov_err(p, p->broken_reason, "%s", p->broken_msg);
+  return false;
 }
 
 int param_get_size(const OSSL_PARAM *p, size_t *v) { return OSSL_PARAM_get_size_t(p, v); }
@@ -242,6 +255,7 @@ static const OSSL_PARAM prov_param_types[] = {
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-backend", OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN("ocf-running", OSSL_PARAM_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-offload", OSSL_PARAM_UTF8_PTR, NULL, 0),
     OSSL_PARAM_DEFN("ocf-requests", OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
     OSSL_PARAM_DEFN("ocf-bytes", OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
@@ -265,9 +279,19 @@ static int set_u64(OSSL_PARAM *params, const char *name, _Atomic uint64_t *v) {
 static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
   struct ocfprov *p = provctx;
   OSSL_PARAM *q;
-  if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
-      !OSSL_PARAM_set_utf8_ptr(q, OCFPROV_NAME))
-    return 0;
+  if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL) {
+    static _Thread_local char name[400];
+    const char *why;
+    bool down = be_state(p, &why) < 0;
+    snprintf(name, sizeof(name), "%s%s%s", OCFPROV_NAME,
+             p->broken ? " - NOT USED, configuration error: "
+             : down    ? " - framework unavailable, all inline: "
+                       : "",
+             p->broken ? p->broken_msg
+             : down    ? why
+                       : "");
+    if (!OSSL_PARAM_set_utf8_ptr(q, name)) return 0;
+  }
   if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, OCF_VERSION))
     return 0;
@@ -279,6 +303,10 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
   if ((q = OSSL_PARAM_locate(params, "ocf-backend")) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, p->conf.ocfd ? "ocfd" : "inprocess"))
     return 0;
+  if ((q = OSSL_PARAM_locate(params, "ocf-running")) != NULL) {
+    const char *why;
+    if (!OSSL_PARAM_set_int(q, p->broken ? -1 : be_state(p, &why))) return 0;
+  }
   static const char *const off[] = {"auto", "always", "never", "alternate"};
   if ((q = OSSL_PARAM_locate(params, "ocf-offload")) != NULL &&
       !OSSL_PARAM_set_utf8_ptr(q, off[p->conf.offload]))
@@ -302,7 +330,9 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[]) {
 }
 
 static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no_cache) {
+  struct ocfprov *p = provctx;
   *no_cache = 0;
+  if (p->broken) return NULL;
   switch (operation_id) {
     case OSSL_OP_CIPHER:
       return ocfprov_ciphers;
@@ -324,6 +354,47 @@ static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no
 
 static const OSSL_ITEM *prov_reasons(void *provctx) { return reason_strings; }
 
+/* TLS groups.  libssl only uses a group when the key management its
+ * algorithm resolves to comes from the provider that announced the group;
+ * with this provider's EC and X25519 key management preferred, the default
+ * provider's announcements no longer count, so this provider announces the
+ * groups its key management serves (the ids and security levels are
+ * RFC 8446's and RFC 8422's). */
+struct tls_group {
+  const char *name, *internal, *alg;
+  unsigned id, secbits;
+};
+
+static const struct tls_group tls_groups[] = {
+    {"x25519", "X25519", "X25519", 0x001d, 128}, {"secp256r1", "prime256v1", "EC", 0x0017, 128},
+    {"P-256", "prime256v1", "EC", 0x0017, 128},  {"secp384r1", "secp384r1", "EC", 0x0018, 192},
+    {"P-384", "secp384r1", "EC", 0x0018, 192},   {"secp521r1", "secp521r1", "EC", 0x0019, 256},
+    {"P-521", "secp521r1", "EC", 0x0019, 256},
+};
+
+static int prov_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg) {
+  if (strcasecmp(capability, "TLS-GROUP") != 0) return 0;
+  for (size_t i = 0; i < sizeof(tls_groups) / sizeof(tls_groups[0]); i++) {
+    const struct tls_group *g = &tls_groups[i];
+    unsigned id = g->id, bits = g->secbits;
+    int mintls = 0x0301, maxtls = 0, mindtls = 0xfeff, maxdtls = 0; /* TLS 1.0, DTLS 1.0 */
+    OSSL_PARAM pp[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)g->name, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL,
+                                         (char *)g->internal, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, (char *)g->alg, 0),
+        OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &id),
+        OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &bits),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &mintls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &maxtls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &mindtls),
+        OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &maxdtls),
+        OSSL_PARAM_construct_end()};
+    if (!cb(pp, arg)) return 0;
+  }
+  return 1;
+}
+
 static void prov_teardown(void *provctx) {
   struct ocfprov *p = provctx;
   if (p == NULL) return;
@@ -338,6 +409,7 @@ static const OSSL_DISPATCH prov_dispatch[] = {
     {OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query},
     {OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))prov_reasons},
+    {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))prov_capabilities},
     {0, NULL}};
 
 __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
@@ -367,7 +439,20 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
   if (p == NULL) return 0;
   p->handle = handle;
   if (c_get_libctx != NULL) p->corectx = (OSSL_LIB_CTX *)c_get_libctx(handle);
-  if (!conf_read(p) || !dl_start(p) || !be_start_eager(p)) {
+  bool dl = dl_start(p) && be_new(p);
+  p->initializing = true; /* conf_read's complaint is kept for later */
+  bool conf_ok = dl && conf_read(p);
+  p->initializing = false;
+  if (dl && !conf_ok) {
+    /* Activated but offering nothing: OpenSSL's default provider does the
+     * work, and the reason shows in `openssl list -providers`. */
+    p->broken = true;
+    const char *lvl = getenv("OCF_LOG_LEVEL");
+    if (lvl == NULL || atoi(lvl) > 0)
+      fprintf(stderr, "ocf provider: configuration error, not used: %s\n", p->broken_msg);
+  }
+  if (conf_ok) be_start_eager(p);
+  if (!dl || p->be == NULL) {
     be_stop(p);
     dl_stop(p);
     free(p);

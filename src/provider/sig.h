@@ -25,7 +25,15 @@ struct sctx {
   EVP_MD_CTX *dmd;   /* Ed25519: the default provider's one-shot operation */
   EVP_MD_CTX *mdctx; /* digest_sign / digest_verify: the message's hash */
   bool digesting;    /* mdctx is in use */
+  /* RSA: the settings read back from d (settings() in sig_rsa.c), kept
+   * until a parameter changes; the digests are references */
+  bool rs_ok;
+  int rs_pad, rs_saltlen;
+  EVP_MD *rs_md, *rs_mgf1;
 };
+
+/* sig_settings_drop forgets the RSA settings read back from d. */
+void sig_settings_drop(struct sctx *c);
 
 /* The framework halves: 0 when done (verify: *valid set), or an errno that
  * sends the operation inline. */

@@ -14,14 +14,23 @@ static const enum ofam fam_verify[K__COUNT] = {FAM_RSA_PUB, FAM_EC_VERIFY, FAM_E
                                                FAM_ED25519_VERIFY};
 
 static void *sig_newctx(void *provctx, enum ktype kt) {
-  struct sctx *c = calloc(1, sizeof(*c));
+  if (!ocfprov_usable(provctx)) return NULL;
+  struct sctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   c->p = provctx;
   c->kt = kt;
   return c;
 }
 
+void sig_settings_drop(struct sctx *c) {
+  EVP_MD_free(c->rs_md);
+  EVP_MD_free(c->rs_mgf1);
+  c->rs_md = c->rs_mgf1 = NULL;
+  c->rs_ok = false;
+}
+
 static void sig_reset(struct sctx *c) {
+  sig_settings_drop(c);
   EVP_PKEY_CTX_free(c->d);
   EVP_MD_CTX_free(c->dmd);
   EVP_MD_CTX_free(c->mdctx);
@@ -42,12 +51,14 @@ static void sig_freectx(void *vctx) {
 
 static void *sig_dupctx(void *vctx) {
   struct sctx *src = vctx;
-  struct sctx *c = calloc(1, sizeof(*c));
+  struct sctx *c = zalloc(sizeof(*c));
   if (c == NULL) return NULL;
   *c = *src;
   c->d = NULL;
   c->dmd = c->mdctx = NULL;
   if (c->key != NULL) key_up(c->key);
+  if (c->rs_md != NULL) EVP_MD_up_ref(c->rs_md);
+  if (c->rs_mgf1 != NULL) EVP_MD_up_ref(c->rs_mgf1);
   bool ok = true;
   if (src->d != NULL) ok = (c->d = EVP_PKEY_CTX_dup(src->d)) != NULL;
   if (ok && src->dmd != NULL)
@@ -252,6 +263,7 @@ static int dsig_init(struct sctx *c, const char *mdname, void *key, const OSSL_P
       OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, (char *)mdname, 0),
       OSSL_PARAM_construct_end()};
   if (!EVP_PKEY_CTX_set_params(c->d, pp)) return 0;
+  sig_settings_drop(c);
   EVP_MD *md = EVP_MD_fetch(dl_libctx(c->p), mdname, "provider=default");
   c->mdctx = EVP_MD_CTX_new();
   int ok = md != NULL && c->mdctx != NULL && EVP_DigestInit_ex(c->mdctx, md, NULL);
@@ -357,6 +369,7 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   EVP_PKEY_CTX *d = param_ctx(c);
   if (params == NULL || params[0].key == NULL) return 1;
   OSSL_PARAM buf[32];
+  sig_settings_drop(c);
   return d != NULL && EVP_PKEY_CTX_set_params(d, strip_props(params, buf, 32));
 }
 

@@ -13,20 +13,22 @@
 
 #include "provider/sig.h"
 
-/* The software producer's id, once seen: its results need no second check. */
-static _Atomic uint32_t soft_hid;
+/* What each producer id turned out to be: 0 not looked up, 1 the software
+ * producer (which checks its own results), 2 another one.  Ids are not
+ * reused while the framework runs. */
+static _Atomic uint8_t hid_kind[256];
 
 bool pk_hid_checks_itself(struct ocfprov *p, uint32_t hid) {
   if (p->conf.ocfd || hid == 0) return false;
-  if (atomic_load(&soft_hid) == hid) return true;
+  uint8_t kind = hid < 256 ? atomic_load(&hid_kind[hid]) : 0;
+  if (kind != 0) return kind == 1;
   struct ocf_driver_stat st[32];
   int n = ocf_driver_stats(st, 32);
+  kind = 2;
   for (int i = 0; i < n && i < 32; i++)
-    if (st[i].hid == hid && strcmp(st[i].name, "soft") == 0) {
-      atomic_store(&soft_hid, hid);
-      return true;
-    }
-  return false;
+    if (st[i].hid == hid && strcmp(st[i].name, "soft") == 0) kind = 1;
+  if (hid < 256) atomic_store(&hid_kind[hid], kind);
+  return kind == 1;
 }
 
 /* check_result tells whether out^e mod n == x (big-endian, k bytes). */
@@ -81,24 +83,30 @@ int rsa_modexp(struct okey *key, int priv, const uint8_t *x, uint8_t *out, struc
   return rc;
 }
 
-/* params reads what the default provider's operation was set to. */
-static int params(struct sctx *c, int *pad, int *saltlen) {
-  OSSL_PARAM q[] = {OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, pad),
-                    OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, saltlen),
+/* settings reads what the default provider's operation was set to, once
+ * until a parameter changes (a digest fetch per signature would cost more
+ * than the rest of the padding). */
+static int settings(struct sctx *c) {
+  if (c->rs_ok) return 0;
+  OSSL_PARAM q[] = {OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &c->rs_pad),
+                    OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &c->rs_saltlen),
                     OSSL_PARAM_construct_end()};
-  *pad = RSA_PKCS1_PADDING;
-  *saltlen = RSA_PSS_SALTLEN_AUTO;
+  c->rs_pad = RSA_PKCS1_PADDING;
+  c->rs_saltlen = RSA_PSS_SALTLEN_AUTO;
   if (!EVP_PKEY_CTX_get_params(c->d, q)) {
     ERR_clear_error();
     return ENOTSUP;
   }
+  c->rs_md = sig_md(c, OSSL_SIGNATURE_PARAM_DIGEST);
+  c->rs_mgf1 = sig_md(c, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
+  c->rs_ok = true;
   return 0;
 }
 
 /* encode builds the block to exponentiate for a PKCS #1 v1.5 or PSS
  * signature of tbs (the digest, or raw data without one). */
 static int encode(struct sctx *c, uint8_t *em, size_t k, size_t bits, const uint8_t *tbs,
-                  size_t tbslen, int pad, int saltlen, EVP_MD *md) {
+                  size_t tbslen, int pad, int saltlen, EVP_MD *md, EVP_MD *mgf1) {
   if (pad == RSA_NO_PADDING) {
     if (tbslen != k) return ENOTSUP;
     memcpy(em, tbs, k);
@@ -107,11 +115,8 @@ static int encode(struct sctx *c, uint8_t *em, size_t k, size_t bits, const uint
   if (md != NULL && tbslen != (size_t)EVP_MD_get_size(md)) return ENOTSUP;
   if (pad == RSA_PKCS1_PSS_PADDING) {
     if (md == NULL) return ENOTSUP;
-    EVP_MD *mgf1 = sig_md(c, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
     int sl = saltlen == RSA_PSS_SALTLEN_DIGEST ? EVP_MD_get_size(md) : saltlen < 0 ? -1 : saltlen;
-    int ok = rsa_pad_pss(dl_libctx(c->p), em, bits, tbs, md, mgf1 ? mgf1 : md, sl);
-    EVP_MD_free(mgf1);
-    return ok ? 0 : ENOTSUP;
+    return rsa_pad_pss(dl_libctx(c->p), em, bits, tbs, md, mgf1 ? mgf1 : md, sl) ? 0 : ENOTSUP;
   }
   if (pad != RSA_PKCS1_PADDING) return ENOTSUP;
   uint8_t t[256];
@@ -127,15 +132,12 @@ static int encode(struct sctx *c, uint8_t *em, size_t k, size_t bits, const uint
 int rsa_fw_sign(struct sctx *c, uint8_t *sig, size_t *siglen, size_t sigsize, const uint8_t *tbs,
                 size_t tbslen, struct bstat *bs) {
   const struct kmat *m = key_mat(c->key);
-  int pad, saltlen;
-  if (m == NULL || params(c, &pad, &saltlen) != 0) return ENOTSUP;
+  if (m == NULL || settings(c) != 0) return ENOTSUP;
   size_t k = m->n.len;
   if (sigsize < k) return ENOTSUP; /* the inline path reports it */
   uint8_t *em = malloc(k);
   if (em == NULL) return ENOMEM;
-  EVP_MD *md = sig_md(c, OSSL_SIGNATURE_PARAM_DIGEST);
-  int rc = encode(c, em, k, m->bits, tbs, tbslen, pad, saltlen, md);
-  EVP_MD_free(md);
+  int rc = encode(c, em, k, m->bits, tbs, tbslen, c->rs_pad, c->rs_saltlen, c->rs_md, c->rs_mgf1);
   if (rc == 0) rc = rsa_modexp(c->key, 1, em, sig, bs);
   if (rc == 0) *siglen = k;
   OPENSSL_clear_free(em, k);
@@ -145,8 +147,8 @@ int rsa_fw_sign(struct sctx *c, uint8_t *sig, size_t *siglen, size_t sigsize, co
 int rsa_fw_verify(struct sctx *c, const uint8_t *sig, size_t siglen, const uint8_t *tbs,
                   size_t tbslen, int *valid, struct bstat *bs) {
   const struct kmat *m = key_mat(c->key);
-  int pad, saltlen;
-  if (m == NULL || params(c, &pad, &saltlen) != 0) return ENOTSUP;
+  if (m == NULL || settings(c) != 0) return ENOTSUP;
+  int pad = c->rs_pad, saltlen = c->rs_saltlen;
   if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING && pad != RSA_NO_PADDING)
     return ENOTSUP;
   size_t k = m->n.len;
@@ -163,25 +165,24 @@ int rsa_fw_verify(struct sctx *c, const uint8_t *sig, size_t siglen, const uint8
   if (rc == 0 && memcmp(sig, nbe, k) >= 0) goto out;
   if (rc == 0) rc = rsa_modexp(c->key, 0, sig, em, bs);
   if (rc != 0) goto out;
-  EVP_MD *md = sig_md(c, OSSL_SIGNATURE_PARAM_DIGEST);
+  EVP_MD *md = c->rs_md;
   if (pad == RSA_NO_PADDING) {
     *valid = tbslen == k && CRYPTO_memcmp(em, tbs, k) == 0;
   } else if (pad == RSA_PKCS1_PSS_PADDING) {
-    EVP_MD *mgf1 = sig_md(c, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
+    EVP_MD *mgf1 = c->rs_mgf1;
     int sl = saltlen == RSA_PSS_SALTLEN_DIGEST ? (md ? EVP_MD_get_size(md) : 0) : saltlen;
     if (md == NULL || tbslen != (size_t)EVP_MD_get_size(md))
       rc = ENOTSUP;
     else
       *valid = rsa_verify_pss(em, m->bits, tbs, md, mgf1 ? mgf1 : md, sl);
-    EVP_MD_free(mgf1);
   } else {
     /* PKCS #1 v1.5: encode what the signature should hold and compare */
     uint8_t *want = malloc(k);
-    rc = want == NULL ? ENOMEM : encode(c, want, k, m->bits, tbs, tbslen, pad, saltlen, md);
+    rc = want == NULL ? ENOMEM
+                      : encode(c, want, k, m->bits, tbs, tbslen, pad, saltlen, md, c->rs_mgf1);
     if (rc == 0) *valid = CRYPTO_memcmp(want, em, k) == 0;
     free(want);
   }
-  EVP_MD_free(md);
 out:
   free(nbe);
   OPENSSL_clear_free(em, k);

@@ -382,10 +382,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (unsigned long long)st_inflight);
     for (struct client *c = clients; c != NULL; c = c->next)
       fprintf(stderr,
-              "  client %llu: reading %d writing %d closed %d inlen %zu discard %zu mem_wait %d "
+              "  client %llu: reading %d writing %d closed %d inlen %zu mem_wait %d "
               "fd_wait %d throttled %d inflight %d out %zu ring %d ring_wait %d\n",
               (unsigned long long)c->serial, c->reading, c->writing, c->closed, c->inlen,
-              c->discard, c->mem_wait, c->fd_wait, throttled(c), c->inflight, out_pending(c),
+              c->mem_wait, c->fd_wait, throttled(c), c->inflight, out_pending(c),
               c->ring != NULL, c->ring_wait);
     abort();
   }

@@ -8,16 +8,20 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tsess {
   uint8_t key[32];
   size_t keylen;
   enum ocf_alg cipher;
+  atomic_int dead;    /* freesession was called */
+  struct tsess *next; /* the graveyard, freed at detach */
 };
 
 struct testdrv {
   uint32_t hid;
-  int async, ring, broken;
+  int async, ring, broken, delay_us;
+  size_t delay_from;
   pthread_t thr;
   pthread_mutex_t m;
   pthread_cond_t cv;
@@ -25,9 +29,12 @@ struct testdrv {
   int qhead, qcount;
   struct ocf_kreq *kq[64];
   int kcount;
+  int kdelay_us;
   int hang, stop, blocked; /* [m] */
-  atomic_ulong processed;
+  int gate, gated;         /* [m] */
+  atomic_ulong processed, zombies;
   atomic_long sessions;
+  struct tsess *graveyard; /* [m] */
 };
 
 static int t_newsession(void *softc, void **dsess, const struct ocf_sessparam *c) {
@@ -44,8 +51,13 @@ static int t_newsession(void *softc, void **dsess, const struct ocf_sessparam *c
 
 static void t_freesession(void *softc, void *dsess) {
   struct testdrv *t = softc;
-  ocf_wipe(dsess, sizeof(struct tsess));
-  free(dsess);
+  struct tsess *s = dsess;
+  ocf_wipe(s->key, sizeof(s->key));
+  atomic_store(&s->dead, 1);
+  pthread_mutex_lock(&t->m);
+  s->next = t->graveyard;
+  t->graveyard = s;
+  pthread_mutex_unlock(&t->m);
   atomic_fetch_sub(&t->sessions, 1);
 }
 
@@ -67,7 +79,7 @@ static int compute(struct tsess *s, struct ocf_req *r) {
       memcpy(d->iv, iv, 16);
       rc = ocf_buf_copyin(dst, d->iv_off, iv, 16);
     }
-    const EVP_CIPHER *c = s->keylen == 16 ? EVP_aes_128_cbc()
+    const EVP_CIPHER *c = s->keylen == 16   ? EVP_aes_128_cbc()
                           : s->keylen == 24 ? EVP_aes_192_cbc()
                                             : EVP_aes_256_cbc();
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -86,6 +98,15 @@ static int compute(struct tsess *s, struct ocf_req *r) {
 }
 
 static void compute_one(struct testdrv *t, struct ocf_req *r) {
+  if (atomic_load(&((struct tsess *)r->dsess_)->dead)) atomic_fetch_add(&t->zombies, 1);
+  if (!t->async) {
+    pthread_mutex_lock(&t->m);
+    t->gated++;
+    while (t->gate) pthread_cond_wait(&t->cv, &t->m);
+    t->gated--;
+    pthread_mutex_unlock(&t->m);
+  }
+  if (t->delay_us > 0 && r->desc[0].len >= t->delay_from) usleep((useconds_t)t->delay_us);
   r->error = compute(r->dsess_, r);
   if (t->broken && r->error == 0) {
     uint8_t b;
@@ -109,7 +130,8 @@ static int kcompute(struct ocf_kreq *k) {
   BIGNUM *v[4] = {0};
   BN_CTX *ctx = BN_CTX_new();
   int rc = 0;
-  for (int i = 0; i < 3; i++) v[i] = BN_lebin2bn(k->param[i].p, (int)((k->param[i].nbits + 7) / 8), NULL);
+  for (int i = 0; i < 3; i++)
+    v[i] = BN_lebin2bn(k->param[i].p, (int)((k->param[i].nbits + 7) / 8), NULL);
   v[3] = BN_new();
   if (ctx == NULL || !v[0] || !v[1] || !v[2] || !v[3] || BN_is_zero(v[2]) ||
       !BN_mod_exp(v[3], v[0], v[1], v[2], ctx))
@@ -180,6 +202,7 @@ static int t_process(void *softc, void *dsess, struct ocf_req *r) {
 static int t_kprocess(void *softc, struct ocf_kreq *k) {
   struct testdrv *t = softc;
   if (!t->async) {
+    if (t->kdelay_us > 0) usleep((useconds_t)t->kdelay_us);
     k->error = kcompute(k);
     k->status = k->error == 0;
     ocf_kdone(k);
@@ -208,12 +231,16 @@ struct testdrv *testdrv_attach(const struct testdrv_opts *o) {
   if (t == NULL) return NULL;
   t->async = o->async;
   t->broken = o->broken;
+  t->delay_us = o->delay_us;
+  t->delay_from = o->delay_from;
+  t->kdelay_us = o->kdelay_us;
   t->ring = o->ring > 0 ? o->ring : 1024;
   t->q = calloc((size_t)t->ring, sizeof(*t->q));
   pthread_mutex_init(&t->m, NULL);
   pthread_cond_init(&t->cv, NULL);
   if (t->async) pthread_create(&t->thr, NULL, t_thread, t);
-  unsigned flags = (o->hardware ? OCF_DRV_HARDWARE : OCF_DRV_SOFTWARE) | (o->async ? 0 : OCF_DRV_SYNC);
+  unsigned flags =
+      (o->hardware ? OCF_DRV_HARDWARE : OCF_DRV_SOFTWARE) | (o->async ? 0 : OCF_DRV_SYNC);
   if (ocf_get_driverid(o->name ? o->name : "testdrv", flags, &t_ops, t, &t->hid) != 0) abort();
   ocf_register(t->hid, OCF_ALG_NULL, 0, 0);
   ocf_register(t->hid, OCF_ALG_AES_CBC, 0, 0);
@@ -230,11 +257,28 @@ void testdrv_hang(struct testdrv *t, int on) {
   pthread_mutex_unlock(&t->m);
 }
 
+void testdrv_gate(struct testdrv *t, int on) {
+  pthread_mutex_lock(&t->m);
+  t->gate = on;
+  pthread_cond_broadcast(&t->cv);
+  pthread_mutex_unlock(&t->m);
+}
+
+int testdrv_gated(struct testdrv *t) {
+  pthread_mutex_lock(&t->m);
+  int n = t->gated;
+  pthread_mutex_unlock(&t->m);
+  return n;
+}
+
+unsigned long testdrv_zombies(struct testdrv *t) { return atomic_load(&t->zombies); }
+
 unsigned long testdrv_processed(struct testdrv *t) { return atomic_load(&t->processed); }
 long testdrv_sessions(struct testdrv *t) { return atomic_load(&t->sessions); }
 
 void testdrv_detach(struct testdrv *t) {
   testdrv_hang(t, 0);
+  testdrv_gate(t, 0);
   ocf_unregister_all(t->hid);
   if (t->async) {
     pthread_mutex_lock(&t->m);
@@ -242,6 +286,10 @@ void testdrv_detach(struct testdrv *t) {
     pthread_cond_broadcast(&t->cv);
     pthread_mutex_unlock(&t->m);
     pthread_join(t->thr, NULL);
+  }
+  for (struct tsess *s = t->graveyard, *next; s != NULL; s = next) {
+    next = s->next;
+    free(s);
   }
   pthread_mutex_destroy(&t->m);
   pthread_cond_destroy(&t->cv);

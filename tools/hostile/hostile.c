@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -761,21 +762,39 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-int hostile_measure(const char *sock, double seconds, struct hostile_lat *r) {
-  memset(r, 0, sizeof(*r));
+struct hostile_client {
   struct gcm1k g;
-  int rc = gcm1k_open(sock, &g);
-  if (rc) return rc;
+};
+
+int hostile_client_open(const char *sock, struct hostile_client **out) {
+  struct hostile_client *cl = calloc(1, sizeof(*cl));
+  if (cl == NULL) return ENOMEM;
+  int rc = gcm1k_open(sock, &cl->g);
+  if (rc) {
+    free(cl);
+    return rc;
+  }
+  *out = cl;
+  return 0;
+}
+
+void hostile_client_close(struct hostile_client *cl) {
+  if (cl == NULL) return;
+  ocfdev_close(cl->g.d);
+  free(cl);
+}
+
+int hostile_client_measure(struct hostile_client *cl, double seconds, struct hostile_lat *r) {
+  memset(r, 0, sizeof(*r));
   size_t cap = 1 << 20;
   double *lat = malloc(cap * sizeof(double));
-  if (lat == NULL) {
-    ocfdev_close(g.d);
-    return ENOMEM;
-  }
+  if (lat == NULL) return ENOMEM;
+  struct rusage u0, u1;
+  getrusage(RUSAGE_THREAD, &u0);
   double t0 = now_s(), t = t0;
   while (t - t0 < seconds && (size_t)r->n < cap) {
     double a = now_s();
-    rc = gcm1k_run(&g, (uint32_t)r->n);
+    int rc = gcm1k_run(&cl->g, (uint32_t)r->n);
     t = now_s();
     if (rc) {
       r->errors++;
@@ -784,16 +803,26 @@ int hostile_measure(const char *sock, double seconds, struct hostile_lat *r) {
     }
     lat[r->n++] = (t - a) * 1e6;
   }
+  getrusage(RUSAGE_THREAD, &u1);
   r->rate = (double)r->n / (t - t0);
   if (r->n > 0) {
     qsort(lat, (size_t)r->n, sizeof(double), cmp_d);
     r->p50_us = lat[r->n / 2];
     r->p99_us = lat[(size_t)((double)r->n * 0.99)];
     r->max_us = lat[r->n - 1];
+    r->sleeps = (double)(u1.ru_nvcsw - u0.ru_nvcsw) / (double)r->n;
   }
   free(lat);
-  ocfdev_close(g.d);
   return 0;
+}
+
+int hostile_measure(const char *sock, double seconds, struct hostile_lat *r) {
+  struct hostile_client *cl;
+  int rc = hostile_client_open(sock, &cl);
+  if (rc) return rc;
+  rc = hostile_client_measure(cl, seconds, r);
+  hostile_client_close(cl);
+  return rc;
 }
 
 /* --- /proc ----------------------------------------------------------------------- */
@@ -817,6 +846,18 @@ long hostile_maps(pid_t pid) {
   long n = 0;
   while (fgets(line, sizeof(line), f))
     if (strchr(line, '\n')) n++;
+  fclose(f);
+  return n;
+}
+
+long hostile_memfd_maps(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  long n = 0;
+  while (fgets(line, sizeof(line), f))
+    if (strstr(line, "/memfd:") != NULL) n++;
   fclose(f);
   return n;
 }

@@ -92,15 +92,25 @@ struct hostile_lat {
   long errors; /* requests that failed */
   double rate; /* per second */
   double p50_us, p99_us, max_us;
+  double sleeps; /* the client's voluntary context switches per request */
 };
 
-/* hostile_measure runs them for seconds and fills *r; 0 or an errno. */
+/* hostile_measure runs them for seconds on a new connection and fills *r;
+ * 0 or an errno. */
 int hostile_measure(const char *sock, double seconds, struct hostile_lat *r);
+
+/* The same on a connection opened beforehand (before an attack that fills
+ * the daemon's connections, say). */
+struct hostile_client;
+int hostile_client_open(const char *sock, struct hostile_client **out);
+int hostile_client_measure(struct hostile_client *cl, double seconds, struct hostile_lat *r);
+void hostile_client_close(struct hostile_client *cl);
 
 /* Process figures from /proc: resident set (KB), mappings, CPU ticks
  * (user + system), open descriptors; -1 on error. */
 long hostile_rss_kb(pid_t pid);
 long hostile_maps(pid_t pid);
+long hostile_memfd_maps(pid_t pid); /* the mappings of memfds (regions, rings) */
 long hostile_cpu_ticks(pid_t pid);
 long hostile_nfds(pid_t pid);
 
