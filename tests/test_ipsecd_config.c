@@ -174,12 +174,6 @@ static const struct bad bads[] = {
     {"no action", "policy p out from any to any\n", ":1: expected 'policy NAME out|in from PREFIX"},
     {"bad action", GOOD_OUT "policy p out from any to any encrypt out1\n",
      ":9: policy 'p': 'encrypt' is not an action"},
-    {"two chains over one inbound SA",
-     GOOD_IN "sa c {\n  dir in\n  proto ipcomp\n  cpi 7\n  comp deflate\n  mode tunnel\n"
-             "  src 198.18.0.2\n  dst 198.18.0.1\n}\n"
-             "policy a in from 10.2.0.0/16 to any protect in1\n"
-             "policy b in from 10.3.0.0/16 to any protect c,in1\n",
-     ":19: policy 'b' and policy 'a' (line 18) share an inbound sa but list different SAs"},
     {"empty file", "# nothing\n", "no sa and no policy: nothing to do"},
     {"interface name", "interface this-name-is-far-too-long\n",
      ":1: interface: 'this-name-is-far-too-long' is not a valid interface name"},

@@ -3,9 +3,8 @@
  * Reload (SIGHUP) keeps every SA whose block did not change: same object,
  * so its sequence numbers, replay window, counters and session survive and
  * its traffic never stops.  New outbound policies go in front of the old
- * ones before the old ones are removed, so a packet always finds a policy;
- * inbound ones are swapped one for one (the library ties an inbound SA to
- * one inbound policy; see swap_inbound).  The
+ * ones before the old ones are removed, so a packet always finds a policy
+ * (inbound too: an SA may be named by several inbound policies).  The
  * one gap is an inbound SA whose parameters changed but whose SPI and
  * destination did not: the library cannot hold both, so the old one goes
  * before the new one comes, and packets in between find no SA (counted as
@@ -27,9 +26,6 @@ static void policy_params(const struct conf_pol *po, struct ipsec_sa *const *sas
   out->name = po->name;
   for (int i = 0; i < po->p.nsa; i++) out->sa[i] = sas[po->sa[i]];
 }
-
-static bool lib_params(const struct conf *c, int i, struct ipsec_sa *const *sas,
-                       struct ipsec_policy_params *pp);
 
 int gw_validate(const struct conf *c, char *err, size_t errlen) {
   /* a context of its own on the running framework: the producers that will
@@ -68,7 +64,7 @@ int gw_validate(const struct conf *c, char *err, size_t errlen) {
   for (int i = 0; rc == 0 && i < c->npol; i++) {
     const struct conf_pol *po = &c->pol[i];
     struct ipsec_policy_params pp;
-    if (!lib_params(c, i, sas, &pp)) continue;
+    policy_params(po, sas, &pp);
     why[0] = '\0';
     rc = ipsec_policy_add(ctx, &pp, -1, NULL, why, sizeof(why));
     if (rc != 0)
@@ -140,41 +136,6 @@ static bool same_policies(const struct conf *oc, const struct gw_tables *ot, con
 
 /* --- policies as the library holds them ----------------------------------------- */
 
-/* Inbound policies over the same SA chain form a group: the library gets
- * the first (the leader) with a selector that matches everything, and
- * sel.c checks the file's selectors.  Returns the leader of policy i (i
- * itself when it stands alone or is outbound) and the group's size. */
-static void remove_dir(struct gw *g, struct gw_tables *old, enum ipsec_dir dir);
-
-static int leader_of(const struct conf *c, int i, int *size) {
-  const struct conf_pol *po = &c->pol[i];
-  int lead = i, n = 0;
-  if (po->p.dir != IPSEC_DIR_IN || po->p.action != IPSEC_ACT_PROTECT) {
-    *size = 1;
-    return i;
-  }
-  for (int j = 0; j < c->npol; j++) {
-    const struct conf_pol *q = &c->pol[j];
-    if (q->p.dir != IPSEC_DIR_IN || q->p.action != IPSEC_ACT_PROTECT || q->p.nsa != po->p.nsa ||
-        memcmp(q->sa, po->sa, (size_t)po->p.nsa * sizeof(int)) != 0)
-      continue;
-    if (n++ == 0) lead = j;
-  }
-  *size = n;
-  return lead;
-}
-
-/* the library's parameters for policy i; false for a group member that is
- * not the leader (the library does not see it) */
-static bool lib_params(const struct conf *c, int i, struct ipsec_sa *const *sas,
-                       struct ipsec_policy_params *pp) {
-  int size, lead = leader_of(c, i, &size);
-  if (lead != i) return false;
-  policy_params(&c->pol[i], sas, pp);
-  if (size > 1) memset(&pp->sel, 0, sizeof(pp->sel));
-  return true;
-}
-
 /* Installs the policies of direction dir in file order: the ones not
  * deferred (first pass), or only the deferred ones at their places (second
  * pass, when every other one of the file is in). */
@@ -186,7 +147,8 @@ static void install_dir(struct gw *g, const struct conf *c, enum ipsec_dir dir,
     const struct conf_pol *po = &c->pol[i];
     if (po->p.dir != dir) continue;
     struct ipsec_policy_params pp;
-    if (deferred[i] == second && lib_params(c, i, raw, &pp)) {
+    if (deferred[i] == second) {
+      policy_params(po, raw, &pp);
       bool ok = true;
       for (int k = 0; k < pp.nsa; k++) ok &= pp.sa[k] != NULL;
       char why[256] = "";
@@ -203,44 +165,6 @@ static void install_dir(struct gw *g, const struct conf *c, enum ipsec_dir dir,
   }
 }
 
-/* Inbound: an SA holds one inbound policy, so a new one cannot go in front
- * of the old one naming the same SA.  Old and new are paired in order and
- * swapped in one step each (ipsec_policy_replace: no packet sees neither);
- * when a pairing cannot be swapped (its SA still belongs to a later old
- * policy) the rest goes the slow way: the old ones out, then the new ones
- * in, a moment in which packets of those SAs pass unchecked. */
-static void swap_inbound(struct gw *g, const struct conf *c, struct gw_tables *old,
-                         struct ipsec_sa *const *raw, const bool *deferred,
-                         struct ipsec_policy **out) {
-  int j = 0, pos = 0, i = 0;
-  for (; i < c->npol; i++) {
-    const struct conf_pol *po = &c->pol[i];
-    struct ipsec_policy_params pp;
-    if (po->p.dir != IPSEC_DIR_IN || deferred[i] || !lib_params(c, i, raw, &pp)) continue;
-    while (j < old->npol && (old->pol[j] == NULL || g->conf->pol[j].p.dir != IPSEC_DIR_IN)) j++;
-    if (j == old->npol) break; /* no old one left: the rest are added */
-    char why[256] = "";
-    if (ipsec_policy_replace(g->ctx, old->pol[j], &pp, &out[i], why, sizeof(why)) != 0) break;
-    old->pol[j++] = NULL;
-    pos++;
-  }
-  remove_dir(g, old, IPSEC_DIR_IN);
-  for (; i < c->npol; i++) {
-    const struct conf_pol *po = &c->pol[i];
-    struct ipsec_policy_params pp;
-    if (po->p.dir != IPSEC_DIR_IN || deferred[i] || !lib_params(c, i, raw, &pp)) continue;
-    char why[256] = "";
-    int r = ipsec_policy_add(g->ctx, &pp, pos, &out[i], why, sizeof(why));
-    if (r != 0) {
-      out[i] = NULL;
-      gw_log(0, "%s:%d: policy '%s' not installed: %s", c->path, po->line, po->name,
-             why[0] ? why : strerror(r));
-    } else {
-      pos++;
-    }
-  }
-}
-
 static void remove_dir(struct gw *g, struct gw_tables *old, enum ipsec_dir dir) {
   for (int j = 0; j < old->npol; j++) {
     if (old->pol[j] == NULL || g->conf->pol[j].p.dir != dir) continue;
@@ -248,62 +172,6 @@ static void remove_dir(struct gw *g, struct gw_tables *old, enum ipsec_dir dir) 
     old->pol[j] = NULL;
   }
 }
-
-/* --- the selectors sel.c checks ------------------------------------------------------ */
-
-struct merged {
-  const struct ipsec_policy *pol;
-  int n;
-  struct ipsec_selector sel[];
-};
-
-static pthread_rwlock_t merge_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct merged **merge_tab;
-static int merge_n;
-static _Atomic int merge_any;
-
-static void merge_publish(struct gw *g, const struct conf *c, struct ipsec_policy *const *pols) {
-  (void)g;
-  struct merged **tab = calloc((size_t)c->npol + 1, sizeof(*tab));
-  int n = 0;
-  for (int i = 0; tab != NULL && i < c->npol; i++) {
-    int size, lead = leader_of(c, i, &size);
-    if (lead != i || size < 2 || pols[i] == NULL) continue;
-    struct merged *m = malloc(sizeof(*m) + (size_t)size * sizeof(m->sel[0]));
-    if (m == NULL) continue;
-    m->pol = pols[i];
-    m->n = 0;
-    for (int j = i; j < c->npol; j++) {
-      int s2, l2 = leader_of(c, j, &s2);
-      if (l2 == i) m->sel[m->n++] = c->pol[j].p.sel;
-    }
-    tab[n++] = m;
-  }
-  pthread_rwlock_wrlock(&merge_lock);
-  struct merged **old = merge_tab;
-  int oldn = merge_n;
-  merge_tab = tab;
-  merge_n = n;
-  atomic_store(&merge_any, n > 0);
-  pthread_rwlock_unlock(&merge_lock);
-  for (int i = 0; i < oldn; i++) free(old[i]);
-  free(old);
-}
-
-bool gw_sel_ok(const struct ipsec_pkt *p) {
-  if (p->policy == NULL || !atomic_load_explicit(&merge_any, memory_order_relaxed)) return true;
-  bool ok = true;
-  pthread_rwlock_rdlock(&merge_lock);
-  for (int i = 0; i < merge_n; i++)
-    if (merge_tab[i]->pol == p->policy) {
-      ok = sel_match_any(merge_tab[i]->sel, merge_tab[i]->n, p->buf + p->off, p->len);
-      break;
-    }
-  pthread_rwlock_unlock(&merge_lock);
-  return ok;
-}
-
-/* --- applying --------------------------------------------------------------------- */
 
 int gw_apply(struct gw *g, struct conf *c, char *err, size_t errlen) {
   struct gw_tables old = g->tab, nt = {0};
@@ -369,10 +237,13 @@ int gw_apply(struct gw *g, struct conf *c, char *err, size_t errlen) {
     nt.npol = c->npol;
     for (int i = 0; i < c->npol; i++)
       for (int k = 0; k < c->pol[i].p.nsa; k++) deferred[i] |= later[c->pol[i].sa[k]];
-    /* outbound: the new policies go in front, then the old ones go */
+    /* the new policies go in front, then the old ones go: a packet always
+     * finds one, and an inbound SA is checked all along (it may be named by
+     * several policies at once) */
     install_dir(g, c, IPSEC_DIR_OUT, raw, deferred, false, nt.pol);
-    swap_inbound(g, c, &old, raw, deferred, nt.pol);
+    install_dir(g, c, IPSEC_DIR_IN, raw, deferred, false, nt.pol);
     remove_dir(g, &old, IPSEC_DIR_OUT);
+    remove_dir(g, &old, IPSEC_DIR_IN);
   }
   /* the SAs that went or changed */
   for (int j = 0; j < old.nsa; j++) {
@@ -391,7 +262,6 @@ int gw_apply(struct gw *g, struct conf *c, char *err, size_t errlen) {
     install_dir(g, c, IPSEC_DIR_OUT, raw, deferred, true, nt.pol);
     install_dir(g, c, IPSEC_DIR_IN, raw, deferred, true, nt.pol);
   }
-  merge_publish(g, c, nt.pol);
   free(raw);
   pthread_mutex_lock(&ev_lock);
   g->tab = nt;
@@ -418,8 +288,6 @@ out:
 }
 
 void gw_tables_free(struct gw *g) {
-  struct conf none = {0};
-  merge_publish(g, &none, NULL);
   pthread_mutex_lock(&ev_lock);
   struct gw_tables t = g->tab;
   memset(&g->tab, 0, sizeof(g->tab));

@@ -392,21 +392,6 @@ static int policy_stmt(struct pctx *pc, char **t, int n) {
       }
     }
     if (p->nsa == 0) return cf_fail(pc, "policy '%s': protect needs at least one sa", po->name);
-    /* an inbound SA is removed in one chain: policies sharing one name it alike */
-    for (int j = 0; p->dir == IPSEC_DIR_IN && j < c->npol; j++) {
-      const struct conf_pol *q = &c->pol[j];
-      if (q->p.dir != IPSEC_DIR_IN || q->p.action != IPSEC_ACT_PROTECT) continue;
-      bool share = false, same = q->p.nsa == p->nsa;
-      for (int a = 0; a < p->nsa; a++)
-        for (int b = 0; b < q->p.nsa; b++) share |= po->sa[a] == q->sa[b];
-      for (int a = 0; same && a < p->nsa; a++) same = po->sa[a] == q->sa[a];
-      if (share && !same)
-        return cf_fail(
-            pc,
-            "policy '%s' and policy '%s' (line %d) share an inbound sa but list different "
-            "SAs; policies over one inbound SA must name the same SAs in the same order",
-            po->name, q->name, q->line);
-    }
   } else {
     return cf_fail(pc, "policy '%s': '%s' is not an action (protect, bypass or discard)", po->name,
                    act);

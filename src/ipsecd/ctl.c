@@ -164,7 +164,7 @@ static const struct {
 } cfields[] = {CF(tun_rx),     CF(tun_rx_bytes), CF(tun_reads),    CF(tun_tx),   CF(tun_tx_bytes),
                CF(tun_writes), CF(net_rx),       CF(net_rx_bytes), CF(net_tx),   CF(net_tx_bytes),
                CF(net_calls),  CF(wakeups),      CF(backpressure), CF(send_err), CF(tun_err),
-               CF(oversize),   CF(ike),          CF(icmp_sent),    CF(sel_drop), CF(gso_err)};
+               CF(oversize),   CF(ike),          CF(icmp_sent),    CF(gso_err)};
 #undef CF
 
 static uint64_t cval(struct gw_counters *c, size_t off) {
@@ -247,11 +247,10 @@ char *ctl_report(struct gw *g, const char *format) {
         (unsigned long long)c.net_calls);
     put(&b,
         "  buffers in use %llu of %llu; back-pressure %llu; send errors %llu; tun errors %llu; "
-        "oversize %llu; ike ignored %llu; icmp too-big sent %llu; outside selectors %llu\n",
+        "oversize %llu; ike ignored %llu; icmp too-big sent %llu\n",
         (unsigned long long)used, (unsigned long long)total, (unsigned long long)c.backpressure,
         (unsigned long long)c.send_err, (unsigned long long)c.tun_err,
-        (unsigned long long)c.oversize, (unsigned long long)c.ike, (unsigned long long)c.icmp_sent,
-        (unsigned long long)c.sel_drop);
+        (unsigned long long)c.oversize, (unsigned long long)c.ike, (unsigned long long)c.icmp_sent);
     struct ocf_driver_stat ds[32];
     int n = ocf_driver_stats(ds, 32);
     put(&b, "  producers:");

@@ -5,7 +5,6 @@
  *   conf_sa.c   its SA blocks
  *   apply.c     struct conf -> SAs and policies in a libocfipsec context;
  *               the reload that keeps unchanged SAs
- *   sel.c       inbound selectors the daemon checks itself
  *   tun.c       the TUN device (queues, MTU, addresses, routes, offloads)
  *   net.c       the outer sockets: UDP (RFC 3948) and raw ESP / AH / IPcomp
  *   gso.c       TCP segmentation of the TUN's large packets, and the
@@ -162,7 +161,6 @@ struct gw_counters {
   _Atomic uint64_t oversize;             /* inbound datagrams larger than a buffer */
   _Atomic uint64_t ike;                  /* IKE messages (no IKE here: ignored) */
   _Atomic uint64_t icmp_sent;            /* too-big errors sent back to the TUN */
-  _Atomic uint64_t sel_drop;             /* inbound packets outside their SA's selectors */
   _Atomic uint64_t gso_err;              /* TUN packets with an offload header we cannot honour */
   _Atomic uint64_t verdict[IPSEC_VERDICT__MAX];
 };
@@ -207,14 +205,6 @@ void gw_tables_free(struct gw *g);
 /* gw_tun_mtu computes the TUN MTU for the tables in force: the smallest
  * chain MTU of the outbound PROTECT policies within link_mtu. */
 uint32_t gw_tun_mtu(struct gw *g);
-
-/* gw_sel_ok checks a decrypted inbound packet against the file's selectors
- * when its SA carries several inbound policies (see sel.c); true when it
- * passes or there is nothing to check. */
-bool gw_sel_ok(const struct ipsec_pkt *p);
-
-/* sel_match_any tells whether the IP packet p[len] matches one of sel[n]. */
-bool sel_match_any(const struct ipsec_selector *sel, int n, const uint8_t *p, size_t len);
 
 /* gw_event is the library's SA event callback (lifetimes). */
 void gw_event(void *arg, struct ipsec_sa *sa, enum ipsec_event ev);

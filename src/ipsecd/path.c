@@ -100,8 +100,6 @@ void take_completions(struct gw_thread *t) {
 void pb_done(struct ipsec_pkt *p) {
   struct pbuf *pb = (struct pbuf *)p;
   struct gw_thread *t = pb->owner;
-  /* while the policy the packet names is sure to exist */
-  pb->sel_fail = !t->out && p->verdict == IPSEC_OK && !gw_sel_ok(p);
   if (t == tl_self) {
     take_completions(t); /* what others finished before this one goes first */
     rdy_append(t, pb, pb, 1);
@@ -315,12 +313,6 @@ static void out_flush(struct gw_thread *t) {
 }
 
 void pkt_start(struct gw_thread *t, struct pbuf *pb, size_t off, size_t len) {
-  /* libocfipsec fills only the request fields each transform uses and
-   * leaves the others (a MAC descriptor's flags, say) as the packet's
-   * previous journey left them; the framework then refuses the request
-   * ("descriptor 1: unknown flags").  Clearing the library's state first
-   * keeps every packet independent of the one before it in this buffer. */
-  memset(pb->ip.priv_, 0, sizeof(pb->ip.priv_));
   ipsec_pkt_init(&pb->ip, pb->data, t->bufsize, off, len, pb_done, NULL);
 }
 

@@ -14,7 +14,6 @@ struct pbuf {
   struct ipsec_pkt ip;
   struct pbuf *next;
   struct gw_thread *owner;
-  bool sel_fail; /* inbound: outside the selectors of its SA (sel.c) */
   uint8_t data[] __attribute__((aligned(64)));
 };
 

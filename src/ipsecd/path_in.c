@@ -321,10 +321,6 @@ static void in_flush(struct gw_thread *t, struct inflush *f) {
   while (t->rdy_head != NULL) {
     struct pbuf *pb = t->rdy_head;
     enum ipsec_verdict v = pb->ip.verdict;
-    if (v == IPSEC_OK && pb->sel_fail) {
-      atomic_fetch_add_explicit(&t->c.sel_drop, 1, memory_order_relaxed);
-      v = IPSEC_DROP_POLICY;
-    }
     if (v != IPSEC_OK) {
       if (v == IPSEC_IKE) atomic_fetch_add_explicit(&t->c.ike, 1, memory_order_relaxed);
       if (v == IPSEC_DROP_CRYPTO) gw_log_crypto_error(&pb->ip, false);

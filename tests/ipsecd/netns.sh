@@ -426,11 +426,21 @@ limits() {
     fail "ocf stat --ipsec -w: $(head -c 300 $T/live.out)"
   fi
   stop
-  # too big for the SA's path MTU, with DF: an ICMP error, not silence
+  # too big for the SA's path MTU, with DF: an ICMP error, not silence; and
+  # B sends, through the right SA, from outside A's inbound selectors
   pair aes-gcm-16 20 none 0 pmtu
   conf a "mtu 1500" "  pmtu 1200"
   conf b
+  echo "policy o9 out from 10.201.9.0/24 to 10.201.1.0/24 protect ba" >> $T/b.conf
   start
+  ip -n $NB addr add 10.201.9.1/32 dev og${ID}tb
+  inb ping -c 3 -i 0.05 -W 1 -I 10.201.9.1 $A_IN4 > $T/ping9.log 2>&1
+  stats a
+  if grep -q " 0 received" $T/ping9.log && [ "$(get a policy:i4:drop.policy)" -eq 3 ]; then
+    ok "inbound policy: 3 packets from outside the selectors of their SA dropped and counted"
+  else
+    fail "inbound policy: $(grep received $T/ping9.log), i4 drop.policy $(get a policy:i4:drop.policy)"
+  fi
   ina ping -c 1 -W 1 -M do -s 1300 $B_IN4 > $T/ping.log 2>&1
   stats a
   if grep -qi "frag needed and DF set (mtu = 11[0-9][0-9])" $T/ping.log &&
