@@ -91,7 +91,7 @@ int gso_split(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len, u
       memcpy(h, pkt, hl);
       uint64_t s = gw_csum_add(0, pkt + cs, len - cs);
       uint16_t c = (uint16_t)~gw_csum_fold(s);
-      if (c == 0 && pkt[9] == IPPROTO_UDP) c = 0xffff;
+      if (c == 0 && co == 6) c = 0xffff; /* UDP sends a zero sum as all ones */
       wr16(h + cs + co, c);
       if (emit(arg, h, hl, pkt + hl, len - hl) != 0) return 0;
     } else if (emit(arg, pkt, len, NULL, 0) != 0) {
