@@ -27,11 +27,13 @@ static void policy_params(const struct conf_pol *po, struct ipsec_sa *const *sas
   for (int i = 0; i < po->p.nsa; i++) out->sa[i] = sas[po->sa[i]];
 }
 
-int gw_validate(const struct conf *c, char *err, size_t errlen) {
-  /* a context of its own on the running framework: the producers that will
-   * serve the SAs judge them (a hardware-only SA without a card fails here) */
+int gw_validate(const struct conf *c, bool direct, char *err, size_t errlen) {
+  /* a context of its own: on the running framework the producers that will
+   * serve the SAs judge them too (a hardware-only SA without a card fails
+   * here); direct, only the library does */
+  struct ipsec_ctx_opts o = {.flags = direct ? IPSEC_CTX_DIRECT : 0};
   struct ipsec_ctx *ctx;
-  int rc = ipsec_ctx_new(NULL, &ctx);
+  int rc = ipsec_ctx_new(&o, &ctx);
   if (rc != 0) {
     snprintf(err, errlen, "cannot create a context: %s", strerror(rc));
     return rc;

@@ -188,10 +188,11 @@ struct gw {
 
 /* --- apply.c --------------------------------------------------------------- */
 
-/* gw_validate adds every SA and policy of c to a scratch context on the
- * running framework, so that a file the library would refuse is refused
- * before anything changes; err gets "FILE:LINE: sa 'x': reason". */
-int gw_validate(const struct conf *c, char *err, size_t errlen);
+/* gw_validate adds every SA and policy of c to a scratch context, on the
+ * running framework or (direct) without it, so that a file the library or
+ * the producers would refuse is refused before anything changes; err gets
+ * "FILE:LINE: sa 'x': reason". */
+int gw_validate(const struct conf *c, bool direct, char *err, size_t errlen);
 
 /* gw_apply makes c the configuration in force (first time: from nothing).
  * SAs whose block did not change are kept with their sequence numbers,

@@ -54,8 +54,9 @@ static void usage(FILE *f) {
           "  -c, --config FILE    configuration (default /etc/ocf-ipsecd.conf)\n"
           "  -i, --interface IF   TUN device name (overrides 'interface')\n"
           "  -S, --control PATH   control socket (default /run/ocf-ipsecd/IF.sock)\n"
-          "  -n, --check          parse and validate the configuration, then exit:\n"
-          "                       0 = valid, 2 = refused (the message names line and reason)\n"
+          "  -n, --check          parse and validate the configuration (without starting\n"
+          "                       producers), then exit: 0 = valid, 2 = refused (the\n"
+          "                       message names the line and the reason)\n"
           "      --devices SPEC   attach modeled crypto cards (overrides 'devices')\n"
           "      --ocfd SOCKET    use the ocfd at SOCKET as a producer (overrides 'ocfd')\n"
           "      --queues N       TUN queues, one outbound thread each (overrides 'queues')\n"
@@ -163,7 +164,7 @@ static void reload(struct gw *g, const char *path) {
   gw_log(2, "reloading %s", path);
   int rc = conf_load(path, &c, err, sizeof(err));
   if (rc == 0) rc = overrides(c, err, sizeof(err));
-  if (rc == 0) rc = gw_validate(c, err, sizeof(err));
+  if (rc == 0) rc = gw_validate(c, false, err, sizeof(err));
   if (rc != 0) {
     gw_log(0, "reload refused: %s; the configuration in force is unchanged", err);
     conf_free(c);
@@ -421,20 +422,26 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread: they inherit it */
   signal(SIGPIPE, SIG_IGN);
-  /* the SAs are judged by the producers that will serve them */
-  if (framework_start(c) != 0) {
-    conf_free(c);
-    return 1;
-  }
-  rc = gw_validate(c, err, sizeof(err));
-  if (rc != 0 || check) {
+  if (check) { /* the library judges the SAs; no producer is started */
+    rc = gw_validate(c, true, err, sizeof(err));
     if (rc != 0)
       gw_log(0, "%s", err);
     else
       printf("%s: ok (%d SAs, %d policies)\n", path, c->nsa, c->npol);
     conf_free(c);
-    framework_stop();
     return rc != 0 ? 2 : 0;
+  }
+  /* at start, the SAs are judged by the producers that will serve them */
+  if (framework_start(c) != 0) {
+    conf_free(c);
+    return 1;
+  }
+  rc = gw_validate(c, false, err, sizeof(err));
+  if (rc != 0) {
+    gw_log(0, "%s", err);
+    conf_free(c);
+    framework_stop();
+    return 2;
   }
   static struct gw g;
   pthread_mutex_init(&g.lock, NULL);
