@@ -35,22 +35,47 @@ static inline void wr32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)v;
 }
 
+/* The one's-complement sum does not care about byte order (RFC 1071, 2.B):
+ * the words are added as the machine loads them, 32 bits at a time into 64,
+ * and the folded result is swapped once at the end. */
 uint64_t gw_csum_add(uint64_t sum, const uint8_t *p, size_t n) {
-  while (n >= 8) {
-    uint32_t a, b;
-    memcpy(&a, p, 4);
-    memcpy(&b, p + 4, 4);
-    sum += (uint64_t)ntohl(a) + ntohl(b);
-    p += 8;
-    n -= 8;
+  uint64_t acc = 0;
+  while (n >= 32) {
+    uint64_t w[4];
+    memcpy(w, p, 32);
+    acc += (w[0] & 0xffffffffu) + (w[0] >> 32) + (w[1] & 0xffffffffu) + (w[1] >> 32) +
+           (w[2] & 0xffffffffu) + (w[2] >> 32) + (w[3] & 0xffffffffu) + (w[3] >> 32);
+    p += 32;
+    n -= 32;
+  }
+  while (n >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    acc += w;
+    p += 4;
+    n -= 4;
   }
   while (n >= 2) {
-    sum += rd16(p);
+    uint16_t w;
+    memcpy(&w, p, 2);
+    acc += w;
     p += 2;
     n -= 2;
   }
-  if (n) sum += (uint64_t)p[0] << 8;
-  return sum;
+  uint16_t folded;
+  if (n) { /* an odd last byte is the high half of a big-endian word */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    acc += p[0];
+#else
+    acc += (uint64_t)p[0] << 8;
+#endif
+  }
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  folded = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  folded = (uint16_t)(folded << 8 | folded >> 8);
+#endif
+  return sum + folded;
 }
 
 uint16_t gw_csum_fold(uint64_t sum) {
