@@ -17,6 +17,10 @@
 
 #include <ocf/ocfdev.h>
 
+/* Internal to the shim: a program's own stage_* would otherwise bind to
+ * these, or these to its. */
+#pragma GCC visibility push(hidden)
+
 struct stage {
   struct ocfdev_shm *m; /* NULL until the first use, or after a failure */
   size_t size;          /* the region's size */
@@ -45,5 +49,7 @@ void stage_forget(struct stage *st);
 
 /* stage_free wipes and unregisters the region on dev, the live connection. */
 void stage_free(struct stage *st, struct ocfdev *dev);
+
+#pragma GCC visibility pop
 
 #endif /* OCF_PRELOAD_STAGE_H */
