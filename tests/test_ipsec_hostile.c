@@ -635,7 +635,9 @@ static void t_ipcomp_bomb(void **state) {
   ipsec_ctx_free(in);
 }
 
-/* Random bytes after a valid header: whatever happens, it is a drop, counted. */
+/* Random bytes after a valid IP header: whatever happens, it is a drop,
+ * counted.  (The IP header itself is left alone: ESP does not cover it, and
+ * a new TTL or ID makes no difference to a whole packet.) */
 static void t_random(void **state) {
   (void)state;
   struct pair pr;
@@ -645,7 +647,7 @@ static void t_random(void **state) {
   int rounds = 3000 / ref_scale();
   for (int r = 0; r < rounds; r++) {
     memcpy(c, pk, n);
-    size_t from = ref_range(&rng, 0, n - 1);
+    size_t from = ref_range(&rng, 20, n - 1);
     ref_fill(&rng, c + from, ref_range(&rng, 1, n - from));
     size_t len = ref_range(&rng, 0, n);
     int v = feed(pr.in, pr.isa, c, len, ref_range(&rng, 0, 200));
