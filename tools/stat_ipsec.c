@@ -268,7 +268,7 @@ int cmd_stat_ipsec(int argc, char **argv) {
       char tm[16];
       time_t now = time(NULL);
       strftime(tm, sizeof(tm), "%H:%M:%S", localtime(&now));
-      printf("%s %-5s %-3s %-10s %-10s %10s %9s %12s %8s %10s %12s %s\n", tm, "sa", "dir", "spi",
+      printf("%-14s %-3s %-10s %-10s %10s %9s %12s %8s %10s %12s %s\n", tm, "dir", "spi",
              "producer", "pkts/s", "Mbit/s", "packets", "drops/s", "drops", "seq/top", "window");
       for (char *line = strtok(r, "\n"); line != NULL; line = strtok(NULL, "\n"))
         if (strncmp(line, "sa ", 3) == 0) live_line(line, prev, &nprev, dt, round == 0);
