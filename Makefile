@@ -12,6 +12,8 @@ CTEST    := ctest --output-on-failure -j $(JOBS)
 
 DEB_PKGS := cmake gcc gcc-multilib make pkg-config libssl-dev zlib1g-dev libcmocka-dev \
             python3-cryptography-vectors mandoc gnuplot-nox python3-scapy
+# ocf-ipsecd: its namespace tests and `ocf bench --tunnel`
+DEB_PKGS += iproute2 iputils-ping tcpdump tshark iperf3
 
 .PHONY: all deps build run test test-release sanitize tsan install bench clean format
 

@@ -13,7 +13,7 @@ static const struct {
     {"bench", cmd_bench, "framework vs direct OpenSSL throughput and latency"},
     {"check", cmd_check, "check every producer's algorithms against OpenSSL and known answers"},
     {"drivers", cmd_drivers, "list producers, their flags, algorithms and limits"},
-    {"stat", cmd_stat, "per-producer counters"},
+    {"stat", cmd_stat, "per-producer counters; --ipsec: a running ocf-ipsecd's SAs"},
 };
 
 static void usage(FILE *f) {
@@ -51,6 +51,13 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
     printf("ocf %s\n", OCF_VERSION);
     return 0;
+  }
+  /* the gateway's views live in their own files (stat_ipsec.c, bench_tunnel.c) */
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(cmd, "stat") == 0 && strcmp(argv[i], "--ipsec") == 0)
+      return cmd_stat_ipsec(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0 && strcmp(argv[i], "--tunnel") == 0)
+      return cmd_bench_tunnel(argc - 1, argv + 1);
   }
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
     if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
