@@ -414,6 +414,8 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
 }
 
 void hand_sym(struct job *j) {
+  /* populated now, as it is about to run, not while it waits its turn */
+  if (j->shm) shm_warm(j->shm, (uint64_t)(j->req.buf.u.contig.base - j->shm->base), j->len);
   pending[npending++] = j;
   if (npending == (int)(sizeof(pending) / sizeof(pending[0]))) dispatch_pending();
 }

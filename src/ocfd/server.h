@@ -47,6 +47,7 @@ struct shm {
   int refs;             /* jobs using it */
   bool dead;            /* unregistered (or its client gone) while jobs used it */
   struct client *owner; /* charged for it until it is unmapped */
+  size_t warm;          /* the first warm bytes are populated (shm_warm) */
 };
 
 struct client {
@@ -211,6 +212,9 @@ void key_complete(struct job *j);
 
 /* --- shm.c ------------------------------------------------------------------ */
 void shm_release(struct shm *m); /* unmaps a region no job uses any more */
+/* shm_warm populates what a request will touch of m, [off, off + len),
+ * before a worker does (shm.c). */
+void shm_warm(struct shm *m, uint64_t off, size_t len);
 void ring_release(struct client *c);
 void do_shm_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
