@@ -480,31 +480,38 @@ static void read_longs(void) {
  * polling is time taken from the thread that would give it work, and a
  * synchronous client's request waits behind it (measured on two CPUs, a
  * worker busy with 16384-bit exponentiations: 27,900 1 KB requests a second
- * polling, 40,800 blocking in epoll_wait).  So every CONTEND_NS the loop
- * reads how long it waited on a run queue (/proc/thread-self/schedstat):
- * over CONTEND_ON of the interval, it stops polling; under CONTEND_OFF, it
- * polls again.  Without schedstat it always may poll. */
+ * polling, 40,800 blocking in epoll_wait).  So while it polls, the loop
+ * reads every CONTEND_NS how long it waited on a run queue
+ * (/proc/thread-self/schedstat); past CONTEND_ON of the interval it stops
+ * polling for CONTEND_HOLD_NS, then tries again.  (Only while polling: a
+ * loop that sleeps between requests also waits after each wake-up, which on
+ * a virtual machine is no sign of a busy CPU.)  Without schedstat it always
+ * may poll. */
 #define CONTEND_NS 10000000ull
-#define CONTEND_ON 8   /* one eighth of the time waiting for a CPU */
-#define CONTEND_OFF 32 /* one thirty-second */
+#define CONTEND_HOLD_NS 100000000ull
+#define CONTEND_ON 8 /* one eighth of the time waiting for a CPU */
 static int stat_fd = -1;
-static uint64_t contend_at, contend_delay; /* the last reading: when, run-queue wait */
+static uint64_t contend_at, contend_delay; /* the last reading (0: none yet) */
+static uint64_t contend_until;             /* not polling until then */
 static bool contended;
 
 static void contend_check(uint64_t now) {
-  if (stat_fd < 0 || now - contend_at < CONTEND_NS) return;
+  if (stat_fd < 0) return;
+  if (contended) {
+    if (now < contend_until) return;
+    contended = false;
+    contend_at = 0; /* a fresh reading to measure from */
+  }
+  if (now - contend_at < CONTEND_NS) return;
   char b[96];
   ssize_t n = pread(stat_fd, b, sizeof(b) - 1, 0);
   if (n <= 0) return;
   b[n] = '\0';
   unsigned long long run, delay;
   if (sscanf(b, "%llu %llu", &run, &delay) != 2) return;
-  uint64_t span = now - contend_at, waited = delay - contend_delay;
-  if (contend_at != 0) {
-    if (waited * CONTEND_ON > span)
-      contended = true;
-    else if (waited * CONTEND_OFF < span)
-      contended = false;
+  if (contend_at != 0 && (delay - contend_delay) * CONTEND_ON > now - contend_at) {
+    contended = true;
+    contend_until = now + CONTEND_HOLD_NS;
   }
   contend_at = now;
   contend_delay = delay;
@@ -557,7 +564,7 @@ int ocfd_start(const struct ocfd_conf *conf) {
   pause_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   stat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-  contend_at = contend_delay = 0;
+  contend_at = contend_delay = contend_until = 0;
   contended = false;
   epfd = epoll_create1(EPOLL_CLOEXEC);
   lfd = listen_socket(conf->socket, conf->group);
