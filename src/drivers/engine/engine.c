@@ -15,6 +15,7 @@
 #include "drivers/engine/engine_int.h"
 
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -164,6 +165,71 @@ static int do_cipher(struct ocf_eng_sess *s, const struct ocf_req *req, struct o
   return rc;
 }
 
+/* prov_range feeds [off, off+len) of in to a provider AEAD context, writing
+ * the same offsets of out; out NULL: the range is AAD.  The stream ciphers
+ * take any piece length, so each contiguous piece is one call. */
+static int prov_range(const struct pcipher *pc, void *ac, const struct ocf_buf *in,
+                      const struct ocf_buf *out, size_t off, size_t len) {
+  struct cur ci, co = {0};
+  size_t n;
+  if (len == 0) return 0;
+  if (cur_seek(&ci, in, off) || (out != NULL && cur_seek(&co, out, off))) return EINVAL;
+  while (len > 0) {
+    size_t k = out != NULL && co.avail < ci.avail ? co.avail : ci.avail;
+    if (k == 0) return EINVAL;
+    if (k > len) k = len;
+    if (!pc->update(ac, out != NULL ? co.p : NULL, &n, k, ci.p, k) || n != k)
+      return eng_ossl_fail(out != NULL ? "AEAD update" : "AAD update");
+    cur_adv(&ci, k);
+    if (out != NULL) cur_adv(&co, k);
+    len -= k;
+  }
+  return 0;
+}
+
+/* do_aead_prov is do_aead for GCM and ChaCha20-Poly1305 on the provider's
+ * own functions (struct pcipher says why). */
+static int do_aead_prov(struct ocf_eng_sess *s, struct ocf_desc *d, const struct ocf_buf *in,
+                        const struct ocf_buf *work, const uint8_t *iv, uint8_t *tag) {
+  bool enc = d->flags & OCF_D_ENCRYPT;
+  size_t taglen = s->ctaglen, n;
+  uint8_t fin[MAX_BLOCK];
+  struct pool *pl = enc ? &s->cenc : &s->cdec;
+  const struct pcipher *pc = pl->pc;
+  void *ac = eng_pool_get(pl);
+  if (ac == NULL) return ENOMEM;
+  int rc = 0;
+  OSSL_PARAM tp[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, taglen),
+                      OSSL_PARAM_construct_end()};
+  if (!(enc ? pc->einit(ac, NULL, 0, iv, s->civlen, NULL)
+            : pc->dinit(ac, NULL, 0, iv, s->civlen, NULL) && pc->set_ctx_params(ac, tp))) {
+    rc = eng_ossl_fail("AEAD init");
+    goto out;
+  }
+  rc = prov_range(pc, ac, work, NULL, d->aad_skip, d->aad_len);
+  if (rc == 0) rc = prov_range(pc, ac, in, work, d->skip, d->len);
+  if (rc != 0) goto out;
+  if (!pc->final(ac, fin, &n, sizeof(fin))) {
+    if (enc) {
+      rc = eng_ossl_fail("AEAD final");
+      goto out;
+    }
+    ERR_clear_error();
+    eng_buf_wipe(work, d->skip, d->len);
+    rc = EBADMSG;
+    goto out;
+  }
+  if (!enc) goto out;
+  if (!pc->get_ctx_params(ac, tp)) {
+    rc = eng_ossl_fail("get tag");
+    goto out;
+  }
+  if (eng_buf_write(work, d->inject, tag, taglen)) rc = EINVAL;
+out:
+  eng_pool_put(pl, ac);
+  return rc;
+}
+
 static int do_aead(struct ocf_eng_sess *s, const struct ocf_req *req, struct ocf_desc *d,
                    const struct ocf_buf *in, const struct ocf_buf *work) {
   bool enc = d->flags & OCF_D_ENCRYPT;
@@ -176,6 +242,7 @@ static int do_aead(struct ocf_eng_sess *s, const struct ocf_req *req, struct ocf
   if (rc != 0) return rc;
   /* Read the tag before any output is written: it could share the buffer. */
   if (!enc && eng_buf_read(work, d->inject, tag, taglen)) return EINVAL;
+  if (s->prov) return do_aead_prov(s, d, in, work, iv, tag);
   struct pool *pl = enc ? &s->cenc : &s->cdec;
   struct cctx *cc = eng_pool_get(pl);
   if (cc == NULL) return ENOMEM;

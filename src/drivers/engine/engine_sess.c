@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 /* --- low-level digests ---------------------------------------------------- */
@@ -112,6 +113,7 @@ static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static OSSL_LIB_CTX *lib;                  /* [lib_lock] to change */
 static OSSL_PROVIDER *prov_def, *prov_leg; /* [lib_lock] */
 static EVP_CIPHER *ciph[NCDEFS];           /* [lib_lock] to change; NULL: unavailable */
+static struct pcipher pciph[NCDEFS];       /* [lib_lock] to change; newctx NULL: use EVP */
 static long lib_users;                     /* [lib_lock] */
 
 static void lib_free(void) {
@@ -119,11 +121,67 @@ static void lib_free(void) {
     EVP_CIPHER_free(ciph[i]);
     ciph[i] = NULL;
   }
+  memset(pciph, 0, sizeof(pciph));
   if (prov_leg != NULL) OSSL_PROVIDER_unload(prov_leg);
   if (prov_def != NULL) OSSL_PROVIDER_unload(prov_def);
   OSSL_LIB_CTX_free(lib);
   lib = NULL;
   prov_leg = prov_def = NULL;
+}
+
+/* names_has tells whether the colon-separated list names holds name. */
+static bool names_has(const char *names, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = names; *p != '\0';) {
+    const char *e = strchr(p, ':');
+    size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+    if (len == n && strncasecmp(p, name, n) == 0) return true;
+    if (e == NULL) break;
+    p = e + 1;
+  }
+  return false;
+}
+
+static void (*disp_fn(const OSSL_DISPATCH *d, int id))(void) {
+  for (; d->function_id != 0; d++)
+    if (d->function_id == id) return d->function;
+  return NULL;
+}
+
+/* pcipher_load fills *pc with the default provider's functions for name;
+ * any missing leaves it empty, and the cipher goes through EVP. */
+static void pcipher_load(struct pcipher *pc, const char *name) {
+  int no_cache = 0;
+  const OSSL_ALGORITHM *all = OSSL_PROVIDER_query_operation(prov_def, OSSL_OP_CIPHER, &no_cache);
+  const OSSL_DISPATCH *d = NULL;
+  for (const OSSL_ALGORITHM *a = all; a != NULL && a->algorithm_names != NULL; a++)
+    if (names_has(a->algorithm_names, name)) {
+      d = a->implementation;
+      break;
+    }
+  if (all != NULL) OSSL_PROVIDER_unquery_operation(prov_def, OSSL_OP_CIPHER, all);
+  memset(pc, 0, sizeof(*pc));
+  if (d == NULL) return;
+  struct pcipher f = {
+      .provctx = OSSL_PROVIDER_get0_provider_ctx(prov_def),
+      .freectx = (OSSL_FUNC_cipher_freectx_fn *)disp_fn(d, OSSL_FUNC_CIPHER_FREECTX),
+      .dupctx = (OSSL_FUNC_cipher_dupctx_fn *)disp_fn(d, OSSL_FUNC_CIPHER_DUPCTX),
+      .einit = (OSSL_FUNC_cipher_encrypt_init_fn *)disp_fn(d, OSSL_FUNC_CIPHER_ENCRYPT_INIT),
+      .dinit = (OSSL_FUNC_cipher_decrypt_init_fn *)disp_fn(d, OSSL_FUNC_CIPHER_DECRYPT_INIT),
+      .update = (OSSL_FUNC_cipher_update_fn *)disp_fn(d, OSSL_FUNC_CIPHER_UPDATE),
+      .final = (OSSL_FUNC_cipher_final_fn *)disp_fn(d, OSSL_FUNC_CIPHER_FINAL),
+      .get_ctx_params =
+          (OSSL_FUNC_cipher_get_ctx_params_fn *)disp_fn(d, OSSL_FUNC_CIPHER_GET_CTX_PARAMS),
+      .set_ctx_params =
+          (OSSL_FUNC_cipher_set_ctx_params_fn *)disp_fn(d, OSSL_FUNC_CIPHER_SET_CTX_PARAMS),
+  };
+  OSSL_FUNC_cipher_newctx_fn *nc = (OSSL_FUNC_cipher_newctx_fn *)disp_fn(d, OSSL_FUNC_CIPHER_NEWCTX);
+  if (f.provctx == NULL || nc == NULL || f.freectx == NULL || f.dupctx == NULL || f.einit == NULL ||
+      f.dinit == NULL || f.update == NULL || f.final == NULL || f.get_ctx_params == NULL ||
+      f.set_ctx_params == NULL)
+    return;
+  f.newctx = nc;
+  *pc = f;
 }
 
 static int lib_load(void) {
@@ -145,6 +203,8 @@ static int lib_load(void) {
     if (ciph[i] == NULL) {
       ERR_clear_error();
       ocf_log(1, "engine: cipher %s unavailable", cdefs[i].name);
+    } else if (cdefs[i].alg == OCF_ALG_AES_GCM || cdefs[i].alg == OCF_ALG_CHACHA20_POLY1305) {
+      pcipher_load(&pciph[i], cdefs[i].name);
     }
   }
   return 0;
@@ -165,13 +225,24 @@ void ocf_eng_release(void) {
   pthread_mutex_unlock(&lib_lock);
 }
 
+static int cdef_index(enum ocf_alg alg, size_t keylen) {
+  if (alg == OCF_ALG_AES_GMAC) alg = OCF_ALG_AES_GCM;
+  for (size_t i = 0; i < NCDEFS; i++)
+    if (cdefs[i].alg == alg && (cdefs[i].keylen == 0 || cdefs[i].keylen == keylen)) return (int)i;
+  return -1;
+}
+
 /* The EVP cipher for alg with keylen (GMAC runs on GCM), or NULL.  The
  * caller holds the engine, so the table does not change under it. */
 static const EVP_CIPHER *eng_cipher(enum ocf_alg alg, size_t keylen) {
-  if (alg == OCF_ALG_AES_GMAC) alg = OCF_ALG_AES_GCM;
-  for (size_t i = 0; i < NCDEFS; i++)
-    if (cdefs[i].alg == alg && (cdefs[i].keylen == 0 || cdefs[i].keylen == keylen)) return ciph[i];
-  return NULL;
+  int i = cdef_index(alg, keylen);
+  return i < 0 ? NULL : ciph[i];
+}
+
+/* Likewise the provider functions of an AEAD, or NULL (EVP then). */
+static const struct pcipher *eng_pcipher(enum ocf_alg alg, size_t keylen) {
+  int i = cdef_index(alg, keylen);
+  return i < 0 || pciph[i].newctx == NULL ? NULL : &pciph[i];
 }
 
 bool ocf_eng_supports(enum ocf_alg alg) {
@@ -206,6 +277,8 @@ static void *pool_make(struct pool *pl) {
       c->chain_ok = true; /* templates start from an all-zero IV */
       return c;
     }
+    case POOL_PROV:
+      return pl->pc->dupctx(pl->ptmpl);
     case POOL_DEFLATE:
     case POOL_INFLATE: {
       z_stream *z = calloc(1, sizeof(*z));
@@ -233,6 +306,9 @@ static void pool_destroy(struct pool *pl, void *obj) {
       free(c);
       break;
     }
+    case POOL_PROV:
+      pl->pc->freectx(obj); /* the default provider's AEADs cleanse on free */
+      break;
     case POOL_DEFLATE:
       deflateEnd(obj);
       free(obj);
@@ -285,6 +361,8 @@ static void pool_fini(struct pool *pl) {
     pool_destroy(pl, atomic_exchange_explicit(&pl->slot[i], NULL, memory_order_acquire));
   if (pl->tmpl != NULL) EVP_CIPHER_CTX_free(pl->tmpl);
   pl->tmpl = NULL;
+  if (pl->ptmpl != NULL) pl->pc->freectx(pl->ptmpl);
+  pl->ptmpl = NULL;
 }
 
 /* --- sessions ----------------------------------------------------------- */
@@ -319,6 +397,23 @@ static EVP_CIPHER_CTX *make_tmpl(const EVP_CIPHER *ciph, enum ocf_alg alg, int e
 fail:
   EVP_CIPHER_CTX_free(c);
   return NULL;
+}
+
+/* prov_tmpl keys a provider AEAD context for pool pl; the IV comes with
+ * each request (GCM takes its length from it). */
+static int prov_tmpl(struct pool *pl, const struct pcipher *pc, int enc, const uint8_t *key,
+                     size_t keylen) {
+  pl->kind = POOL_PROV;
+  pl->pc = pc;
+  pl->ptmpl = pc->newctx(pc->provctx);
+  if (pl->ptmpl == NULL) return ENOMEM;
+  int ok = enc ? pc->einit(pl->ptmpl, key, keylen, NULL, 0, NULL)
+               : pc->dinit(pl->ptmpl, key, keylen, NULL, 0, NULL);
+  if (!ok) {
+    ERR_clear_error();
+    return EINVAL;
+  }
+  return 0;
 }
 
 static int hmac_setkey(struct ocf_eng_sess *s, const uint8_t *key, size_t keylen) {
@@ -375,6 +470,13 @@ static int add_elem(struct ocf_eng_sess *s, const struct ocf_sessparam *p, bool 
       if (p->alg == OCF_ALG_NULL || !keyed) return 0;
       const EVP_CIPHER *c = eng_cipher(p->alg, p->keylen);
       if (c == NULL) return ENOTSUP;
+      const struct pcipher *pc = eng_pcipher(p->alg, p->keylen);
+      if (pc != NULL && (p->alg == OCF_ALG_AES_GCM || ivlen == 12)) {
+        int rc = prov_tmpl(&s->cenc, pc, 1, p->key, p->keylen);
+        if (rc == 0) rc = prov_tmpl(&s->cdec, pc, 0, p->key, p->keylen);
+        s->prov = rc == 0;
+        return rc;
+      }
       s->cenc.tmpl = make_tmpl(c, p->alg, 1, p->key, p->keylen, ivlen, s->ctaglen);
       s->cdec.tmpl = make_tmpl(c, p->alg, 0, p->key, p->keylen, ivlen, s->ctaglen);
       if (s->cenc.tmpl == NULL || s->cdec.tmpl == NULL) {
