@@ -417,12 +417,17 @@ void dispatch_run(struct tctx *t, struct fifo *work) {
     t->done = saved;
     run_callbacks(t, &done);
     if (t->defer.count == 0) break;
-    /* the workers share the queue fairly: with others waiting and no idle
-     * worker, what this thread's callbacks submitted queues behind them */
-    if (t->role == ROLE_POLL || (t->role == ROLE_WORKER && runq_len() > 0 && runq_idle() == 0)) {
+    if (t->role == ROLE_POLL) {
       dispatch_flush_deferred(t);
       break;
     }
+    /* The workers share the queue fairly: with others waiting and no idle
+     * worker, this worker takes its share of them before what its own
+     * callbacks submitted.  Those stay here rather than joining the queue:
+     * pushed there, they would go to whichever worker pops next, and two
+     * workers would trade each other's requests (and their buffers' cache
+     * lines) from then on. */
+    if (t->role == ROLE_WORKER && runq_len() > 0 && runq_idle() == 0) runq_take(work);
     fifo_append(work, &t->defer);
   }
   t->depth--;

@@ -357,6 +357,7 @@ void kdispatch_run(struct ocf_kreq *k);                  /* kdispatch.c */
 int dispatch_init(int workers);
 void dispatch_fini(void);
 void runq_push(struct fifo *f); /* to the workers; empties f */
+void runq_take(struct fifo *f); /* a worker's share of the queue, without waiting */
 void retq_push(struct fifo *f); /* to the return thread; empties f */
 extern atomic_int runq_idle_;   /* see queue.c */
 extern atomic_long runq_len_;

@@ -219,6 +219,15 @@ static void tq_take(struct tqueue *t, struct fifo *out, long max) {
   atomic_store_explicit(t->len, t->q.count, memory_order_relaxed);
 }
 
+/* tq_share: how much of t's queue one of nthreads takes at a time, so that
+ * the others get theirs. */
+static long tq_share(struct tqueue *t, int nthreads) {
+  long n = t->q.count;
+  if (t == &runq && atomic_load_explicit(&helped, memory_order_relaxed)) nthreads++;
+  long take = nthreads > 1 ? (n + nthreads - 1) / nthreads : n;
+  return take > 64 ? 64 : take;
+}
+
 /* Waits for work; takes a share of it (leaving some for the other threads).
  * Returns false when stopped and empty. */
 static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
@@ -237,11 +246,7 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
       pthread_cond_broadcast(&t->cv); /* the calibrating thread waits for it */
     }
   }
-  long n = t->q.count;
-  if (t == &runq && atomic_load_explicit(&helped, memory_order_relaxed)) nthreads++;
-  long take = nthreads > 1 ? (n + nthreads - 1) / nthreads : n;
-  if (take > 64) take = 64;
-  tq_take(t, out, take);
+  tq_take(t, out, tq_share(t, nthreads));
   bool more = t->q.count > 0;
   bool ok = out->count > 0;
   if (more && t->waiting > t->waking) {
@@ -251,6 +256,12 @@ static bool tq_pop(struct tqueue *t, struct fifo *out, int nthreads) {
   }
   pthread_mutex_unlock(&t->lock);
   return ok;
+}
+
+void runq_take(struct fifo *out) {
+  pthread_mutex_lock(&runq.lock);
+  tq_take(&runq, out, tq_share(&runq, nworkers));
+  pthread_mutex_unlock(&runq.lock);
 }
 
 static void *worker_main(void *arg) {

@@ -327,8 +327,10 @@ static void pool_destroy(struct pool *pl, void *obj) {
 static unsigned home_slot(void) {
   static atomic_uint next;
   static __thread unsigned home = UINT_MAX;
-  if (home == UINT_MAX)
-    home = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % POOL_SLOTS;
+  if (home == UINT_MAX) {
+    unsigned n = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+    home = (n % POOL_LINES) * POOL_PER_LINE + (n / POOL_LINES) % POOL_PER_LINE;
+  }
   return home;
 }
 
@@ -336,8 +338,8 @@ void *eng_pool_get(struct pool *pl) {
   unsigned h = home_slot();
   for (unsigned k = 0; k < POOL_SLOTS; k++) {
     unsigned i = (h + k) % POOL_SLOTS;
-    if (atomic_load_explicit(&pl->slot[i], memory_order_relaxed) == NULL) continue;
-    void *obj = atomic_exchange_explicit(&pl->slot[i], NULL, memory_order_acquire);
+    if (atomic_load_explicit(&pl->slot[i].p, memory_order_relaxed) == NULL) continue;
+    void *obj = atomic_exchange_explicit(&pl->slot[i].p, NULL, memory_order_acquire);
     if (obj != NULL) return obj;
   }
   return pool_make(pl);
@@ -348,8 +350,8 @@ void eng_pool_put(struct pool *pl, void *obj) {
   for (unsigned k = 0; k < POOL_SLOTS; k++) {
     unsigned i = (h + k) % POOL_SLOTS;
     void *expect = NULL;
-    if (atomic_load_explicit(&pl->slot[i], memory_order_relaxed) != NULL) continue;
-    if (atomic_compare_exchange_strong_explicit(&pl->slot[i], &expect, obj, memory_order_release,
+    if (atomic_load_explicit(&pl->slot[i].p, memory_order_relaxed) != NULL) continue;
+    if (atomic_compare_exchange_strong_explicit(&pl->slot[i].p, &expect, obj, memory_order_release,
                                                 memory_order_relaxed))
       return;
   }
@@ -358,7 +360,7 @@ void eng_pool_put(struct pool *pl, void *obj) {
 
 static void pool_fini(struct pool *pl) {
   for (int i = 0; i < POOL_SLOTS; i++)
-    pool_destroy(pl, atomic_exchange_explicit(&pl->slot[i], NULL, memory_order_acquire));
+    pool_destroy(pl, atomic_exchange_explicit(&pl->slot[i].p, NULL, memory_order_acquire));
   if (pl->tmpl != NULL) EVP_CIPHER_CTX_free(pl->tmpl);
   pl->tmpl = NULL;
   if (pl->ptmpl != NULL) pl->pc->freectx(pl->ptmpl);
@@ -520,7 +522,9 @@ static int eng_new(struct ocf_eng_sess **out, const struct ocf_sessparam *chain,
   if (out == NULL || chain == NULL) return EINVAL;
   int rc = keyed ? ocf_eng_hold() : 0;
   if (rc != 0) return rc;
-  struct ocf_eng_sess *s = calloc(1, sizeof(*s));
+  /* aligned: the pools' slot lines (struct pool) */
+  struct ocf_eng_sess *s = aligned_alloc(_Alignof(struct ocf_eng_sess), sizeof(*s));
+  if (s != NULL) memset(s, 0, sizeof(*s));
   if (s == NULL) {
     if (keyed) ocf_eng_release();
     return ENOMEM;
