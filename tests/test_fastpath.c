@@ -693,6 +693,94 @@ static void test_pk_flood_shares(void **state) {
   detach(t);
 }
 
+/* --- a busy worker's own resubmissions do not starve others' requests ------- */
+
+static atomic_int loop_stop, loop_active, loop_runs;
+
+/* long enough that a worker holding them all shares them with an idle one */
+struct looper {
+  struct ocf_req req;
+  uint8_t buf[16384];
+};
+
+/* the threads the loops ran on */
+static _Atomic(pthread_t) loop_thr[8];
+static atomic_int loop_nthr;
+
+static void loop_seen(void) {
+  pthread_t me = pthread_self();
+  int n = atomic_load(&loop_nthr);
+  for (int i = 0; i < n; i++)
+    if (pthread_equal(atomic_load(&loop_thr[i]), me)) return;
+  if (n < 8 && atomic_compare_exchange_strong(&loop_nthr, &n, n + 1)) atomic_store(&loop_thr[n], me);
+}
+
+static void loop_cb(struct ocf_req *r) {
+  assert_int_equal(r->error, 0);
+  atomic_fetch_add(&loop_runs, 1);
+  loop_seen();
+  if (atomic_load(&loop_stop)) {
+    atomic_fetch_sub(&loop_active, 1);
+    return;
+  }
+  r->flags = 0; /* resubmitted from a worker's callback: stays on that worker */
+  if (ocf_dispatch(r) != 0) atomic_fetch_sub(&loop_active, 1);
+}
+
+static void victim_cb(struct ocf_req *r) {
+  struct where *w = r->opaque;
+  atomic_store(&w->done, r->error == 0 ? 1 : -1);
+}
+
+/* Requests whose callbacks resubmit them forever keep every worker busy;
+ * another consumer's request queued meanwhile still runs, and the loops go
+ * on around it. */
+static void test_worker_loops_share(void **state) {
+  (void)state;
+  ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
+  enum { NLOOP = 16 };
+  static struct looper lp[NLOOP];
+  struct ocf_req *loops[NLOOP];
+  atomic_store(&loop_stop, 0);
+  atomic_store(&loop_active, NLOOP);
+  atomic_store(&loop_runs, 0);
+  atomic_store(&loop_nthr, 0);
+  for (int i = 0; i < NLOOP; i++) {
+    lp[i].req = (struct ocf_req){.sid = sid, .flags = OCF_REQ_ASYNC, .ndesc = 1, .callback = loop_cb};
+    lp[i].req.buf = ocf_buf_contig(lp[i].buf, sizeof(lp[i].buf));
+    lp[i].req.desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = sizeof(lp[i].buf)};
+    loops[i] = &lp[i].req;
+  }
+  /* one batch: every worker is woken and takes its share */
+  int err = 0;
+  assert_int_equal(ocf_dispatch_batch(loops, NLOOP, &err), NLOOP);
+  assert_int_equal(err, 0);
+  /* the loops run on every worker (one per CPU) before the victim comes */
+  int nw = ncpus() < 8 ? ncpus() : 8;
+  for (int i = 0; i < 100000 && atomic_load(&loop_nthr) < nw; i++) usleep(100);
+  assert_true(atomic_load(&loop_nthr) >= nw);
+  static struct where w;
+  static uint8_t vbuf[1024];
+  memset(&w, 0, sizeof(w));
+  w.req = (struct ocf_req){
+      .sid = sid, .flags = OCF_REQ_ASYNC, .ndesc = 1, .callback = victim_cb, .opaque = &w};
+  w.req.buf = ocf_buf_contig(vbuf, sizeof(vbuf));
+  w.req.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = sizeof(vbuf)};
+  int before = atomic_load(&loop_runs);
+  assert_int_equal(ocf_dispatch(&w.req), 0);
+  for (int i = 0; i < 100000 && atomic_load(&w.done) == 0; i++) usleep(100); /* 10 s at most */
+  int after = atomic_load(&loop_runs), vdone = atomic_load(&w.done);
+  atomic_store(&loop_stop, 1);
+  for (int i = 0; i < 100000 && atomic_load(&loop_active) > 0; i++) usleep(100);
+  assert_int_equal(atomic_load(&loop_active), 0);
+  assert_int_equal(vdone, 1); /* before the loops stopped */
+  assert_int_equal(atomic_load(&w.done), 1);
+  assert_true(after > before); /* the loops were still going */
+  free_when_idle(sid);
+}
+
 static int setup(void **state) {
   (void)state;
   /* public-key requests go to the test producers only */
@@ -726,6 +814,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_batch_mixed, after_test),
       cmocka_unit_test_teardown(test_unregister_while_dispatching, after_test),
       cmocka_unit_test_teardown(test_pk_flood_shares, after_test),
+      cmocka_unit_test_teardown(test_worker_loops_share, after_test),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
