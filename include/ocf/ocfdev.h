@@ -139,11 +139,20 @@ struct ocfdev_op {
  * (sessions, statistics) wait the same way. */
 int ocfdev_crypt(struct ocfdev *d, struct ocfdev_op *op);
 
-/* ocfdev_submit sends op and returns at once; ocfdev_reap hands it back. */
+/* ocfdev_submit sends op and returns at once; ocfdev_reap hands it back.
+ * On an error op may still be the connection's: one that died while op was
+ * being sent completes it with the connection's error, and ocfdev_reap
+ * hands it back like any other.  ocfdev_op_busy tells which. */
 int ocfdev_submit(struct ocfdev *d, struct ocfdev_op *op);
 
+/* ocfdev_op_busy: nonzero while op is the connection's, from its
+ * submission until ocfdev_reap (or ocfdev_crypt) hands it back. */
+int ocfdev_op_busy(const struct ocfdev_op *op);
+
 /* ocfdev_submit_batch sends n requests in one system call where it can.
- * Returns 0 (all sent) or an errno (none of ops[*sent..n) was sent). */
+ * Returns 0 (all sent) or an errno.  ops[0..*sent) are the connection's
+ * and come back from ocfdev_reap (with the connection's error if it died
+ * while sending them); ops[*sent..n) were not taken. */
 int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *sent);
 
 /* ocfdev_reap waits up to timeout_ms (-1 = until one arrives, 0 = not at all)

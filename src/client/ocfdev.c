@@ -846,7 +846,12 @@ int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *se
     }
     int src = ring_publish(d);
     if (src == 0) src = send_iov(d, iov, cnt, -1);
-    if (src) return src; /* the dead connection has completed them all */
+    if (src) {
+      /* the connection died: it completed all it held, these too, and
+       * ocfdev_reap hands them back */
+      if (sent) *sent = done + got;
+      return src;
+    }
     done += got;
     if (sent) *sent = done;
     if (rc) return d->dead ? d->dead : rc;
@@ -857,6 +862,8 @@ int ocfdev_submit_batch(struct ocfdev *d, struct ocfdev_op **ops, int n, int *se
 int ocfdev_submit(struct ocfdev *d, struct ocfdev_op *op) {
   return ocfdev_submit_batch(d, &op, 1, NULL);
 }
+
+int ocfdev_op_busy(const struct ocfdev_op *op) { return op != NULL && op->state_ != ST_IDLE; }
 
 static void unlink_done(struct ocfdev *d, struct ocfdev_op *op) {
   struct ocfdev_op **pp = &d->done_head, *prev = NULL;

@@ -92,11 +92,12 @@ static int r_process(void *softc, void *dsess, struct ocf_req *req) {
   atomic_fetch_add(&r->inflight, 1);
   if (!atomic_load(&r->dead)) {
     pthread_mutex_lock(&r->lock);
-    int before = ocfdev_inflight(r->d);
     rc = ocfdev_submit(r->d, &o->op);
     /* a connection that dies in the send completes the request with the
-     * error, and ocfdev_reap hands it back: it is ours no more */
-    taken = ocfdev_inflight(r->d) > before;
+     * error, and ocfdev_reap hands it back: it is ours no more.  (Counting
+     * requests in flight before and after cannot tell: replies to others
+     * read while the send waited lower the count.) */
+    taken = ocfdev_op_busy(&o->op);
     pthread_mutex_unlock(&r->lock);
   }
   if (rc == 0 || taken) {

@@ -722,7 +722,16 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
   if (bs->async) {
     atomic_store(&s->inflight, &q.w);
     rc = ocfdev_submit(c->dev, &q.op);
-    if (rc != 0) jefd_put(q.w.efd);
+    if (rc != 0 && ocfdev_op_busy(&q.op)) {
+      /* The connection died while sending it and holds it as completed
+       * with its error: take it back (waking the others it completed) before
+       * q goes out of scope.  Reaping it releases its job fd. */
+      c->async++;
+      while (ocfdev_op_busy(&q.op) && reap_locked(c, 0) > 0) {
+      }
+    } else if (rc != 0) {
+      jefd_put(q.w.efd);
+    }
     if (rc == 0) {
       if (c->async++ == 0) pthread_cond_signal(&c->cv);
       if (!c->reaper_on && pthread_create(&c->reaper, NULL, reaper_main, c) == 0)

@@ -159,7 +159,7 @@ static void submit_deferred(struct cfile *f) {
     if (!a->deferred || part_ahead(f, a->ses, a)) continue;
     a->deferred = false;
     int rc = ocfdev_submit(f->dev, &a->op);
-    if (rc && a->op.state_ == 0) { /* not sent: completes with the error */
+    if (rc && !ocfdev_op_busy(&a->op)) { /* not sent: completes with the error */
       a->err = pl_kerr(rc);
       to_done(f, a);
     }
@@ -218,7 +218,7 @@ int pl_do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
     a->deferred = part_ahead(f, cop->ses, NULL);
     if (!a->deferred) {
       rc = ocfdev_submit(f->dev, &a->op);
-      if (rc && a->op.state_ == 0) {
+      if (rc && !ocfdev_op_busy(&a->op)) {
         free(a->op.buf);
         free(a);
         return pl_kerr(rc);
@@ -238,7 +238,7 @@ int pl_do_asynccrypt(struct cfile *f, const struct crypt_op *cop) {
       memcpy(s->iv, iv, sizeof(iv));
     }
     rc = ocfdev_submit(f->dev, &a->op);
-    if (rc && a->op.state_ == 0) { /* not sent */
+    if (rc && !ocfdev_op_busy(&a->op)) { /* not sent */
       free(a->op.buf);
       free(a);
       return pl_kerr(rc);
