@@ -781,6 +781,70 @@ static void test_worker_loops_share(void **state) {
   free_when_idle(sid);
 }
 
+/* With every worker busy, a consumer whose callback keeps resubmitting its
+ * request does not keep its thread: once timed busy it queues the request
+ * behind the workers' and ocf_dispatch returns while the chain goes on. */
+static atomic_int self_runs, self_done;
+enum { SELF_MAX = 2000000 };
+
+static void self_cb(struct ocf_req *r) {
+  assert_int_equal(r->error, 0);
+  int n = atomic_fetch_add(&self_runs, 1) + 1;
+  if (n >= SELF_MAX || atomic_load(&loop_stop)) {
+    atomic_store(&self_done, 1);
+    return;
+  }
+  if (ocf_dispatch(r) != 0) atomic_store(&self_done, 1);
+}
+
+static void test_consumer_yields_to_busy_workers(void **state) {
+  (void)state;
+  if (ncpus() < 2) skip();
+  ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
+  enum { NLOOP = 16 };
+  static struct looper lp[NLOOP];
+  struct ocf_req *loops[NLOOP];
+  atomic_store(&loop_stop, 0);
+  atomic_store(&loop_active, NLOOP);
+  atomic_store(&loop_runs, 0);
+  atomic_store(&loop_nthr, 0);
+  for (int i = 0; i < NLOOP; i++) {
+    lp[i].req = (struct ocf_req){.sid = sid, .flags = OCF_REQ_ASYNC, .ndesc = 1, .callback = loop_cb};
+    lp[i].req.buf = ocf_buf_contig(lp[i].buf, sizeof(lp[i].buf));
+    lp[i].req.desc[0] = (struct ocf_desc){
+        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = sizeof(lp[i].buf)};
+    loops[i] = &lp[i].req;
+  }
+  int err = 0;
+  assert_int_equal(ocf_dispatch_batch(loops, NLOOP, &err), NLOOP);
+  int nw = ncpus() < 8 ? ncpus() : 8;
+  for (int i = 0; i < 100000 && atomic_load(&loop_nthr) < nw; i++) usleep(100);
+  assert_true(atomic_load(&loop_nthr) >= nw);
+  static struct ocf_req self;
+  static uint8_t sbuf[64];
+  atomic_store(&self_runs, 0);
+  atomic_store(&self_done, 0);
+  self = (struct ocf_req){.sid = sid, .ndesc = 1, .callback = self_cb};
+  self.buf = ocf_buf_contig(sbuf, sizeof(sbuf));
+  self.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = sizeof(sbuf)};
+  assert_int_equal(ocf_dispatch(&self), 0); /* runs here first, then lets go */
+  int at_return = atomic_load(&self_done);
+  /* the chain goes on without this thread */
+  int runs0 = atomic_load(&self_runs);
+  for (int i = 0; i < 100000 && atomic_load(&self_runs) == runs0 && !atomic_load(&self_done); i++)
+    usleep(100);
+  int moved_on = atomic_load(&self_runs) > runs0;
+  atomic_store(&loop_stop, 1);
+  for (int i = 0; i < 100000 && (atomic_load(&loop_active) > 0 || !atomic_load(&self_done)); i++)
+    usleep(100);
+  assert_int_equal(atomic_load(&loop_active), 0);
+  assert_int_equal(atomic_load(&self_done), 1);
+  assert_int_equal(at_return, 0); /* ocf_dispatch returned before the chain ended */
+  assert_true(moved_on);
+  free_when_idle(sid);
+}
+
 static int setup(void **state) {
   (void)state;
   /* public-key requests go to the test producers only */
@@ -815,6 +879,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_unregister_while_dispatching, after_test),
       cmocka_unit_test_teardown(test_pk_flood_shares, after_test),
       cmocka_unit_test_teardown(test_worker_loops_share, after_test),
+      cmocka_unit_test_teardown(test_consumer_yields_to_busy_workers, after_test),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,7 +16,8 @@
  *   service times are measured per producer, algorithm and size (balance.c),
  *   the handoff as the CPU time of waking a sleeping worker, on both
  *   threads (queue.c).  A thread that keeps running requests its callbacks resubmit
- *   for that long, with a worker idle, hands them over too.
+ *   for that long, with a worker idle, hands them over too; with none idle
+ *   and a worker on every CPU, it queues them behind the workers' work.
  * A request dispatched from a callback this thread is running waits until
  * that callback returns (the thread's deferred list), so the stack never
  * grows with resubmissions.  OCF_REQ_ASYNC always goes to a worker.
@@ -349,12 +350,20 @@ static double req_est(const struct ocf_req *r) {
 /* maybe_spread hands part of work to the workers when that pays (see the
  * top of this file).  *since: when this run loop started being timed. */
 static void maybe_spread(struct tctx *t, struct fifo *work, uint64_t *since, int iter) {
-  int idle = runq_idle();
-  if (idle == 0 || work->head == NULL || tctx_ncpu(t) < 2) return;
+  int idle = runq_idle(), ncpu = tctx_ncpu(t);
+  if (work->head == NULL || ncpu < 2) return;
+  /* Busy workers on every CPU: a consumer thread that keeps running its
+   * callbacks' resubmissions would be one thread too many, taking turns on
+   * the CPUs with them.  Once timed busy, it queues its work behind theirs
+   * (waking nobody: busy workers take their share of the queue) and gets
+   * its thread back. */
+  bool full = idle == 0 && t->role == ROLE_CONSUMER && dispatch_nworkers() >= ncpu;
+  if (idle == 0 && !full) return;
+  if (full && !(iter > 0 && (iter & 7) == 0)) return;
   double bar = SPREAD_FACTOR * handoff_ns(), est = 0;
   long n = 0;
   for (struct ocf_req *r = work->head; r != NULL; r = r->next_, n++) est += req_est(r);
-  bool go = est >= bar;
+  bool go = !full && est >= bar;
   /* a thread whose callbacks keep it busy: time it, every 8 rounds */
   if (!go && t->role == ROLE_CONSUMER && iter > 0 && (iter & 7) == 0) {
     uint64_t now = now_ns();
@@ -366,7 +375,7 @@ static void maybe_spread(struct tctx *t, struct fifo *work, uint64_t *since, int
   if (!go) return;
   /* a worker keeps a share; the consumer's thread gives the workers theirs,
    * all of it when it is one request: the consumer gets its thread back */
-  long hand = t->role == ROLE_WORKER ? n / 2 : (n * idle + idle) / (idle + 1);
+  long hand = full ? n : t->role == ROLE_WORKER ? n / 2 : (n * idle + idle) / (idle + 1);
   if (hand <= 0) return;
   /* the last ones go; public-key requests in work stay where they are */
   struct ocf_req *list = work->head;
@@ -394,7 +403,7 @@ void dispatch_run(struct tctx *t, struct fifo *work) {
   uint64_t since = 0;
   t->depth++;
   for (int iter = 0;; iter++) {
-    if ((t->role == ROLE_CONSUMER || t->role == ROLE_WORKER) && runq_idle() > 0)
+    if (t->role == ROLE_CONSUMER || (t->role == ROLE_WORKER && runq_idle() > 0))
       maybe_spread(t, work, &since, iter);
     fifo_init(&done);
     struct fifo *saved = t->done;
