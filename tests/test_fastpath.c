@@ -735,11 +735,12 @@ static void victim_cb(struct ocf_req *r) {
 /* Requests whose callbacks resubmit them forever keep every worker busy;
  * another consumer's request queued meanwhile still runs, and the loops go
  * on around it. */
-static void test_worker_loops_share(void **state) {
-  (void)state;
-  ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
-  enum { NLOOP = 16 };
-  static struct looper lp[NLOOP];
+/* start_loops puts NLOOP self-resubmitting requests on sid and waits until
+ * they run on every worker (one per CPU). */
+enum { NLOOP = 16 };
+static struct looper lp[NLOOP];
+
+static void start_loops(ocf_sid_t sid) {
   struct ocf_req *loops[NLOOP];
   atomic_store(&loop_stop, 0);
   atomic_store(&loop_active, NLOOP);
@@ -756,10 +757,15 @@ static void test_worker_loops_share(void **state) {
   int err = 0;
   assert_int_equal(ocf_dispatch_batch(loops, NLOOP, &err), NLOOP);
   assert_int_equal(err, 0);
-  /* the loops run on every worker (one per CPU) before the victim comes */
   int nw = ncpus() < 8 ? ncpus() : 8;
   for (int i = 0; i < 100000 && atomic_load(&loop_nthr) < nw; i++) usleep(100);
   assert_true(atomic_load(&loop_nthr) >= nw);
+}
+
+static void test_worker_loops_share(void **state) {
+  (void)state;
+  ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
+  start_loops(sid);
   static struct where w;
   static uint8_t vbuf[1024];
   memset(&w, 0, sizeof(w));
@@ -801,25 +807,7 @@ static void test_consumer_yields_to_busy_workers(void **state) {
   (void)state;
   if (ncpus() < 2) skip();
   ocf_sid_t sid = new_sess(OCF_ALG_AES_CBC, OCF_SESS_SWONLY);
-  enum { NLOOP = 16 };
-  static struct looper lp[NLOOP];
-  struct ocf_req *loops[NLOOP];
-  atomic_store(&loop_stop, 0);
-  atomic_store(&loop_active, NLOOP);
-  atomic_store(&loop_runs, 0);
-  atomic_store(&loop_nthr, 0);
-  for (int i = 0; i < NLOOP; i++) {
-    lp[i].req = (struct ocf_req){.sid = sid, .flags = OCF_REQ_ASYNC, .ndesc = 1, .callback = loop_cb};
-    lp[i].req.buf = ocf_buf_contig(lp[i].buf, sizeof(lp[i].buf));
-    lp[i].req.desc[0] = (struct ocf_desc){
-        .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = sizeof(lp[i].buf)};
-    loops[i] = &lp[i].req;
-  }
-  int err = 0;
-  assert_int_equal(ocf_dispatch_batch(loops, NLOOP, &err), NLOOP);
-  int nw = ncpus() < 8 ? ncpus() : 8;
-  for (int i = 0; i < 100000 && atomic_load(&loop_nthr) < nw; i++) usleep(100);
-  assert_true(atomic_load(&loop_nthr) >= nw);
+  start_loops(sid);
   static struct ocf_req self;
   static uint8_t sbuf[64];
   atomic_store(&self_runs, 0);
