@@ -2,7 +2,8 @@
  * test_provider_fail.c - ocf.so when things go wrong: bad configuration
  * (every key's bad values, an unreachable ocfd, a bad device string), bad
  * parameters and key sizes, a modeled card detached while a stream runs on
- * it, the daemon killed while a stream runs through it, a forked child, and
+ * it, the daemon killed while a stream runs through it (and while a
+ * signature waits beside an async request), a forked child, and
  * many requests in flight from one thread's async jobs.  Each must give a
  * clear error in OpenSSL's error queue, or no visible change at all, and no
  * crash (this file also runs under ASan and UBSan).
@@ -364,6 +365,126 @@ static void t_ocfd_killed(void **s) {
   ocfd_stop(&d);
 }
 
+/* --- the daemon dies while a public-key call waits beside an async request ------- */
+
+/* One thread, one connection: an async job's cipher request is in flight
+ * (the daemon is stopped, so it stays there) when the same thread signs
+ * with RSA through the daemon, and the daemon is killed while that call
+ * waits.  The signing call is the one that reads the connection's end, and
+ * with it the cipher request's completion (libocfdev completes everything
+ * in flight with the connection's error).  The job must still be woken, and
+ * finish by falling back: nobody else will reap a dead connection. */
+struct killjob {
+  EVP_CIPHER_CTX *x;
+  uint8_t *data;
+  size_t n;
+  int done;
+};
+
+static int job_seal_rest(void *arg) {
+  struct killjob *a = *(struct killjob **)arg;
+  int l, l2, ok = EVP_EncryptUpdate(a->x, a->data, &l, a->data, (int)a->n) &&
+                  EVP_EncryptFinal_ex(a->x, a->data + l, &l2);
+  a->done = l + l2;
+  return ok;
+}
+
+struct killer {
+  pid_t pid;
+  int delay_ms;
+};
+
+static void *killer_main(void *arg) {
+  struct killer *k = arg;
+  struct timespec ts = {0, (long)k->delay_ms * 1000000L};
+  nanosleep(&ts, NULL);
+  kill(k->pid, SIGKILL);
+  return NULL;
+}
+
+static void t_ocfd_killed_during_kop(void **s) {
+  struct ocfd_proc d;
+  assert_int_equal(ocfd_start(&d, "-w", "1", NULL), 0);
+  char conf[256];
+  snprintf(conf, sizeof(conf), "offload = always\nsocket = %s\n", d.sock);
+  OSSL_LIB_CTX *lc = pt_libctx(conf, 1, 0);
+  assert_non_null(lc);
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(lc, "provider=default", "RSA", (size_t)2048);
+  assert_non_null(k);
+  EVP_PKEY_CTX *so = EVP_PKEY_CTX_new_from_pkey(lc, k, "provider=ocf");
+  assert_true(so != NULL && EVP_PKEY_sign_init(so) == 1);
+  uint8_t in[36], sig[256];
+  size_t sl = sizeof(sig);
+  pt_fill(in, sizeof(in));
+  uint64_t k0 = pt_stat(lc, "ocf-krequests");
+  assert_int_equal(EVP_PKEY_sign(so, sig, &sl, in, sizeof(in)), 1); /* through the daemon */
+  assert_true(pt_stat(lc, "ocf-krequests") > k0);
+
+  /* The session (and the shared memory) is made and used once outside the
+   * job, synchronously; then the daemon stops and the job's request waits
+   * in flight. */
+  enum { FIRST = 64 * 1024, REST = 64 * 1024 };
+  uint8_t key[16], iv[16], *data = malloc(FIRST + REST + 16), *ref = malloc(FIRST + REST + 16);
+  pt_fill(key, 16);
+  pt_fill(iv, 16);
+  pt_fill(data, FIRST + REST);
+  memcpy(ref, data, FIRST + REST);
+  EVP_CIPHER *co = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
+  EVP_CIPHER *cd = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=default");
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int l, l2;
+  uint64_t r0 = pt_stat(lc, "ocf-requests");
+  assert_true(EVP_EncryptInit_ex2(x, co, key, iv, NULL) &&
+              EVP_EncryptUpdate(x, data, &l, data, FIRST) && l == FIRST);
+  assert_true(pt_stat(lc, "ocf-requests") > r0);
+  struct killjob ja = {x, data + FIRST, REST, 0}, *a = &ja;
+  assert_int_equal(ASYNC_init_thread(1, 1), 1);
+  ASYNC_JOB *job = NULL;
+  ASYNC_WAIT_CTX *wc = ASYNC_WAIT_CTX_new();
+  int ret = 0;
+  assert_int_equal(kill(d.pid, SIGSTOP), 0);
+  assert_int_equal(ASYNC_start_job(&job, wc, &ret, job_seal_rest, &a, sizeof(a)), ASYNC_PAUSE);
+  OSSL_ASYNC_FD fd;
+  size_t nfd = 1;
+  assert_true(ASYNC_WAIT_CTX_get_all_fds(wc, &fd, &nfd) && nfd == 1);
+
+  struct killer kl = {d.pid, 200};
+  pthread_t kt;
+  assert_int_equal(pthread_create(&kt, NULL, killer_main, &kl), 0);
+  sl = sizeof(sig);
+  int signed_ok = EVP_PKEY_sign(so, sig, &sl, in, sizeof(in));
+  pthread_join(kt, NULL);
+  waitpid(d.pid, NULL, 0);
+  d.pid = 0;
+  ERR_clear_error();
+  struct pollfd pf = {fd, POLLIN, 0};
+  int woke = poll(&pf, 1, 5000);
+  printf("daemon killed during a signature (which %s): the waiting job %s\n",
+         signed_ok == 1 ? "fell back and succeeded" : "failed",
+         woke == 1 ? "was woken" : "was NEVER woken");
+  assert_int_equal(woke, 1);
+  assert_int_equal(ASYNC_start_job(&job, wc, &ret, job_seal_rest, &a, sizeof(a)), ASYNC_FINISH);
+  assert_int_equal(ret, 1);
+  assert_int_equal(ja.done, REST + 16);
+  /* the same bytes as the default provider's */
+  EVP_CIPHER_CTX_reset(x);
+  assert_true(EVP_EncryptInit_ex2(x, cd, key, iv, NULL) &&
+              EVP_EncryptUpdate(x, ref, &l, ref, FIRST + REST) &&
+              EVP_EncryptFinal_ex(x, ref + l, &l2) && l + l2 == FIRST + REST + 16);
+  assert_memory_equal(ref, data, FIRST + REST + 16);
+  EVP_CIPHER_CTX_free(x);
+  EVP_CIPHER_free(co);
+  EVP_CIPHER_free(cd);
+  free(data);
+  free(ref);
+  ASYNC_WAIT_CTX_free(wc);
+  ASYNC_cleanup_thread();
+  EVP_PKEY_CTX_free(so);
+  EVP_PKEY_free(k);
+  OSSL_LIB_CTX_free(lc);
+  ocfd_stop(&d);
+}
+
 /* --- fork ------------------------------------------------------------------------ */
 
 static void t_fork(void **s) {
@@ -505,6 +626,7 @@ int main(void) {
       cmocka_unit_test(t_bad_params),
       cmocka_unit_test(t_detach_midstream),
       cmocka_unit_test(t_ocfd_killed),
+      cmocka_unit_test(t_ocfd_killed_during_kop),
       cmocka_unit_test(t_fork),
       cmocka_unit_test(t_async_jobs),
   };

@@ -519,6 +519,17 @@ static int reap_locked(struct oconn *c, int timeout_ms) {
   return n;
 }
 
+/* after_call: a call on c returned rc.  A connection error marks c dead;
+ * either way the call's wait may have read completions of asynchronous
+ * requests off the socket (a dying connection completes all of them with
+ * its error), which are handed over now: the reaper would not see them, and
+ * it does not look at a dead connection at all.  Caller holds c->lock. */
+static void after_call(struct oconn *c, int rc) {
+  if (rc == ECONNRESET || rc == EPIPE) c->dead = rc;
+  while (c->async > 0 && reap_locked(c, 0) > 0) {
+  }
+}
+
 /* reaper_main completes a connection's asynchronous requests.  It sleeps
  * on c->cv while none is in flight, and otherwise polls the socket, which
  * ocfdev_reap arms for a wake-up when it leaves with nothing on hand. */
@@ -556,7 +567,7 @@ int be_newsession(struct ocfprov *p, const struct ocf_sessparam *chain, struct o
     if (rc == 0) {
       pthread_mutex_lock(&s->conn->lock);
       rc = s->conn->dead ? s->conn->dead : ocfdev_newsession(s->conn->dev, chain, 0, &s->ses, NULL);
-      if (rc == ECONNRESET || rc == EPIPE) s->conn->dead = rc;
+      after_call(s->conn, rc);
       pthread_mutex_unlock(&s->conn->lock);
       if (rc != 0) conn_put(s->conn);
     }
@@ -577,7 +588,7 @@ void be_freesession(struct osess *s) {
   if (s->pid == forkgen()) {
     if (s->conn != NULL) {
       pthread_mutex_lock(&s->conn->lock);
-      if (!s->conn->dead) ocfdev_freesession(s->conn->dev, s->ses);
+      if (!s->conn->dead) after_call(s->conn, ocfdev_freesession(s->conn->dev, s->ses));
       pthread_mutex_unlock(&s->conn->lock);
     } else {
       ocf_freesession(s->sid);
@@ -750,11 +761,8 @@ static int ocfd_crypt(struct osess *s, struct ocf_desc *desc, int ndesc, const s
     pthread_mutex_lock(&c->lock);
   } else {
     rc = ocfdev_crypt(c->dev, &q.op);
-    /* The wait may have taken completions of asynchronous requests off the
-     * socket: hand them over now, the reaper would not see them. */
-    if (c->async > 0) reap_locked(c, 0);
   }
-  if (rc == ECONNRESET || rc == EPIPE) c->dead = rc;
+  after_call(c, rc);
   if (rc == 0 && (q.op.shm != NULL || bounce != NULL))
     scatter(seg, nseg, q.op.shm ? (uint8_t *)ocfdev_shm_base(c->shm) + q.op.shm_off : bounce);
   if (page >= 0) shm_free(c, page, total);
@@ -795,8 +803,7 @@ int be_kop(struct ocfprov *p, struct ocf_kreq *k, struct bstat *bs) {
     if (rc != 0) return rc;
     pthread_mutex_lock(&c->lock);
     rc = c->dead ? c->dead : ocfdev_kop(c->dev, k);
-    if (rc == ECONNRESET || rc == EPIPE) c->dead = rc;
-    if (c->async > 0 && !c->dead) reap_locked(c, 0);
+    after_call(c, rc);
     pthread_mutex_unlock(&c->lock);
     conn_put(c);
   } else {
