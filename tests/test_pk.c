@@ -36,6 +36,7 @@
 #include <ocf/ocf.h>
 #include <ocf/pk.h>
 
+#include "../src/drivers/soft/soft_ec.h"
 #include "../src/drivers/soft/soft_pk.h"
 #include "ref.h"
 
@@ -686,6 +687,124 @@ static void test_ec_diff(void **state) {
   }
 }
 
+/* --- the ECDSA context cache (soft_ec.h) ------------------------------------ */
+
+/* ec_sign_ok signs a fresh digest with d through the framework and tells
+ * whether OpenSSL verifies the signature with k (and, if other is given,
+ * that it does NOT with other). */
+static bool ec_sign_ok(EVP_PKEY *k, const BIGNUM *d, EVP_PKEY *other) {
+  uint8_t dg[32];
+  RAND_bytes(dg, sizeof(dg));
+  struct preq s;
+  preq_init(&s, OCF_KOP_ECDSA_P256_SIGN);
+  preq_digest(&s, 0, dg, 32);
+  preq_bn(&s, 1, d);
+  preq_out(&s, 2, 32);
+  preq_out(&s, 3, 32);
+  bool ok = run(&s) == 0;
+  if (ok) {
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(sig, preq_result(&s, 2), preq_result(&s, 3));
+    unsigned char *der = NULL;
+    int derlen = i2d_ECDSA_SIG(sig, &der);
+    for (int w = 0; w < 2 && ok; w++) {
+      EVP_PKEY *with = w == 0 ? k : other;
+      if (with == NULL) continue;
+      EVP_PKEY_CTX *vc = EVP_PKEY_CTX_new_from_pkey(NULL, with, NULL);
+      ok = EVP_PKEY_verify_init(vc) > 0 &&
+           (EVP_PKEY_verify(vc, der, (size_t)derlen, dg, 32) == 1) == (w == 0);
+      EVP_PKEY_CTX_free(vc);
+    }
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+  }
+  preq_free(&s);
+  return ok;
+}
+
+/* ec_verify_status verifies OpenSSL's signature of a fresh digest under k
+ * with the framework, damaged when bad; returns the request's status. */
+static int ec_verify_status(EVP_PKEY *k, bool bad) {
+  uint8_t dg[32], osig[80];
+  size_t olen = sizeof(osig);
+  RAND_bytes(dg, sizeof(dg));
+  EVP_PKEY_CTX *sc = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+  assert_true(EVP_PKEY_sign_init(sc) > 0 && EVP_PKEY_sign(sc, osig, &olen, dg, 32) > 0);
+  EVP_PKEY_CTX_free(sc);
+  const unsigned char *pp = osig;
+  ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &pp, (long)olen);
+  BIGNUM *x, *y;
+  ec_pub(k, &x, &y);
+  struct preq v;
+  preq_init(&v, OCF_KOP_ECDSA_P256_VERIFY);
+  preq_digest(&v, 0, dg, 32);
+  preq_bn(&v, 1, x);
+  preq_bn(&v, 2, y);
+  preq_bn(&v, 3, ECDSA_SIG_get0_r(sig));
+  preq_bn(&v, 4, ECDSA_SIG_get0_s(sig));
+  if (bad) v.k.param[3].p[0] ^= 1;
+  assert_int_equal(run(&v), 0);
+  int st = v.k.status;
+  preq_free(&v);
+  ECDSA_SIG_free(sig);
+  BN_free(x), BN_free(y);
+  return st;
+}
+
+enum { EC_KEYS = SOFT_EC_SLOTS + 2 };
+static EVP_PKEY *eck[EC_KEYS];
+static BIGNUM *ecd[EC_KEYS];
+
+static void *ec_cache_thread(void *arg) {
+  int first = *(int *)arg, bad = 0;
+  for (int i = 0; i < 60; i++) {
+    int a = (first + i) % 3, b = (a + 1) % 3; /* three keys: all stay cached */
+    if (!ec_sign_ok(eck[a], ecd[a], eck[b])) bad++;
+  }
+  return (void *)(intptr_t)bad;
+}
+
+static void test_ec_cache(void **state) {
+  (void)state;
+  for (int i = 0; i < EC_KEYS; i++) {
+    eck[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(eck[i]);
+    ecd[i] = pkey_bn(eck[i], OSSL_PKEY_PARAM_PRIV_KEY);
+  }
+  /* the same key again: served from the cache, still signing with it */
+  uint64_t h0 = soft_ec_hits();
+  assert_true(ec_sign_ok(eck[0], ecd[0], eck[1]));
+  assert_true(ec_sign_ok(eck[0], ecd[0], eck[1]));
+  assert_true(ec_sign_ok(eck[1], ecd[1], eck[0]));
+  assert_true(ec_sign_ok(eck[0], ecd[0], eck[1]));
+  uint64_t h1 = soft_ec_hits();
+  printf("ECDSA context cache: %llu hits in 4 signatures with 2 keys\n",
+         (unsigned long long)(h1 - h0));
+  assert_true(h1 - h0 >= 2);
+  /* more keys than slots, then the first ones again: evicted and rebuilt,
+   * never confused with another key */
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < EC_KEYS; i++)
+      assert_true(ec_sign_ok(eck[i], ecd[i], eck[(i + 1) % EC_KEYS]));
+  /* verification: a bad signature under a cached key does not spoil it */
+  assert_int_equal(ec_verify_status(eck[2], false), 1);
+  assert_int_equal(ec_verify_status(eck[2], true), 0);
+  assert_int_equal(ec_verify_status(eck[2], false), 1);
+  /* two threads on the same keys at once: each has its own contexts */
+  pthread_t t[2];
+  int first[2] = {0, 1};
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, ec_cache_thread, &first[i]), 0);
+  for (int i = 0; i < 2; i++) {
+    void *bad;
+    pthread_join(t[i], &bad);
+    assert_int_equal((intptr_t)bad, 0);
+  }
+  for (int i = 0; i < EC_KEYS; i++) {
+    BN_clear_free(ecd[i]);
+    EVP_PKEY_free(eck[i]);
+  }
+}
+
 static void raw_keys(EVP_PKEY *k, uint8_t priv[32], uint8_t pub[32]) {
   size_t l = 32;
   assert_true(EVP_PKEY_get_raw_private_key(k, priv, &l) > 0 && l == 32);
@@ -908,7 +1027,8 @@ int main(void) {
       cmocka_unit_test(test_modexp_errors), cmocka_unit_test(test_crt_dh_errors),
       cmocka_unit_test(test_dsa),           cmocka_unit_test(test_rsa_diff),
       cmocka_unit_test(test_rsa_blinding),  cmocka_unit_test(test_dh_diff),
-      cmocka_unit_test(test_ec_diff),       cmocka_unit_test(test_25519_diff),
+      cmocka_unit_test(test_ec_diff),       cmocka_unit_test(test_ec_cache),
+      cmocka_unit_test(test_25519_diff),
       cmocka_unit_test(test_in_flight),     cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,7 +10,7 @@
  * a usual one (soft_blind.h).
  * The elliptic-curve operations go through EVP_PKEY (OSSL_PARAM /
  * EVP_PKEY_fromdata), so OpenSSL's hardened scalar multiplication does the
- * work.
+ * work; ECDSA keeps its contexts per thread (soft_ec.h).
  *
  * All OpenSSL objects come from a private library context with the default
  * provider, so that the host program's default context and its
@@ -37,13 +37,13 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 #include <openssl/provider.h>
 
 #include <ocf/driver.h>
 #include <ocf/pk.h>
 
 #include "drivers/soft/soft_blind.h"
+#include "drivers/soft/soft_ec.h"
 #include "drivers/soft/soft_pk.h"
 
 /* --- module state -------------------------------------------------------- */
@@ -480,29 +480,8 @@ static int op_dh(struct ocf_kreq *k, BN_CTX *ctx) {
 
 /* --- elliptic curves, through EVP_PKEY ----------------------------------- */
 
-/* An EC key from a private scalar and/or an uncompressed public point.
- * NULL when OpenSSL refuses it (e.g. a point not on the curve). */
 static EVP_PKEY *ec_key(const struct curve *c, const BIGNUM *d, const uint8_t *pub, size_t publen) {
-  OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-  OSSL_PARAM *params = NULL;
-  EVP_PKEY_CTX *pc = NULL;
-  EVP_PKEY *pkey = NULL;
-  if (bld == NULL ||
-      !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) ||
-      (d != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d)) ||
-      (pub != NULL && !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen)))
-    goto out;
-  params = OSSL_PARAM_BLD_to_param(bld);
-  pc = EVP_PKEY_CTX_new_from_name(pk_libctx, "EC", NULL);
-  if (params == NULL || pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
-      EVP_PKEY_fromdata(pc, &pkey, d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0)
-    pkey = NULL;
-out:
-  EVP_PKEY_CTX_free(pc);
-  OSSL_PARAM_free(params); /* the secure part (a BN_FLG_SECURE scalar) is cleared */
-  OSSL_PARAM_BLD_free(bld);
-  ERR_clear_error();
-  return pkey;
+  return soft_ec_key(pk_libctx, c->group, d, pub, publen);
 }
 
 /* The uncompressed encoding 04 || X || Y; false if a coordinate is too long
@@ -521,8 +500,6 @@ static int op_ecdsa_sign(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c)
   BIGNUM *d = BN_CTX_get(ctx);
   uint8_t *dg = NULL, der[256];
   size_t dlen = 0, derlen = sizeof(der);
-  EVP_PKEY *pkey = NULL;
-  EVP_PKEY_CTX *sc = NULL;
   ECDSA_SIG *sig = NULL;
   int rc;
   if (d == NULL) return ENOMEM;
@@ -530,15 +507,16 @@ static int op_ecdsa_sign(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c)
   if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "%s private scalar >= n", c->group);
   if ((rc = out_cap(k, 2, c->bytes)) != 0 || (rc = out_cap(k, 3, c->bytes)) != 0) return rc;
   if ((rc = get_digest_octets(k, 0, &dg, &dlen)) != 0) return rc;
-  pkey = ec_key(c, d, NULL, 0);
-  if (pkey == NULL) {
-    rc = fail(EINVAL, "%s private key refused", c->group);
+  bool refused;
+  EVP_PKEY_CTX *sc = soft_ec_sign_ctx(pk_libctx, c->group, c->bytes, d, &refused);
+  if (sc == NULL) {
+    rc = refused ? fail(EINVAL, "%s private key refused", c->group) : ENOMEM;
     goto out;
   }
-  sc = EVP_PKEY_CTX_new_from_pkey(pk_libctx, pkey, NULL);
   const unsigned char *pp = der;
-  if (sc == NULL || EVP_PKEY_sign_init(sc) <= 0 || EVP_PKEY_sign(sc, der, &derlen, dg, dlen) <= 0 ||
+  if (EVP_PKEY_sign(sc, der, &derlen, dg, dlen) <= 0 ||
       (sig = d2i_ECDSA_SIG(NULL, &pp, (long)derlen)) == NULL) {
+    soft_ec_forget(sc);
     rc = ossl_fail("ecdsa-sign");
     goto out;
   }
@@ -547,8 +525,6 @@ static int op_ecdsa_sign(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c)
   rc = 0;
 out:
   ECDSA_SIG_free(sig);
-  EVP_PKEY_CTX_free(sc);
-  EVP_PKEY_free(pkey);
   free(dg);
   return rc;
 }
@@ -557,9 +533,9 @@ static int op_ecdsa_verify(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *
   BIGNUM *qx = BN_CTX_get(ctx), *qy = BN_CTX_get(ctx), *r = BN_CTX_get(ctx), *s = BN_CTX_get(ctx);
   uint8_t *dg = NULL, *der = NULL, pub[1 + 2 * 66];
   size_t dlen = 0;
-  EVP_PKEY *pkey = NULL;
   EVP_PKEY_CTX *vc = NULL;
   ECDSA_SIG *sig = NULL;
+  bool refused = false;
   int rc;
   if (s == NULL) return ENOMEM;
   if ((rc = get_bn(k, 1, qx, 0)) != 0 || (rc = get_bn(k, 2, qy, 0)) != 0 ||
@@ -569,8 +545,13 @@ static int op_ecdsa_verify(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *
   k->status = 0;
   /* A key off the curve or an r, s that cannot be a signature: "invalid". */
   if (!ec_point(c, qx, qy, pub) || (size_t)BN_num_bytes(r) > c->bytes ||
-      (size_t)BN_num_bytes(s) > c->bytes || (pkey = ec_key(c, NULL, pub, 1 + 2 * c->bytes)) == NULL)
+      (size_t)BN_num_bytes(s) > c->bytes)
     goto out;
+  vc = soft_ec_verify_ctx(pk_libctx, c->group, pub, 1 + 2 * c->bytes, &refused);
+  if (vc == NULL) {
+    if (!refused) rc = ENOMEM;
+    goto out;
+  }
   sig = ECDSA_SIG_new();
   BIGNUM *rr = BN_dup(r), *ss = BN_dup(s);
   if (sig == NULL || rr == NULL || ss == NULL || !ECDSA_SIG_set0(sig, rr, ss)) {
@@ -580,8 +561,7 @@ static int op_ecdsa_verify(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *
     goto out;
   }
   int derlen = i2d_ECDSA_SIG(sig, &der);
-  vc = EVP_PKEY_CTX_new_from_pkey(pk_libctx, pkey, NULL);
-  if (derlen <= 0 || vc == NULL || EVP_PKEY_verify_init(vc) <= 0) {
+  if (derlen <= 0) {
     rc = ossl_fail("ecdsa-verify setup");
     goto out;
   }
@@ -590,8 +570,6 @@ out:
   ERR_clear_error();
   OPENSSL_free(der);
   ECDSA_SIG_free(sig);
-  EVP_PKEY_CTX_free(vc);
-  EVP_PKEY_free(pkey);
   free(dg);
   return rc;
 }
