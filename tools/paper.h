@@ -31,6 +31,8 @@ int paper_experiment_ok(const char *name);
 /* --- shared between paper.c and paper_extra.c ------------------------------ */
 #include <stdio.h>
 
+#include <ocf/pk.h>
+
 #include "bench.h"
 #include "plot.h"
 
@@ -88,6 +90,40 @@ void pap_fill_point(struct point *pt, const char *series, const struct bench_cas
                     int threads, const char *path, const struct bench_result *r);
 void pap_fmt(char *b, size_t n, double v, int prec);
 int pap_draw(struct run *R, struct plot *pl);
+/* The paper's algorithms for figure 1, and the rows (threads) and columns
+ * (bytes) of tables 1 and 2 (paper.c). */
+extern const char *const fig1_algs[5];
+extern const int tab_threads[5];
+extern const size_t tab_sizes[6];
+
+/* requests in flight for the "many in flight" series of figures 2 and 3: a
+ * card's whole public-key ring (16) and then some, held by the framework */
+enum { PK_WINDOW = 24 };
+/* rounds of the paired software / OpenSSL measurement */
+#define ROUNDS_PK 6
+
+/* pap_kop_max: does some producer serve op, and up to how many bits (0 =
+ * any)? (paper_rsa.c) */
+int pap_kop_max(enum ocf_kop op, size_t *max_bits);
+
+/* rsa_req - a public-key request with room for its parameters (figures 2
+ * to 4); w: the window it belongs to (paper_rsa.c), if any. */
+struct kwin;
+struct rsa_req {
+  struct ocf_kreq k, tmpl; /* tmpl: the filled request, to resubmit from */
+  uint8_t buf[7][512];
+  struct kwin *w;
+};
+
+/* the figures in their own files (paper_rsa.c, paper_hog.c) */
+void pap_figure23(struct run *R, int want2, int want3);
+void pap_figure4(struct run *R);
+/* output (paper_out.c) */
+void pap_print_all(FILE *f, const struct run *R, int md);
+int pap_write_json(const char *path, const struct results *res);
+int pap_write_csv(const char *path, const struct results *res);
+int pap_plots(struct run *R);
+int pap_report(struct run *R, const char *path, const char *imgrel);
 double pap_cpu_seconds(void); /* process user + system CPU seconds */
 
 /* paper_extra.c */
