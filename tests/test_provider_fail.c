@@ -315,13 +315,20 @@ static void t_detach_midstream(void **s) {
 
 /* --- the daemon killed mid-stream ---------------------------------------------- */
 
-static void t_ocfd_killed(void **s) {
-  struct ocfd_proc d;
-  assert_int_equal(ocfd_start(&d, "-w", "1", NULL), 0);
+/* lc_with_ocfd starts a private ocfd (one worker) in d and returns a library
+ * context whose ocf provider sends everything to it. */
+static OSSL_LIB_CTX *lc_with_ocfd(struct ocfd_proc *d) {
+  assert_int_equal(ocfd_start(d, "-w", "1", NULL), 0);
   char conf[256];
-  snprintf(conf, sizeof(conf), "offload = always\nsocket = %s\n", d.sock);
+  snprintf(conf, sizeof(conf), "offload = always\nsocket = %s\n", d->sock);
   OSSL_LIB_CTX *lc = pt_libctx(conf, 1, 0);
   assert_non_null(lc);
+  return lc;
+}
+
+static void t_ocfd_killed(void **s) {
+  struct ocfd_proc d;
+  OSSL_LIB_CTX *lc = lc_with_ocfd(&d);
   EVP_CIPHER *co = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
   EVP_CIPHER *cd = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=default");
   size_t n = 1 << 20, piece = 8192 + 5;
@@ -404,11 +411,7 @@ static void *killer_main(void *arg) {
 
 static void t_ocfd_killed_during_kop(void **s) {
   struct ocfd_proc d;
-  assert_int_equal(ocfd_start(&d, "-w", "1", NULL), 0);
-  char conf[256];
-  snprintf(conf, sizeof(conf), "offload = always\nsocket = %s\n", d.sock);
-  OSSL_LIB_CTX *lc = pt_libctx(conf, 1, 0);
-  assert_non_null(lc);
+  OSSL_LIB_CTX *lc = lc_with_ocfd(&d);
   EVP_PKEY *k = EVP_PKEY_Q_keygen(lc, "provider=default", "RSA", (size_t)2048);
   assert_non_null(k);
   EVP_PKEY_CTX *so = EVP_PKEY_CTX_new_from_pkey(lc, k, "provider=ocf");
