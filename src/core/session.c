@@ -399,8 +399,13 @@ int sess_migrate(struct sess *s, ocf_sid_t *newsid) {
   if (tbl_insert(s->sid, s) != 0) ocf_log(0, "out of memory inserting a migrated session");
   sess_publish(s);
   *newsid = s->sid;
+  /* The names are copied under the lock: once it is released, the old
+   * producer may be removed (and freed) at any moment, and so may the new. */
+  char from[sizeof(old->name)], to[sizeof(old->name)];
+  memcpy(from, old->name, sizeof(from));
+  memcpy(to, s->drv->name, sizeof(to));
   sess_table_unlock();
-  ocf_log(3, "session migrated from %s to %s", old->name, s->drv->name);
+  ocf_log(3, "session migrated from %s to %s", from, to);
   return EAGAIN;
 }
 
