@@ -679,6 +679,21 @@ static void test_ec_diff(void **state) {
       e.k.param[1].p[0] ^= 1;
       assert_int_equal(run(&e), EINVAL);
       preq_free(&e);
+      /* x + p names the same point modulo p but is no coordinate: refused,
+       * as OpenSSL refuses it when importing a key */
+      EC_GROUP *grp = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(c->group));
+      BIGNUM *bigx = BN_new();
+      assert_non_null(grp);
+      assert_true(BN_add(bigx, bx, EC_GROUP_get0_field(grp)));
+      preq_init(&e, c->ecdh);
+      preq_bn(&e, 0, d);
+      preq_bn(&e, 1, bigx);
+      preq_bn(&e, 2, by);
+      preq_out(&e, 3, c->bytes);
+      assert_int_equal(run(&e), EINVAL);
+      preq_free(&e);
+      BN_free(bigx);
+      EC_GROUP_free(grp);
 
       BN_clear_free(d), BN_free(ax), BN_free(ay), BN_free(bx), BN_free(by);
       EVP_PKEY_free(a);

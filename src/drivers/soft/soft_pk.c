@@ -62,7 +62,10 @@ static const struct curve curve_p384 = {"P-384", NID_secp384r1, 48};
 static pthread_mutex_t pk_lock = PTHREAD_MUTEX_INITIALIZER;
 static OSSL_LIB_CTX *pk_libctx;
 static OSSL_PROVIDER *pk_prov;
-static BIGNUM *pk_order_p256, *pk_order_p384;
+/* The curves, built once: ECDH multiplies on them directly (see op_ecdh).
+ * An EC_GROUP is only read after it is built, which OpenSSL allows from
+ * several threads at once. */
+static EC_GROUP *pk_group_p256, *pk_group_p384;
 
 /* fail logs why a request is refused (debug level: the errno is the
  * consumer's answer) and returns err. */
@@ -91,20 +94,13 @@ static int ossl_fail(const char *what) {
 }
 
 static void ctx_free_locked(void) {
-  BN_free(pk_order_p256);
-  BN_free(pk_order_p384);
-  pk_order_p256 = pk_order_p384 = NULL;
+  EC_GROUP_free(pk_group_p256);
+  EC_GROUP_free(pk_group_p384);
+  pk_group_p256 = pk_group_p384 = NULL;
   if (pk_prov != NULL) OSSL_PROVIDER_unload(pk_prov);
   pk_prov = NULL;
   OSSL_LIB_CTX_free(pk_libctx);
   pk_libctx = NULL;
-}
-
-static BIGNUM *curve_order(OSSL_LIB_CTX *lc, int nid) {
-  EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(lc, NULL, nid);
-  BIGNUM *o = g != NULL ? BN_dup(EC_GROUP_get0_order(g)) : NULL;
-  EC_GROUP_free(g);
-  return o;
 }
 
 static int ctx_new_locked(void) {
@@ -112,10 +108,10 @@ static int ctx_new_locked(void) {
   if (pk_libctx == NULL) return ENOMEM;
   pk_prov = OSSL_PROVIDER_load(pk_libctx, "default");
   if (pk_prov != NULL) {
-    pk_order_p256 = curve_order(pk_libctx, curve_p256.nid);
-    pk_order_p384 = curve_order(pk_libctx, curve_p384.nid);
+    pk_group_p256 = EC_GROUP_new_by_curve_name_ex(pk_libctx, NULL, curve_p256.nid);
+    pk_group_p384 = EC_GROUP_new_by_curve_name_ex(pk_libctx, NULL, curve_p384.nid);
   }
-  if (pk_prov == NULL || pk_order_p256 == NULL || pk_order_p384 == NULL) {
+  if (pk_prov == NULL || pk_group_p256 == NULL || pk_group_p384 == NULL) {
     int rc = ossl_fail("setting up the public-key library context");
     ctx_free_locked();
     return rc;
@@ -480,10 +476,6 @@ static int op_dh(struct ocf_kreq *k, BN_CTX *ctx) {
 
 /* --- elliptic curves, through EVP_PKEY ----------------------------------- */
 
-static EVP_PKEY *ec_key(const struct curve *c, const BIGNUM *d, const uint8_t *pub, size_t publen) {
-  return soft_ec_key(pk_libctx, c->group, d, pub, publen);
-}
-
 /* The uncompressed encoding 04 || X || Y; false if a coordinate is too long
  * to be one. */
 static bool ec_point(const struct curve *c, const BIGNUM *qx, const BIGNUM *qy, uint8_t *out) {
@@ -492,9 +484,11 @@ static bool ec_point(const struct curve *c, const BIGNUM *qx, const BIGNUM *qy, 
          BN_bn2binpad(qy, out + 1 + c->bytes, (int)c->bytes) >= 0;
 }
 
-static const BIGNUM *ec_order(const struct curve *c) {
-  return c == &curve_p256 ? pk_order_p256 : pk_order_p384;
+static const EC_GROUP *ec_group(const struct curve *c) {
+  return c == &curve_p256 ? pk_group_p256 : pk_group_p384;
 }
+
+static const BIGNUM *ec_order(const struct curve *c) { return EC_GROUP_get0_order(ec_group(c)); }
 
 static int op_ecdsa_sign(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c) {
   BIGNUM *d = BN_CTX_get(ctx);
@@ -593,31 +587,53 @@ static int derive(EVP_PKEY *own, EVP_PKEY *peer, uint8_t *out, size_t len) {
   return rc;
 }
 
+/* ECDH multiplies the peer's point by the scalar on the curve built at
+ * start-up, as OpenSSL's own derive does (EC_POINT_mul: a constant-time
+ * ladder for the scalar), rather than through two EVP_PKEYs: each of those
+ * builds its own copy of the curve, and the private one derives a public
+ * point nobody needs, which made a P-256 agreement cost twice the
+ * multiplication.  The peer is decoded from its uncompressed encoding, so
+ * it is checked as an imported key is: coordinates below p, on the curve. */
 static int op_ecdh(struct ocf_kreq *k, BN_CTX *ctx, const struct curve *c) {
   BIGNUM *d = BN_CTX_get(ctx), *qx = BN_CTX_get(ctx), *qy = BN_CTX_get(ctx);
+  BIGNUM *sx = BN_CTX_get(ctx);
+  const EC_GROUP *g = ec_group(c);
   uint8_t pub[1 + 2 * 66], sec[66];
-  EVP_PKEY *own = NULL, *peer = NULL;
+  EC_POINT *peer = NULL, *shared = NULL;
   int rc;
-  if (qy == NULL) return ENOMEM;
+  if (sx == NULL) return ENOMEM;
   if ((rc = get_bn(k, 0, d, P_NONZERO | P_SECRET)) != 0 || (rc = get_bn(k, 1, qx, 0)) != 0 ||
       (rc = get_bn(k, 2, qy, 0)) != 0)
     return rc;
   if (BN_cmp(d, ec_order(c)) >= 0) return fail(EINVAL, "%s private scalar >= n", c->group);
   if ((rc = out_cap(k, 3, c->bytes)) != 0) return rc;
-  if (!ec_point(c, qx, qy, pub) || (peer = ec_key(c, NULL, pub, 1 + 2 * c->bytes)) == NULL)
-    return fail(EINVAL, "%s peer key is not a point of the curve", c->group);
-  own = ec_key(c, d, NULL, 0);
-  if (own == NULL) {
-    rc = fail(EINVAL, "%s private key refused", c->group);
-  } else if ((rc = derive(own, peer, sec, c->bytes)) == 0) {
-    /* sec is the big-endian x coordinate; the parameter is little-endian. */
-    struct ocf_kparam *o = &k->param[3];
-    for (size_t i = 0; i < c->bytes; i++) o->p[i] = sec[c->bytes - 1 - i];
-    memset(o->p + c->bytes, 0, kp_len(o) - c->bytes);
+  if ((peer = EC_POINT_new(g)) == NULL || (shared = EC_POINT_new(g)) == NULL) {
+    rc = ENOMEM;
+    goto out;
   }
+  if (!ec_point(c, qx, qy, pub) || !EC_POINT_oct2point(g, peer, pub, 1 + 2 * c->bytes, ctx)) {
+    ERR_clear_error();
+    rc = fail(EINVAL, "%s peer key is not a point of the curve", c->group);
+    goto out;
+  }
+  /* the cofactor is 1: a point of the curve other than infinity has order
+   * n, and d is in [1, n), so the product is never infinity */
+  if (!EC_POINT_mul(g, shared, NULL, peer, d, ctx) ||
+      !EC_POINT_get_affine_coordinates(g, shared, sx, NULL, ctx) ||
+      BN_bn2binpad(sx, sec, (int)c->bytes) < 0) {
+    ERR_clear_error();
+    rc = fail(EINVAL, "key agreement refused the peer key");
+    goto out;
+  }
+  /* sec is the big-endian x coordinate; the parameter is little-endian. */
+  struct ocf_kparam *o = &k->param[3];
+  for (size_t i = 0; i < c->bytes; i++) o->p[i] = sec[c->bytes - 1 - i];
+  memset(o->p + c->bytes, 0, kp_len(o) - c->bytes);
+out:
   OPENSSL_cleanse(sec, sizeof(sec));
-  EVP_PKEY_free(own);
-  EVP_PKEY_free(peer);
+  BN_clear(sx);
+  EC_POINT_clear_free(shared);
+  EC_POINT_free(peer);
   return rc;
 }
 
