@@ -827,6 +827,56 @@ static void raw_keys(EVP_PKEY *k, uint8_t priv[32], uint8_t pub[32]) {
   assert_true(EVP_PKEY_get_raw_public_key(k, pub, &l) > 0 && l == 32);
 }
 
+/* ed_sign_same: k's seed signs msg through the framework exactly as OpenSSL
+ * signs it with k (Ed25519 is deterministic). */
+static bool ed_sign_same(EVP_PKEY *k, const uint8_t *msg, size_t ml) {
+  uint8_t priv[32], pub[32], want[64];
+  size_t wl = sizeof(want);
+  raw_keys(k, priv, pub);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  assert_true(EVP_DigestSignInit(md, NULL, NULL, NULL, k) > 0 &&
+              EVP_DigestSign(md, want, &wl, msg, ml) > 0 && wl == 64);
+  EVP_MD_CTX_free(md);
+  struct preq r;
+  preq_init(&r, OCF_KOP_ED25519_SIGN);
+  preq_octets(&r, 0, msg, ml);
+  preq_octets(&r, 1, priv, 32);
+  preq_out(&r, 2, 64);
+  bool same = run(&r) == 0 && memcmp(r.k.param[2].p, want, 64) == 0;
+  preq_free(&r);
+  OPENSSL_cleanse(priv, sizeof(priv));
+  return same;
+}
+
+/* Ed25519 keys share the context cache's slots: repeated seeds hit, more
+ * seeds than slots evict, and no signature is ever made with another
+ * seed's key, also with ECDSA keys taking slots in between. */
+static void test_ed_cache(void **state) {
+  (void)state;
+  enum { N = SOFT_EC_SLOTS + 2 };
+  EVP_PKEY *e[N];
+  for (int i = 0; i < N; i++) assert_non_null(e[i] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
+  EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  BIGNUM *ecd = pkey_bn(ec, OSSL_PKEY_PARAM_PRIV_KEY);
+  uint8_t msg[77];
+  RAND_bytes(msg, sizeof(msg));
+  uint64_t h0 = soft_ec_hits();
+  assert_true(ed_sign_same(e[0], msg, sizeof(msg)));
+  assert_true(ed_sign_same(e[0], msg, 5));
+  assert_true(ed_sign_same(e[1], msg, sizeof(msg)));
+  assert_true(ed_sign_same(e[0], msg, 0));
+  uint64_t h1 = soft_ec_hits();
+  assert_true(h1 - h0 >= 2);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < N; i++) {
+      assert_true(ed_sign_same(e[i], msg, (size_t)(i * 11)));
+      if (i % 2) assert_true(ec_sign_ok(ec, ecd, NULL));
+    }
+  BN_clear_free(ecd);
+  EVP_PKEY_free(ec);
+  for (int i = 0; i < N; i++) EVP_PKEY_free(e[i]);
+}
+
 static void test_25519_diff(void **state) {
   (void)state;
   for (int it = 0; it < 20; it++) {
@@ -1043,6 +1093,7 @@ int main(void) {
       cmocka_unit_test(test_dsa),           cmocka_unit_test(test_rsa_diff),
       cmocka_unit_test(test_rsa_blinding),  cmocka_unit_test(test_dh_diff),
       cmocka_unit_test(test_ec_diff),       cmocka_unit_test(test_ec_cache),
+      cmocka_unit_test(test_ed_cache),
       cmocka_unit_test(test_25519_diff),
       cmocka_unit_test(test_in_flight),     cmocka_unit_test(test_bench),
   };

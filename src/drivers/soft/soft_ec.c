@@ -1,4 +1,5 @@
-/* soft_ec.c - EC keys and the per-thread ECDSA context cache (soft_ec.h).
+/* soft_ec.c - EC keys and the per-thread cache of ECDSA contexts and
+ * Ed25519 keys (soft_ec.h).
  *
  * The cache is per thread so that a context is never shared (an
  * EVP_PKEY_CTX is not safe to use from two threads) and a lookup takes no
@@ -43,9 +44,11 @@ out:
 
 #define KEY_MAX (1 + 2 * 66) /* the longest uncompressed point (P-521) */
 
+enum use { USE_SIGN, USE_VERIFY, USE_KEY };
+
 struct slot {
   const char *group; /* NULL: empty */
-  bool sign;         /* key is a scalar (secret) rather than a point */
+  enum use use;      /* what ctx was initialised for (USE_KEY: nothing) */
   size_t keylen;
   uint8_t key[KEY_MAX];
   OSSL_LIB_CTX *lc;
@@ -88,14 +91,14 @@ static struct cache *cache_get(void) {
   return c;
 }
 
-/* lookup: the slot holding (group, sign, key) in c, or the one to reuse
+/* lookup: the slot holding (group, use, key) in c, or the one to reuse
  * (empty, else least recently used) with *hit false. */
-static struct slot *lookup(struct cache *c, OSSL_LIB_CTX *lc, const char *group, bool sign,
+static struct slot *lookup(struct cache *c, OSSL_LIB_CTX *lc, const char *group, enum use use,
                            const uint8_t *key, size_t keylen, bool *hit) {
   struct slot *victim = &c->s[0];
   for (int i = 0; i < SOFT_EC_SLOTS; i++) {
     struct slot *s = &c->s[i];
-    if (s->group == group && s->sign == sign && s->lc == lc && s->keylen == keylen &&
+    if (s->group == group && s->use == use && s->lc == lc && s->keylen == keylen &&
         CRYPTO_memcmp(s->key, key, keylen) == 0) {
       *hit = true;
       return s;
@@ -108,14 +111,14 @@ static struct slot *lookup(struct cache *c, OSSL_LIB_CTX *lc, const char *group,
 
 /* get: the cached context for the key, or a new one from mk (which builds
  * the EVP_PKEY) put in a slot; uncached when the thread has no cache. */
-static EVP_PKEY_CTX *get(OSSL_LIB_CTX *lc, const char *group, bool sign, const uint8_t *key,
+static EVP_PKEY_CTX *get(OSSL_LIB_CTX *lc, const char *group, enum use use, const uint8_t *key,
                          size_t keylen, EVP_PKEY *(*mk)(const void *), const void *arg,
                          bool *refused) {
   *refused = false;
   struct cache *c = keylen <= KEY_MAX ? cache_get() : NULL;
   if (c == NULL) return NULL;
   bool hit;
-  struct slot *s = lookup(c, lc, group, sign, key, keylen, &hit);
+  struct slot *s = lookup(c, lc, group, use, key, keylen, &hit);
   s->used = ++c->tick;
   if (hit) {
     atomic_fetch_add_explicit(&hits, 1, memory_order_relaxed);
@@ -129,13 +132,14 @@ static EVP_PKEY_CTX *get(OSSL_LIB_CTX *lc, const char *group, bool sign, const u
   }
   EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(lc, pkey, NULL);
   EVP_PKEY_free(pkey); /* the context holds its own reference */
-  if (ctx == NULL || (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) <= 0) {
+  if (ctx == NULL || (use == USE_SIGN && EVP_PKEY_sign_init(ctx) <= 0) ||
+      (use == USE_VERIFY && EVP_PKEY_verify_init(ctx) <= 0)) {
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     return NULL;
   }
   s->group = group;
-  s->sign = sign;
+  s->use = use;
   s->lc = lc;
   s->keylen = keylen;
   memcpy(s->key, key, keylen);
@@ -163,7 +167,7 @@ EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes
   *refused = false;
   if (bytes > KEY_MAX || BN_bn2binpad(d, key, (int)bytes) < 0) return NULL;
   struct mkarg a = {lc, group, d, NULL, 0};
-  EVP_PKEY_CTX *ctx = get(lc, group, true, key, bytes, mk, &a, refused);
+  EVP_PKEY_CTX *ctx = get(lc, group, USE_SIGN, key, bytes, mk, &a, refused);
   OPENSSL_cleanse(key, sizeof(key));
   return ctx;
 }
@@ -171,7 +175,27 @@ EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes
 EVP_PKEY_CTX *soft_ec_verify_ctx(OSSL_LIB_CTX *lc, const char *group, const uint8_t *pub,
                                  size_t publen, bool *refused) {
   struct mkarg a = {lc, group, NULL, pub, publen};
-  return get(lc, group, false, pub, publen, mk, &a, refused);
+  return get(lc, group, USE_VERIFY, pub, publen, mk, &a, refused);
+}
+
+static const char ed25519[] = "ED25519";
+
+struct edarg {
+  OSSL_LIB_CTX *lc;
+  const uint8_t *seed;
+};
+
+static EVP_PKEY *mk_ed(const void *arg) {
+  const struct edarg *a = arg;
+  EVP_PKEY *k = EVP_PKEY_new_raw_private_key_ex(a->lc, ed25519, NULL, a->seed, 32);
+  ERR_clear_error();
+  return k;
+}
+
+EVP_PKEY *soft_ed25519_key(OSSL_LIB_CTX *lc, const uint8_t seed[32], bool *refused) {
+  struct edarg a = {lc, seed};
+  EVP_PKEY_CTX *ctx = get(lc, ed25519, USE_KEY, seed, 32, mk_ed, &a, refused);
+  return ctx != NULL ? EVP_PKEY_CTX_get0_pkey(ctx) : NULL;
 }
 
 void soft_ec_forget(EVP_PKEY_CTX *ctx) {

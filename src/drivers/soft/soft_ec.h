@@ -1,6 +1,6 @@
 /*
  * soft_ec.h - EC keys for the software producer's curve operations, and the
- * per-thread cache of ECDSA contexts built from them.
+ * per-thread cache of ECDSA contexts built from them (and of Ed25519 keys).
  *
  * A kreq carries its key as bare integers, so each ECDSA request would
  * rebuild an EVP_PKEY (EVP_PKEY_fromdata, which for a private scalar also
@@ -8,6 +8,8 @@
  * signature against 20 us with the context kept, where callers sign with
  * the same few keys again and again (a server's certificate key).  So each
  * thread keeps its last SOFT_EC_SLOTS contexts, found by curve and key.
+ * An Ed25519 signature has the same cost in building its key (the public
+ * key is derived from the seed), so those keys share the slots.
  */
 #ifndef OCF_DRIVERS_SOFT_EC_H
 #define OCF_DRIVERS_SOFT_EC_H
@@ -36,6 +38,12 @@ EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes
                                const BIGNUM *d, bool *refused);
 EVP_PKEY_CTX *soft_ec_verify_ctx(OSSL_LIB_CTX *lc, const char *group, const uint8_t *pub,
                                  size_t publen, bool *refused);
+
+/* soft_ed25519_key returns the Ed25519 key of seed, from the same cache
+ * (building one derives the public key, as costly as a signature); it
+ * belongs to the cache, like the contexts above.  NULL when refused
+ * (*refused set) or out of memory. */
+EVP_PKEY *soft_ed25519_key(OSSL_LIB_CTX *lc, const uint8_t seed[32], bool *refused);
 
 /* soft_ec_forget drops ctx from the cache (after it failed). */
 void soft_ec_forget(EVP_PKEY_CTX *ctx);

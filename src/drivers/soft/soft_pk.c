@@ -637,6 +637,26 @@ out:
   return rc;
 }
 
+/* x25519_own: an X25519 key for the scalar priv, good for one derive only.
+ * Importing a bare private key makes OpenSSL compute its public key, which
+ * costs as much as the agreement itself; the derive reads only the scalar
+ * (and the peer's public key), so the key is imported with a placeholder
+ * public part instead.  It never leaves op_x25519. */
+static EVP_PKEY *x25519_own(uint8_t priv[32]) {
+  static const uint8_t placeholder[32];
+  OSSL_PARAM ps[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, priv, 32),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)placeholder, 32),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(pk_libctx, "X25519", NULL);
+  EVP_PKEY *own = NULL;
+  if (pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
+      EVP_PKEY_fromdata(pc, &own, EVP_PKEY_KEYPAIR, ps) <= 0)
+    own = NULL;
+  EVP_PKEY_CTX_free(pc);
+  return own;
+}
+
 static int op_x25519(struct ocf_kreq *k) {
   uint8_t priv[32], u[32], sec[32];
   EVP_PKEY *own = NULL, *peer = NULL;
@@ -644,7 +664,7 @@ static int op_x25519(struct ocf_kreq *k) {
   if ((rc = get_octets(k, 0, priv, 32)) != 0 || (rc = get_octets(k, 1, u, 32)) != 0 ||
       (rc = out_cap(k, 2, 32)) != 0)
     goto out;
-  own = EVP_PKEY_new_raw_private_key_ex(pk_libctx, "X25519", NULL, priv, 32);
+  own = x25519_own(priv);
   peer = EVP_PKEY_new_raw_public_key_ex(pk_libctx, "X25519", NULL, u, 32);
   if (own == NULL || peer == NULL) {
     rc = ossl_fail("x25519 keys");
@@ -682,7 +702,8 @@ static int op_ed25519_sign(struct ocf_kreq *k) {
   if ((rc = get_message(k, 0, &msg, &mlen)) != 0 || (rc = get_octets(k, 1, seed, 32)) != 0 ||
       (rc = out_cap(k, 2, 64)) != 0)
     goto out;
-  pkey = EVP_PKEY_new_raw_private_key_ex(pk_libctx, "ED25519", NULL, seed, 32);
+  bool refused;
+  pkey = soft_ed25519_key(pk_libctx, seed, &refused); /* the cache's: not freed here */
   md = EVP_MD_CTX_new();
   if (pkey == NULL || md == NULL ||
       EVP_DigestSignInit_ex(md, NULL, NULL, pk_libctx, NULL, pkey, NULL) <= 0 ||
@@ -696,7 +717,6 @@ static int op_ed25519_sign(struct ocf_kreq *k) {
 out:
   OPENSSL_cleanse(seed, sizeof(seed));
   EVP_MD_CTX_free(md);
-  EVP_PKEY_free(pkey);
   return rc;
 }
 
