@@ -59,6 +59,7 @@ struct slot {
 struct cache {
   struct slot s[SOFT_EC_SLOTS];
   uint64_t tick;
+  EVP_PKEY_CTX *x25519; /* imports X25519 keys (soft_x25519_key) */
 };
 
 static pthread_key_t tls;
@@ -75,6 +76,7 @@ static void slot_clear(struct slot *s) {
 static void cache_free(void *arg) {
   struct cache *c = arg;
   for (int i = 0; i < SOFT_EC_SLOTS; i++) slot_clear(&c->s[i]);
+  EVP_PKEY_CTX_free(c->x25519);
   free(c);
 }
 
@@ -196,6 +198,28 @@ EVP_PKEY *soft_ed25519_key(OSSL_LIB_CTX *lc, const uint8_t seed[32], bool *refus
   struct edarg a = {lc, seed};
   EVP_PKEY_CTX *ctx = get(lc, ed25519, USE_KEY, seed, 32, mk_ed, &a, refused);
   return ctx != NULL ? EVP_PKEY_CTX_get0_pkey(ctx) : NULL;
+}
+
+EVP_PKEY *soft_x25519_key(OSSL_LIB_CTX *lc, const uint8_t *priv, const uint8_t pub[32]) {
+  struct cache *c = cache_get();
+  EVP_PKEY_CTX *pc = c != NULL ? c->x25519 : NULL;
+  if (pc != NULL && EVP_PKEY_CTX_get0_libctx(pc) != lc) {
+    EVP_PKEY_CTX_free(pc);
+    pc = c->x25519 = NULL;
+  }
+  if (pc == NULL && (pc = EVP_PKEY_CTX_new_from_name(lc, "X25519", NULL)) != NULL && c != NULL)
+    c->x25519 = pc;
+  OSSL_PARAM ps[3], *p = ps;
+  if (priv != NULL) *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
+  *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, 32);
+  *p = OSSL_PARAM_construct_end();
+  EVP_PKEY *k = NULL;
+  if (pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
+      EVP_PKEY_fromdata(pc, &k, priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ps) <= 0)
+    k = NULL;
+  if (c == NULL || pc != c->x25519) EVP_PKEY_CTX_free(pc);
+  ERR_clear_error();
+  return k;
 }
 
 void soft_ec_forget(EVP_PKEY_CTX *ctx) {

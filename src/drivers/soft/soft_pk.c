@@ -637,26 +637,6 @@ out:
   return rc;
 }
 
-/* x25519_own: an X25519 key for the scalar priv, good for one derive only.
- * Importing a bare private key makes OpenSSL compute its public key, which
- * costs as much as the agreement itself; the derive reads only the scalar
- * (and the peer's public key), so the key is imported with a placeholder
- * public part instead.  It never leaves op_x25519. */
-static EVP_PKEY *x25519_own(uint8_t priv[32]) {
-  static const uint8_t placeholder[32];
-  OSSL_PARAM ps[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, priv, 32),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)placeholder, 32),
-      OSSL_PARAM_construct_end()};
-  EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(pk_libctx, "X25519", NULL);
-  EVP_PKEY *own = NULL;
-  if (pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
-      EVP_PKEY_fromdata(pc, &own, EVP_PKEY_KEYPAIR, ps) <= 0)
-    own = NULL;
-  EVP_PKEY_CTX_free(pc);
-  return own;
-}
-
 static int op_x25519(struct ocf_kreq *k) {
   uint8_t priv[32], u[32], sec[32];
   EVP_PKEY *own = NULL, *peer = NULL;
@@ -664,8 +644,13 @@ static int op_x25519(struct ocf_kreq *k) {
   if ((rc = get_octets(k, 0, priv, 32)) != 0 || (rc = get_octets(k, 1, u, 32)) != 0 ||
       (rc = out_cap(k, 2, 32)) != 0)
     goto out;
-  own = x25519_own(priv);
-  peer = EVP_PKEY_new_raw_public_key_ex(pk_libctx, "X25519", NULL, u, 32);
+  /* Importing a bare scalar makes OpenSSL compute its public key, which
+   * costs as much as the agreement; the derive reads only the scalar and
+   * the peer's key, so ours is imported with a placeholder public part.
+   * The key lives for this one derive. */
+  static const uint8_t placeholder[32];
+  own = soft_x25519_key(pk_libctx, priv, placeholder);
+  peer = soft_x25519_key(pk_libctx, NULL, u);
   if (own == NULL || peer == NULL) {
     rc = ossl_fail("x25519 keys");
     goto out;
