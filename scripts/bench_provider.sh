@@ -5,7 +5,8 @@
 #   scripts/bench_provider.sh [BUILD_DIR] [ROUNDS] [SECONDS]
 #
 # For each of AES-128-GCM, AES-128-CBC, ChaCha20-Poly1305 and SHA-256 at 16 ..
-# 16384 bytes (`speed -evp`), and RSA-2048 and ECDSA P-256 signatures, it runs
+# 16384 bytes (`speed -evp`), and RSA-2048, ECDSA P-256, ECDH P-256, X25519
+# and Ed25519 operations, it runs
 # `openssl speed` once with the provider active by configuration (the
 # shipped fragment, offload = $OFFLOAD, default auto) and once without it,
 # ROUNDS times, the order reversed every other round, and prints the median
@@ -13,6 +14,10 @@
 # 1024 signatures with -async_jobs 32 against four modeled Broadcom 5820
 # cards (devices = bcm5820*4, offload = always), against the cards' modeled
 # aggregate as libocf's model states it (ocf_sim_kpeak_ops).
+#
+# PARTS (default "sym pk cards") chooses which of the three parts run:
+# PARTS=pk OFFLOAD=always runs only the public-key table, every operation
+# through the framework.
 #
 # The figures are CPU-time based for the one-thread runs (speed's default)
 # and elapsed-time based for the cards.  On a shared machine, run it when it
@@ -22,6 +27,8 @@ build=${1:-build}
 rounds=${2:-5}
 secs=${3:-1}
 offload=${OFFLOAD:-auto}
+parts=${PARTS:-sym pk cards}
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 build=$(cd "$build" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 openssl=${OPENSSL:-openssl}
@@ -54,7 +61,7 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/l
 echo
 
 # one-thread symmetric: +F:n:name:v16:v64:v256:v1024:v8192:v16384 (bytes/s)
-for alg in aes-128-gcm aes-128-cbc chacha20-poly1305 sha256; do
+want sym && for alg in aes-128-gcm aes-128-cbc chacha20-poly1305 sha256; do
   : > "$tmp/r"
   i=0
   while [ $i -lt "$rounds" ]; do
@@ -81,32 +88,42 @@ for alg in aes-128-gcm aes-128-cbc chacha20-poly1305 sha256; do
   echo
 done
 
-# signatures: +F2:n:bits:sign/s:verify/s (RSA), +F4 (ECDSA)
+# public key, operations per second from speed -mr: +F2 RSA (sign), +F4
+# ECDSA (sign, verify), +F5 ECDH (index 3 P-256, 22 X25519), +F6 EdDSA
+# (Ed25519 sign, verify)
+want pk && {
+pkops() { # pkops FILE -> the seven figures, in the order of the table below
+  awk -F: '/^\+F2:/ { r = $4 } /^\+F4:/ { es = $4; ev = $5 }
+    /^\+F5:3:/ { p = $4 } /^\+F5:22:/ { x = $4 } /^\+F6:/ { eds = $5; edv = $6 }
+    END { print r, es, ev, p, x, eds, edv }' "$1"
+}
 : > "$tmp/s"
 i=0
 while [ $i -lt "$rounds" ]; do
   if [ $((i % 2)) -eq 0 ]; then order="ocf def"; else order="def ocf"; fi
   for w in $order; do
-    run $w -seconds "$secs" rsa2048 ecdsap256 | grep -E '^\+F(2|4):' > "$tmp/$w"
+    run $w -seconds "$secs" rsa2048 ecdsap256 ecdhp256 ecdhx25519 ed25519 | grep -E '^\+F[2456]:' > "$tmp/$w"
   done
-  rsa_o=$(grep '^+F2:' "$tmp/ocf" | cut -d: -f4); rsa_d=$(grep '^+F2:' "$tmp/def" | cut -d: -f4)
-  ec_o=$(grep '^+F4:' "$tmp/ocf" | cut -d: -f4); ec_d=$(grep '^+F4:' "$tmp/def" | cut -d: -f4)
-  echo "$rsa_o $rsa_d $ec_o $ec_d" >> "$tmp/s"
+  echo "$(pkops "$tmp/ocf") $(pkops "$tmp/def")" >> "$tmp/s"
   i=$((i + 1))
 done
-echo "## signatures (speed rsa2048 ecdsap256), signs per second: median of $rounds rounds"
+echo "## public key (speed rsa2048 ecdsap256 ecdhp256 ecdhx25519 ed25519), operations per second: median of $rounds rounds"
 awk -v n="$rounds" '
-  { ro[NR] = $1; rd[NR] = $2; eo[NR] = $3; ed[NR] = $4; rr[NR] = $1 / $2; er[NR] = $3 / $4 }
-  function med(a,   i, j, t, v) { for (i = 1; i <= n; i++) v[i] = a[i];
+  { for (k = 1; k <= 7; k++) { o[NR, k] = $k; d[NR, k] = $(k + 7); r[NR, k] = $k / $(k + 7) } }
+  function med(k, a,   i, j, t, v) { for (i = 1; i <= n; i++) v[i] = a[i, k];
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
-  function lo(a,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
-  function hi(a,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-  END { printf "| operation | provider sign/s | default sign/s | ratio | range |\n|---|---:|---:|---:|---|\n";
-    printf "| RSA-2048 | %.0f | %.0f | %.1f%% | %.1f-%.1f%% |\n", med(ro), med(rd), 100 * med(rr), 100 * lo(rr), 100 * hi(rr);
-    printf "| ECDSA P-256 | %.0f | %.0f | %.1f%% | %.1f-%.1f%% |\n", med(eo), med(ed), 100 * med(er), 100 * lo(er), 100 * hi(er) }' "$tmp/s"
+  function lo(k,   i, m) { m = r[1, k]; for (i = 2; i <= n; i++) if (r[i, k] < m) m = r[i, k]; return m }
+  function hi(k,   i, m) { m = r[1, k]; for (i = 2; i <= n; i++) if (r[i, k] > m) m = r[i, k]; return m }
+  END { split("RSA-2048 sign|ECDSA P-256 sign|ECDSA P-256 verify|ECDH P-256|X25519|Ed25519 sign|Ed25519 verify", name, "|");
+    printf "| operation | provider ops/s | default ops/s | ratio | range |\n|---|---:|---:|---:|---|\n";
+    for (k = 1; k <= 7; k++)
+      printf "| %s | %.0f | %.0f | %.1f%% | %.1f-%.1f%% |\n", name[k], med(k, o), med(k, d),
+             100 * med(k, r), 100 * lo(k), 100 * hi(k) }' "$tmp/s"
 echo
+}
 
+want cards || exit 0
 # RSA-1024 with 32 async jobs on four modeled cards
 cat > "$tmp/peak.c" <<'EOF'
 #include <ocf/devices.h>

@@ -770,11 +770,38 @@ enum { EC_KEYS = SOFT_EC_SLOTS + 2 };
 static EVP_PKEY *eck[EC_KEYS];
 static BIGNUM *ecd[EC_KEYS];
 
+/* ecdh_same: the framework's P-256 agreement of d with b's point equals
+ * OpenSSL's derive of a (whose scalar d is) with b. */
+static bool ecdh_same(EVP_PKEY *a, const BIGNUM *d, EVP_PKEY *b) {
+  uint8_t want[32], got[32];
+  size_t wl = sizeof(want);
+  EVP_PKEY_CTX *dc = EVP_PKEY_CTX_new_from_pkey(NULL, a, NULL);
+  bool ok = dc != NULL && EVP_PKEY_derive_init(dc) > 0 && EVP_PKEY_derive_set_peer(dc, b) > 0 &&
+            EVP_PKEY_derive(dc, want, &wl) > 0 && wl == 32;
+  EVP_PKEY_CTX_free(dc);
+  BIGNUM *bx = pkey_bn(b, OSSL_PKEY_PARAM_EC_PUB_X), *by = pkey_bn(b, OSSL_PKEY_PARAM_EC_PUB_Y);
+  struct preq e;
+  preq_init(&e, OCF_KOP_ECDH_P256);
+  preq_bn(&e, 0, d);
+  preq_bn(&e, 1, bx);
+  preq_bn(&e, 2, by);
+  preq_out(&e, 3, 32);
+  ok = ok && run(&e) == 0 && ocf_kparam_to_be(&e.k.param[3], got, 32) == 0 &&
+       memcmp(got, want, 32) == 0;
+  preq_free(&e);
+  BN_free(bx);
+  BN_free(by);
+  return ok;
+}
+
+/* Two of these run at once: cached ECDSA contexts are per thread, and the
+ * curves ECDH multiplies on are shared by all threads. */
 static void *ec_cache_thread(void *arg) {
   int first = *(int *)arg, bad = 0;
   for (int i = 0; i < 60; i++) {
     int a = (first + i) % 3, b = (a + 1) % 3; /* three keys: all stay cached */
     if (!ec_sign_ok(eck[a], ecd[a], eck[b])) bad++;
+    if (i % 4 == 0 && !ecdh_same(eck[a], ecd[a], eck[b])) bad++;
   }
   return (void *)(intptr_t)bad;
 }
