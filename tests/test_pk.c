@@ -435,6 +435,21 @@ static void test_dsa(void **state) {
   preq_bn(&s, 4, x);
   preq_out(&s, 6, qb - 1);
   assert_int_equal(run(&s), ENOSPC);
+  /* Zero bytes with a length (nbits may exceed the value's bits) are zero
+   * all the same, and refused (found by fuzz_pk: g = 0 so written made
+   * every r zero; x = 0 signed with the key 0). */
+  static const uint8_t zero8[8];
+  preq_out(&s, 6, qb);
+  preq_octets(&s, 3, zero8, sizeof(zero8));
+  assert_int_equal(run(&s), EINVAL);
+  preq_bn(&s, 3, g);
+  preq_octets(&s, 4, zero8, sizeof(zero8));
+  assert_int_equal(run(&s), EINVAL);
+  preq_bn(&s, 4, x);
+  assert_int_equal(run(&s), 0);
+  static const uint8_t zero32[32]; /* a digest of zeros is still a digest */
+  preq_digest(&s, 0, zero32, sizeof(zero32));
+  assert_int_equal(run(&s), 0);
   preq_free(&s);
   BN_free(p), BN_free(q), BN_free(g), BN_clear_free(x), BN_free(y);
 }
@@ -835,7 +850,8 @@ static void test_ec_cache(void **state) {
   /* two threads on the same keys at once: each has its own contexts */
   pthread_t t[2];
   int first[2] = {0, 1};
-  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, ec_cache_thread, &first[i]), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, ec_cache_thread, &first[i]), 0);
   for (int i = 0; i < 2; i++) {
     void *bad;
     pthread_join(t[i], &bad);
@@ -1120,8 +1136,7 @@ int main(void) {
       cmocka_unit_test(test_dsa),           cmocka_unit_test(test_rsa_diff),
       cmocka_unit_test(test_rsa_blinding),  cmocka_unit_test(test_dh_diff),
       cmocka_unit_test(test_ec_diff),       cmocka_unit_test(test_ec_cache),
-      cmocka_unit_test(test_ed_cache),
-      cmocka_unit_test(test_25519_diff),
+      cmocka_unit_test(test_ed_cache),      cmocka_unit_test(test_25519_diff),
       cmocka_unit_test(test_in_flight),     cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -163,8 +163,8 @@ static EVP_PKEY *mk(const void *arg) {
   return soft_ec_key(a->lc, a->group, a->d, a->pub, a->publen);
 }
 
-EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes,
-                               const BIGNUM *d, bool *refused) {
+EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes, const BIGNUM *d,
+                               bool *refused) {
   uint8_t key[KEY_MAX];
   *refused = false;
   if (bytes > KEY_MAX || BN_bn2binpad(d, key, (int)bytes) < 0) return NULL;
@@ -210,7 +210,8 @@ EVP_PKEY *soft_x25519_key(OSSL_LIB_CTX *lc, const uint8_t *priv, const uint8_t p
   if (pc == NULL && (pc = EVP_PKEY_CTX_new_from_name(lc, "X25519", NULL)) != NULL && c != NULL)
     c->x25519 = pc;
   OSSL_PARAM ps[3], *p = ps;
-  if (priv != NULL) *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
+  if (priv != NULL)
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
   *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, 32);
   *p = OSSL_PARAM_construct_end();
   EVP_PKEY *k = NULL;

@@ -34,8 +34,8 @@ EVP_PKEY *soft_ec_key(OSSL_LIB_CTX *lc, const char *group, const BIGNUM *d, cons
  * for EVP_PKEY_verify with the uncompressed point pub.  The context belongs
  * to this thread's cache: use it before the next call, do not free it.
  * NULL when the key is refused (*refused set) or memory runs out. */
-EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes,
-                               const BIGNUM *d, bool *refused);
+EVP_PKEY_CTX *soft_ec_sign_ctx(OSSL_LIB_CTX *lc, const char *group, size_t bytes, const BIGNUM *d,
+                               bool *refused);
 EVP_PKEY_CTX *soft_ec_verify_ctx(OSSL_LIB_CTX *lc, const char *group, const uint8_t *pub,
                                  size_t publen, bool *refused);
 

@@ -143,8 +143,9 @@ int ocf_soft_pk_register(uint32_t hid) {
 
 /* --- parameters ---------------------------------------------------------- */
 
-#define P_NONZERO 0x1 /* nbits 0 (the value zero) is EINVAL */
-#define P_SECRET 0x2  /* BN_FLG_CONSTTIME */
+#define P_NONEMPTY 0x1               /* nbits 0 is EINVAL (digests, octet strings) */
+#define P_SECRET 0x2                 /* BN_FLG_CONSTTIME */
+#define P_NONZERO (0x4 | P_NONEMPTY) /* the value zero is EINVAL, whatever nbits says */
 
 static size_t kp_len(const struct ocf_kparam *kp) { return (kp->nbits + 7) / 8; }
 
@@ -152,7 +153,7 @@ static size_t kp_len(const struct ocf_kparam *kp) { return (kp->nbits + 7) / 8; 
  * integer): refuse rather than compute with a value the caller did not mean. */
 static int kp_check(const struct ocf_kreq *k, int i, unsigned flags) {
   const struct ocf_kparam *kp = &k->param[i];
-  if (kp->nbits == 0) return (flags & P_NONZERO) ? fail(EINVAL, "input %d is empty", i) : 0;
+  if (kp->nbits == 0) return (flags & P_NONEMPTY) ? fail(EINVAL, "input %d is empty", i) : 0;
   if (kp->p == NULL) return EINVAL;
   if (kp->nbits % 8 != 0 && (kp->p[kp->nbits / 8] >> (kp->nbits % 8)) != 0)
     return fail(EINVAL, "input %d has bits set above its nbits", i);
@@ -168,6 +169,10 @@ static int get_bn(const struct ocf_kreq *k, int i, BIGNUM *bn, unsigned flags) {
     BN_zero(bn);
   else if (BN_lebin2bn(kp->p, (int)kp_len(kp), bn) == NULL)
     return ENOMEM;
+  /* nbits may be longer than the value (only bits above it are refused):
+   * zero bytes with a length are zero too */
+  if ((flags & P_NONZERO) == P_NONZERO && BN_is_zero(bn))
+    return fail(EINVAL, "input %d is zero", i);
   if (flags & P_SECRET) BN_set_flags(bn, BN_FLG_CONSTTIME);
   return 0;
 }
@@ -189,7 +194,7 @@ static void put_bn(struct ocf_kreq *k, int i, const BIGNUM *bn, size_t need) {
 /* Octet-string input (X25519, Ed25519 keys) of exactly len bytes (RFC 7748,
  * RFC 8032: a shorter key is not a key), copied into out[len]. */
 static int get_octets(const struct ocf_kreq *k, int i, uint8_t *out, size_t len) {
-  int rc = kp_check(k, i, P_NONZERO);
+  int rc = kp_check(k, i, P_NONEMPTY);
   if (rc != 0) return rc;
   const struct ocf_kparam *kp = &k->param[i];
   if (kp->nbits != 8 * len)
@@ -201,7 +206,7 @@ static int get_octets(const struct ocf_kreq *k, int i, uint8_t *out, size_t len)
 /* The digest as the integer DSA uses: its leftmost bits(q) bits (FIPS 186-4
  * 4.6), the digest being (nbits+7)/8 bytes long. */
 static int get_digest_bn(const struct ocf_kreq *k, int i, const BIGNUM *q, BIGNUM *z) {
-  int rc = get_bn(k, i, z, P_NONZERO);
+  int rc = get_bn(k, i, z, P_NONEMPTY); /* an all-zero digest is a digest */
   if (rc != 0) return rc;
   size_t dbits = 8 * kp_len(&k->param[i]);
   size_t qbits = (size_t)BN_num_bits(q);
@@ -212,7 +217,7 @@ static int get_digest_bn(const struct ocf_kreq *k, int i, const BIGNUM *q, BIGNU
 /* The digest as the big-endian octets EVP's ECDSA takes; *out is freed by
  * the caller. */
 static int get_digest_octets(const struct ocf_kreq *k, int i, uint8_t **out, size_t *len) {
-  int rc = kp_check(k, i, P_NONZERO);
+  int rc = kp_check(k, i, P_NONEMPTY);
   if (rc != 0) return rc;
   const struct ocf_kparam *kp = &k->param[i];
   size_t n = kp_len(kp);
@@ -420,7 +425,9 @@ static int op_dsa_sign(struct ocf_kreq *k, BN_CTX *ctx) {
     rc = 0;
     goto out;
   }
-  rc = EIO;
+  /* In a DSA group r and s are 0 with probability about 1/q each: 32 in a
+   * row say the parameters are no such group. */
+  rc = fail(EINVAL, "dsa-sign: r or s was 0 in 32 tries: p, q, g are no DSA group");
 out:
   BN_MONT_CTX_free(mp);
   BN_MONT_CTX_free(mq);
