@@ -26,6 +26,12 @@ void gw_log(int level, const char *fmt, ...) {
 
 static char dir[64], cpath[96], kpath[96];
 
+static void cleanup(void) {
+  unlink(cpath);
+  unlink(kpath);
+  rmdir(dir);
+}
+
 static void put(const char *path, const uint8_t *p, size_t n, mode_t mode) {
   FILE *f = fopen(path, "w");
   if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0) abort();
@@ -38,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (mkdtemp(dir) == NULL) abort();
     snprintf(cpath, sizeof(cpath), "%s/gw.conf", dir);
     snprintf(kpath, sizeof(kpath), "%s/keys", dir);
+    atexit(cleanup);
   }
   /* "#keys " first line: the rest of the input up to a line "#end" is
    * the key file */
