@@ -390,8 +390,9 @@ struct killjob {
 
 static int job_seal_rest(void *arg) {
   struct killjob *a = *(struct killjob **)arg;
-  int l, l2, ok = EVP_EncryptUpdate(a->x, a->data, &l, a->data, (int)a->n) &&
-                  EVP_EncryptFinal_ex(a->x, a->data + l, &l2);
+  int l, l2,
+      ok = EVP_EncryptUpdate(a->x, a->data, &l, a->data, (int)a->n) &&
+           EVP_EncryptFinal_ex(a->x, a->data + l, &l2);
   a->done = l + l2;
   return ok;
 }
@@ -540,17 +541,18 @@ static int job_seal(void *arg) {
   return ok;
 }
 
-static void t_async_jobs(void **s) {
-  enum { JOBS = 16 };
-  OSSL_LIB_CTX *lc = pt_libctx("offload = always\nworkers = 2\n", 1, 0);
-  assert_non_null(lc);
-  struct jobarg *args = calloc(JOBS, sizeof(*args));
+enum { JOBS = 16 };
+
+/* jobs_round runs JOBS jobs from this thread, each sealing its own buffer
+ * through co, resuming a paused one only once its descriptor is readable,
+ * and checks every result against cd; returns the most jobs paused at once. */
+static int jobs_round(EVP_CIPHER *co, EVP_CIPHER *cd) {
+  struct jobarg *args = calloc(JOBS, sizeof(*args)), *copy = malloc(JOBS * sizeof(*copy));
+  assert_non_null(args);
+  assert_non_null(copy);
   ASYNC_JOB *job[JOBS] = {0};
   ASYNC_WAIT_CTX *wc[JOBS];
   int ret[JOBS], done = 0, state[JOBS] = {0};
-  assert_int_equal(ASYNC_init_thread(JOBS, JOBS), 1);
-  EVP_CIPHER *co = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
-  uint64_t p0 = pt_stat(lc, "async-pauses");
   for (int i = 0; i < JOBS; i++) {
     args[i].c = co;
     pt_fill(args[i].key, 16);
@@ -558,7 +560,6 @@ static void t_async_jobs(void **s) {
     pt_fill(args[i].data, sizeof(args[i].data));
     wc[i] = ASYNC_WAIT_CTX_new();
   }
-  struct jobarg *copy = malloc(JOBS * sizeof(*copy));
   memcpy(copy, args, JOBS * sizeof(*copy));
   int maxpaused = 0;
   while (done < JOBS) {
@@ -589,12 +590,7 @@ static void t_async_jobs(void **s) {
     }
     if (paused > maxpaused) maxpaused = paused;
   }
-  uint64_t p1 = pt_stat(lc, "async-pauses");
-  printf("%d jobs from one thread: at most %d paused at once, %llu pauses\n", JOBS, maxpaused,
-         (unsigned long long)(p1 - p0));
-  assert_true(p1 - p0 >= JOBS / 2 && maxpaused >= 2);
   /* every result checked against the default provider */
-  EVP_CIPHER *cd = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=default");
   for (int i = 0; i < JOBS; i++) {
     copy[i].c = cd;
     struct jobarg *ap = &copy[i];
@@ -603,10 +599,34 @@ static void t_async_jobs(void **s) {
       fail_msg("job %d: result differs from the default provider's", i);
     ASYNC_WAIT_CTX_free(wc[i]);
   }
-  EVP_CIPHER_free(co);
-  EVP_CIPHER_free(cd);
   free(args);
   free(copy);
+  return maxpaused;
+}
+
+static void t_async_jobs(void **s) {
+  OSSL_LIB_CTX *lc = pt_libctx("offload = always\nworkers = 2\n", 1, 0);
+  assert_non_null(lc);
+  assert_int_equal(ASYNC_init_thread(JOBS, JOBS), 1);
+  EVP_CIPHER *co = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=ocf");
+  EVP_CIPHER *cd = EVP_CIPHER_fetch(lc, "AES-128-CBC", "provider=default");
+  /* A job pauses when its request is still running as it looks, which is
+   * the rule but not a certainty: on a loaded machine the woken worker may
+   * run on the job thread's CPU and finish first (seen once in a parallel
+   * ctest: 2 pauses in 16 jobs).  So up to four rounds, every one checked. */
+  uint64_t pauses = 0;
+  int maxpaused = 0;
+  for (int round = 0; round < 4; round++) {
+    uint64_t p0 = pt_stat(lc, "async-pauses");
+    maxpaused = jobs_round(co, cd);
+    pauses = pt_stat(lc, "async-pauses") - p0;
+    printf("%d jobs from one thread: at most %d paused at once, %llu pauses\n", JOBS, maxpaused,
+           (unsigned long long)pauses);
+    if (pauses >= JOBS / 2 && maxpaused >= 2) break;
+  }
+  assert_true(pauses >= JOBS / 2 && maxpaused >= 2);
+  EVP_CIPHER_free(co);
+  EVP_CIPHER_free(cd);
   ASYNC_cleanup_thread();
   OSSL_LIB_CTX_free(lc);
 }
