@@ -8,36 +8,18 @@
 # Exit status: 0 when nothing was found, 77 (skip) when clang has no libFuzzer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/common.sh"
 secs=${1:-10}
 work=${2:-$(mktemp -d /tmp/ocf-fuzz-conf.XXXXXX)}
 out=${OCF_BUILD_DIR:?OCF_BUILD_DIR must name the build directory}/fuzz-conf
 mkdir -p "$work/corpus" "$out"
-CC=${CLANG:-clang}
 bin=$out/fuzz_conf
 libs="$OCF_BUILD_DIR/src/ipsec/libocfipsec.a $OCF_BUILD_DIR/libocf.a"
 srcs="$here/fuzz_conf.c $root/src/ipsecd/conf.c $root/src/ipsecd/conf_sa.c"
-stale=1
-if [ -x "$bin" ]; then
-  stale=0
-  for f in $srcs $libs "$root"/src/ipsecd/*.h "$root"/include/ocf/*.h; do
-    [ "$f" -nt "$bin" ] && stale=1 && break
-  done
-fi
-if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
-    "$CC" -fsanitize=fuzzer -x c - -o "$out/probe" 2>/dev/null; then
-  echo "fuzz: $CC cannot build a libFuzzer target; skipped"
-  exit 77
-fi
-if [ "$stale" = 1 ]; then
-  # shellcheck disable=SC2086
-  if ! "$CC" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
-      -D_GNU_SOURCE -I"$root/include" -I"$root/src" -I"$root/src/ipsec" $srcs $libs \
-      -lcrypto -lz -lpthread -lm -o "$bin" 2>"$out/build.log"; then
-    echo "fuzz: the configuration target does not build (see $out/build.log)"
-    tail -20 "$out/build.log"
-    exit 1
-  fi
+fuzz_probe "$out"
+# shellcheck disable=SC2086
+if fuzz_stale "$bin" $srcs $libs "$root"/src/ipsecd/*.h "$root"/include/ocf/*.h; then
+  fuzz_build "$out" "$bin" "$srcs" "$libs"
 fi
 # Seeds: a valid pair of SAs with their policies (as test_ipsecd_config.c
 # writes them), the same with keys from a key file (the target's "#keys"
@@ -54,8 +36,4 @@ printf "#keys \nk-out $k20\nk-in $k16\nk-auth $k32\n#end\nkeys %%KEYS%%\n$sa$pol
   >"$work/corpus/seed-keys"
 # shellcheck disable=SC2059
 printf "mtu 1400\nlink-mtu 1500\nport 4500\nworkers 2\n$sa$pol" $k20 $k16 $k32 >"$work/corpus/seed-global"
-OCF_LOG_LEVEL=0 "$bin" -max_total_time="$secs" -max_len=4096 -timeout=20 -print_final_stats=1 \
-  -rss_limit_mb=1024 -artifact_prefix="$work/" "$work/corpus" </dev/null >"$work/fuzz.log" 2>&1 ||
-  { tail -40 "$work/fuzz.log"; echo "fuzz: the input is in $work"; exit 1; }
-grep -E 'stat::number_of_executed_units|stat::new_units_added|Done' "$work/fuzz.log" | tail -3
-[ -n "${2:-}" ] || rm -rf "$work"
+fuzz_run "$bin" "$work" "$secs" 4096 "${2:-}"

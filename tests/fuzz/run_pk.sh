@@ -9,44 +9,22 @@
 # Exit status: 0 when nothing was found, 77 (skip) when clang has no libFuzzer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/common.sh"
 secs=${1:-10}
 work=${2:-$(mktemp -d /tmp/ocf-fuzz-pk.XXXXXX)}
 out=${OCF_BUILD_DIR:?OCF_BUILD_DIR must name the build directory}/fuzz-pk
 mkdir -p "$work/corpus" "$out"
-CC=${CLANG:-clang}
 bin=$out/fuzz_pk
 lib=$OCF_BUILD_DIR/libocf.a
 # The code under test is instrumented; the objects of the same names in
 # libocf.a are then not pulled from the archive.
-srcs="$here/fuzz_pk.c $root/src/core/kvalidate.c $(ls "$root"/src/drivers/soft/soft_pk.c \
-  "$root"/src/drivers/soft/soft_ec.c "$root"/src/drivers/soft/soft_blind.c)"
-stale=1
-if [ -x "$bin" ]; then
-  stale=0
-  for f in $srcs "$lib" "$root"/src/drivers/soft/*.h "$root"/src/core/*.h "$root"/include/ocf/*.h; do
-    [ "$f" -nt "$bin" ] && stale=1 && break
-  done
-fi
-if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
-    "$CC" -fsanitize=fuzzer -x c - -o "$out/probe" 2>/dev/null; then
-  echo "fuzz: $CC cannot build a libFuzzer target; skipped"
-  exit 77
-fi
-if [ "$stale" = 1 ]; then
-  flags="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -D_GNU_SOURCE"
-  flags="$flags -I$root/include -I$root/src -I$root -w"
-  rm -rf "$out/obj"
-  mkdir -p "$out/obj"
-  for f in $srcs; do echo "$f"; done | xargs -P 2 -I{} sh -c \
-    'o="'"$out"'/obj/$(echo "{}" | tr / _).o"; '"$CC"' '"$flags"' -c "{}" -o "$o"' \
-    2>"$out/build.log" || { echo "fuzz: build failed (see $out/build.log)"; tail -20 "$out/build.log"; exit 1; }
-  if ! "$CC" -fsanitize=fuzzer,address,undefined "$out"/obj/*.o "$lib" -lcrypto -lz -lpthread -lm \
-      -o "$bin" 2>>"$out/build.log"; then
-    echo "fuzz: link failed (see $out/build.log)"
-    tail -20 "$out/build.log"
-    exit 1
-  fi
+srcs="$here/fuzz_pk.c $root/src/core/kvalidate.c $root/src/drivers/soft/soft_pk.c"
+srcs="$srcs $root/src/drivers/soft/soft_ec.c $root/src/drivers/soft/soft_blind.c"
+fuzz_probe "$out"
+# shellcheck disable=SC2086
+if fuzz_stale "$bin" $srcs "$lib" "$root"/src/drivers/soft/*.h "$root"/src/core/*.h \
+    "$root"/include/ocf/*.h; then
+  fuzz_build "$out" "$bin" "$srcs" "$lib"
 fi
 # Seeds: one well-formed request per operation (the input format of
 # fuzz_pk.c), on public values: the curves' base points as peers and public
@@ -94,8 +72,4 @@ for i, s in enumerate(seeds):
 PY
 # inputs that once failed it (tests/fuzz/pk_regress/) run first, with the seeds
 cp "$here"/pk_regress/* "$work/corpus/" 2>/dev/null || true
-OCF_LOG_LEVEL=0 "$bin" -max_total_time="$secs" -max_len=2048 -timeout=20 -print_final_stats=1 \
-  -rss_limit_mb=1024 -artifact_prefix="$work/" "$work/corpus" >"$work/fuzz.log" 2>&1 ||
-  { tail -40 "$work/fuzz.log"; echo "fuzz: the input is in $work"; exit 1; }
-grep -E 'stat::number_of_executed_units|stat::new_units_added|Done' "$work/fuzz.log" | tail -3
-[ -n "${2:-}" ] || rm -rf "$work"
+fuzz_run "$bin" "$work" "$secs" 2048 "${2:-}"
