@@ -59,7 +59,7 @@ struct slot {
 struct cache {
   struct slot s[SOFT_EC_SLOTS];
   uint64_t tick;
-  EVP_PKEY_CTX *x25519; /* imports X25519 keys (soft_x25519_key) */
+  EVP_PKEY_CTX *ecx[2]; /* import X25519 and Ed25519 keys (soft_ecx_key) */
 };
 
 static pthread_key_t tls;
@@ -76,7 +76,8 @@ static void slot_clear(struct slot *s) {
 static void cache_free(void *arg) {
   struct cache *c = arg;
   for (int i = 0; i < SOFT_EC_SLOTS; i++) slot_clear(&c->s[i]);
-  EVP_PKEY_CTX_free(c->x25519);
+  EVP_PKEY_CTX_free(c->ecx[0]);
+  EVP_PKEY_CTX_free(c->ecx[1]);
   free(c);
 }
 
@@ -200,15 +201,20 @@ EVP_PKEY *soft_ed25519_key(OSSL_LIB_CTX *lc, const uint8_t seed[32], bool *refus
   return ctx != NULL ? EVP_PKEY_CTX_get0_pkey(ctx) : NULL;
 }
 
-EVP_PKEY *soft_x25519_key(OSSL_LIB_CTX *lc, const uint8_t *priv, const uint8_t pub[32]) {
+EVP_PKEY *soft_ecx_key(OSSL_LIB_CTX *lc, enum soft_ecx kind, const uint8_t *priv,
+                       const uint8_t pub[32]) {
+  static const char *const names[2] = {"X25519", "ED25519"};
   struct cache *c = cache_get();
-  EVP_PKEY_CTX *pc = c != NULL ? c->x25519 : NULL;
+  EVP_PKEY_CTX **slot = c != NULL ? &c->ecx[kind == SOFT_ED25519] : NULL;
+  EVP_PKEY_CTX *pc = slot != NULL ? *slot : NULL;
   if (pc != NULL && EVP_PKEY_CTX_get0_libctx(pc) != lc) {
     EVP_PKEY_CTX_free(pc);
-    pc = c->x25519 = NULL;
+    pc = *slot = NULL;
   }
-  if (pc == NULL && (pc = EVP_PKEY_CTX_new_from_name(lc, "X25519", NULL)) != NULL && c != NULL)
-    c->x25519 = pc;
+  if (pc == NULL &&
+      (pc = EVP_PKEY_CTX_new_from_name(lc, names[kind == SOFT_ED25519], NULL)) != NULL &&
+      slot != NULL)
+    *slot = pc;
   OSSL_PARAM ps[3], *p = ps;
   if (priv != NULL)
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
@@ -218,7 +224,7 @@ EVP_PKEY *soft_x25519_key(OSSL_LIB_CTX *lc, const uint8_t *priv, const uint8_t p
   if (pc == NULL || EVP_PKEY_fromdata_init(pc) <= 0 ||
       EVP_PKEY_fromdata(pc, &k, priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ps) <= 0)
     k = NULL;
-  if (c == NULL || pc != c->x25519) EVP_PKEY_CTX_free(pc);
+  if (slot == NULL || pc != *slot) EVP_PKEY_CTX_free(pc);
   ERR_clear_error();
   return k;
 }

@@ -45,12 +45,15 @@ EVP_PKEY_CTX *soft_ec_verify_ctx(OSSL_LIB_CTX *lc, const char *group, const uint
  * (*refused set) or out of memory. */
 EVP_PKEY *soft_ed25519_key(OSSL_LIB_CTX *lc, const uint8_t seed[32], bool *refused);
 
-/* soft_x25519_key imports an X25519 key: the public value pub alone, or
- * with the scalar priv (then pub may be a placeholder, see op_x25519).
- * The importing context is kept per thread (fetching it costs as much as
- * a tenth of the agreement).  NULL when refused or out of memory; the
- * caller frees the key. */
-EVP_PKEY *soft_x25519_key(OSSL_LIB_CTX *lc, const uint8_t *priv, const uint8_t pub[32]);
+/* soft_ecx_key imports an X25519 or Ed25519 key: the public value pub
+ * alone, or with the scalar priv (then pub may be a placeholder, see
+ * op_x25519).  The importing contexts are kept per thread (fetching one
+ * costs about a tenth of an X25519 agreement, and the raw-key functions
+ * also look the type up in the legacy tables).  NULL when refused or out
+ * of memory; the caller frees the key. */
+enum soft_ecx { SOFT_X25519, SOFT_ED25519 };
+EVP_PKEY *soft_ecx_key(OSSL_LIB_CTX *lc, enum soft_ecx kind, const uint8_t *priv,
+                       const uint8_t pub[32]);
 
 /* soft_ec_forget drops ctx from the cache (after it failed). */
 void soft_ec_forget(EVP_PKEY_CTX *ctx);

@@ -656,8 +656,8 @@ static int op_x25519(struct ocf_kreq *k) {
    * the peer's key, so ours is imported with a placeholder public part.
    * The key lives for this one derive. */
   static const uint8_t placeholder[32];
-  own = soft_x25519_key(pk_libctx, priv, placeholder);
-  peer = soft_x25519_key(pk_libctx, NULL, u);
+  own = soft_ecx_key(pk_libctx, SOFT_X25519, priv, placeholder);
+  peer = soft_ecx_key(pk_libctx, SOFT_X25519, NULL, u);
   if (own == NULL || peer == NULL) {
     rc = ossl_fail("x25519 keys");
     goto out;
@@ -726,7 +726,7 @@ static int op_ed25519_verify(struct ocf_kreq *k) {
    * (RFC 8032 5.1.7), and never padded into one. */
   if (k->param[2].nbits != 512 || k->param[2].p == NULL) return 0;
   memcpy(sig, k->param[2].p, 64);
-  pkey = EVP_PKEY_new_raw_public_key_ex(pk_libctx, "ED25519", NULL, pub, 32);
+  pkey = soft_ecx_key(pk_libctx, SOFT_ED25519, NULL, pub);
   md = EVP_MD_CTX_new();
   if (pkey == NULL || md == NULL ||
       EVP_DigestVerifyInit_ex(md, NULL, NULL, pk_libctx, NULL, pkey, NULL) <= 0) {
