@@ -21,20 +21,11 @@
 #include <ocf/ocf.h>
 #include <ocf/pk.h>
 
+#include "fuzz_input.h"
+
 /* 4200 bits: past RSA-4096 moduli, so that both sides of the size limits
  * are reached, while one request stays within milliseconds. */
 #define MAXBITS 4200u
-
-struct in {
-  const uint8_t *p;
-  size_t n;
-};
-
-static uint8_t u8(struct in *in) {
-  if (in->n == 0) return 0;
-  in->n--;
-  return *in->p++;
-}
 
 static int started;
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "ocfd/server.h"
 
 #define SLOTS 4
@@ -45,24 +46,6 @@ struct slot {
 static struct slot slots[SLOTS];
 static char sock[108];
 static struct ocfd_conf conf;
-
-/* the input, consumed byte by byte (zeros once it runs out) */
-struct in {
-  const uint8_t *p;
-  size_t n;
-};
-
-static uint8_t u8(struct in *in) {
-  if (in->n == 0) return 0;
-  in->n--;
-  return *in->p++;
-}
-
-static uint32_t u32(struct in *in) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) v |= (uint32_t)u8(in) << (8 * i);
-  return v;
-}
 
 static void rounds(int n) {
   for (int i = 0; i < n; i++) ocfd_round(0);
@@ -385,8 +368,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               "  client %llu: reading %d writing %d closed %d inlen %zu mem_wait %d "
               "fd_wait %d throttled %d inflight %d out %zu ring %d ring_wait %d\n",
               (unsigned long long)c->serial, c->reading, c->writing, c->closed, c->inlen,
-              c->mem_wait, c->fd_wait, throttled(c), c->inflight, out_pending(c),
-              c->ring != NULL, c->ring_wait);
+              c->mem_wait, c->fd_wait, throttled(c), c->inflight, out_pending(c), c->ring != NULL,
+              c->ring_wait);
     abort();
   }
   /* everything counted is back */

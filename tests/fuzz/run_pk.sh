@@ -22,7 +22,7 @@ srcs="$here/fuzz_pk.c $root/src/core/kvalidate.c $root/src/drivers/soft/soft_pk.
 srcs="$srcs $root/src/drivers/soft/soft_ec.c $root/src/drivers/soft/soft_blind.c"
 fuzz_probe "$out"
 # shellcheck disable=SC2086
-if fuzz_stale "$bin" $srcs "$lib" "$root"/src/drivers/soft/*.h "$root"/src/core/*.h \
+if fuzz_stale "$bin" $srcs "$lib" "$here"/*.h "$root"/src/drivers/soft/*.h "$root"/src/core/*.h \
     "$root"/include/ocf/*.h; then
   fuzz_build "$out" "$bin" "$srcs" "$lib"
 fi
