@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -626,6 +628,85 @@ static void t_thousand(void **state) {
   healthy();
 }
 
+/* run_ocfd runs the daemon binary with args (NULL-terminated) on a socket
+ * of its own, stops it after a second if it is still running, and returns
+ * its exit status (-1 if it had to be stopped); err gets its stderr. */
+static int run_ocfd(char *err, size_t errlen, const char *const *args) {
+  char bin[512], sock[108], errf[64] = "/tmp/ocfd-bad.XXXXXX";
+  snprintf(bin, sizeof(bin), "%s/ocfd", ocfd_build_dir());
+  snprintf(sock, sizeof(sock), "/tmp/ocfd-bad.%d.sock", (int)getpid());
+  int efd = mkstemp(errf);
+  assert_true(efd >= 0);
+  const char *argv[16] = {bin, "-s", sock};
+  int n = 3;
+  for (int i = 0; args[i] != NULL && n < 15; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(efd, 2);
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  int st = 0, waited = 0;
+  while (waitpid(pid, &st, WNOHANG) == 0) {
+    if (++waited == 100) { /* a second: it is serving */
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      st = -1;
+      break;
+    }
+    usleep(10000);
+  }
+  ssize_t got = pread(efd, err, errlen - 1, 0);
+  err[got > 0 ? got : 0] = '\0';
+  close(efd);
+  unlink(errf);
+  unlink(sock);
+  return st == -1 ? -1 : (WIFEXITED(st) ? WEXITSTATUS(st) : -2);
+}
+
+/* Settings that would leave a daemon accepting clients and never serving
+ * them (an output or in-flight limit of 0; a size whose unit makes it wrap
+ * to 0; a negative size, which strtoull reads as 2^64 - 1), and a
+ * configuration line longer than the reader's buffer, whose rest would be
+ * read as a line of its own: each is refused at start-up, exit status 2,
+ * with the setting (or the line) named.  Before this check `--max-outq 0`
+ * and `--max-outq 17179869184G` started a daemon on which a client waited
+ * for ever. */
+static void t_bad_settings(void **state) {
+  (void)state;
+  static const char *const bad[][3] = {
+      {"--max-outq", "0", "max-outq"},
+      {"--max-outq", "17179869184G", "max-outq"},
+      {"--max-outq", "-1", "max-outq"},
+      {"--max-inflight-bytes", "0", "max-inflight-bytes"},
+      {"--max-shm", "+1M", "max-shm"},
+      {"--max-inflight-bytes", "18014398509481984K", "max-inflight-bytes"},
+  };
+  char err[512];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    const char *args[] = {bad[i][0], bad[i][1], NULL};
+    int rc = run_ocfd(err, sizeof(err), args);
+    if (rc != 2 || strstr(err, bad[i][2]) == NULL)
+      fail_msg("%s %s: exit %d, \"%s\"", bad[i][0], bad[i][1], rc, err);
+  }
+  /* the same settings in range start a daemon (stopped by run_ocfd) */
+  const char *good[] = {"--max-outq", "1", "--max-inflight-bytes", "64K", NULL};
+  assert_int_equal(run_ocfd(err, sizeof(err), good), -1);
+  char conf[64] = "/tmp/ocfd-bad-conf.XXXXXX";
+  int fd = mkstemp(conf);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fprintf(f, "workers = 1\n# %01100d\nmax-outq = 4M\n", 0);
+  fclose(f);
+  const char *withconf[] = {"-c", conf, NULL};
+  int rc = run_ocfd(err, sizeof(err), withconf);
+  unlink(conf);
+  if (rc != 2 || strstr(err, ":2: line longer than") == NULL)
+    fail_msg("an over-long configuration line: exit %d, \"%s\"", rc, err);
+}
+
 /* A client whose replies outgrow --max-outq while it still has requests to
  * send: the daemon stops reading it until the replies drain, and must start
  * again once they have (a stall here once left both sides waiting). */
@@ -813,6 +894,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_thousand, setup, teardown),
       cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(t_outq_resume, setup, teardown),
+      cmocka_unit_test(t_bad_settings),
       cmocka_unit_test_setup_teardown(t_busy_neighbour, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

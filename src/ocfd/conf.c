@@ -65,19 +65,24 @@ void ocfd_conf_defaults(struct ocfd_conf *c) {
   c->follow = 1;
 }
 
+/* parse_size: digits and an optional K, M or G.  strtoull would take a
+ * sign ("-1" as 2^64 - 1) and the shift could wrap ("16777216T" to 0, a
+ * limit that lets nothing through): both are refused. */
 static int parse_size(const char *s, size_t *out) {
   char *end;
+  if (!isdigit((unsigned char)*s)) return EINVAL;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s) return EINVAL;
+  int shift = 0;
   if (*end == 'k' || *end == 'K')
-    v <<= 10, end++;
+    shift = 10, end++;
   else if (*end == 'm' || *end == 'M')
-    v <<= 20, end++;
+    shift = 20, end++;
   else if (*end == 'g' || *end == 'G')
-    v <<= 30, end++;
-  if (*end != '\0') return EINVAL;
-  *out = (size_t)v;
+    shift = 30, end++;
+  if (*end != '\0' || v > (SIZE_MAX >> shift)) return EINVAL;
+  *out = (size_t)v << shift;
   return 0;
 }
 
@@ -161,11 +166,15 @@ int ocfd_conf_set(struct ocfd_conf *c, const char *key, const char *val) {
     if (!rc && (c->max_req < 64 || c->max_req > (1u << 30))) rc = EINVAL;
   } else if (!strcmp(key, "max-inflight"))
     rc = parse_int(val, 1, 1 << 20, &c->max_inflight);
-  else if (!strcmp(key, "max-inflight-bytes"))
+  /* 0 for either of these would throttle every client for good: the
+   * daemon would accept connections and never read them */
+  else if (!strcmp(key, "max-inflight-bytes")) {
     rc = parse_size(val, &c->max_inflight_bytes);
-  else if (!strcmp(key, "max-outq"))
+    if (!rc && c->max_inflight_bytes == 0) rc = EINVAL;
+  } else if (!strcmp(key, "max-outq")) {
     rc = parse_size(val, &c->max_outq);
-  else if (!strcmp(key, "max-work"))
+    if (!rc && c->max_outq == 0) rc = EINVAL;
+  } else if (!strcmp(key, "max-work"))
     rc = parse_int(val, 1, 3600000, &c->max_work_ms);
   else if (!strcmp(key, "max-clients"))
     rc = parse_int(val, 1, 1 << 20, &c->max_clients);
@@ -213,6 +222,13 @@ int ocfd_conf_file(struct ocfd_conf *c, const char *path) {
   int lineno = 0, rc = 0;
   while (fgets(line, sizeof(line), f) != NULL) {
     lineno++;
+    /* the rest of a longer line would be read as a line of its own */
+    if (strchr(line, '\n') == NULL && !feof(f)) {
+      fprintf(stderr, "ocfd: %s:%d: line longer than %zu characters\n", path, lineno,
+              sizeof(line) - 2);
+      rc = EINVAL;
+      break;
+    }
     char *h = strchr(line, '#');
     if (h) *h = '\0';
     char *s = trim(line);
