@@ -9,7 +9,10 @@
  *   fault CARD WHAT inject a fault into a modeled card (fail, hang, ok)
  *
  * The main thread serves it, the same thread that reloads, so the tables it
- * reports never change under it. */
+ * reports never change under it.  That thread also stops the gateway on a
+ * signal and expires SAs, so one exchange gets CTL_READ_MS to send its line
+ * and CTL_WRITE_MS to read the answer, in all: a client that sends or reads
+ * a byte at a time cannot hold the main thread for longer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ocf/devices.h>
@@ -22,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipsecd/ipsecd.h"
@@ -272,11 +276,33 @@ char *ctl_report(struct gw *g, const char *format) {
 
 /* --- serving ----------------------------------------------------------------------------- */
 
+#define CTL_READ_MS 1000
+#define CTL_WRITE_MS 2000
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_for: poll fd for ev until the deadline; true when ready. */
+static bool wait_for(int fd, short ev, int64_t deadline) {
+  for (;;) {
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) return false;
+    struct pollfd p = {.fd = fd, .events = ev};
+    int r = poll(&p, 1, (int)left);
+    if (r > 0) return true;
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+  }
+}
+
 static void reply(int fd, const char *s) {
   size_t n = strlen(s), off = 0;
+  int64_t deadline = mono_ms() + CTL_WRITE_MS;
   while (off < n) {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    if (poll(&p, 1, 2000) <= 0) return; /* a client that does not read loses its answer */
+    if (!wait_for(fd, POLLOUT, deadline)) return; /* a client that does not read loses it */
     ssize_t w = send(fd, s + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0 && errno != EAGAIN && errno != EINTR) return;
     if (w > 0) off += (size_t)w;
@@ -288,15 +314,25 @@ void ctl_serve(struct gw *g, int lfd, int *reload) {
   if (fd < 0) return;
   char line[256];
   size_t n = 0;
+  bool late = false;
+  int64_t deadline = mono_ms() + CTL_READ_MS;
   while (n < sizeof(line) - 1) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 1000) <= 0) break;
+    if (!wait_for(fd, POLLIN, deadline)) {
+      late = true;
+      break;
+    }
     ssize_t r = recv(fd, line + n, sizeof(line) - 1 - n, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (r <= 0) break;
     n += (size_t)r;
     if (memchr(line, '\n', n) != NULL) break;
   }
   line[n] = '\0';
+  if (late && memchr(line, '\n', n) == NULL) {
+    reply(fd, "error: request line not complete within 1 s\n");
+    close(fd);
+    return;
+  }
   char *nl = strpbrk(line, "\r\n");
   if (nl != NULL) *nl = '\0';
   char *save = NULL, *cmd = strtok_r(line, " \t", &save);

@@ -424,6 +424,49 @@ run_alg() {
 # lifetimes (logged, then enforced), an idle SA's time limit, the live view
 # of ocf stat, and an ICMP "fragmentation needed" for a packet the SAs
 # cannot carry
+# slow_control: a control client that sends its line a byte every 0.25 s
+# (24 bytes, no newline: 6 s) must not keep another one from its answer,
+# and gets an error itself once its second is up
+slow_control() {
+  local t0 t1 ms
+  timeout 15 $PY -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+try:
+    for _ in range(24):
+        s.send(b"s")
+        time.sleep(0.25)
+except OSError:
+    pass
+s.settimeout(5)
+out = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+' $T/a.sock > $T/slow.out 2>&1 &
+  local slow=$!
+  sleep 0.3
+  t0=$(date +%s%N)
+  $GW -S $T/a.sock --ctl stats > $T/slow-stats.out 2>&1
+  local rc=$?
+  t1=$(date +%s%N)
+  ms=$(( (t1 - t0) / 1000000 ))
+  wait $slow
+  if [ $rc -eq 0 ] && [ $ms -lt 3000 ] && grep -q "^daemon " $T/slow-stats.out &&
+    grep -q "^error: request line not complete" $T/slow.out; then
+    ok "control socket: a client dribbling its request is cut off; another answered in $ms ms"
+  else
+    fail "control socket: stats took $ms ms (rc $rc); the slow client got: $(head -c 200 $T/slow.out)"
+  fi
+}
+
 limits() {
   local n
   pair aes-gcm-16 20 none 0 limits
@@ -454,6 +497,7 @@ limits() {
   else
     fail "ocf stat --ipsec -w: $(head -c 300 $T/live.out)"
   fi
+  slow_control
   stop
   # too big for the SA's path MTU, with DF: an ICMP error, not silence; and
   # B sends, through the right SA, from outside A's inbound selectors
