@@ -29,59 +29,7 @@
 
 #include "client/wire.h"
 
-#define CTL_TAG 0x80000000u
-#define META_MAX \
-  (OCFW_HDR_LEN + sizeof(struct ocfw_crypt) + OCF_MAX_DESC * sizeof(struct ocfw_desc))
-
-enum { ST_IDLE = 0, ST_FLIGHT, ST_DONE };
-
-struct ocfdev_shm {
-  uint32_t id;
-  void *base;
-  size_t size;
-  struct ocfdev_shm *next; /* the connection's regions */
-};
-
-struct ocfdev {
-  int fd;
-  int dead; /* 0, or the errno that ended the connection */
-  struct ocfw_hello_rep hello;
-  uint8_t *in;
-  size_t inlen, incap;
-  struct ocfdev_op **slot; /* in flight, by tag */
-  uint32_t nslot;
-  uint32_t *freeslot;
-  uint32_t nfree;
-  int inflight;
-  int ring_inflight;                       /* of those, submitted through the rings */
-  struct ocfdev_op *done_head, *done_tail; /* completed, not reaped */
-  /* the one control exchange in progress */
-  uint32_t ctl_seq;
-  uint32_t ctl_wait;
-  bool ctl_done;
-  struct ocfw_hdr ctl_hdr;
-  uint8_t *ctl_body;
-  size_t ctl_len;
-  uint8_t *meta; /* scratch for batch headers */
-  size_t metacap;
-  /* the rings: ring_mode -1 never, 0 not set up yet, 1 in use */
-  int ring_mode;
-  uint8_t *ring; /* the mapped region; NULL until set up */
-  size_t ring_len;
-  uint32_t sq_size, cq_size;
-  uint64_t sq_tail;        /* where our next submission goes (published or not) */
-  uint64_t cq_head;        /* the next completion we read */
-  uint64_t progress;       /* completions and control replies handled so far */
-  struct ocfdev_shm *shms; /* regions, unmapped at close */
-  bool sock_empty;         /* the last read found the socket empty (or nearly) */
-  /* synchronous waits (sync_wait): how long this one may still spin, and
-   * how many more waits sleep at once */
-  uint64_t spin_lim_ns, spin_left_ns;
-  int spin_skip;
-};
-
-#define RING_SQ (256u << 10)
-#define RING_CQ (128u << 10)
+#include "client/ocfdev_int.h"
 
 /* --- receiving ------------------------------------------------------------ */
 
@@ -145,7 +93,7 @@ static bool got_crypt(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t 
 
 /* ctl_body_free drops the last control reply, wiped: it may have carried a
  * public-key result (a shared secret, a signature's nonce-dependent part). */
-static void ctl_body_free(struct ocfdev *d) {
+void ocfdev_ctl_done(struct ocfdev *d) {
   if (d->ctl_body != NULL) explicit_bzero(d->ctl_body, d->ctl_len);
   free(d->ctl_body);
   d->ctl_body = NULL;
@@ -163,7 +111,7 @@ static void got_msg(struct ocfdev *d, const struct ocfw_hdr *h, const uint8_t *b
   }
   if (h->tag == d->ctl_wait && !d->ctl_done) {
     d->ctl_hdr = *h;
-    ctl_body_free(d);
+    ocfdev_ctl_done(d);
     d->ctl_body = n ? malloc(n) : NULL;
     if (n && d->ctl_body == NULL) {
       d->ctl_hdr.status = ENOMEM;
@@ -459,7 +407,7 @@ static int sync_wait(struct ocfdev *d, uint64_t *t0) {
 
 /* ctl runs one control exchange: sends cmd with body (+ fd) and waits for
  * its reply; the reply body is in d->ctl_body / d->ctl_len. */
-static int ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, const void *body2,
+int ocfdev_ctl(struct ocfdev *d, uint16_t cmd, const void *body, size_t blen, const void *body2,
                size_t blen2, int fd) {
   if (d->dead) return d->dead;
   uint8_t hdr[OCFW_HDR_LEN];
@@ -526,7 +474,7 @@ static int greet(struct ocfdev *d, struct ocfdev **out) {
   fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
   d->spin_lim_ns = spin_limit_ns();
   struct ocfw_hello hi = {OCFW_MAGIC, OCFW_VERSION};
-  int rc = ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
+  int rc = ocfdev_ctl(d, OCFW_HELLO, &hi, sizeof(hi), NULL, 0, -1);
   if (rc == 0 && d->ctl_len != sizeof(d->hello)) rc = EPROTO;
   if (rc != 0) {
     ocfdev_close(d);
@@ -569,7 +517,7 @@ void ocfdev_close(struct ocfdev *d) {
   free(d->in);
   free(d->slot);
   free(d->freeslot);
-  ctl_body_free(d);
+  ocfdev_ctl_done(d);
   free(d->meta);
   if (d->ring) munmap(d->ring, d->ring_len);
   while (d->shms) {
@@ -630,8 +578,8 @@ int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsig
     ns.nparam++;
   }
   memcpy(body, &ns, sizeof(ns));
-  int rc = ctl(d, OCFW_NEWSESSION, body, sizeof(ns) + ns.nparam * sizeof(struct ocfw_param), keys,
-               klen, -1);
+  int rc = ocfdev_ctl(d, OCFW_NEWSESSION, body, sizeof(ns) + ns.nparam * sizeof(struct ocfw_param),
+                      keys, klen, -1);
   explicit_bzero(keys, klen);
   if (rc == 0 && d->ctl_len != sizeof(struct ocfw_sessinfo)) rc = EPROTO;
   if (rc != 0) return rc;
@@ -643,18 +591,18 @@ int ocfdev_newsession(struct ocfdev *d, const struct ocf_sessparam *chain, unsig
 }
 
 int ocfdev_freesession(struct ocfdev *d, uint32_t ses) {
-  return ctl(d, OCFW_FREESESSION, &ses, sizeof(ses), NULL, 0, -1);
+  return ocfdev_ctl(d, OCFW_FREESESSION, &ses, sizeof(ses), NULL, 0, -1);
 }
 
 int ocfdev_cphash(struct ocfdev *d, uint32_t dst, uint32_t src) {
   uint32_t body[2] = {dst, src};
-  return ctl(d, OCFW_CPHASH, body, sizeof(body), NULL, 0, -1);
+  return ocfdev_ctl(d, OCFW_CPHASH, body, sizeof(body), NULL, 0, -1);
 }
 
 int ocfdev_sessions(struct ocfdev *d, uint32_t *ses, int max, int *n) {
   if (d == NULL || n == NULL || max < 0 || (max > 0 && ses == NULL)) return EINVAL;
   *n = 0;
-  int rc = ctl(d, OCFW_SESSLIST, NULL, 0, NULL, 0, -1);
+  int rc = ocfdev_ctl(d, OCFW_SESSLIST, NULL, 0, NULL, 0, -1);
   uint32_t count = 0;
   if (rc == 0 && ocfw_dec_sesslist(d->ctl_body, d->ctl_len, &count) != 0) rc = EPROTO;
   if (rc == 0) {
@@ -666,7 +614,7 @@ int ocfdev_sessions(struct ocfdev *d, uint32_t *ses, int max, int *n) {
 }
 
 int ocfdev_sessinfo(struct ocfdev *d, uint32_t ses, struct ocfdev_sessinfo *info) {
-  int rc = ctl(d, OCFW_SESSINFO, &ses, sizeof(ses), NULL, 0, -1);
+  int rc = ocfdev_ctl(d, OCFW_SESSINFO, &ses, sizeof(ses), NULL, 0, -1);
   if (rc == 0 && d->ctl_len != sizeof(struct ocfw_sessinfo)) rc = EPROTO;
   if (rc == 0) {
     struct ocfw_sessinfo si;
@@ -926,275 +874,4 @@ int ocfdev_reap(struct ocfdev *d, struct ocfdev_op **done, int max, int timeout_
    * that a caller polling ocfdev_fd() sees them. */
   if (d->done_head == NULL && d->inflight > 0 && ring_arm(d)) take_done(d, done, max, n);
   return 0;
-}
-
-/* --- shared memory --------------------------------------------------------- */
-
-/* sealed_memfd makes a memfd of size bytes that can neither shrink nor grow
- * (the daemon refuses anything else) and maps it; returns 0 or an errno. */
-static int sealed_memfd(size_t size, int *fd_out, void **base_out) {
-  int fd = memfd_create("ocfdev", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return errno;
-  int rc = 0;
-  void *base = MAP_FAILED;
-  if (ftruncate(fd, (off_t)size) != 0 ||
-      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
-    rc = errno;
-  if (rc == 0) {
-    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) rc = errno;
-  }
-  if (rc != 0) {
-    close(fd);
-    return rc;
-  }
-  *fd_out = fd;
-  *base_out = base;
-  return 0;
-}
-
-/* ring_setup registers a pair of rings with the daemon. */
-static int ring_setup(struct ocfdev *d) {
-  size_t len = OCFW_RING_HDR + RING_SQ + RING_CQ;
-  int fd;
-  void *base;
-  int rc = sealed_memfd(len, &fd, &base);
-  if (rc) return rc;
-  struct ocfw_ring_reg rr = {RING_SQ, RING_CQ};
-  rc = ctl(d, OCFW_RING_REG, &rr, sizeof(rr), NULL, 0, fd);
-  close(fd);
-  if (rc) {
-    munmap(base, len);
-    return rc;
-  }
-  d->ring = base;
-  d->ring_len = len;
-  d->sq_size = RING_SQ;
-  d->cq_size = RING_CQ;
-  d->sq_tail = d->cq_head = 0;
-  return 0;
-}
-
-int ocfdev_ring(struct ocfdev *d, int on) {
-  if (d == NULL) return EINVAL;
-  if (!on) {
-    d->ring_mode = -1;
-    return 0;
-  }
-  if (d->ring == NULL) {
-    int rc = ring_setup(d);
-    if (rc) return rc;
-  }
-  d->ring_mode = 1;
-  return 0;
-}
-
-int ocfdev_shm_create(struct ocfdev *d, size_t size, struct ocfdev_shm **out) {
-  if (d == NULL || out == NULL || size == 0) return EINVAL;
-  *out = NULL;
-  /* The first region brings the rings, unless they were turned off; a
-   * daemon without them (or short of memory for them) means the socket. */
-  if (d->ring_mode == 0) {
-    int rc = ring_setup(d);
-    if (d->dead) return d->dead;
-    d->ring_mode = rc == 0 ? 1 : -1;
-  }
-  int fd;
-  void *base;
-  int rc = sealed_memfd(size, &fd, &base);
-  if (rc) return rc;
-  struct ocfdev_shm *m = calloc(1, sizeof(*m));
-  if (m == NULL) rc = ENOMEM;
-  if (rc == 0) {
-    uint64_t sz = size;
-    rc = ctl(d, OCFW_SHM_REG, &sz, sizeof(sz), NULL, 0, fd);
-    if (rc == 0 && d->ctl_len != sizeof(uint32_t)) rc = EPROTO;
-  }
-  close(fd);
-  if (rc != 0) {
-    munmap(base, size);
-    free(m);
-    return rc;
-  }
-  memcpy(&m->id, d->ctl_body, sizeof(m->id));
-  m->base = base;
-  m->size = size;
-  m->next = d->shms;
-  d->shms = m;
-  *out = m;
-  return 0;
-}
-
-void *ocfdev_shm_base(const struct ocfdev_shm *m) { return m->base; }
-size_t ocfdev_shm_size(const struct ocfdev_shm *m) { return m->size; }
-
-int ocfdev_shm_destroy(struct ocfdev *d, struct ocfdev_shm *m) {
-  if (m == NULL) return 0;
-  struct ocfdev_shm **pp = &d->shms;
-  while (*pp != NULL && *pp != m) pp = &(*pp)->next;
-  if (*pp == NULL) return EINVAL; /* not a region of this connection */
-  *pp = m->next;
-  int rc = d->dead ? 0 : ctl(d, OCFW_SHM_UNREG, &m->id, sizeof(m->id), NULL, 0, -1);
-  munmap(m->base, m->size);
-  free(m);
-  return rc;
-}
-
-/* --- public key and introspection ----------------------------------------- */
-
-int ocfdev_kop(struct ocfdev *d, struct ocf_kreq *k) {
-  if (d == NULL || k == NULL || k->iparams < 0 || k->oparams < 0 ||
-      k->iparams + k->oparams > OCF_KMAX_PARAM)
-    return EINVAL;
-  int np = k->iparams + k->oparams;
-  uint8_t head[sizeof(struct ocfw_key) + OCF_KMAX_PARAM * sizeof(struct ocfw_kparam)];
-  struct ocfw_key wk = {(uint32_t)k->op, (uint16_t)k->iparams, (uint16_t)k->oparams};
-  memcpy(head, &wk, sizeof(wk));
-  size_t inbytes = 0;
-  for (int i = 0; i < np; i++) {
-    size_t nb = (k->param[i].nbits + 7) / 8;
-    if (nb > OCFW_MAX_KBYTES || (nb && k->param[i].p == NULL)) return EINVAL;
-    struct ocfw_kparam kp = {(uint32_t)k->param[i].nbits, (uint32_t)nb};
-    memcpy(head + sizeof(wk) + i * sizeof(kp), &kp, sizeof(kp));
-    if (i < k->iparams) inbytes += nb;
-  }
-  uint8_t *in = malloc(inbytes ? inbytes : 1);
-  if (in == NULL) return ENOMEM;
-  size_t off = 0;
-  for (int i = 0; i < k->iparams; i++) {
-    size_t nb = (k->param[i].nbits + 7) / 8;
-    if (nb) memcpy(in + off, k->param[i].p, nb);
-    off += nb;
-  }
-  int rc = ctl(d, OCFW_KEY, head, sizeof(wk) + np * sizeof(struct ocfw_kparam), in, inbytes, -1);
-  explicit_bzero(in, inbytes);
-  free(in);
-  if (rc == ECONNRESET || rc == EPIPE || d->dead) return rc;
-  k->error = rc;
-  if (rc == 0) {
-    struct ocfw_key_rep r;
-    if (d->ctl_len < sizeof(r)) return k->error = EPROTO;
-    memcpy(&r, d->ctl_body, sizeof(r));
-    k->status = (int)r.kstatus;
-    size_t p = sizeof(r);
-    for (int i = k->iparams; i < np; i++) {
-      struct ocfw_kparam kp;
-      if (d->ctl_len - p < sizeof(kp)) return k->error = EPROTO;
-      memcpy(&kp, d->ctl_body + p, sizeof(kp));
-      p += sizeof(kp);
-      size_t room = (k->param[i].nbits + 7) / 8;
-      if (d->ctl_len - p < kp.nbytes || kp.nbytes > room) return k->error = EPROTO;
-      memcpy(k->param[i].p, d->ctl_body + p, kp.nbytes);
-      if (kp.nbytes < room) memset(k->param[i].p + kp.nbytes, 0, room - kp.nbytes);
-      k->param[i].nbits = kp.nbits;
-      p += kp.nbytes;
-    }
-  }
-  ctl_body_free(d); /* the results are the caller's now */
-  return k->error;
-}
-
-int ocfdev_asymfeat(struct ocfdev *d, uint32_t *feat) {
-  int rc = ctl(d, OCFW_ASYMFEAT, NULL, 0, NULL, 0, -1);
-  if (rc == 0 && d->ctl_len != sizeof(*feat)) rc = EPROTO;
-  if (rc == 0) memcpy(feat, d->ctl_body, sizeof(*feat));
-  return rc;
-}
-
-int ocfdev_drivers(struct ocfdev *d, struct ocfdev_driver *out, int max, int *n) {
-  *n = 0;
-  int rc = ctl(d, OCFW_DRIVERS, NULL, 0, NULL, 0, -1);
-  uint32_t cnt = 0;
-  if (rc == 0 && d->ctl_len < 4) rc = EPROTO;
-  if (rc == 0) memcpy(&cnt, d->ctl_body, 4);
-  if (rc == 0 && d->ctl_len != 4 + cnt * sizeof(struct ocfw_driver)) rc = EPROTO;
-  if (rc != 0) return rc;
-  for (uint32_t i = 0; i < cnt && (int)i < max; i++) {
-    struct ocfw_driver w;
-    memcpy(&w, d->ctl_body + 4 + i * sizeof(w), sizeof(w));
-    out[i].hid = w.hid;
-    out[i].flags = w.flags;
-    memcpy(out[i].name, w.name, sizeof(out[i].name));
-    out[i].name[sizeof(out[i].name) - 1] = '\0';
-  }
-  *n = (int)cnt;
-  return 0;
-}
-
-int ocfdev_stats(struct ocfdev *d, struct ocfdev_stats **out) {
-  if (d == NULL || out == NULL) return EINVAL;
-  *out = NULL;
-  int rc = ctl(d, OCFW_STATS, NULL, 0, NULL, 0, -1);
-  if (rc) return rc;
-  struct ocfw_stats hd;
-  const uint8_t *b = d->ctl_body;
-  size_t n = d->ctl_len;
-  if (b == NULL || ocfw_dec_stats(b, n, &hd) != 0) return EPROTO;
-  struct ocfdev_stats *s = calloc(1, sizeof(*s));
-  if (s == NULL) return ENOMEM;
-  s->prod = calloc(hd.ndrv ? hd.ndrv : 1, sizeof(*s->prod));
-  if (s->prod == NULL) {
-    free(s);
-    return ENOMEM;
-  }
-  memcpy(s->policy, hd.policy, sizeof(s->policy));
-  s->policy[sizeof(s->policy) - 1] = '\0';
-  s->clients = hd.clients;
-  s->accepted = hd.accepted;
-  s->sessions = hd.sessions;
-  s->inflight = hd.inflight;
-  s->served = hd.served;
-  s->failed = hd.failed;
-  s->shm_bytes = hd.shm_bytes;
-  s->uptime = (double)hd.uptime_ms / 1000.0;
-  size_t off = sizeof(hd);
-  for (uint32_t i = 0; i < hd.ndrv; i++) {
-    struct ocfw_dstat ds;
-    const uint8_t *lp;
-    if (ocfw_dec_dstat(b, n, &off, &ds, &lp) != 0) { /* checked above: cannot happen */
-      ocfdev_stats_free(s);
-      return EPROTO;
-    }
-    struct ocfdev_producer *p = &s->prod[s->nprod++];
-    p->st.hid = ds.hid;
-    memcpy(p->st.name, ds.name, sizeof(p->st.name));
-    p->st.name[sizeof(p->st.name) - 1] = '\0';
-    p->st.flags = ds.flags;
-    p->st.sessions = ds.sessions;
-    p->st.requests = ds.requests;
-    p->st.krequests = ds.krequests;
-    p->st.bytes = ds.bytes;
-    p->st.errors = ds.errors;
-    p->st.migrations = ds.migrations;
-    p->st.queued = ds.queued;
-    p->st.detached = (int)ds.detached;
-    p->st.p50_us = ds.p50_us;
-    p->st.p99_us = ds.p99_us;
-    struct ocfw_lim l;
-    for (int k = 0; k < ds.nalg; k++, lp += sizeof(l)) {
-      memcpy(&l, lp, sizeof(l));
-      p->alg[k] = (enum ocf_alg)l.id;
-      p->alg_maxlen[k] = (size_t)l.max;
-    }
-    p->nalg = ds.nalg;
-    for (int k = 0; k < ds.nfailed; k++, lp += sizeof(l)) {
-      memcpy(&l, lp, sizeof(l));
-      p->failed[k] = (enum ocf_alg)l.id;
-    }
-    p->nfailed = ds.nfailed;
-    for (int k = 0; k < ds.nkop; k++, lp += sizeof(l)) {
-      memcpy(&l, lp, sizeof(l));
-      p->kop[k] = (enum ocf_kop)l.id;
-      p->kop_maxbits[k] = (size_t)l.max;
-    }
-    p->nkop = ds.nkop;
-  }
-  *out = s;
-  return 0;
-}
-
-void ocfdev_stats_free(struct ocfdev_stats *s) {
-  if (s == NULL) return;
-  free(s->prod);
-  free(s);
 }
