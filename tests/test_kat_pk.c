@@ -10,8 +10,9 @@
  * vectors' own signatures must verify, ours must verify under OpenSSL's
  * high-level API, and DSA's r is checked against the vector's k with MOD_EXP.
  *
- * The test attaches a producer of its own that uses ocf_soft_pk_kprocess, so
- * it runs whether or not the built-in software producer serves public key.
+ * The test attaches a producer of its own that uses ocf_soft_pk_kprocess
+ * (pkprod.h), so it runs whether or not the built-in software producer
+ * serves public key.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -38,46 +39,22 @@
 #include <ocf/ocf.h>
 #include <ocf/pk.h>
 
-#include "../src/drivers/soft/soft_pk.h"
+#include "pkprod.h"
 #include "ref.h"
 #include "vectors.h"
 
-/* --- a producer of our own ----------------------------------------------- */
-
 static uint32_t pk_hid;
-
-static int no_newsession(void *softc, void **dsess, const struct ocf_sessparam *chain) {
-  return ENOTSUP;
-}
-static void no_freesession(void *softc, void *dsess) {}
-static int no_process(void *softc, void *dsess, struct ocf_req *req) { return ENOTSUP; }
-
-static const struct ocf_driver_ops pk_ops = {
-    .newsession = no_newsession,
-    .freesession = no_freesession,
-    .process = no_process,
-    .kprocess = ocf_soft_pk_kprocess,
-};
 
 static int setup(void **state) {
   (void)state;
-  struct ocf_init_opts o;
-  memset(&o, 0, sizeof(o));
-  o.soft_pk_disabled = 1;
-  if (ocf_init(&o) != 0) return -1;
-  if (ocf_get_driverid("softpk", OCF_DRV_SOFTWARE | OCF_DRV_SYNC, &pk_ops, NULL, &pk_hid) != 0)
-    return -1;
-  return ocf_soft_pk_register(pk_hid) == 0 ? 0 : -1;
+  return pkprod_start(&pk_hid);
 }
 
 static int teardown(void **state) {
   (void)state;
-  ocf_unregister_all(pk_hid);
-  ocf_shutdown();
+  pkprod_stop(pk_hid);
   return 0;
 }
-
-#include "preq.h"
 
 /* --- reading the vector files -------------------------------------------- */
 
