@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -259,6 +260,82 @@ static void t_sessions(void **state) {
   assert_true(n >= 1);
   ocfdev_close(a);
   ocfdev_close(b);
+}
+
+/* Many sessions on one connection, most of them freed in a scattered order
+ * (the daemon finds sessions through a table by id, which a free must not
+ * break for the others): every request reaches its own session (each has its
+ * own key, so finding another one would give another ciphertext), a freed
+ * one none, the list holds exactly the survivors, and new sessions taken
+ * after the frees work too. */
+#define MANY 3000
+static void many_key(int i, uint8_t key[16]) {
+  for (int k = 0; k < 16; k++) key[k] = (uint8_t)(i * 131 + k * 7 + (i >> 8));
+}
+
+static void many_check(struct ocfdev *a, uint32_t ses, int i, bool gone) {
+  uint8_t key[16], buf[16] = {0}, want[16], iv[16] = {0};
+  static const uint8_t zero[16];
+  many_key(i, key);
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .buf = buf, .len = 16};
+  op.desc[0] = (struct ocf_desc){
+      .alg = OCF_ALG_AES_CBC, .flags = OCF_D_ENCRYPT | OCF_D_IV_EXPLICIT, .len = 16};
+  int rc = ocfdev_crypt(a, &op);
+  if (gone) {
+    assert_int_equal(rc, ENOENT);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int l = 0;
+  assert_int_equal(EVP_EncryptInit_ex(x, EVP_aes_128_cbc(), NULL, key, iv), 1);
+  EVP_CIPHER_CTX_set_padding(x, 0);
+  assert_int_equal(EVP_EncryptUpdate(x, want, &l, zero, 16), 1);
+  EVP_CIPHER_CTX_free(x);
+  assert_memory_equal(buf, want, 16);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void t_many_sessions(void **state) {
+  (void)state;
+  struct ocfdev *a = conn();
+  static uint32_t ids[MANY + 100], live[MANY], listed[MANY + 100];
+  static bool gone[MANY + 100];
+  uint8_t key[16];
+  for (int i = 0; i < MANY; i++) {
+    many_key(i, key);
+    ids[i] = session(a, OCF_ALG_AES_CBC, key, 16);
+    gone[i] = false;
+  }
+  int nlive = 0;
+  for (int k = 0; k < MANY; k++) { /* 7919 is prime: a permutation of 0..MANY-1 */
+    int i = (int)(((unsigned)k * 7919u) % MANY);
+    if (i % 3 != 0) {
+      assert_int_equal(ocfdev_freesession(a, ids[i]), 0);
+      gone[i] = true;
+    }
+  }
+  for (int i = MANY; i < MANY + 100; i++) { /* into the holes the frees left */
+    many_key(i, key);
+    ids[i] = session(a, OCF_ALG_AES_CBC, key, 16);
+    gone[i] = false;
+  }
+  for (int i = 0; i < MANY + 100; i++) {
+    many_check(a, ids[i], i, gone[i]);
+    if (!gone[i] && i < MANY) live[nlive++] = ids[i];
+  }
+  for (int i = MANY; i < MANY + 100; i++) live[nlive++] = ids[i];
+  int n = -1;
+  assert_int_equal(ocfdev_sessions(a, listed, MANY + 100, &n), 0);
+  assert_int_equal(n, nlive);
+  qsort(live, (size_t)nlive, sizeof(*live), cmp_u32);
+  qsort(listed, (size_t)n, sizeof(*listed), cmp_u32);
+  assert_memory_equal(live, listed, (size_t)n * sizeof(*live));
+  ocfdev_close(a);
 }
 
 /* The statistics message: the daemon's counters and its producers' lists,
@@ -885,6 +962,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(t_async_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(t_shm, setup, teardown),
       cmocka_unit_test_setup_teardown(t_sessions, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_many_sessions, setup, teardown),
       cmocka_unit_test_setup_teardown(t_stats, setup, teardown),
       cmocka_unit_test(t_stats_decoder),
       cmocka_unit_test_setup_teardown(t_bad_frames, setup, teardown),

@@ -127,6 +127,7 @@ void client_close(struct client *c, const char *why) {
       sess_release(s);
   }
   c->nsess = 0;
+  sess_forget_all(c);
   for (int i = 0; i < c->nshm; i++) {
     if (c->shm[i]->refs > 0)
       c->shm[i]->dead = true;

@@ -92,13 +92,66 @@ void sess_release(struct sess *s) {
 
 /* --- sessions ------------------------------------------------------------- */
 
-static struct sess *sess_find(struct client *c, uint32_t ses, int *idx) {
-  for (int i = 0; i < c->nsess; i++)
-    if (c->sess[i]->ses == ses) {
-      if (idx) *idx = i;
-      return c->sess[i];
-    }
+/* Every request names its session, and a connection may hold thousands
+ * (--max-sessions): a scan of the list made each request of a connection
+ * with 4,000 sessions three times slower (78 K to 26 K synchronous NULL
+ * requests a second).  So sessions are also found by id in an open-addressed
+ * table (linear probing, at most half full).  Ids are the daemon's random
+ * numbers (new_ses_id), so their low bits index it well and no client can
+ * choose ids that collide. */
+static struct sess *sess_find(struct client *c, uint32_t ses) {
+  uint32_t mask = c->stab_cap - 1;
+  for (uint32_t i = ses & mask; c->stab_cap != 0; i = (i + 1) & mask) {
+    struct sess *s = c->stab[i];
+    if (s == NULL || s->ses == ses) return s;
+  }
   return NULL;
+}
+
+static void stab_put(struct client *c, struct sess *s) {
+  uint32_t mask = c->stab_cap - 1, i = s->ses & mask;
+  while (c->stab[i] != NULL) i = (i + 1) & mask;
+  c->stab[i] = s;
+}
+
+/* stab_room: the table can take n sessions (rebuilt larger if not); false
+ * when out of memory. */
+static bool stab_room(struct client *c, int n) {
+  if ((uint64_t)n * 2 <= c->stab_cap) return true;
+  uint32_t cap = c->stab_cap ? c->stab_cap : 16;
+  while ((uint64_t)n * 2 > cap) cap *= 2;
+  struct sess **t = calloc(cap, sizeof(*t));
+  if (t == NULL) return false;
+  free(c->stab);
+  c->stab = t;
+  c->stab_cap = cap;
+  for (int i = 0; i < c->nsess; i++) stab_put(c, c->sess[i]);
+  return true;
+}
+
+/* stab_del takes s out of the table, moving back the entries after it that
+ * would no longer be found past the hole. */
+static void stab_del(struct client *c, const struct sess *s) {
+  uint32_t mask = c->stab_cap - 1, i = s->ses & mask;
+  while (c->stab[i] != s) i = (i + 1) & mask;
+  for (uint32_t j = i;;) {
+    j = (j + 1) & mask;
+    struct sess *t = c->stab[j];
+    if (t == NULL) break;
+    uint32_t home = t->ses & mask;
+    bool reached = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!reached) { /* its probe passes the hole: it moves there */
+      c->stab[i] = t;
+      i = j;
+    }
+  }
+  c->stab[i] = NULL;
+}
+
+void sess_forget_all(struct client *c) {
+  free(c->stab);
+  c->stab = NULL;
+  c->stab_cap = 0;
 }
 
 /* new_ses_id: an unused id for a new session of c.  Ids are random (never 0),
@@ -108,7 +161,7 @@ static struct sess *sess_find(struct client *c, uint32_t ses, int *idx) {
 static uint32_t new_ses_id(struct client *c) {
   for (;;) {
     uint32_t id = arc4random();
-    if (id != 0 && sess_find(c, id, NULL) == NULL) return id;
+    if (id != 0 && sess_find(c, id) == NULL) return id;
   }
 }
 
@@ -168,7 +221,7 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
           c->capsess = cap;
         }
       }
-      if (s == NULL || c->nsess == c->capsess) {
+      if (s == NULL || c->nsess == c->capsess || !stab_room(c, c->nsess + 1)) {
         free(s);
         ocf_freesession(sid);
         rc = ENOMEM;
@@ -177,7 +230,9 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
         s->sid = sid;
         s->ses = new_ses_id(c);
         fill_info(s, &v);
+        s->idx = c->nsess;
         c->sess[c->nsess++] = s;
+        stab_put(c, s);
         st_sessions++;
         reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
       }
@@ -192,11 +247,14 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
 
 void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   uint32_t ses;
-  int idx, rc = ocfw_dec_u32(b, n, &ses);
-  struct sess *s = rc ? NULL : sess_find(c, ses, &idx);
+  int rc = ocfw_dec_u32(b, n, &ses);
+  struct sess *s = rc ? NULL : sess_find(c, ses);
   if (rc == 0 && s == NULL) rc = ENOENT;
   if (s != NULL) {
-    c->sess[idx] = c->sess[--c->nsess];
+    stab_del(c, s);
+    struct sess *last = c->sess[--c->nsess];
+    c->sess[s->idx] = last;
+    last->idx = s->idx;
     if (s->inflight > 0)
       s->dead = true;
     else
@@ -210,7 +268,7 @@ void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b
 void do_cphash(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   uint32_t dst, src;
   int rc = ocfw_dec_u32x2(b, n, &dst, &src);
-  struct sess *d = rc ? NULL : sess_find(c, dst, NULL), *s = rc ? NULL : sess_find(c, src, NULL);
+  struct sess *d = rc ? NULL : sess_find(c, dst), *s = rc ? NULL : sess_find(c, src);
   if (rc == 0 && (d == NULL || s == NULL)) rc = ENOENT;
   if (rc == 0) rc = ocf_stream_copy(d->sid, s->sid);
   reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
@@ -219,7 +277,7 @@ void do_cphash(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, siz
 void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n) {
   uint32_t ses;
   int rc = ocfw_dec_u32(b, n, &ses);
-  struct sess *s = rc ? NULL : sess_find(c, ses, NULL);
+  struct sess *s = rc ? NULL : sess_find(c, ses);
   if (rc == 0 && s == NULL) rc = ENOENT;
   if (s) {
     ocf_session_driver(s->sid, s->info.driver, sizeof(s->info.driver));
@@ -345,7 +403,7 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
   struct sess *s = NULL;
   struct shm *m = NULL;
   if (rc == 0 && v.c.datalen > cf->max_req) rc = EMSGSIZE;
-  if (rc == 0 && (s = sess_find(c, v.c.ses, NULL)) == NULL) rc = ENOENT;
+  if (rc == 0 && (s = sess_find(c, v.c.ses)) == NULL) rc = ENOENT;
   if (rc == 0 && (h->flags & OCFW_F_SHM)) {
     for (int i = 0; i < c->nshm; i++)
       if (c->shm[i]->id == v.c.shm) m = c->shm[i];

@@ -35,6 +35,7 @@ struct sess {
   struct client *owner; /* charged for it until it is released */
   uint32_t ses;         /* the client's handle */
   ocf_sid_t sid;        /* the framework's id; changes on migration */
+  int idx;              /* in owner->sess, while listed there */
   int inflight;         /* jobs holding this session */
   bool dead;            /* freed by the client while jobs were in flight */
   struct ocfw_sessinfo info;
@@ -60,8 +61,10 @@ struct client {
   uint8_t *out;
   size_t outoff, outlen, outcap;
   bool out_secret; /* out holds public-key results: wiped once sent */
-  struct sess **sess;
+  struct sess **sess; /* the live sessions, in no order */
   int nsess, capsess;
+  struct sess **stab; /* the same by id (req.c): open addressing, at most half full */
+  uint32_t stab_cap;  /* a power of two, or 0 */
   struct shm *shm[MAX_SHM_REGIONS]; /* registered regions */
   int nshm;
   /* Mapped for this client until really unmapped: registered regions,
@@ -194,6 +197,7 @@ struct job *job_new(struct client *c, size_t extra, size_t resv);
 void job_free(struct job *j);
 void job_pool_drain(void);
 void sess_release(struct sess *s);
+void sess_forget_all(struct client *c); /* the table by id, once the sessions are gone */
 void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 void do_sessinfo(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
