@@ -253,6 +253,45 @@ static void sc_ids(void) {
   OK(close(fd));
 }
 
+/* Many sessions on one descriptor, two in three closed in a scattered order
+ * and a hundred more opened (the shim and the daemon find sessions through
+ * tables by id, which a close must not break for the others): each session
+ * encrypts with its own key (checked against OpenSSL), a closed one is
+ * EINVAL, as the kernel module answers for an unknown session. */
+#define MANY 2000
+static void sc_many(void) {
+  int fd = devopen();
+  static uint32_t ses[MANY + 100];
+  static bool gone[MANY + 100];
+  uint8_t key[16], iv[16] = {0}, pt[32], ct[32], ref[32];
+  fill(pt, sizeof(pt), 7);
+  for (int i = 0; i < MANY + 100; i++) {
+    if (i == MANY) /* the closes, between the first MANY and the last 100 */
+      for (int k = 0; k < MANY; k++) {
+        int j = (int)(((unsigned)k * 7919u) % MANY); /* 7919 is prime: a permutation */
+        if (j % 3 == 0) continue;
+        OK(ioctl(fd, CIOCFSESSION, &ses[j]));
+        gone[j] = true;
+      }
+    fill(key, 16, (unsigned)i);
+    ses[i] = mksess(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0);
+  }
+  for (int i = 0; i < MANY + 100; i++) {
+    if (gone[i]) {
+      ERRNO_IS(cryptop(fd, ses[i], COP_ENCRYPT, 0, pt, ct, sizeof(pt), NULL, iv), EINVAL);
+      struct session_info_op si = {.ses = ses[i]};
+      ERRNO_IS(ioctl(fd, CIOCGSESSINFO, &si), EINVAL);
+      continue;
+    }
+    fill(key, 16, (unsigned)i);
+    OK(cryptop(fd, ses[i], COP_ENCRYPT, 0, pt, ct, sizeof(pt), NULL, iv));
+    ref_cipher(EVP_aes_128_cbc(), key, iv, 1, pt, sizeof(pt), ref);
+    CHECK(memcmp(ct, ref, sizeof(pt)) == 0, "session %d of %d encrypts with another key", i,
+          MANY + 100);
+  }
+  OK(close(fd));
+}
+
 /* Synchronous requests go through a shared-memory region of the
  * connection: sizes that make it grow, a forked child and its parent
  * hammering the same descriptor at once (each must get its own region, not
@@ -1021,7 +1060,8 @@ static const struct {
                  {"tls_srtp", sc_tls_srtp}, {"async", sc_async},       {"fds", sc_fds},
                  {"signals", sc_signals},   {"key", sc_key},           {"nosoft", sc_nosoft},
                  {"select", sc_select},     {"closeall", sc_closeall}, {"rw", sc_rw},
-                 {"exec", sc_exec},         {"exec2", sc_exec2},       {"exec_idle", sc_exec_idle}};
+                 {"exec", sc_exec},         {"exec2", sc_exec2},       {"exec_idle", sc_exec_idle},
+                 {"many", sc_many}};
 
 /* --- the cmocka side -------------------------------------------------------- */
 
@@ -1054,6 +1094,7 @@ static void t_cbc(void **s) { (void)s, run_scenario("cbc", NULL); }
 static void t_null_ctr(void **s) { (void)s, run_scenario("null_ctr", NULL); }
 static void t_hash(void **s) { (void)s, run_scenario("hash", NULL); }
 static void t_ids(void **s) { (void)s, run_scenario("ids", NULL); }
+static void t_many(void **s) { (void)s, run_scenario("many", NULL); }
 static void t_stage(void **s) { (void)s, run_scenario("stage", NULL); }
 static void t_stage_noshm(void **s) { (void)s, run_scenario("stage", "--max-shm=4K"); }
 static void t_aead(void **s) { (void)s, run_scenario("aead", NULL); }
@@ -1080,12 +1121,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr),    cmocka_unit_test(t_hash),
-      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp),    cmocka_unit_test(t_async),
-      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),     cmocka_unit_test(t_key),
-      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),      cmocka_unit_test(t_closeall),
-      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),        cmocka_unit_test(t_ids),
-      cmocka_unit_test(t_stage),  cmocka_unit_test(t_stage_noshm),
+      cmocka_unit_test(t_cbc),    cmocka_unit_test(t_null_ctr), cmocka_unit_test(t_hash),
+      cmocka_unit_test(t_aead),   cmocka_unit_test(t_tls_srtp), cmocka_unit_test(t_async),
+      cmocka_unit_test(t_fds),    cmocka_unit_test(t_signals),  cmocka_unit_test(t_key),
+      cmocka_unit_test(t_nosoft), cmocka_unit_test(t_select),   cmocka_unit_test(t_closeall),
+      cmocka_unit_test(t_rw),     cmocka_unit_test(t_exec),     cmocka_unit_test(t_ids),
+      cmocka_unit_test(t_many),   cmocka_unit_test(t_stage),    cmocka_unit_test(t_stage_noshm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

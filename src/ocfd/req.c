@@ -95,64 +95,14 @@ void sess_release(struct sess *s) {
 /* Every request names its session, and a connection may hold thousands
  * (--max-sessions): a scan of the list made each request of a connection
  * with 4,000 sessions three times slower (78 K to 26 K synchronous NULL
- * requests a second).  So sessions are also found by id in an open-addressed
- * table (linear probing, at most half full).  Ids are the daemon's random
- * numbers (new_ses_id), so their low bits index it well and no client can
- * choose ids that collide. */
+ * requests a second).  So sessions are also found by id (idtab.h). */
+static uint32_t sess_id(const void *s) { return ((const struct sess *)s)->ses; }
+
 static struct sess *sess_find(struct client *c, uint32_t ses) {
-  uint32_t mask = c->stab_cap - 1;
-  for (uint32_t i = ses & mask; c->stab_cap != 0; i = (i + 1) & mask) {
-    struct sess *s = c->stab[i];
-    if (s == NULL || s->ses == ses) return s;
-  }
-  return NULL;
+  return idtab_find(&c->stab, ses, sess_id);
 }
 
-static void stab_put(struct client *c, struct sess *s) {
-  uint32_t mask = c->stab_cap - 1, i = s->ses & mask;
-  while (c->stab[i] != NULL) i = (i + 1) & mask;
-  c->stab[i] = s;
-}
-
-/* stab_room: the table can take n sessions (rebuilt larger if not); false
- * when out of memory. */
-static bool stab_room(struct client *c, int n) {
-  if ((uint64_t)n * 2 <= c->stab_cap) return true;
-  uint32_t cap = c->stab_cap ? c->stab_cap : 16;
-  while ((uint64_t)n * 2 > cap) cap *= 2;
-  struct sess **t = calloc(cap, sizeof(*t));
-  if (t == NULL) return false;
-  free(c->stab);
-  c->stab = t;
-  c->stab_cap = cap;
-  for (int i = 0; i < c->nsess; i++) stab_put(c, c->sess[i]);
-  return true;
-}
-
-/* stab_del takes s out of the table, moving back the entries after it that
- * would no longer be found past the hole. */
-static void stab_del(struct client *c, const struct sess *s) {
-  uint32_t mask = c->stab_cap - 1, i = s->ses & mask;
-  while (c->stab[i] != s) i = (i + 1) & mask;
-  for (uint32_t j = i;;) {
-    j = (j + 1) & mask;
-    struct sess *t = c->stab[j];
-    if (t == NULL) break;
-    uint32_t home = t->ses & mask;
-    bool reached = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (!reached) { /* its probe passes the hole: it moves there */
-      c->stab[i] = t;
-      i = j;
-    }
-  }
-  c->stab[i] = NULL;
-}
-
-void sess_forget_all(struct client *c) {
-  free(c->stab);
-  c->stab = NULL;
-  c->stab_cap = 0;
-}
+void sess_forget_all(struct client *c) { idtab_free(&c->stab); }
 
 /* new_ses_id: an unused id for a new session of c.  Ids are random (never 0),
  * not counted: a counter shared by all connections told each client how many
@@ -221,18 +171,23 @@ void do_newsession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
           c->capsess = cap;
         }
       }
-      if (s == NULL || c->nsess == c->capsess || !stab_room(c, c->nsess + 1)) {
+      if (s != NULL && c->nsess < c->capsess) {
+        s->ses = new_ses_id(c);
+        if (idtab_add(&c->stab, s, sess_id) != 0) {
+          free(s);
+          s = NULL;
+        }
+      }
+      if (s == NULL || c->nsess == c->capsess) {
         free(s);
         ocf_freesession(sid);
         rc = ENOMEM;
       } else {
         s->owner = c;
         s->sid = sid;
-        s->ses = new_ses_id(c);
         fill_info(s, &v);
         s->idx = c->nsess;
         c->sess[c->nsess++] = s;
-        stab_put(c, s);
         st_sessions++;
         reply(c, h->cmd, 0, h->tag, 0, &s->info, sizeof(s->info));
       }
@@ -251,7 +206,7 @@ void do_freesession(struct client *c, const struct ocfw_hdr *h, const uint8_t *b
   struct sess *s = rc ? NULL : sess_find(c, ses);
   if (rc == 0 && s == NULL) rc = ENOENT;
   if (s != NULL) {
-    stab_del(c, s);
+    idtab_del(&c->stab, s, sess_id);
     struct sess *last = c->sess[--c->nsess];
     c->sess[s->idx] = last;
     last->idx = s->idx;

@@ -19,6 +19,7 @@
 
 #include <ocf/ocf.h>
 
+#include "client/idtab.h"
 #include "client/wire.h"
 #include "ocfd/ocfd.h"
 
@@ -63,8 +64,7 @@ struct client {
   bool out_secret; /* out holds public-key results: wiped once sent */
   struct sess **sess; /* the live sessions, in no order */
   int nsess, capsess;
-  struct sess **stab; /* the same by id (req.c): open addressing, at most half full */
-  uint32_t stab_cap;  /* a power of two, or 0 */
+  struct idtab stab;  /* the same by id (req.c) */
   struct shm *shm[MAX_SHM_REGIONS]; /* registered regions */
   int nshm;
   /* Mapped for this client until really unmapped: registered regions,

@@ -67,6 +67,10 @@ static void adopt_sessions(struct cfile *f) {
     if (s->ivlen > sizeof(s->iv)) s->ivlen = sizeof(s->iv);
     snprintf(s->driver, sizeof(s->driver), "%s", info.driver);
     s->drv_flags = info.drv_flags;
+    if (idtab_add(&f->stab, s, pl_sess_id) != 0) { /* its requests will fail with EINVAL */
+      free(s);
+      continue;
+    }
     s->next = f->sess;
     f->sess = s;
   }

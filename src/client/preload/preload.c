@@ -277,6 +277,7 @@ void pl_cfile_free(struct cfile *f) {
     n = s->next;
     pl_sess_wipe_free(s);
   }
+  idtab_free(&f->stab);
   /* ocfdev_close drops requests in flight: their buffers are ours to free. */
   pl_dev_close(f->dev);
   if (f->inherited) {

@@ -29,6 +29,7 @@
 #include <ocf/cryptodev.h>
 #include <ocf/ocfdev.h>
 
+#include "client/idtab.h"
 #include "stage.h"
 
 #define MAX_FD 65536
@@ -87,6 +88,7 @@ struct cfile {
   struct ocfdev *dev;
   pid_t pid; /* process owning dev */
   struct csess *sess;
+  struct idtab stab; /* the same by ses: every request looks its session up */
   struct apend *flight, *done; /* async: submitted / completed, in order */
   int nasync;                  /* both lists: the ring size of the kernel */
   /* Inherited across exec and not taken over yet (dev is NULL): the hidden
@@ -172,6 +174,7 @@ const struct algmap *pl_alg_of(enum ocf_alg alg);
 int pl_daemon_session(struct ocfdev *d, struct csess *s, unsigned taglen, uint32_t *dses,
                       struct ocfdev_sessinfo *info);
 int pl_kerr(int rc);
+uint32_t pl_sess_id(const void *s); /* the key of f->stab */
 struct csess *pl_sess_find(struct cfile *f, uint32_t ses);
 int pl_dses_for(struct cfile *f, struct csess *s, unsigned taglen, uint32_t *out);
 int pl_do_gsession(struct cfile *f, struct session_op *sop);

@@ -86,10 +86,13 @@ int pl_kerr(int rc) {
   }
 }
 
+uint32_t pl_sess_id(const void *s) { return ((const struct csess *)s)->ses; }
+
+/* A program may hold thousands of sessions on one descriptor (OpenSSL's
+ * devcrypto engine opens one per context): a scan of the list cost 59% of
+ * the CIOCCRYPT rate on the oldest of 4,000. */
 struct csess *pl_sess_find(struct cfile *f, uint32_t ses) {
-  for (struct csess *s = f->sess; s; s = s->next)
-    if (s->ses == ses) return s;
-  return NULL;
+  return idtab_find(&f->stab, ses, pl_sess_id);
 }
 
 /* pl_dses_for returns the daemon session producing tags of taglen bytes. */
@@ -166,6 +169,11 @@ int pl_do_gsession(struct cfile *f, struct session_op *sop) {
    * handles differ: keep our own. */
   s->ses = s->dses;
   while (pl_sess_find(f, s->ses) != NULL) s->ses++;
+  if (idtab_add(&f->stab, s, pl_sess_id) != 0) {
+    ocfdev_freesession(f->dev, s->dses);
+    pl_sess_wipe_free(s);
+    return ENOMEM;
+  }
   s->next = f->sess;
   f->sess = s;
   sop->ses = s->ses;
@@ -176,6 +184,7 @@ int pl_do_fsession(struct cfile *f, uint32_t ses) {
   for (struct csess **pp = &f->sess; *pp; pp = &(*pp)->next) {
     struct csess *s = *pp;
     if (s->ses != ses) continue;
+    idtab_del(&f->stab, s, pl_sess_id);
     *pp = s->next;
     if (s->dses) ocfdev_freesession(f->dev, s->dses);
     for (struct variant *v = s->var; v; v = v->next) ocfdev_freesession(f->dev, v->dses);
