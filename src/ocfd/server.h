@@ -61,10 +61,10 @@ struct client {
   size_t inlen, incap;
   uint8_t *out;
   size_t outoff, outlen, outcap;
-  bool out_secret; /* out holds public-key results: wiped once sent */
+  bool out_secret;    /* out holds public-key results: wiped once sent */
   struct sess **sess; /* the live sessions, in no order */
   int nsess, capsess;
-  struct idtab stab;  /* the same by id (req.c) */
+  struct idtab stab;                /* the same by id (req.c) */
   struct shm *shm[MAX_SHM_REGIONS]; /* registered regions */
   int nshm;
   /* Mapped for this client until really unmapped: registered regions,

@@ -88,7 +88,7 @@ struct cfile {
   struct ocfdev *dev;
   pid_t pid; /* process owning dev */
   struct csess *sess;
-  struct idtab stab; /* the same by ses: every request looks its session up */
+  struct idtab stab;           /* the same by ses: every request looks its session up */
   struct apend *flight, *done; /* async: submitted / completed, in order */
   int nasync;                  /* both lists: the ring size of the kernel */
   /* Inherited across exec and not taken over yet (dev is NULL): the hidden
