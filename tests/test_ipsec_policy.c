@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,167 @@ static void t_spd_order(void **state) {
   struct ipsec_ctx_opts o = {.out_default = IPSEC_ACT_BYPASS};
   assert_int_equal(ipsec_ctx_new(&o, &c), 0);
   assert_int_equal(out1(c, "10.0.0.1", IPPROTO_UDP, 53), IPSEC_BYPASS);
+  ipsec_ctx_free(c);
+}
+
+/* Many policies (the library then finds the first match through an index
+ * by destination prefix): the policy each packet meets must be the first, in
+ * table order, whose selector the test's own matcher says it fits.
+ * Addresses, prefix lengths, protocols and ports come from small sets, so
+ * that prefixes nest and overlap, many policies share one, and packets fit
+ * several policies or none.  Then a third of the policies go, and then
+ * policies with prefixes of many more lengths come (more kinds than the
+ * index takes: the table is scanned again); each time every packet is
+ * checked again. */
+struct tpol {
+  struct ipsec_selector sel;
+  struct ipsec_policy *pol;
+  uint64_t want, base;
+};
+struct tflow {
+  struct ipsec_addr src, dst;
+  uint8_t proto;
+  uint16_t sport, dport;
+};
+
+static bool t_in_prefix(const struct ipsec_addr *a, const struct ipsec_addr *p, int plen) {
+  if (p->family == 0) return true;
+  if (a->family != p->family) return false;
+  for (int b = 0; b < plen; b++)
+    if (((a->a[b / 8] ^ p->a[b / 8]) >> (7 - b % 8)) & 1) return false;
+  return true;
+}
+
+static bool t_fits(const struct ipsec_selector *s, const struct tflow *f) {
+  if (!t_in_prefix(&f->src, &s->src, s->src_plen) || !t_in_prefix(&f->dst, &s->dst, s->dst_plen))
+    return false;
+  if (s->proto != 0 && s->proto != f->proto) return false;
+  bool sany = s->sport_lo == 0 && s->sport_hi == 0, dany = s->dport_lo == 0 && s->dport_hi == 0;
+  if (sany && dany) return true;
+  if (f->proto != IPPROTO_UDP && f->proto != IPPROTO_TCP) return false; /* no ports */
+  return (sany || (f->sport >= s->sport_lo && f->sport <= s->sport_hi)) &&
+         (dany || (f->dport >= s->dport_lo && f->dport <= s->dport_hi));
+}
+
+static struct ipsec_addr t_v4(int a, int b, int c) {
+  char s[32];
+  snprintf(s, sizeof(s), "10.%d.%d.%d", a, b, c);
+  return it_addr(s);
+}
+
+static struct ipsec_addr t_v6(int a, int b) {
+  char s[48];
+  snprintf(s, sizeof(s), "2001:db8:%x::%x", a, b);
+  return it_addr(s);
+}
+
+static void t_random_sel(struct ipsec_selector *s, int wide) {
+  static const uint8_t v4len[] = {8, 16, 23, 24, 30, 32}, v6len[] = {32, 48, 64, 128};
+  memset(s, 0, sizeof(*s));
+  int kind = (int)(ref_rand(&rng) % 10);
+  if (kind < 6) {
+    s->dst = t_v4((int)(ref_rand(&rng) % 2), (int)(ref_rand(&rng) % 4), (int)(ref_rand(&rng) % 8));
+    s->dst_plen = wide ? (uint8_t)(1 + ref_rand(&rng) % 31) : v4len[ref_rand(&rng) % 6];
+    if (ref_rand(&rng) % 4 == 0) {
+      s->src = it_addr(ref_rand(&rng) % 2 ? "10.9.0.1" : "10.8.0.0");
+      s->src_plen = ref_rand(&rng) % 2 ? 32 : 15;
+    }
+  } else if (kind < 9) {
+    s->dst = t_v6((int)(ref_rand(&rng) % 3), (int)(ref_rand(&rng) % 4));
+    s->dst_plen = v6len[ref_rand(&rng) % 4];
+  } else if (ref_rand(&rng) % 2) { /* any destination, from one source */
+    s->src = it_addr("10.9.0.1");
+    s->src_plen = 32;
+  }
+  int pr = (int)(ref_rand(&rng) % 4);
+  s->proto = pr == 0 ? IPPROTO_UDP : pr == 1 ? IPPROTO_TCP : 0;
+  int pt = (int)(ref_rand(&rng) % 4);
+  if (pt == 0) s->dport_lo = s->dport_hi = ref_rand(&rng) % 2 ? 53 : 80;
+  if (pt == 1) s->dport_lo = 1, s->dport_hi = 100;
+  if (pt == 2 && ref_rand(&rng) % 2) s->sport_lo = 1000, s->sport_hi = 1500;
+}
+
+static void t_random_flow(struct tflow *f) {
+  static const uint8_t protos[] = {IPPROTO_UDP, IPPROTO_TCP, 47};
+  static const uint16_t dports[] = {53, 80, 443};
+  memset(f, 0, sizeof(*f));
+  if (ref_rand(&rng) % 4 != 0) {
+    f->src = it_addr(ref_rand(&rng) % 2 ? "10.9.0.1" : "10.8.0.1");
+    f->dst = t_v4((int)(ref_rand(&rng) % 2), (int)(ref_rand(&rng) % 4), (int)(ref_rand(&rng) % 8));
+  } else {
+    f->src = it_addr("2001:db8:ff::1");
+    f->dst = t_v6((int)(ref_rand(&rng) % 3), (int)(ref_rand(&rng) % 4));
+  }
+  f->proto = protos[ref_rand(&rng) % 3];
+  f->sport = ref_rand(&rng) % 2 ? 1000 : 2000;
+  f->dport = dports[ref_rand(&rng) % 3];
+}
+
+static void t_spd_check(struct ipsec_ctx *c, struct tpol *tp, int n, const struct tflow *fl,
+                        int nf) {
+  struct ipsec_policy_info pi;
+  for (int i = 0; i < n; i++) {
+    ipsec_policy_info(tp[i].pol, &pi);
+    assert_int_equal(pi.index, i);
+    tp[i].base = pi.c.packets;
+    tp[i].want = 0;
+  }
+  uint8_t b[256];
+  struct it_pkt *t = it_pkt_new(512, 200, b, 20);
+  for (int k = 0; k < nf; k++) {
+    const struct tflow *f = &fl[k];
+    int first = -1;
+    for (int i = 0; i < n && first < 0; i++)
+      if (t_fits(&tp[i].sel, f)) first = i;
+    size_t len = it_build_ip(b, sizeof(b), f->dst.family == AF_INET6, f->proto, f->sport, f->dport,
+                             20, &rng, &f->src, &f->dst);
+    it_pkt_reset(t, 200, b, len);
+    int v = it_run(c, t, 1);
+    if (v != (first >= 0 ? IPSEC_BYPASS : IPSEC_DROP_POLICY))
+      fail_msg("packet %d: verdict %d, the test's first match is policy %d of %d", k, v, first, n);
+    if (first >= 0) tp[first].want++;
+  }
+  it_pkt_free(t);
+  for (int i = 0; i < n; i++) {
+    ipsec_policy_info(tp[i].pol, &pi);
+    if (pi.c.packets - tp[i].base != tp[i].want)
+      fail_msg("policy %d of %d met %llu packets, the first match of %llu", i, n,
+               (unsigned long long)(pi.c.packets - tp[i].base), (unsigned long long)tp[i].want);
+  }
+}
+
+static void t_spd_many(void **state) {
+  (void)state;
+  enum { NPOL = 300, NMORE = 60, NFLOW = 3000 };
+  static struct tpol tp[NPOL + NMORE];
+  static struct tflow fl[NFLOW];
+  struct ipsec_ctx *c = it_ctx(0);
+  char err[200];
+  for (int i = 0; i < NPOL; i++) {
+    struct ipsec_policy_params pp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_BYPASS};
+    t_random_sel(&tp[i].sel, 0);
+    pp.sel = tp[i].sel;
+    if (ipsec_policy_add(c, &pp, -1, &tp[i].pol, err, sizeof(err)) != 0)
+      fail_msg("policy %d: %s", i, err);
+  }
+  for (int k = 0; k < NFLOW; k++) t_random_flow(&fl[k]);
+  t_spd_check(c, tp, NPOL, fl, NFLOW);
+  int n = 0;
+  for (int i = 0; i < NPOL; i++) {
+    if (ref_rand(&rng) % 3 == 0)
+      assert_int_equal(ipsec_policy_del(c, tp[i].pol), 0);
+    else
+      tp[n++] = tp[i];
+  }
+  t_spd_check(c, tp, n, fl, NFLOW);
+  for (int i = 0; i < NMORE; i++, n++) {
+    struct ipsec_policy_params pp = {.dir = IPSEC_DIR_OUT, .action = IPSEC_ACT_BYPASS};
+    t_random_sel(&tp[n].sel, 1);
+    pp.sel = tp[n].sel;
+    if (ipsec_policy_add(c, &pp, -1, &tp[n].pol, err, sizeof(err)) != 0)
+      fail_msg("policy %d: %s", n, err);
+  }
+  t_spd_check(c, tp, n, fl, NFLOW);
   ipsec_ctx_free(c);
 }
 
@@ -588,9 +750,10 @@ static void t_validation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(t_spd_order),  cmocka_unit_test(t_inbound_check),
-      cmocka_unit_test(t_inbound_multi), cmocka_unit_test(t_nested),
-      cmocka_unit_test(t_pmtu),       cmocka_unit_test(t_batch),         cmocka_unit_test(t_room),
+      cmocka_unit_test(t_spd_order),     cmocka_unit_test(t_spd_many),
+      cmocka_unit_test(t_inbound_check), cmocka_unit_test(t_inbound_multi),
+      cmocka_unit_test(t_nested),        cmocka_unit_test(t_pmtu),
+      cmocka_unit_test(t_batch),         cmocka_unit_test(t_room),
       cmocka_unit_test(t_validation),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

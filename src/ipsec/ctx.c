@@ -100,7 +100,7 @@ void ipsec_ctx_free(struct ipsec_ctx *ctx) {
       (void)ipsec_policy_del(ctx, t->p[0]);
       t = atomic_load(&ctx->spd[d]);
     }
-    free(atomic_load(&ctx->spd[d]));
+    ipsi_spd_free(atomic_load(&ctx->spd[d]));
   }
   while (ctx->all != NULL) {
     if (ipsec_sa_del(ctx, ctx->all) != 0) break; /* cannot happen: no policies left */

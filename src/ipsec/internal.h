@@ -197,9 +197,12 @@ struct pol_set {
   struct ipsec_policy *p[];
 };
 
-/* An SPD: an immutable array, replaced as a whole by writers (RCU). */
+/* An SPD: an immutable array, replaced as a whole by writers (RCU), with
+ * its index (spd_index.c; NULL: scanned). */
+struct spd_index;
 struct spd {
   int n;
+  struct spd_index *ix;
   struct ipsec_policy *p[];
 };
 
@@ -388,6 +391,17 @@ struct ipsec_policy *ipsi_spd_lookup(struct ipsec_ctx *ctx, enum ipsec_dir dir,
                                      const struct flow *f);
 void ipsi_pol_unref(struct ipsec_policy *p);
 void ipsi_policy_free(struct ipsec_policy *p);
+void ipsi_spd_free(struct spd *t); /* the table and its index, not the policies */
+
+/* --- spd_index.c ---------------------------------------------------------------------------- */
+
+/* ipsi_spd_index indexes t (its n and p[] filled); NULL when t is better
+ * scanned (small, or too many kinds of destination prefix) or memory ran
+ * out, which also only means scanning. */
+struct spd_index *ipsi_spd_index(const struct spd *t);
+void ipsi_spd_index_free(struct spd_index *ix);
+/* ipsi_spd_index_lookup: ipsi_spd_lookup's answer for an indexed table. */
+struct ipsec_policy *ipsi_spd_index_lookup(const struct spd *t, const struct flow *f);
 
 /* --- replay.c ------------------------------------------------------------------------------------
  */

@@ -68,9 +68,16 @@ struct ipsec_policy *ipsi_spd_lookup(struct ipsec_ctx *ctx, enum ipsec_dir dir,
                                      const struct flow *f) {
   struct spd *t = spd_of(ctx, dir);
   if (t == NULL) return NULL;
+  if (t->ix != NULL) return ipsi_spd_index_lookup(t, f);
   for (int i = 0; i < t->n; i++)
     if (ipsi_sel_match(&t->p[i]->sel, f)) return t->p[i];
   return NULL;
+}
+
+void ipsi_spd_free(struct spd *t) {
+  if (t == NULL) return;
+  ipsi_spd_index_free(t->ix);
+  free(t);
 }
 
 /* A policy keeps its SAs alive: packets in flight under it reach them
@@ -130,6 +137,7 @@ static int spd_publish(struct ipsec_ctx *ctx, enum ipsec_dir dir, struct ipsec_p
     for (int i = pos; i < n; i++) x->p[j++] = t->p[i];
   }
   x->n = j;
+  x->ix = ipsi_spd_index(x);
   atomic_store_explicit(&ctx->spd[dir == IPSEC_DIR_IN], x, memory_order_release);
   *prev = t;
   return 0;
@@ -320,7 +328,7 @@ static int policy_link(struct ipsec_ctx *ctx, const struct ipsec_policy_params *
   if (old == NULL) ctx->npol++;
   pthread_mutex_unlock(&ctx->lock);
   ipsi_rcu_synchronize();
-  free(prev);
+  ipsi_spd_free(prev);
   sets_retire(e, ne);
   if (old != NULL) ipsi_pol_unref(old);
   if (out != NULL) *out = pol;
@@ -363,7 +371,7 @@ int ipsec_policy_del(struct ipsec_ctx *ctx, struct ipsec_policy *pol) {
   ctx->npol--;
   pthread_mutex_unlock(&ctx->lock);
   ipsi_rcu_synchronize();
-  free(prev);
+  ipsi_spd_free(prev);
   sets_retire(e, ne);
   ipsi_pol_unref(pol);
   return 0;
