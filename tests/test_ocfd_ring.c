@@ -596,10 +596,54 @@ static void t_ring_raw(void **state) {
   healthy();
 }
 
+/* A ring quiet for a while leaves the daemon's rounds (parked, armed) and
+ * must come back with its client's kick: while a neighbour keeps the daemon
+ * awake (so it never arms the rings to sleep), a client whose ring went
+ * quiet sends requests one at a time, each waited for.  The first one after
+ * a pause kicks the daemon; the ones after it find the ring disarmed and do
+ * not: they are taken only if the kick put the ring back on the rounds. */
+static void *neighbour(void *arg) {
+  struct ocfdev_bench_result *res = arg;
+  (void)ocfdev_bench(daemon_.sock, OCF_ALG_NULL, 64, OCFDEV_BENCH_SHM, 16, 1.0, res);
+  return NULL;
+}
+
+static void t_ring_park(void **state) {
+  (void)state;
+  struct ocfdev *d = conn();
+  uint32_t ses = session(d, OCF_ALG_NULL, NULL, 0);
+  struct ocfdev_shm *m;
+  assert_int_equal(ocfdev_shm_create(d, 4096, &m), 0);
+  uint8_t *base = ocfdev_shm_base(m);
+  struct ocfdev_op op = {.ses = ses, .ndesc = 1, .shm = m, .shm_off = 0, .len = 64};
+  op.desc[0] = (struct ocf_desc){.alg = OCF_ALG_NULL, .len = 64};
+  struct ocfdev_bench_result nb;
+  memset(&nb, 0, sizeof(nb));
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, neighbour, &nb), 0);
+  usleep(50000); /* the neighbour is under way */
+  for (int round = 0; round < 5; round++) {
+    usleep(25000); /* quiet: longer than the daemon waits before parking */
+    for (int i = 0; i < 40; i++) {
+      fill(base, 64, (unsigned)(round * 40 + i));
+      int n = 0;
+      struct ocfdev_op *done[1];
+      assert_int_equal(ocfdev_submit(d, &op), 0);
+      assert_int_equal(ocfdev_reap(d, done, 1, 5000, &n), 0);
+      if (n != 1) fail_msg("round %d, request %d after the pause: no completion in 5 s", round, i);
+      assert_int_equal(op.error, 0);
+    }
+  }
+  pthread_join(th, NULL);
+  assert_true(nb.ops > 0);
+  ocfdev_close(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(t_ring, setup, teardown),
       cmocka_unit_test_setup_teardown(t_ring_raw, setup, teardown),
+      cmocka_unit_test_setup_teardown(t_ring_park, setup, teardown),
       cmocka_unit_test_setup_teardown(t_sync_spin, setup, teardown),
       cmocka_unit_test(t_follow_decide),
       cmocka_unit_test(t_follow),

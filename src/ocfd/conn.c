@@ -239,8 +239,11 @@ static void handle(struct client *c, const struct ocfw_hdr *h, const uint8_t *b,
     case OCFW_RING_REG:
       do_ring_reg(c, h, b, n);
       break;
-    case OCFW_KICK: /* the loop looks at every ring on each round anyway */
-      if (n) reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+    case OCFW_KICK: /* the rounds look at the rings; a parked one comes back to them */
+      if (n)
+        reply(c, h->cmd, 0, h->tag, EBADMSG, NULL, 0);
+      else
+        ring_unpark(c);
       break;
     case OCFW_KEY:
       do_key(c, h, b, n);

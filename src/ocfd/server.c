@@ -270,11 +270,14 @@ static void drain_completions(void) {
 
 /* rings_take: every client's ring, once per round of the loop, so that a
  * busy daemon finds new requests without any system call. */
+#define PARK_NS 2000000u /* a ring this long without requests leaves the rounds (shm.c) */
 static void rings_take(void) {
+  uint64_t now = nring > 0 ? now_ns() : 0;
   for (struct client *c = ring_list, *next; c != NULL; c = next) {
     next = c->rnext; /* c may close (and leave the list) */
     if (!ring_take(c)) continue;
     if (c->ring_wait && ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) == c->sq_head) parse(c);
+    if (!c->closed && now > PARK_NS) ring_park(c, now - PARK_NS);
   }
 }
 

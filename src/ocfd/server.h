@@ -99,7 +99,9 @@ struct client {
   uint64_t cq_seen;     /* the client's head, as last checked */
   size_t cq_reserved;   /* completion bytes promised to requests in flight */
   bool ring_wait;       /* a socket message waits until the ring is taken */
-  struct client *rnext; /* clients with rings */
+  bool ring_parked;     /* quiet: off ring_list, its client kicks us (shm.c) */
+  uint64_t ring_busy_ns; /* when its ring last had requests for us */
+  struct client *rnext; /* ring_list */
   /* the scheduler (sched.c) */
   struct job *qhead, *qtail; /* requests not handed to the framework yet */
   uint64_t cost;             /* estimated cost of its requests queued and running */
@@ -141,7 +143,7 @@ extern int epfd;
 extern struct client *clients;
 extern int nclients;
 extern struct client *dirty_list, *free_list, *ring_list;
-extern int nring; /* clients on ring_list */
+extern int nring; /* clients on ring_list: rings looked at every round */
 extern size_t max_msg;
 extern uint64_t last_in_ns; /* when requests last came in (ring or socket) */
 extern bool fw_gone;        /* after ocf_shutdown: it freed every session itself */
@@ -225,6 +227,11 @@ void do_shm_unreg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, 
 void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size_t n);
 bool ring_take(struct client *c);
 bool ring_takeable(struct client *c);
+/* ring_park takes c's ring off the rounds when it has been quiet since
+ * before quiet_ns (armed: its client kicks us on its next submission);
+ * ring_unpark, on that kick, puts it back.  True when parked. */
+bool ring_park(struct client *c, uint64_t quiet_ns);
+void ring_unpark(struct client *c);
 uint8_t *cq_reserve(struct client *c, uint32_t len);
 void cq_publish(struct client *c);
 

@@ -68,14 +68,50 @@ void shm_warm(struct shm *m, uint64_t off, size_t len) {
   m->warm = to;
 }
 
-void ring_release(struct client *c) {
-  if (c->ring == NULL) return;
+static void ring_unlink(struct client *c) {
   for (struct client **pp = &ring_list; *pp; pp = &(*pp)->rnext)
     if (*pp == c) {
       *pp = c->rnext;
       nring--;
       break;
     }
+}
+
+static void ring_link(struct client *c) {
+  c->rnext = ring_list;
+  ring_list = c;
+  nring++;
+}
+
+/* A ring on the rounds costs every round a look at memory the client
+ * writes: with 1,000 idle ring clients one client's synchronous 64 B
+ * requests went from 427 K to 39 K a second.  So a ring quiet for a while
+ * leaves the rounds, armed as for the loop's sleep, and comes back with its
+ * client's kick.  Only an empty ring is parked: the client kicks when it
+ * submits to an armed ring, not for what it submitted before (the arm comes
+ * first, then the look at the tail, both sequentially consistent, as the
+ * client's publish and its look at the flag). */
+bool ring_park(struct client *c, uint64_t quiet_ns) {
+  if (c->ring == NULL || c->ring_parked || c->ring_wait || c->closed) return false;
+  if (c->ring_busy_ns > quiet_ns) return false;
+  ocfw_ring_arm(c->ring, OCFW_RING_SQ_ARMED);
+  if (ocfw_ring_ld(c->ring, OCFW_RING_SQ_TAIL) != c->sq_head) return false;
+  ring_unlink(c);
+  c->ring_parked = true;
+  return true;
+}
+
+void ring_unpark(struct client *c) {
+  if (c->ring == NULL || !c->ring_parked) return;
+  c->ring_parked = false;
+  c->ring_busy_ns = now_ns();
+  ring_link(c);
+}
+
+void ring_release(struct client *c) {
+  if (c->ring == NULL) return;
+  if (!c->ring_parked) ring_unlink(c);
+  c->ring_parked = false;
   mapped(c, c->ring_len, -1);
   munmap(c->ring, c->ring_len);
   c->ring = NULL;
@@ -234,9 +270,9 @@ void do_ring_reg(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, s
     ocfw_ring_st(base, OCFW_RING_SQ_HEAD, 0);
     ocfw_ring_st(base, OCFW_RING_CQ_TAIL, 0);
     mapped(c, (size_t)len, 1);
-    c->rnext = ring_list;
-    ring_list = c;
-    nring++;
+    c->ring_parked = false;
+    c->ring_busy_ns = now_ns();
+    ring_link(c);
   }
   reply(c, h->cmd, 0, h->tag, rc, NULL, 0);
 }
@@ -315,7 +351,7 @@ bool ring_take(struct client *c) {
   }
   if (c->sq_head != start) {
     ocfw_ring_st(c->ring, OCFW_RING_SQ_HEAD, c->sq_head);
-    last_in_ns = now_ns();
+    last_in_ns = c->ring_busy_ns = now_ns();
   }
   if (npending) dispatch_pending();
   return !c->closed;
