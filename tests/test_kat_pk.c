@@ -43,19 +43,6 @@
 #include "ref.h"
 #include "vectors.h"
 
-static uint32_t pk_hid;
-
-static int setup(void **state) {
-  (void)state;
-  return pkprod_start(&pk_hid);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  pkprod_stop(pk_hid);
-  return 0;
-}
-
 /* --- reading the vector files -------------------------------------------- */
 
 #define RD_FIELDS 40
@@ -1013,5 +1000,5 @@ int main(void) {
       cmocka_unit_test(test_ecdh),          cmocka_unit_test(test_x25519),
       cmocka_unit_test(test_ed25519),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, pkprod_setup, pkprod_teardown);
 }

@@ -41,8 +41,6 @@
 #include "pkprod.h"
 #include "ref.h"
 
-static uint32_t pk_hid;
-
 static EVP_PKEY *rsa1024, *rsa2048, *dsa_key, *dh_a, *dh_b;
 
 /* A key of the RFC 7919 group ffdhe2048. */
@@ -60,7 +58,7 @@ static EVP_PKEY *dh_keygen(void) {
 
 static int setup(void **state) {
   (void)state;
-  if (pkprod_start(&pk_hid) != 0) return -1;
+  if (pkprod_start() != 0) return -1;
   rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
   rsa2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
   /* DSA 2048/224 parameters take a second or more to generate; 1024/160 is
@@ -88,7 +86,7 @@ static int teardown(void **state) {
   EVP_PKEY_free(dsa_key);
   EVP_PKEY_free(dh_a);
   EVP_PKEY_free(dh_b);
-  pkprod_stop(pk_hid);
+  pkprod_stop();
   return 0;
 }
 
@@ -589,7 +587,7 @@ static void test_in_flight(void **state) {
   for (int i = 0; i < N; i++) {
     uint8_t got[128];
     assert_int_equal(r[i].k.error, 0);
-    assert_int_equal(r[i].k.hid, pk_hid);
+    assert_int_equal(r[i].k.hid, pkprod_hid());
     assert_int_equal(ocf_kparam_to_be(&r[i].k.param[6], got, len), 0);
     assert_memory_equal(got, sig[i], len);
     preq_free(&r[i]);

@@ -28,19 +28,6 @@
 #include "../src/drivers/soft/soft_ec.h"
 #include "pkprod.h"
 
-static uint32_t pk_hid;
-
-static int setup(void **state) {
-  (void)state;
-  return pkprod_start(&pk_hid);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  pkprod_stop(pk_hid);
-  return 0;
-}
-
 struct ecdef {
   const char *group;
   size_t bytes;
@@ -449,5 +436,5 @@ int main(void) {
       cmocka_unit_test(test_ed_cache),
       cmocka_unit_test(test_25519_diff),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, pkprod_setup, pkprod_teardown);
 }

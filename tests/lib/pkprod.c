@@ -27,19 +27,34 @@ static const struct ocf_driver_ops pk_ops = {
     .kprocess = ocf_soft_pk_kprocess,
 };
 
-int pkprod_start(uint32_t *hid) {
+static uint32_t pk_hid;
+
+int pkprod_start(void) {
   struct ocf_init_opts o;
   memset(&o, 0, sizeof(o));
   o.soft_pk_disabled = 1;
   if (ocf_init(&o) != 0) return -1;
-  if (ocf_get_driverid("softpk", OCF_DRV_SOFTWARE | OCF_DRV_SYNC, &pk_ops, NULL, hid) != 0)
+  if (ocf_get_driverid("softpk", OCF_DRV_SOFTWARE | OCF_DRV_SYNC, &pk_ops, NULL, &pk_hid) != 0)
     return -1;
-  return ocf_soft_pk_register(*hid) == 0 ? 0 : -1;
+  return ocf_soft_pk_register(pk_hid) == 0 ? 0 : -1;
 }
 
-void pkprod_stop(uint32_t hid) {
-  ocf_unregister_all(hid);
+void pkprod_stop(void) {
+  ocf_unregister_all(pk_hid);
   ocf_shutdown();
+}
+
+uint32_t pkprod_hid(void) { return pk_hid; }
+
+int pkprod_setup(void **state) {
+  (void)state;
+  return pkprod_start();
+}
+
+int pkprod_teardown(void **state) {
+  (void)state;
+  pkprod_stop();
+  return 0;
 }
 
 int pkprod_run(struct preq *r) {

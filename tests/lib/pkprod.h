@@ -11,11 +11,18 @@
 
 #include "preq.h"
 
-/* pkprod_start: ocf_init, then the producer; its id in *hid.  0 or -1. */
-int pkprod_start(uint32_t *hid);
+/* pkprod_start: ocf_init, then the producer.  0 or -1. */
+int pkprod_start(void);
 
 /* pkprod_stop: the producer removed, the framework shut down. */
-void pkprod_stop(uint32_t hid);
+void pkprod_stop(void);
+
+/* pkprod_hid: the producer's id, while started. */
+uint32_t pkprod_hid(void);
+
+/* The same as a cmocka group's setup and teardown. */
+int pkprod_setup(void **state);
+int pkprod_teardown(void **state);
 
 /* pkprod_run: ocf_krun's answer for r; when the request ran, that is also
  * r->k.error (checked). */
