@@ -93,15 +93,15 @@ struct client {
   uint8_t *ring;
   size_t ring_len;
   uint32_t sq_size, cq_size;
-  uint64_t sq_head;      /* the next submission we take */
-  uint64_t cq_tail;      /* where our next completion goes */
-  uint64_t cq_pub;       /* completions published up to here */
-  uint64_t cq_seen;      /* the client's head, as last checked */
-  size_t cq_reserved;    /* completion bytes promised to requests in flight */
-  bool ring_wait;        /* a socket message waits until the ring is taken */
-  bool ring_parked;      /* quiet: off ring_list, its client kicks us (shm.c) */
-  uint64_t ring_busy_ns; /* when its ring last had requests for us */
-  struct client *rnext;  /* ring_list */
+  uint64_t sq_head;             /* the next submission we take */
+  uint64_t cq_tail;             /* where our next completion goes */
+  uint64_t cq_pub;              /* completions published up to here */
+  uint64_t cq_seen;             /* the client's head, as last checked */
+  size_t cq_reserved;           /* completion bytes promised to requests in flight */
+  bool ring_wait;               /* a socket message waits until the ring is taken */
+  bool ring_parked;             /* quiet: off ring_list, its client kicks us (shm.c) */
+  uint64_t ring_busy_ns;        /* when its ring last had requests for us */
+  struct client *rnext, *rprev; /* ring_list */
   /* the scheduler (sched.c) */
   struct job *qhead, *qtail; /* requests not handed to the framework yet */
   uint64_t cost;             /* estimated cost of its requests queued and running */

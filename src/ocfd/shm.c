@@ -68,17 +68,22 @@ void shm_warm(struct shm *m, uint64_t off, size_t len) {
   m->warm = to;
 }
 
+/* ring_list is doubly linked: rings leave it and come back all the time
+ * (ring_park), which must not cost a walk over the others. */
 static void ring_unlink(struct client *c) {
-  for (struct client **pp = &ring_list; *pp; pp = &(*pp)->rnext)
-    if (*pp == c) {
-      *pp = c->rnext;
-      nring--;
-      break;
-    }
+  if (c->rprev)
+    c->rprev->rnext = c->rnext;
+  else
+    ring_list = c->rnext;
+  if (c->rnext) c->rnext->rprev = c->rprev;
+  c->rnext = c->rprev = NULL;
+  nring--;
 }
 
 static void ring_link(struct client *c) {
+  c->rprev = NULL;
   c->rnext = ring_list;
+  if (ring_list) ring_list->rprev = c;
   ring_list = c;
   nring++;
 }
