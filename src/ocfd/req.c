@@ -360,7 +360,7 @@ void do_crypt(struct client *c, const struct ocfw_hdr *h, const uint8_t *b, size
   if (rc == 0 && v.c.datalen > cf->max_req) rc = EMSGSIZE;
   if (rc == 0 && (s = sess_find(c, v.c.ses)) == NULL) rc = ENOENT;
   if (rc == 0 && (h->flags & OCFW_F_SHM)) {
-    for (int i = 0; i < c->nshm; i++)
+    for (int i = 0; i < c->nshm && m == NULL; i++) /* ids are unique (new_shm_id) */
       if (c->shm[i]->id == v.c.shm) m = c->shm[i];
     if (m == NULL)
       rc = EBADF;
