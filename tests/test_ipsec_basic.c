@@ -183,9 +183,96 @@ static void t_roundtrips(void **state) {
   }
 }
 
+/* Thousands of SAs in one context, both directions, ESP and AH, SPIs shared
+ * across directions, protocols and destinations: each is found by exactly
+ * its own direction, protocol, SPI and destination; an inbound duplicate is
+ * refused; once half of them are gone the others are still found, the
+ * deleted ones are not, and a deleted one's SPI can be taken again; and a
+ * packet still finds its inbound SA among all the others. */
+static void t_many_sas(void **state) {
+  (void)state;
+  enum { N = 3000 };
+  static const char *dsts[] = {"192.0.2.2", "192.0.2.3", "2001:db8::2"};
+  static struct ipsec_sa *sa[N];
+  static struct ipsec_sa_params pp[N];
+  static uint8_t ek[20], ak[32];
+  ref_fill(&rng, ek, sizeof(ek));
+  ref_fill(&rng, ak, sizeof(ak));
+  struct ipsec_ctx *octx = it_ctx(0), *c = it_ctx(0);
+  char err[200];
+  for (int i = 0; i < N; i++) {
+    struct ipsec_sa_params *p = &pp[i];
+    memset(p, 0, sizeof(*p));
+    p->proto = i % 7 == 0 ? IPSEC_PROTO_AH : IPSEC_PROTO_ESP;
+    p->dir = (i / 3) % 2 ? IPSEC_DIR_IN : IPSEC_DIR_OUT;
+    p->mode = IPSEC_MODE_TUNNEL;
+    p->spi = 0x100 + (uint32_t)(i / 6); /* each SPI six times */
+    p->src = it_addr(strchr(dsts[i % 3], ':') ? "2001:db8::1" : "192.0.2.1");
+    p->dst = it_addr(dsts[i % 3]);
+    if (p->proto == IPSEC_PROTO_ESP) {
+      p->enc = IPSEC_ENC_AES_GCM_16;
+      p->enc_key = ek;
+      p->enc_key_len = 20;
+    } else {
+      p->auth = IPSEC_AUTH_HMAC_SHA2_256_128;
+      p->auth_key = ak;
+      p->auth_key_len = 32;
+    }
+    if (ipsec_sa_add(c, p, &sa[i], err, sizeof(err)) != 0) fail_msg("SA %d: %s", i, err);
+  }
+  for (int i = 0; i < N; i++)
+    if (ipsec_sa_find(c, pp[i].dir, pp[i].proto, pp[i].spi, &pp[i].dst) != sa[i])
+      fail_msg("SA %d (spi %#x) not found as itself", i, pp[i].spi);
+  struct ipsec_sa *dup = NULL;
+  for (int i = 3; i < N; i += 6) /* the inbound ones: (i / 3) odd */
+    assert_int_equal(ipsec_sa_add(c, &pp[i], &dup, err, sizeof(err)), EEXIST);
+  static bool gone[N];
+  for (int k = 0; k < N; k++) {
+    int i = (int)(((unsigned)k * 7919u) % N);
+    gone[i] = ref_rand(&rng) % 2;
+    if (gone[i]) assert_int_equal(ipsec_sa_del(c, sa[i]), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    struct ipsec_sa *f = ipsec_sa_find(c, pp[i].dir, pp[i].proto, pp[i].spi, &pp[i].dst);
+    if (f != (gone[i] ? NULL : sa[i]))
+      fail_msg("SA %d (spi %#x, %s): found %p", i, pp[i].spi, gone[i] ? "deleted" : "kept",
+               (void *)f);
+  }
+  for (int i = 3; i < N; i += 6)
+    if (gone[i]) {
+      if (ipsec_sa_add(c, &pp[i], &sa[i], err, sizeof(err)) != 0)
+        fail_msg("SA %d again: %s", i, err);
+      assert_true(ipsec_sa_find(c, pp[i].dir, pp[i].proto, pp[i].spi, &pp[i].dst) == sa[i]);
+      gone[i] = false;
+    }
+  /* a packet among them: its own pair, the inbound SA in the crowded context */
+  struct ipsec_sa_params p = {.proto = IPSEC_PROTO_ESP,
+                              .mode = IPSEC_MODE_TUNNEL,
+                              .spi = 0x100 + N,
+                              .enc = IPSEC_ENC_AES_GCM_16,
+                              .enc_key = ek,
+                              .enc_key_len = 20,
+                              .seq = 1};
+  p.src = it_addr("192.0.2.1");
+  p.dst = it_addr("192.0.2.2");
+  struct ipsec_sa *osa, *isa;
+  assert_int_equal(it_sa_pair(octx, c, &p, &osa, &isa, 0), 0);
+  uint8_t pkt[256];
+  size_t len = it_build_ip(pkt, sizeof(pkt), 0, IPPROTO_UDP, 1000, 53, 100, &rng, NULL, NULL);
+  struct it_pkt *t = it_pkt_new(len + 256, 128, pkt, len);
+  assert_int_equal(it_run(octx, t, 1), IPSEC_OK);
+  assert_int_equal(it_run(c, t, 0), IPSEC_OK);
+  assert_int_equal(t->p.len, len);
+  assert_memory_equal(it_data(t), pkt, len);
+  it_pkt_free(t);
+  ipsec_ctx_free(octx);
+  ipsec_ctx_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_roundtrips),
+      cmocka_unit_test(t_many_sas),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -105,6 +105,7 @@ void ipsec_ctx_free(struct ipsec_ctx *ctx) {
   while (ctx->all != NULL) {
     if (ipsec_sa_del(ctx, ctx->all) != 0) break; /* cannot happen: no policies left */
   }
+  free(ctx->kidx);
   void *b = ctx->bk_free;
   while (b != NULL) {
     void *n;

@@ -136,13 +136,14 @@ struct ipsec_sa {
   void *direct; /* direct.c's per-SA state */
 
   /* Table links: [ctx->lock] for writers, RCU for readers of hnext. */
-  _Atomic(struct ipsec_sa *) hnext;         /* inbound SAD hash chain */
-  struct ipsec_sa *lnext;                   /* the context's list of all SAs */
-  int npolicies; /* [ctx->lock] policies naming it */
+  _Atomic(struct ipsec_sa *) hnext; /* inbound SAD hash chain */
+  struct ipsec_sa *lnext, *lprev;   /* the context's list of all SAs */
+  struct ipsec_sa *knext;           /* [ctx->lock] the writers' index by SPI (sad.c) */
+  int npolicies;                    /* [ctx->lock] policies naming it */
   /* the inbound policies naming it (a packet through it must fit one):
    * [ctx->lock] writes, replaced as a whole; RCU reads */
   _Atomic(struct pol_set *) in_pols;
-  bool in_table;                            /* [ctx->lock] */
+  bool in_table; /* [ctx->lock] */
 
   /* Lifetime of the object: one reference for the tables, one per packet
    * in flight that found it through a lookup. */
@@ -208,7 +209,7 @@ struct spd {
 
 /* --- the context ---------------------------------------------------------------------- */
 
-#define SAD_BUCKETS 1024
+#define SAD_BUCKETS 16384 /* 128 KB of a context: chains of 2 or 3 at 40,000 SAs */
 #define IPSEC_SHARDS 32
 
 struct ipsec_ctx {
@@ -220,6 +221,8 @@ struct ipsec_ctx {
   pthread_mutex_t lock;                        /* writers of the tables below */
   _Atomic(struct ipsec_sa *) sad[SAD_BUCKETS]; /* inbound SAs by (proto, spi) */
   struct ipsec_sa *all;                        /* [lock] every SA, newest first */
+  struct ipsec_sa **kidx;                      /* [lock] every SA by (dir, proto, spi) */
+  size_t nkidx;                                /* [lock] its buckets: a power of two */
   _Atomic(struct spd *) spd[2];                /* [lock] writes; RCU reads: out, in */
   uint64_t nsa, npol;                          /* [lock] */
   /* context counters */

@@ -249,6 +249,48 @@ static unsigned bucket(uint8_t proto, uint32_t spi) {
   return (h >> 16 ^ h) % SAD_BUCKETS;
 }
 
+/* The writers' index: every SA (both directions) by direction, protocol and
+ * SPI, chained through knext, newest first in each chain.  Adding an SA
+ * checks it against the others, and ipsec_sa_find looks one up; scanning
+ * ctx->all for those made adding 40,000 SAs take 54 s and each find 1 ms.
+ * Only writers use it, under ctx->lock, so it grows by rehashing in place. */
+static size_t kbucket(const struct ipsec_ctx *ctx, enum ipsec_dir dir, uint8_t proto,
+                      uint32_t spi) {
+  uint32_t h = spi * 2654435761u ^ ((uint32_t)proto << 1 | (uint32_t)(dir == IPSEC_DIR_IN));
+  return (size_t)(h ^ h >> 15) & (ctx->nkidx - 1);
+}
+
+static void kidx_put(struct ipsec_ctx *ctx, struct ipsec_sa *sa) {
+  size_t b = kbucket(ctx, sa->dir, (uint8_t)sa->proto, sa->spi);
+  sa->knext = ctx->kidx[b];
+  ctx->kidx[b] = sa;
+}
+
+/* kidx_room: room for one more SA (at most one a bucket on average); false
+ * only when there is no index at all and no memory for one. */
+static bool kidx_room(struct ipsec_ctx *ctx) {
+  if (ctx->nsa < ctx->nkidx) return true;
+  size_t n = ctx->nkidx ? ctx->nkidx * 2 : 64;
+  struct ipsec_sa **k = calloc(n, sizeof(*k));
+  if (k == NULL) return ctx->nkidx > 0; /* longer chains, still correct */
+  free(ctx->kidx);
+  ctx->kidx = k;
+  ctx->nkidx = n;
+  for (struct ipsec_sa *sa = ctx->all; sa != NULL; sa = sa->lnext) sa->knext = NULL;
+  /* oldest first, so that each chain stays newest first */
+  struct ipsec_sa *last = ctx->all;
+  while (last != NULL && last->lnext != NULL) last = last->lnext;
+  for (struct ipsec_sa *sa = last; sa != NULL; sa = sa->lprev) kidx_put(ctx, sa);
+  return true;
+}
+
+static void kidx_del(struct ipsec_ctx *ctx, struct ipsec_sa *sa) {
+  struct ipsec_sa **pp = &ctx->kidx[kbucket(ctx, sa->dir, (uint8_t)sa->proto, sa->spi)];
+  while (*pp != NULL && *pp != sa) pp = &(*pp)->knext;
+  if (*pp == sa) *pp = sa->knext;
+  sa->knext = NULL;
+}
+
 void ipsi_sa_ref(struct ipsec_sa *sa) {
   atomic_fetch_add_explicit(&sa->refs, 1, memory_order_relaxed);
 }
@@ -398,8 +440,15 @@ int ipsec_sa_add(struct ipsec_ctx *ctx, const struct ipsec_sa_params *p, struct 
   }
   ipsi_sa_mtu_refresh(sa);
   pthread_mutex_lock(&ctx->lock);
+  if (!kidx_room(ctx)) {
+    pthread_mutex_unlock(&ctx->lock);
+    sa_free(sa);
+    bad(eb, el, "out of memory for the SA index");
+    return ENOMEM;
+  }
   if (sa->dir == IPSEC_DIR_IN) {
-    for (struct ipsec_sa *o = ctx->all; o != NULL; o = o->lnext) {
+    for (struct ipsec_sa *o = ctx->kidx[kbucket(ctx, sa->dir, (uint8_t)sa->proto, sa->spi)];
+         o != NULL; o = o->knext) {
       if (o->dir == IPSEC_DIR_IN && o->proto == sa->proto && o->spi == sa->spi &&
           (o->dst.family == 0 || sa->dst.family == 0 || ipsi_addr_eq(&o->dst, &sa->dst))) {
         pthread_mutex_unlock(&ctx->lock);
@@ -413,7 +462,10 @@ int ipsec_sa_add(struct ipsec_ctx *ctx, const struct ipsec_sa_params *p, struct 
     atomic_store_explicit(&ctx->sad[b], sa, memory_order_release);
   }
   sa->lnext = ctx->all;
+  sa->lprev = NULL;
+  if (ctx->all != NULL) ctx->all->lprev = sa;
   ctx->all = sa;
+  kidx_put(ctx, sa);
   sa->in_table = true;
   ctx->nsa++;
   pthread_mutex_unlock(&ctx->lock);
@@ -442,12 +494,12 @@ int ipsec_sa_del(struct ipsec_ctx *ctx, struct ipsec_sa *sa) {
       }
     }
   }
-  for (struct ipsec_sa **pp = &ctx->all; *pp != NULL; pp = &(*pp)->lnext) {
-    if (*pp == sa) {
-      *pp = sa->lnext;
-      break;
-    }
-  }
+  if (sa->lprev != NULL)
+    sa->lprev->lnext = sa->lnext;
+  else
+    ctx->all = sa->lnext;
+  if (sa->lnext != NULL) sa->lnext->lprev = sa->lprev;
+  kidx_del(ctx, sa);
   sa->in_table = false;
   ctx->nsa--;
   pthread_mutex_unlock(&ctx->lock);
@@ -494,7 +546,8 @@ struct ipsec_sa *ipsec_sa_find(struct ipsec_ctx *ctx, enum ipsec_dir dir, enum i
   if (ctx == NULL) return NULL;
   struct ipsec_sa *found = NULL;
   pthread_mutex_lock(&ctx->lock);
-  for (struct ipsec_sa *sa = ctx->all; sa != NULL && found == NULL; sa = sa->lnext)
+  for (struct ipsec_sa *sa = ctx->nkidx ? ctx->kidx[kbucket(ctx, dir, (uint8_t)proto, spi)] : NULL;
+       sa != NULL && found == NULL; sa = sa->knext)
     if (sa->dir == dir && sa->proto == proto && sa->spi == spi &&
         (dst == NULL || dst->family == 0 || ipsi_addr_eq(&sa->dst, dst)))
       found = sa;
