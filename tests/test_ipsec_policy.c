@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,33 @@ static void t_random_flow(struct tflow *f) {
   f->dport = dports[ref_rand(&rng) % 3];
 }
 
+/* Two threads send the packets, half each (the index is built by whichever
+ * lookup comes to it first, while the other thread looks up too). */
+struct tsend {
+  struct ipsec_ctx *c;
+  const struct tflow *fl;
+  const int *first;
+  int from, to;
+  struct ref_rng rng;
+  int bad; /* packets with another verdict than the first match's */
+};
+
+static void *t_spd_sender(void *arg) {
+  struct tsend *s = arg;
+  uint8_t b[256] = {0};
+  struct it_pkt *t = it_pkt_new(512, 200, b, 20);
+  for (int k = s->from; k < s->to; k++) {
+    const struct tflow *f = &s->fl[k];
+    size_t len = it_build_ip(b, sizeof(b), f->dst.family == AF_INET6, f->proto, f->sport, f->dport,
+                             20, &s->rng, &f->src, &f->dst);
+    it_pkt_reset(t, 200, b, len);
+    int v = it_run(s->c, t, 1);
+    if (v != (s->first[k] >= 0 ? IPSEC_BYPASS : IPSEC_DROP_POLICY)) s->bad++;
+  }
+  it_pkt_free(t);
+  return NULL;
+}
+
 static void t_spd_check(struct ipsec_ctx *c, struct tpol *tp, int n, const struct tflow *fl,
                         int nf) {
   struct ipsec_policy_info pi;
@@ -258,22 +286,27 @@ static void t_spd_check(struct ipsec_ctx *c, struct tpol *tp, int n, const struc
     tp[i].base = pi.c.packets;
     tp[i].want = 0;
   }
-  uint8_t b[256];
-  struct it_pkt *t = it_pkt_new(512, 200, b, 20);
+  int *first = malloc((size_t)nf * sizeof(*first));
+  assert_non_null(first);
   for (int k = 0; k < nf; k++) {
-    const struct tflow *f = &fl[k];
-    int first = -1;
-    for (int i = 0; i < n && first < 0; i++)
-      if (t_fits(&tp[i].sel, f)) first = i;
-    size_t len = it_build_ip(b, sizeof(b), f->dst.family == AF_INET6, f->proto, f->sport, f->dport,
-                             20, &rng, &f->src, &f->dst);
-    it_pkt_reset(t, 200, b, len);
-    int v = it_run(c, t, 1);
-    if (v != (first >= 0 ? IPSEC_BYPASS : IPSEC_DROP_POLICY))
-      fail_msg("packet %d: verdict %d, the test's first match is policy %d of %d", k, v, first, n);
-    if (first >= 0) tp[first].want++;
+    first[k] = -1;
+    for (int i = 0; i < n && first[k] < 0; i++)
+      if (t_fits(&tp[i].sel, &fl[k])) first[k] = i;
+    if (first[k] >= 0) tp[first[k]].want++;
   }
-  it_pkt_free(t);
+  struct tsend s[2];
+  pthread_t th[2];
+  for (int j = 0; j < 2; j++) {
+    s[j] = (struct tsend){
+        .c = c, .fl = fl, .first = first, .from = j * nf / 2, .to = (j + 1) * nf / 2};
+    ref_rng_seed(&s[j].rng, ref_rand(&rng));
+    assert_int_equal(pthread_create(&th[j], NULL, t_spd_sender, &s[j]), 0);
+  }
+  for (int j = 0; j < 2; j++) pthread_join(th[j], NULL);
+  free(first);
+  if (s[0].bad + s[1].bad != 0)
+    fail_msg("%d of %d packets got another verdict than their first match's", s[0].bad + s[1].bad,
+             nf);
   for (int i = 0; i < n; i++) {
     ipsec_policy_info(tp[i].pol, &pi);
     if (pi.c.packets - tp[i].base != tp[i].want)

@@ -198,12 +198,14 @@ struct pol_set {
   struct ipsec_policy *p[];
 };
 
-/* An SPD: an immutable array, replaced as a whole by writers (RCU), with
- * its index (spd_index.c; NULL: scanned). */
+/* An SPD: an immutable array, replaced as a whole by writers (RCU), and
+ * the index its readers build once it has served a few lookups
+ * (spd_index.c). */
 struct spd_index;
 struct spd {
   int n;
-  struct spd_index *ix;
+  _Atomic(struct spd_index *) ix; /* NULL: not built (yet) */
+  _Atomic uint32_t scans;         /* lookups that scanned, while ix is NULL */
   struct ipsec_policy *p[];
 };
 
@@ -398,13 +400,14 @@ void ipsi_spd_free(struct spd *t); /* the table and its index, not the policies 
 
 /* --- spd_index.c ---------------------------------------------------------------------------- */
 
-/* ipsi_spd_index indexes t (its n and p[] filled); NULL when t is better
- * scanned (small, or too many kinds of destination prefix) or memory ran
- * out, which also only means scanning. */
-struct spd_index *ipsi_spd_index(const struct spd *t);
-void ipsi_spd_index_free(struct spd_index *ix);
-/* ipsi_spd_index_lookup: ipsi_spd_lookup's answer for an indexed table. */
-struct ipsec_policy *ipsi_spd_index_lookup(const struct spd *t, const struct flow *f);
+/* ipsi_spd_index_for: t's index for a lookup (RCU held), built by this
+ * lookup if its turn has come; NULL: scan t (small, not used enough yet,
+ * or not worth indexing). */
+struct spd_index *ipsi_spd_index_for(struct spd *t);
+/* ipsi_spd_index_lookup: ipsi_spd_lookup's answer through t's index ix. */
+struct ipsec_policy *ipsi_spd_index_lookup(const struct spd *t, const struct spd_index *ix,
+                                           const struct flow *f);
+void ipsi_spd_index_free(struct spd *t); /* t's index, if built */
 
 /* --- replay.c ------------------------------------------------------------------------------------
  */

@@ -68,7 +68,8 @@ struct ipsec_policy *ipsi_spd_lookup(struct ipsec_ctx *ctx, enum ipsec_dir dir,
                                      const struct flow *f) {
   struct spd *t = spd_of(ctx, dir);
   if (t == NULL) return NULL;
-  if (t->ix != NULL) return ipsi_spd_index_lookup(t, f);
+  struct spd_index *ix = ipsi_spd_index_for(t);
+  if (ix != NULL) return ipsi_spd_index_lookup(t, ix, f);
   for (int i = 0; i < t->n; i++)
     if (ipsi_sel_match(&t->p[i]->sel, f)) return t->p[i];
   return NULL;
@@ -76,7 +77,7 @@ struct ipsec_policy *ipsi_spd_lookup(struct ipsec_ctx *ctx, enum ipsec_dir dir,
 
 void ipsi_spd_free(struct spd *t) {
   if (t == NULL) return;
-  ipsi_spd_index_free(t->ix);
+  ipsi_spd_index_free(t);
   free(t);
 }
 
@@ -137,7 +138,8 @@ static int spd_publish(struct ipsec_ctx *ctx, enum ipsec_dir dir, struct ipsec_p
     for (int i = pos; i < n; i++) x->p[j++] = t->p[i];
   }
   x->n = j;
-  x->ix = ipsi_spd_index(x);
+  atomic_init(&x->ix, NULL);
+  atomic_init(&x->scans, 0);
   atomic_store_explicit(&ctx->spd[dir == IPSEC_DIR_IN], x, memory_order_release);
   *prev = t;
   return 0;
@@ -215,7 +217,8 @@ static int sets_prepare(struct ipsec_policy *old, struct ipsec_policy *pol, stru
 
 /* ctx->lock held; the previous sets go after a grace period (sets_retire). */
 static void sets_publish(const struct set_edit *e, int ne) {
-  for (int j = 0; j < ne; j++) atomic_store_explicit(&e[j].sa->in_pols, e[j].next, memory_order_release);
+  for (int j = 0; j < ne; j++)
+    atomic_store_explicit(&e[j].sa->in_pols, e[j].next, memory_order_release);
 }
 
 static void sets_retire(struct set_edit *e, int ne) {

@@ -16,7 +16,12 @@
  * order, stopping at the first that matches or at one placed after the best
  * match found so far: the result is the table's first match, as the scan
  * finds it.  Small tables, and tables with more groups than SPD_MAX_GROUPS
- * (prefix lengths of every size in both families), are scanned. */
+ * (prefix lengths of every size in both families), are scanned.
+ *
+ * A table is indexed by the lookup that makes it SPD_BUILD_AFTER scans old,
+ * not when it is published: writers publish a table per policy added, so a
+ * gateway loading 5,000 policies built 5,000 indexes (0.9 s, against 0.008 s
+ * for the tables alone), nearly all for tables no packet ever saw. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +29,7 @@
 
 #define SPD_INDEX_MIN 8
 #define SPD_MAX_GROUPS 16
+#define SPD_BUILD_AFTER 64
 
 struct spd_slot {
   uint8_t key[16];     /* the destination, masked to the group's length */
@@ -66,37 +72,48 @@ static const struct spd_slot *slot_find(const struct spd_index *ix, uint32_t gro
   }
 }
 
-void ipsi_spd_index_free(struct spd_index *ix) {
-  if (ix == NULL) return;
+/* what a table gets when it is not worth indexing, so that it is not tried again */
+static struct spd_index no_index;
+
+static void index_free(struct spd_index *ix) {
+  if (ix == NULL || ix == &no_index) return;
   free(ix->any);
   free(ix->idx);
   free(ix->slot);
   free(ix);
 }
 
-struct entry {
-  uint8_t key[16];
-  uint32_t group, pos;
-};
-
-static int entry_cmp(const void *x, const void *y) {
-  const struct entry *a = x, *b = y;
-  if (a->group != b->group) return a->group < b->group ? -1 : 1;
-  int c = memcmp(a->key, b->key, 16);
-  if (c != 0) return c;
-  return a->pos < b->pos ? -1 : a->pos > b->pos;
+void ipsi_spd_index_free(struct spd *t) {
+  index_free(atomic_load_explicit(&t->ix, memory_order_acquire));
 }
 
-struct spd_index *ipsi_spd_index(const struct spd *t) {
-  if (t->n < SPD_INDEX_MIN) return NULL;
+/* slot_get: the slot of (group, key), taken if new (the table has room:
+ * at least twice as many slots as entries). */
+static struct spd_slot *slot_get(struct spd_index *ix, uint32_t group, const uint8_t key[16]) {
+  for (uint32_t i = slot_hash(group, key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+    struct spd_slot *s = &ix->slot[i];
+    if (s->group == 0) {
+      memcpy(s->key, key, 16);
+      s->group = group;
+      return s;
+    }
+    if (s->group == group && memcmp(s->key, key, 16) == 0) return s;
+  }
+}
+
+/* Built in linear time (a table is rebuilt on every change, so a bulk load
+ * of n policies costs n builds): the policies are counted per prefix, the
+ * runs laid out, then filled in table order, which keeps each run sorted. */
+static struct spd_index *build(const struct spd *t) {
   struct spd_index *ix = calloc(1, sizeof(*ix));
-  struct entry *e = malloc((size_t)t->n * sizeof(*e));
+  uint32_t *grp = malloc((size_t)t->n * sizeof(*grp)); /* each policy's group + 1, 0: any */
   if (ix != NULL) ix->any = malloc((size_t)t->n * sizeof(*ix->any));
   if (ix != NULL) ix->idx = malloc((size_t)t->n * sizeof(*ix->idx));
-  if (ix == NULL || e == NULL || ix->any == NULL || ix->idx == NULL) goto fail;
-  int ne = 0;
+  if (ix == NULL || grp == NULL || ix->any == NULL || ix->idx == NULL) goto fail;
+  int ndst = 0;
   for (int i = 0; i < t->n; i++) {
     const struct ipsec_selector *s = &t->p[i]->sel;
+    grp[i] = 0;
     if (s->dst.family == 0) {
       ix->any[ix->nany++] = (uint32_t)i;
       continue;
@@ -109,40 +126,55 @@ struct spd_index *ipsi_spd_index(const struct spd *t) {
       ix->plen[g] = s->dst_plen;
       ix->ngroups++;
     }
-    mask(e[ne].key, &s->dst, s->dst_plen);
-    e[ne].group = (uint32_t)g + 1;
-    e[ne].pos = (uint32_t)i;
-    ne++;
+    grp[i] = (uint32_t)g + 1;
+    ndst++;
   }
-  qsort(e, (size_t)ne, sizeof(*e), entry_cmp);
-  uint32_t runs = 0;
-  for (int k = 0; k < ne; k++)
-    if (k == 0 || e[k].group != e[k - 1].group || memcmp(e[k].key, e[k - 1].key, 16) != 0) runs++;
   ix->cap = 16;
-  while (ix->cap < 2 * runs) ix->cap *= 2;
+  while (ix->cap < 2 * (uint32_t)ndst) ix->cap *= 2;
   if ((ix->slot = calloc(ix->cap, sizeof(*ix->slot))) == NULL) goto fail;
-  for (int k = 0; k < ne;) {
-    int end = k + 1;
-    while (end < ne && e[end].group == e[k].group && memcmp(e[end].key, e[k].key, 16) == 0) end++;
-    uint32_t i = slot_hash(e[k].group, e[k].key) & (ix->cap - 1);
-    while (ix->slot[i].group != 0) i = (i + 1) & (ix->cap - 1);
-    struct spd_slot *s = &ix->slot[i];
-    memcpy(s->key, e[k].key, 16);
-    s->group = e[k].group;
-    s->start = (uint32_t)k;
-    s->len = (uint32_t)(end - k);
-    for (; k < end; k++) ix->idx[k] = e[k].pos;
+  uint8_t key[16];
+  for (int i = 0; i < t->n; i++) /* count */
+    if (grp[i]) {
+      const struct ipsec_selector *s = &t->p[i]->sel;
+      mask(key, &s->dst, s->dst_plen);
+      slot_get(ix, grp[i], key)->len++;
+    }
+  uint32_t at = 0;
+  for (uint32_t k = 0; k < ix->cap; k++) { /* lay out */
+    struct spd_slot *s = &ix->slot[k];
+    if (s->group == 0) continue;
+    s->start = at;
+    at += s->len;
+    s->len = 0;
   }
-  free(e);
+  for (int i = 0; i < t->n; i++) /* fill, in table order */
+    if (grp[i]) {
+      const struct ipsec_selector *s = &t->p[i]->sel;
+      mask(key, &s->dst, s->dst_plen);
+      struct spd_slot *sl = slot_get(ix, grp[i], key);
+      ix->idx[sl->start + sl->len++] = (uint32_t)i;
+    }
+  free(grp);
   return ix;
 fail:
-  free(e);
-  ipsi_spd_index_free(ix);
+  free(grp);
+  index_free(ix);
   return NULL;
 }
 
-struct ipsec_policy *ipsi_spd_index_lookup(const struct spd *t, const struct flow *f) {
-  const struct spd_index *ix = t->ix;
+struct spd_index *ipsi_spd_index_for(struct spd *t) {
+  struct spd_index *ix = atomic_load_explicit(&t->ix, memory_order_acquire);
+  if (ix != NULL) return ix == &no_index ? NULL : ix;
+  if (t->n < SPD_INDEX_MIN) return NULL;
+  /* exactly one lookup sees the count reach SPD_BUILD_AFTER: it builds */
+  if (atomic_fetch_add_explicit(&t->scans, 1, memory_order_relaxed) != SPD_BUILD_AFTER) return NULL;
+  ix = build(t);
+  atomic_store_explicit(&t->ix, ix != NULL ? ix : &no_index, memory_order_release);
+  return ix;
+}
+
+struct ipsec_policy *ipsi_spd_index_lookup(const struct spd *t, const struct spd_index *ix,
+                                           const struct flow *f) {
   uint32_t best = UINT32_MAX;
   for (int k = 0; k < ix->nany; k++)
     if (ipsi_sel_match(&t->p[ix->any[k]]->sel, f)) {
