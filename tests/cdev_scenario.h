@@ -39,20 +39,7 @@
 #include "released/crypto/cryptodev.h"
 #include "test_ocfd_util.h"
 
-static const char *self; /* this program, re-executed for each scenario */
-static int fails;        /* checks failed in this scenario */
-
-#define CHECK(cond, ...)                                         \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                              \
-      fprintf(stderr, "\n");                                     \
-      fails++;                                                   \
-    }                                                            \
-  } while (0)
-#define ERRNO_IS(call, e) CHECK((call) == -1 && errno == (e), "want errno %d, got %d", e, errno)
-#define OK(call) CHECK((call) == 0, "errno %d (%s)", errno, strerror(errno))
+#include "scenario_check.h"
 
 /* --- independent references (OpenSSL) ------------------------------------ */
 
@@ -124,13 +111,7 @@ static inline void run_scenario(const char *name, const char *extra) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    char pre[600], asan[600];
-    snprintf(pre, sizeof(pre), "%s/libocfpreload.so", ocfd_build_dir());
-    setenv("LD_PRELOAD", pre, 1);
-    setenv("OCF_SOCKET", p.sock, 1);
-    const char *ao = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", ao ? ao : "", ao ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
+    ocfd_preload_env(p.sock);
     execl(self, self, "--scenario", name, (char *)NULL);
     _exit(127);
   }

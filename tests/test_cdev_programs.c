@@ -30,14 +30,9 @@ static int run_program(const char *name, char *out, size_t cap) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    char prog[600], pre[600], asan[600];
+    char prog[600];
     snprintf(prog, sizeof(prog), "%s/tests/cdev_prog_%s", ocfd_build_dir(), name);
-    snprintf(pre, sizeof(pre), "%s/libocfpreload.so", ocfd_build_dir());
-    setenv("LD_PRELOAD", pre, 1);
-    setenv("OCF_SOCKET", p.sock, 1);
-    const char *ao = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", ao ? ao : "", ao ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
+    ocfd_preload_env(p.sock);
     dup2(pfd[1], 1);
     close(pfd[0]);
     close(pfd[1]);

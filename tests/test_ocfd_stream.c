@@ -27,23 +27,10 @@
 
 #include "cryptodev_facts.h"
 #include "released/crypto/cryptodev.h"
+#include "scenario_check.h"
 #include "test_ocfd_util.h"
 
 CDEV_ABI_STATIC_ASSERTS();
-
-static const char *self;
-static int fails;
-
-#define CHECK(cond, ...)                                         \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                              \
-      fprintf(stderr, "\n");                                     \
-      fails++;                                                   \
-    }                                                            \
-  } while (0)
-#define OK(call) CHECK((call) == 0, "errno %d (%s)", errno, strerror(errno))
 
 #define BIG (64u << 20)
 
@@ -186,13 +173,7 @@ static int run_scenario(const char *name, struct ocfd_proc *p) {
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
-    char pre[600], asan[600];
-    snprintf(pre, sizeof(pre), "%s/libocfpreload.so", ocfd_build_dir());
-    setenv("LD_PRELOAD", pre, 1);
-    setenv("OCF_SOCKET", p->sock, 1);
-    const char *ao = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", ao ? ao : "", ao ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
+    ocfd_preload_env(p->sock);
     execl(self, self, "--scenario", name, (char *)NULL);
     _exit(127);
   }

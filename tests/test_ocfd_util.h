@@ -119,4 +119,17 @@ static inline int ocfd_stop(struct ocfd_proc *p) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* ocfd_preload_env: the environment of a child about to exec a /dev/crypto
+ * program under the preload shim, against the daemon on sock (ASan, when
+ * the shim has it, must not insist on being loaded first). */
+static inline void ocfd_preload_env(const char *sock) {
+  char pre[600], asan[600];
+  snprintf(pre, sizeof(pre), "%s/libocfpreload.so", ocfd_build_dir());
+  setenv("LD_PRELOAD", pre, 1);
+  setenv("OCF_SOCKET", sock, 1);
+  const char *ao = getenv("ASAN_OPTIONS");
+  snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", ao ? ao : "", ao ? ":" : "");
+  setenv("ASAN_OPTIONS", asan, 1);
+}
+
 #endif /* OCF_TESTS_OCFD_UTIL_H */
