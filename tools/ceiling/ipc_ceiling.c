@@ -20,9 +20,9 @@
  * of the same sealing, each on its own share of the buffers.
  *
  * "pingpong" measures the machine's price of one wake-up: two processes
- * take turns through a pair of futexes, and the line gives the CPU time
- * each turn costs (on a paravirtualized machine, much more than on bare
- * metal).
+ * take turns through one futex word, and the line gives the CPU time each
+ * turn costs, which any two-process design pays whenever one side must
+ * wait for the other.
  *
  * Options: --queues shared|per-thread (one submission queue that every
  * server thread takes from, or one per thread with the client spreading the
