@@ -40,179 +40,9 @@
 #include <ocf/pk.h>
 
 #include "pkprod.h"
+#include "pkvec.h"
 #include "ref.h"
 #include "vectors.h"
-
-/* --- reading the vector files -------------------------------------------- */
-
-#define RD_FIELDS 40
-
-/* rd - "NAME = value" lines; a field keeps its value until it appears again,
- * so per-group fields (n, P, Q, G) are there for every record after them. */
-struct rd {
-  FILE *f;
-  const char *rel;
-  char *line;
-  size_t cap;
-  int lineno;
-  char hdr[256]; /* the last "[...]" line, without the brackets */
-  int n;
-  char name[RD_FIELDS][32];
-  char *val[RD_FIELDS];
-};
-
-static char *trim(char *s) {
-  while (isspace((unsigned char)*s)) s++;
-  size_t n = strlen(s);
-  while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
-  return s;
-}
-
-static int rd_open(struct rd *r, const char *rel) {
-  char path[1024];
-  memset(r, 0, sizeof(*r));
-  snprintf(path, sizeof(path), "%s/%s", ocf_vec_dir(), rel);
-  r->rel = rel;
-  r->f = fopen(path, "r");
-  if (r->f == NULL) print_error("cannot open %s\n", path);
-  return r->f != NULL;
-}
-
-static void rd_close(struct rd *r) {
-  if (r->f != NULL) fclose(r->f);
-  for (int i = 0; i < r->n; i++) free(r->val[i]);
-  free(r->line);
-}
-
-static const char *rd_get(const struct rd *r, const char *name) {
-  for (int i = 0; i < r->n; i++)
-    if (strcmp(r->name[i], name) == 0) return r->val[i];
-  return NULL;
-}
-
-static void rd_set(struct rd *r, const char *name, const char *val) {
-  int i;
-  for (i = 0; i < r->n; i++)
-    if (strcmp(r->name[i], name) == 0) break;
-  if (i == r->n) {
-    assert_true(r->n < RD_FIELDS);
-    snprintf(r->name[r->n++], sizeof(r->name[0]), "%s", name);
-  } else {
-    free(r->val[i]);
-  }
-  r->val[i] = strdup(val);
-  assert_non_null(r->val[i]);
-}
-
-/* rd_next reads up to and including the next line that sets field last;
- * 1 then, 0 at the end of the file. */
-static int rd_next(struct rd *r, const char *last) {
-  while (getline(&r->line, &r->cap, r->f) >= 0) {
-    r->lineno++;
-    char *s = trim(r->line);
-    if (*s == '\0' || *s == '#') continue;
-    if (*s == '[') {
-      char *e = strrchr(s, ']');
-      if (e != NULL) *e = '\0';
-      snprintf(r->hdr, sizeof(r->hdr), "%s", s + 1);
-      continue;
-    }
-    char *eq = strchr(s, '=');
-    if (eq == NULL) continue;
-    *eq = '\0';
-    char *name = trim(s), *val = trim(eq + 1);
-    rd_set(r, name, val);
-    if (strcmp(name, last) == 0) return 1;
-  }
-  return 0;
-}
-
-static uint8_t *unhex(const char *s, size_t *len) {
-  size_t n = strlen(s);
-  uint8_t *b = malloc(n / 2 + 1);
-  assert_non_null(b);
-  assert_true(n % 2 == 0);
-  for (size_t i = 0; i < n / 2; i++) {
-    unsigned v;
-    assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
-    b[i] = (uint8_t)v;
-  }
-  *len = n / 2;
-  return b;
-}
-
-static BIGNUM *bn_hex(const char *s) {
-  BIGNUM *bn = NULL;
-  assert_non_null(s);
-  assert_true(BN_hex2bn(&bn, s) > 0);
-  return bn;
-}
-
-/* md_of finds "SHA-256", "SHA256", "SHA1"... in s and returns OpenSSL's name. */
-static const char *md_of(const char *s) {
-  static const char *const names[][2] = {
-      {"SHA-1", "SHA1"},     {"SHA1", "SHA1"},     {"SHA-224", "SHA224"}, {"SHA224", "SHA224"},
-      {"SHA-256", "SHA256"}, {"SHA256", "SHA256"}, {"SHA-384", "SHA384"}, {"SHA384", "SHA384"},
-      {"SHA-512", "SHA512"}, {"SHA512", "SHA512"}};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strstr(s, names[i][0]) != NULL) {
-      const char *after = strstr(s, names[i][0]) + strlen(names[i][0]);
-      if (!isdigit((unsigned char)*after)) return names[i][1]; /* "SHA1" must not match "SHA12" */
-    }
-  return NULL;
-}
-
-static size_t hash(const char *md, const uint8_t *m, size_t len, uint8_t *out) {
-  unsigned n = 0;
-  EVP_MD *t = EVP_MD_fetch(NULL, md, NULL);
-  assert_non_null(t);
-  assert_true(EVP_Digest(m, len, out, &n, t, NULL));
-  EVP_MD_free(t);
-  return n;
-}
-
-/* EMSA-PKCS1-v1_5 (RFC 8017 9.2) of msg into em[k]: 00 01 ff.. 00 DigestInfo. */
-static void emsa_pkcs1(const char *md, const uint8_t *msg, size_t mlen, uint8_t *em, size_t k) {
-  static const struct {
-    const char *md;
-    uint8_t prefix[19];
-    size_t len;
-  } di[] = {
-      {"SHA1",
-       {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
-       15},
-      {"SHA224",
-       {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04,
-        0x05, 0x00, 0x04, 0x1c},
-       19},
-      {"SHA256",
-       {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-        0x05, 0x00, 0x04, 0x20},
-       19},
-      {"SHA384",
-       {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
-        0x05, 0x00, 0x04, 0x30},
-       19},
-      {"SHA512",
-       {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
-        0x05, 0x00, 0x04, 0x40},
-       19},
-  };
-  uint8_t h[64];
-  size_t hl = hash(md, msg, mlen, h);
-  size_t i;
-  for (i = 0; i < sizeof(di) / sizeof(di[0]); i++)
-    if (strcmp(di[i].md, md) == 0) break;
-  assert_true(i < sizeof(di) / sizeof(di[0]));
-  size_t tlen = di[i].len + hl;
-  assert_true(k >= tlen + 11);
-  em[0] = 0x00;
-  em[1] = 0x01;
-  memset(em + 2, 0xff, k - tlen - 3);
-  em[k - tlen - 1] = 0x00;
-  memcpy(em + k - tlen, di[i].prefix, di[i].len);
-  memcpy(em + k - hl, h, hl);
-}
 
 static int scale(void) { return ref_scale(); }
 
@@ -284,7 +114,7 @@ static void test_rsa_crt_pkcs1(void **state) {
   while (more) {
     more = getline(&line, &cap, f) >= 0;
     lineno++;
-    char *s = more ? trim(line) : (char *)"#";
+    char *s = more ? kv_trim(line) : (char *)"#";
     bool hexline = *s != '\0' && *s != '#' && label[0] != '\0';
     for (char *c = s; hexline && *c; c++)
       if (!isxdigit((unsigned char)*c) && *c != ' ') hexline = false;
@@ -332,7 +162,7 @@ static void test_rsa_crt_pkcs1(void **state) {
         size_t k = (size_t)BN_num_bytes(n);
         uint8_t *em = malloc(k);
         assert_non_null(em);
-        emsa_pkcs1("SHA1", msg, msglen, em, k);
+        kv_emsa_pkcs1("SHA1", msg, msglen, em, k);
         if (curlen == k && rsa_crt_sign_check(n, e, p, q, dp, dq, qi, em, k, cur))
           kat.passed++;
         else
@@ -344,13 +174,13 @@ static void test_rsa_crt_pkcs1(void **state) {
     cur = NULL;
     curlen = 0;
     label[0] = '\0';
-    char *t = trim(s + 1);
+    char *t = kv_trim(s + 1);
     size_t tl = strlen(t);
     if (strncmp(t, "Example", 7) == 0) priv = 0;
     if (strcmp(t, "Private key") == 0) priv = 1;
     if (tl > 1 && t[tl - 1] == ':' && strchr(t, ':') == t + tl - 1) {
       t[tl - 1] = '\0';
-      snprintf(label, sizeof(label), "%s", trim(t));
+      snprintf(label, sizeof(label), "%s", kv_trim(t));
     }
   }
   free(cur);
@@ -366,28 +196,28 @@ static void test_rsa_crt_pkcs1(void **state) {
 static void test_rsa_modexp_siggen(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "rsa mod-exp d (SigGen15_186-2)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/RSA/FIPS_186-2/SigGen15_186-2.txt"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/RSA/FIPS_186-2/SigGen15_186-2.txt"));
   kat.files++;
   int per_mod = 0;
   char last_n[32] = "";
-  while (rd_next(&r, "S")) {
+  while (kvrd_next(&r, "S")) {
     /* Plain-exponent signatures with big moduli are slow; a few per key. */
-    if (strncmp(last_n, rd_get(&r, "n"), sizeof(last_n) - 1) != 0) {
-      snprintf(last_n, sizeof(last_n), "%s", rd_get(&r, "n"));
+    if (strncmp(last_n, kvrd_get(&r, "n"), sizeof(last_n) - 1) != 0) {
+      snprintf(last_n, sizeof(last_n), "%s", kvrd_get(&r, "n"));
       per_mod = 0;
     }
     if (++per_mod > 12 / scale() + 1) {
       kat.skipped++;
       continue;
     }
-    BIGNUM *n = bn_hex(rd_get(&r, "n")), *d = bn_hex(rd_get(&r, "d"));
+    BIGNUM *n = kv_bn_hex(kvrd_get(&r, "n")), *d = kv_bn_hex(kvrd_get(&r, "d"));
     size_t k = (size_t)BN_num_bytes(n), mlen, slen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen), *want = unhex(rd_get(&r, "S"), &slen);
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen), *want = kv_unhex(kvrd_get(&r, "S"), &slen);
     uint8_t *em = malloc(k), *got = malloc(k);
     assert_non_null(em);
     assert_non_null(got);
-    emsa_pkcs1(md_of(rd_get(&r, "SHAAlg")), msg, mlen, em, k);
+    kv_emsa_pkcs1(kv_md_of(kvrd_get(&r, "SHAAlg")), msg, mlen, em, k);
     struct preq q;
     preq_init(&q, OCF_KOP_MOD_EXP);
     BIGNUM *x = BN_bin2bn(em, (int)k, NULL);
@@ -405,7 +235,7 @@ static void test_rsa_modexp_siggen(void **state) {
     BN_free(x), BN_free(n), BN_free(d);
     free(msg), free(want), free(em), free(got);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 20 / (unsigned)scale() + 1); /* at most 12/scale+1 per key */
 }
 
@@ -415,18 +245,19 @@ static void test_rsa_modexp_siggen(void **state) {
 static void test_rsa_sigver(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "rsa mod-exp e / mod-exp-crt (SigVer15_186-3)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/RSA/FIPS_186-2/SigVer15_186-3.rsp"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/RSA/FIPS_186-2/SigVer15_186-3.rsp"));
   kat.files++;
   BN_CTX *bc = BN_CTX_new();
-  while (rd_next(&r, "Result")) {
-    BIGNUM *n = bn_hex(rd_get(&r, "n")), *e = bn_hex(rd_get(&r, "e")), *s = bn_hex(rd_get(&r, "S"));
+  while (kvrd_next(&r, "Result")) {
+    BIGNUM *n = kv_bn_hex(kvrd_get(&r, "n")), *e = kv_bn_hex(kvrd_get(&r, "e")),
+           *s = kv_bn_hex(kvrd_get(&r, "S"));
     size_t k = (size_t)BN_num_bytes(n), mlen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen), *em = malloc(k), *got = malloc(k);
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen), *em = malloc(k), *got = malloc(k);
     assert_non_null(em);
     assert_non_null(got);
-    emsa_pkcs1(md_of(rd_get(&r, "SHAAlg")), msg, mlen, em, k);
-    bool expect = rd_get(&r, "Result")[0] == 'P';
+    kv_emsa_pkcs1(kv_md_of(kvrd_get(&r, "SHAAlg")), msg, mlen, em, k);
+    bool expect = kvrd_get(&r, "Result")[0] == 'P';
     struct preq q;
     preq_init(&q, OCF_KOP_MOD_EXP);
     preq_bn(&q, 0, s);
@@ -442,8 +273,8 @@ static void test_rsa_sigver(void **state) {
       ocf_kat_fail(&kat, NULL, "%s:%d verify says %d, file says %d", r.rel, r.lineno, valid,
                    expect);
     } else if (expect) {
-      BIGNUM *p = bn_hex(rd_get(&r, "p")), *qq = bn_hex(rd_get(&r, "q"));
-      BIGNUM *d = bn_hex(rd_get(&r, "d")), *dp = BN_new(), *dq = BN_new(), *t = BN_new();
+      BIGNUM *p = kv_bn_hex(kvrd_get(&r, "p")), *qq = kv_bn_hex(kvrd_get(&r, "q"));
+      BIGNUM *d = kv_bn_hex(kvrd_get(&r, "d")), *dp = BN_new(), *dq = BN_new(), *t = BN_new();
       BN_sub(t, p, BN_value_one());
       BN_mod(dp, d, t, bc);
       BN_sub(t, qq, BN_value_one());
@@ -465,21 +296,21 @@ static void test_rsa_sigver(void **state) {
     free(msg), free(em), free(got);
   }
   BN_CTX_free(bc);
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 450);
 }
 
 /* --- DSA ----------------------------------------------------------------- */
 
-static int dsa_verify(const struct rd *r, const uint8_t *dg, size_t dl, const char *rhex,
+static int dsa_verify(const struct kvrd *r, const uint8_t *dg, size_t dl, const char *rhex,
                       const char *shex, int *status) {
   struct preq q;
   preq_init(&q, OCF_KOP_DSA_VERIFY);
   preq_digest(&q, 0, dg, dl);
-  preq_hex(&q, 1, rd_get(r, "P"));
-  preq_hex(&q, 2, rd_get(r, "Q"));
-  preq_hex(&q, 3, rd_get(r, "G"));
-  preq_hex(&q, 4, rd_get(r, "Y"));
+  preq_hex(&q, 1, kvrd_get(r, "P"));
+  preq_hex(&q, 2, kvrd_get(r, "Q"));
+  preq_hex(&q, 3, kvrd_get(r, "G"));
+  preq_hex(&q, 4, kvrd_get(r, "Y"));
   preq_hex(&q, 5, rhex);
   preq_hex(&q, 6, shex);
   int rc = ocf_krun(&q.k);
@@ -489,10 +320,11 @@ static int dsa_verify(const struct rd *r, const uint8_t *dg, size_t dl, const ch
 }
 
 /* OpenSSL's own DSA verification of (r, s), the differential check. */
-static int openssl_dsa_verify(const struct rd *r, const uint8_t *dg, size_t dl, const BIGNUM *sr,
+static int openssl_dsa_verify(const struct kvrd *r, const uint8_t *dg, size_t dl, const BIGNUM *sr,
                               const BIGNUM *ss) {
-  BIGNUM *p = bn_hex(rd_get(r, "P")), *q = bn_hex(rd_get(r, "Q")), *g = bn_hex(rd_get(r, "G"));
-  BIGNUM *y = bn_hex(rd_get(r, "Y"));
+  BIGNUM *p = kv_bn_hex(kvrd_get(r, "P")), *q = kv_bn_hex(kvrd_get(r, "Q")),
+         *g = kv_bn_hex(kvrd_get(r, "G"));
+  BIGNUM *y = kv_bn_hex(kvrd_get(r, "Y"));
   OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p);
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_Q, q);
@@ -526,16 +358,16 @@ static int openssl_dsa_verify(const struct rd *r, const uint8_t *dg, size_t dl, 
 static void test_dsa_sigver(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "dsa-verify (FIPS 186-3 SigVer)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/DSA/FIPS_186-3/SigVer.rsp"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/DSA/FIPS_186-3/SigVer.rsp"));
   kat.files++;
-  while (rd_next(&r, "Result")) {
+  while (kvrd_next(&r, "Result")) {
     uint8_t dg[64];
     size_t mlen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen);
-    size_t dl = hash(md_of(r.hdr), msg, mlen, dg);
-    int status = -1, rc = dsa_verify(&r, dg, dl, rd_get(&r, "R"), rd_get(&r, "S"), &status);
-    int expect = rd_get(&r, "Result")[0] == 'P';
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen);
+    size_t dl = kv_hash(kv_md_of(r.hdr), msg, mlen, dg);
+    int status = -1, rc = dsa_verify(&r, dg, dl, kvrd_get(&r, "R"), kvrd_get(&r, "S"), &status);
+    int expect = kvrd_get(&r, "Result")[0] == 'P';
     if (rc == 0 && status == expect)
       kat.passed++;
     else
@@ -543,7 +375,7 @@ static void test_dsa_sigver(void **state) {
                    expect);
     free(msg);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 300);
 }
 
@@ -552,32 +384,32 @@ static void test_dsa_sigver(void **state) {
 static void test_dsa_siggen(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "dsa-sign/verify, mod-exp (FIPS 186-3 SigGen)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/DSA/FIPS_186-3/SigGen.txt"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/DSA/FIPS_186-3/SigGen.txt"));
   kat.files++;
   BN_CTX *bc = BN_CTX_new();
   int i = 0;
-  while (rd_next(&r, "S")) {
+  while (kvrd_next(&r, "S")) {
     if (i++ % scale() != 0) {
       kat.skipped++;
       continue;
     }
     uint8_t dg[64];
     size_t mlen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen);
-    size_t dl = hash(md_of(r.hdr), msg, mlen, dg);
-    int status = -1, rc = dsa_verify(&r, dg, dl, rd_get(&r, "R"), rd_get(&r, "S"), &status);
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen);
+    size_t dl = kv_hash(kv_md_of(r.hdr), msg, mlen, dg);
+    int status = -1, rc = dsa_verify(&r, dg, dl, kvrd_get(&r, "R"), kvrd_get(&r, "S"), &status);
     bool ok = rc == 0 && status == 1;
 
-    BIGNUM *p = bn_hex(rd_get(&r, "P")), *q = bn_hex(rd_get(&r, "Q"));
+    BIGNUM *p = kv_bn_hex(kvrd_get(&r, "P")), *q = kv_bn_hex(kvrd_get(&r, "Q"));
     struct preq m;
     preq_init(&m, OCF_KOP_MOD_EXP);
-    preq_hex(&m, 0, rd_get(&r, "G"));
-    preq_hex(&m, 1, rd_get(&r, "K"));
+    preq_hex(&m, 0, kvrd_get(&r, "G"));
+    preq_hex(&m, 1, kvrd_get(&r, "K"));
     preq_bn(&m, 2, p);
     preq_out(&m, 3, (size_t)BN_num_bytes(p));
     if (ok && ocf_krun(&m.k) == 0) {
-      BIGNUM *v = preq_result(&m, 3), *want = bn_hex(rd_get(&r, "R"));
+      BIGNUM *v = preq_result(&m, 3), *want = kv_bn_hex(kvrd_get(&r, "R"));
       BN_mod(v, v, q, bc);
       ok = BN_cmp(v, want) == 0;
       BN_free(v), BN_free(want);
@@ -591,8 +423,8 @@ static void test_dsa_siggen(void **state) {
     preq_digest(&s, 0, dg, dl);
     preq_bn(&s, 1, p);
     preq_bn(&s, 2, q);
-    preq_hex(&s, 3, rd_get(&r, "G"));
-    preq_hex(&s, 4, rd_get(&r, "X"));
+    preq_hex(&s, 3, kvrd_get(&r, "G"));
+    preq_hex(&s, 4, kvrd_get(&r, "X"));
     preq_out(&s, 5, (size_t)BN_num_bytes(q));
     preq_out(&s, 6, (size_t)BN_num_bytes(q));
     if (ok && ocf_krun(&s.k) == 0) {
@@ -614,7 +446,7 @@ static void test_dsa_siggen(void **state) {
     free(msg);
   }
   BN_CTX_free(bc);
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 300 / (unsigned)scale());
 }
 
@@ -636,7 +468,7 @@ static int dh_run(const BIGNUM *x, const BIGNUM *y, const BIGNUM *p, uint8_t *ou
 
 static bool dh_matches(const BIGNUM *x, const BIGNUM *y, const BIGNUM *p, const char *zhex) {
   size_t len = (size_t)BN_num_bytes(p), zl;
-  uint8_t *got = malloc(len), *z = unhex(zhex, &zl);
+  uint8_t *got = malloc(len), *z = kv_unhex(zhex, &zl);
   BIGNUM *zb = BN_bin2bn(z, (int)zl, NULL);
   uint8_t *want = malloc(len);
   BN_bn2binpad(zb, want, (int)len);
@@ -649,25 +481,25 @@ static bool dh_matches(const BIGNUM *x, const BIGNUM *y, const BIGNUM *p, const 
 static void test_dh(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "dh-compute-key (RFC 5114, KAS FFC, Botan)"};
-  struct rd r;
+  struct kvrd r;
 
-  assert_true(rd_open(&r, "asymmetric/DH/RFC5114.txt"));
+  assert_true(kvrd_open(&r, "asymmetric/DH/RFC5114.txt"));
   kat.files++;
-  while (rd_next(&r, "Result")) {
-    BIGNUM *p = bn_hex(rd_get(&r, "P")), *x = bn_hex(rd_get(&r, "XstatIUT"));
-    BIGNUM *y = bn_hex(rd_get(&r, "YstatCAVS"));
-    if (dh_matches(x, y, p, rd_get(&r, "Z")))
+  while (kvrd_next(&r, "Result")) {
+    BIGNUM *p = kv_bn_hex(kvrd_get(&r, "P")), *x = kv_bn_hex(kvrd_get(&r, "XstatIUT"));
+    BIGNUM *y = kv_bn_hex(kvrd_get(&r, "YstatCAVS"));
+    if (dh_matches(x, y, p, kvrd_get(&r, "Z")))
       kat.passed++;
     else
       ocf_kat_fail(&kat, NULL, "%s:%d", r.rel, r.lineno);
     BN_free(p), BN_free(x), BN_free(y);
   }
-  rd_close(&r);
+  kvrd_close(&r);
 
-  assert_true(rd_open(&r, "asymmetric/DH/KASValidityTest_FFCStatic_NOKC_ZZOnly_resp.fax"));
+  assert_true(kvrd_open(&r, "asymmetric/DH/KASValidityTest_FFCStatic_NOKC_ZZOnly_resp.fax"));
   kat.files++;
-  while (rd_next(&r, "Result")) {
-    const char *res = rd_get(&r, "Result");
+  while (kvrd_next(&r, "Result")) {
+    const char *res = kvrd_get(&r, "Result");
     /* Failures caused by a public key outside the subgroup need q, which
      * DH_COMPUTE_KEY does not take: they are not this operation's to see. */
     bool pass = res[0] == 'P', zchanged = strstr(res, "Z changed") != NULL;
@@ -675,39 +507,39 @@ static void test_dh(void **state) {
       kat.skipped++;
       continue;
     }
-    BIGNUM *p = bn_hex(rd_get(&r, "P")), *x = bn_hex(rd_get(&r, "XstatIUT"));
-    BIGNUM *y = bn_hex(rd_get(&r, "YstatCAVS"));
-    if (dh_matches(x, y, p, rd_get(&r, "Z")) == pass)
+    BIGNUM *p = kv_bn_hex(kvrd_get(&r, "P")), *x = kv_bn_hex(kvrd_get(&r, "XstatIUT"));
+    BIGNUM *y = kv_bn_hex(kvrd_get(&r, "YstatCAVS"));
+    if (dh_matches(x, y, p, kvrd_get(&r, "Z")) == pass)
       kat.passed++;
     else
       ocf_kat_fail(&kat, NULL, "%s:%d %s", r.rel, r.lineno, res);
     BN_free(p), BN_free(x), BN_free(y);
   }
-  rd_close(&r);
+  kvrd_close(&r);
 
-  assert_true(rd_open(&r, "asymmetric/DH/vec.txt"));
+  assert_true(kvrd_open(&r, "asymmetric/DH/vec.txt"));
   kat.files++;
-  while (rd_next(&r, "K")) {
+  while (kvrd_next(&r, "K")) {
     BIGNUM *p = NULL, *x = NULL, *y = NULL;
-    assert_true(BN_dec2bn(&p, rd_get(&r, "P")) > 0);
-    assert_true(BN_dec2bn(&x, rd_get(&r, "X")) > 0);
-    assert_true(BN_dec2bn(&y, rd_get(&r, "Y")) > 0);
-    if (dh_matches(x, y, p, rd_get(&r, "K")))
+    assert_true(BN_dec2bn(&p, kvrd_get(&r, "P")) > 0);
+    assert_true(BN_dec2bn(&x, kvrd_get(&r, "X")) > 0);
+    assert_true(BN_dec2bn(&y, kvrd_get(&r, "Y")) > 0);
+    if (dh_matches(x, y, p, kvrd_get(&r, "K")))
       kat.passed++;
     else
       ocf_kat_fail(&kat, NULL, "%s:%d", r.rel, r.lineno);
     BN_free(p), BN_free(x), BN_free(y);
   }
-  rd_close(&r);
+  kvrd_close(&r);
 
   /* Y2 > P1 in every pair: the exchange must be refused. */
-  assert_true(rd_open(&r, "asymmetric/DH/bad_exchange.txt"));
+  assert_true(kvrd_open(&r, "asymmetric/DH/bad_exchange.txt"));
   kat.files++;
-  while (rd_next(&r, "Y2")) {
+  while (kvrd_next(&r, "Y2")) {
     BIGNUM *p = NULL, *x = NULL, *y = NULL;
-    assert_true(BN_dec2bn(&p, rd_get(&r, "P1")) > 0);
-    assert_true(BN_dec2bn(&x, rd_get(&r, "X1")) > 0);
-    assert_true(BN_dec2bn(&y, rd_get(&r, "Y2")) > 0);
+    assert_true(BN_dec2bn(&p, kvrd_get(&r, "P1")) > 0);
+    assert_true(BN_dec2bn(&x, kvrd_get(&r, "X1")) > 0);
+    assert_true(BN_dec2bn(&y, kvrd_get(&r, "Y2")) > 0);
     uint8_t out[1024];
     int rc = BN_cmp(y, p) >= 0 ? dh_run(x, y, p, out, (size_t)BN_num_bytes(p)) : EINVAL;
     if (rc == EINVAL)
@@ -716,7 +548,7 @@ static void test_dh(void **state) {
       ocf_kat_fail(&kat, NULL, "%s:%d rc %d, want EINVAL", r.rel, r.lineno, rc);
     BN_free(p), BN_free(x), BN_free(y);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 55);
 }
 
@@ -758,7 +590,7 @@ static int ecdsa_verify(const struct ec *c, const uint8_t *dg, size_t dl, const 
 static int openssl_ecdsa_verify(const struct ec *c, const uint8_t *dg, size_t dl, const char *qx,
                                 const char *qy, const BIGNUM *sr, const BIGNUM *ss) {
   uint8_t pub[1 + 2 * 48];
-  BIGNUM *x = bn_hex(qx), *y = bn_hex(qy);
+  BIGNUM *x = kv_bn_hex(qx), *y = kv_bn_hex(qy);
   pub[0] = 4;
   BN_bn2binpad(x, pub + 1, (int)c->bytes);
   BN_bn2binpad(y, pub + 1 + c->bytes, (int)c->bytes);
@@ -788,11 +620,11 @@ static int openssl_ecdsa_verify(const struct ec *c, const uint8_t *dg, size_t dl
 static void test_ecdsa_siggen(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "ecdsa p256/p384 sign+verify (FIPS 186-3 SigGen)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/ECDSA/FIPS_186-3/SigGen.txt"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/ECDSA/FIPS_186-3/SigGen.txt"));
   kat.files++;
   int i = 0;
-  while (rd_next(&r, "S")) {
+  while (kvrd_next(&r, "S")) {
     const struct ec *c = ec_of(r.hdr);
     if (c == NULL) continue; /* other curves are not served */
     if (i++ % scale() != 0) {
@@ -801,16 +633,16 @@ static void test_ecdsa_siggen(void **state) {
     }
     uint8_t dg[64];
     size_t mlen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen);
-    size_t dl = hash(md_of(r.hdr), msg, mlen, dg);
-    const char *qx = rd_get(&r, "Qx"), *qy = rd_get(&r, "Qy");
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen);
+    size_t dl = kv_hash(kv_md_of(r.hdr), msg, mlen, dg);
+    const char *qx = kvrd_get(&r, "Qx"), *qy = kvrd_get(&r, "Qy");
     int status = -1;
-    int rc = ecdsa_verify(c, dg, dl, qx, qy, rd_get(&r, "R"), rd_get(&r, "S"), &status);
+    int rc = ecdsa_verify(c, dg, dl, qx, qy, kvrd_get(&r, "R"), kvrd_get(&r, "S"), &status);
     bool ok = rc == 0 && status == 1;
     struct preq s;
     preq_init(&s, c->sign);
     preq_digest(&s, 0, dg, dl);
-    preq_hex(&s, 1, rd_get(&r, "d"));
+    preq_hex(&s, 1, kvrd_get(&r, "d"));
     preq_out(&s, 2, c->bytes);
     preq_out(&s, 3, c->bytes);
     if (ok && ocf_krun(&s.k) == 0) {
@@ -830,51 +662,52 @@ static void test_ecdsa_siggen(void **state) {
       ocf_kat_fail(&kat, NULL, "%s:%d [%s]", r.rel, r.lineno, r.hdr);
     free(msg);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 150 / (unsigned)scale());
 }
 
 static void test_ecdsa_sigver(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "ecdsa p256/p384 verify (FIPS 186-3 SigVer)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/ECDSA/FIPS_186-3/SigVer.rsp"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/ECDSA/FIPS_186-3/SigVer.rsp"));
   kat.files++;
-  while (rd_next(&r, "Result")) {
+  while (kvrd_next(&r, "Result")) {
     const struct ec *c = ec_of(r.hdr);
     if (c == NULL) continue;
     uint8_t dg[64];
     size_t mlen;
-    uint8_t *msg = unhex(rd_get(&r, "Msg"), &mlen);
-    size_t dl = hash(md_of(r.hdr), msg, mlen, dg);
+    uint8_t *msg = kv_unhex(kvrd_get(&r, "Msg"), &mlen);
+    size_t dl = kv_hash(kv_md_of(r.hdr), msg, mlen, dg);
     int status = -1;
-    int rc = ecdsa_verify(c, dg, dl, rd_get(&r, "Qx"), rd_get(&r, "Qy"), rd_get(&r, "R"),
-                          rd_get(&r, "S"), &status);
-    int expect = rd_get(&r, "Result")[0] == 'P';
+    int rc = ecdsa_verify(c, dg, dl, kvrd_get(&r, "Qx"), kvrd_get(&r, "Qy"), kvrd_get(&r, "R"),
+                          kvrd_get(&r, "S"), &status);
+    int expect = kvrd_get(&r, "Result")[0] == 'P';
     if (rc == 0 && status == expect)
       kat.passed++;
     else
       ocf_kat_fail(&kat, NULL, "%s:%d rc %d status %d want %d (%s)", r.rel, r.lineno, rc, status,
-                   expect, rd_get(&r, "Result"));
+                   expect, kvrd_get(&r, "Result"));
     free(msg);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 60);
 }
 
 static void test_ecdh(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "ecdh p256/p384 (KAS ECC ZZOnly)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/ECDH/KASValidityTest_ECCStaticUnified_NOKC_ZZOnly_resp.fax"));
+  struct kvrd r;
+  assert_true(
+      kvrd_open(&r, "asymmetric/ECDH/KASValidityTest_ECCStaticUnified_NOKC_ZZOnly_resp.fax"));
   kat.files++;
-  while (rd_next(&r, "Result")) {
+  while (kvrd_next(&r, "Result")) {
     /* "[EC - SHA256]" is P-256, "[ED - SHA384]" P-384 (see the file's head). */
     const struct ec *c = strncmp(r.hdr, "EC -", 4) == 0   ? &ecs[0]
                          : strncmp(r.hdr, "ED -", 4) == 0 ? &ecs[1]
                                                           : NULL;
     if (c == NULL) continue;
-    const char *res = rd_get(&r, "Result");
+    const char *res = kvrd_get(&r, "Result");
     bool pass = res[0] == 'P';
     /* IUT public key damage does not enter Z = dsIUT * QsCAVS. */
     if (strstr(res, "IUT's Static public") != NULL) {
@@ -883,13 +716,13 @@ static void test_ecdh(void **state) {
     }
     struct preq q;
     preq_init(&q, c->ecdh);
-    preq_hex(&q, 0, rd_get(&r, "dsIUT"));
-    preq_hex(&q, 1, rd_get(&r, "QsCAVSx"));
-    preq_hex(&q, 2, rd_get(&r, "QsCAVSy"));
+    preq_hex(&q, 0, kvrd_get(&r, "dsIUT"));
+    preq_hex(&q, 1, kvrd_get(&r, "QsCAVSx"));
+    preq_hex(&q, 2, kvrd_get(&r, "QsCAVSy"));
     preq_out(&q, 3, c->bytes);
     int rc = ocf_krun(&q.k);
     size_t zl;
-    uint8_t *z = unhex(rd_get(&r, "Z"), &zl), got[48];
+    uint8_t *z = kv_unhex(kvrd_get(&r, "Z"), &zl), got[48];
     bool same = rc == 0 && zl == c->bytes && ocf_kparam_to_be(&q.k.param[3], got, zl) == 0 &&
                 memcmp(got, z, zl) == 0;
     /* A CAVS key off the curve must be refused with EINVAL, not computed. */
@@ -901,7 +734,7 @@ static void test_ecdh(void **state) {
     free(z);
     preq_free(&q);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 40);
 }
 
@@ -910,13 +743,14 @@ static void test_ecdh(void **state) {
 static void test_x25519(void **state) {
   (void)state;
   struct ocf_kat kat = {.alg = "x25519 (RFC 7748)"};
-  struct rd r;
-  assert_true(rd_open(&r, "asymmetric/X25519/rfc7748.txt"));
+  struct kvrd r;
+  assert_true(kvrd_open(&r, "asymmetric/X25519/rfc7748.txt"));
   kat.files++;
-  while (rd_next(&r, "OUTPUT_U")) {
+  while (kvrd_next(&r, "OUTPUT_U")) {
     size_t kl, ul, ol;
-    uint8_t *k = unhex(rd_get(&r, "INPUT_SCALAR"), &kl), *u = unhex(rd_get(&r, "INPUT_U"), &ul);
-    uint8_t *want = unhex(rd_get(&r, "OUTPUT_U"), &ol);
+    uint8_t *k = kv_unhex(kvrd_get(&r, "INPUT_SCALAR"), &kl),
+            *u = kv_unhex(kvrd_get(&r, "INPUT_U"), &ul);
+    uint8_t *want = kv_unhex(kvrd_get(&r, "OUTPUT_U"), &ol);
     struct preq q;
     preq_init(&q, OCF_KOP_X25519);
     preq_octets(&q, 0, k, kl);
@@ -930,7 +764,7 @@ static void test_x25519(void **state) {
     preq_free(&q);
     free(k), free(u), free(want);
   }
-  rd_close(&r);
+  kvrd_close(&r);
   ocf_kat_report(&kat, 3);
 }
 
@@ -958,8 +792,9 @@ static void test_ed25519(void **state) {
     }
     (void)save;
     size_t skl, pkl, ml, sml;
-    uint8_t *sk = unhex(fld[0], &skl), *pk = unhex(fld[1], &pkl), *msg = unhex(fld[2], &ml);
-    uint8_t *sm = unhex(fld[3], &sml);
+    uint8_t *sk = kv_unhex(fld[0], &skl), *pk = kv_unhex(fld[1], &pkl),
+            *msg = kv_unhex(fld[2], &ml);
+    uint8_t *sm = kv_unhex(fld[3], &sml);
     assert_true(skl == 64 && pkl == 32 && sml == 64 + ml);
     struct preq q;
     preq_init(&q, OCF_KOP_ED25519_SIGN);
