@@ -17,7 +17,8 @@ for f in "$OCF" "$CEIL"; do
   [ -x "$f" ] || { echo "ocfd_ceiling.sh: $f not built (make, or give the build directory)" >&2; exit 2; }
 done
 SIZE=16384
-VARIANTS="per-thread:futex shared:futex per-thread:yield"
+# queues:wait:batch-div (the client woken once depth/batch-div completions are ready)
+VARIANTS="${VARIANTS:-per-thread:futex:3 per-thread:futex:2 shared:futex:2 per-thread:yield:3}"
 TMP=$(mktemp -d /tmp/ocfd-ceiling.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
@@ -26,8 +27,9 @@ inproc() {
   "$OCF" bench --alg aes-128-gcm --sizes $SIZE --only ocf --seconds 1 --rounds 1 -q --json - |
     python3 -c 'import json,sys; print(int([r for r in json.load(sys.stdin) if r["path"]=="ocf"][0]["ops_per_s"]))'
 }
-ceiling() { # queues wait
-  "$CEIL" --seconds 1 --size $SIZE --queues "$1" --wait "$2" | sed -n 's/.*: \([0-9]*\) req\/s.*/\1/p'
+ceiling() { # queues wait batch-div
+  "$CEIL" --seconds 1 --size $SIZE --queues "$1" --wait "$2" --batch-div "$3" |
+    sed -n 's/.*: \([0-9]*\) req\/s.*/\1/p'
 }
 
 i=1
@@ -40,8 +42,8 @@ print("%.3f" % (d["ocfd-shm"] / d["ocf"]))' "$TMP/dev.json")
   echo "ocfd-shm $r" >>"$TMP/ratios"
   line="$line ocfd-shm $r"
   for v in $VARIANTS; do
-    q=${v%:*}; w=${v#*:}
-    if [ $((i % 2)) -eq 1 ]; then a=$(inproc); c=$(ceiling "$q" "$w"); else c=$(ceiling "$q" "$w"); a=$(inproc); fi
+    q=${v%%:*}; rest=${v#*:}; w=${rest%%:*}; bd=${rest#*:}
+    if [ $((i % 2)) -eq 1 ]; then a=$(inproc); c=$(ceiling "$q" "$w" "$bd"); else c=$(ceiling "$q" "$w" "$bd"); a=$(inproc); fi
     r=$(python3 -c "print('%.3f' % ($c / $a))")
     echo "$v $r" >>"$TMP/ratios"
     line="$line | $v $c/$a = $r"

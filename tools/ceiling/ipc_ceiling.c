@@ -11,10 +11,11 @@
  * framework's software producer does) and posts the index back.  Nothing
  * else: no framework, no sessions, no validation, no socket, no
  * descriptors, no statistics.  Waiting is by futex on the shared words, and
- * the client is woken only once a batch is ready (--batch-div), as ocfd
- * moderates its replies.  Whatever ocfd adds to this can only cost more, so
- * the pipe's rate over the in-process framework's (scripts/ocfd_ceiling.sh)
- * bounds what ocfd can reach here.
+ * the client is woken only once depth / --batch-div completions are ready
+ * or a queue ran dry, as ocfd moderates its replies (default 2: half the
+ * window measured better than a third, docs/performance.md).  Whatever ocfd adds to this can only
+ * cost more, so the pipe's rate over the in-process framework's (scripts/ocfd_ceiling.sh) bounds
+ * what ocfd can reach here.
  *
  * "inproc" is the reference without a process boundary: --threads threads
  * of the same sealing, each on its own share of the buffers.
@@ -61,7 +62,7 @@ struct opts {
   int depth, size, threads, batch_div, spin;
   bool inproc, pingpong, per_thread, yield;
 };
-static struct opts o = {1.0, 64, 16384, 2, 3, 0, false, false, true, false};
+static struct opts o = {1.0, 64, 16384, 2, 2, 0, false, false, true, false};
 
 /* A submission queue.  The client alone writes slots and tail; server
  * threads claim positions by compare-and-swap on head, reading the slot
@@ -361,6 +362,7 @@ static void usage(FILE *f) {
           "served by --threads threads (2) of another process (pipe) or of this one\n"
           "(inproc).  Prints one line: requests/s, CPU seconds of both processes,\n"
           "requests per CPU second, the client's own CPU seconds and wake-ups per second.\n"
+          "The client is woken once depth / --batch-div (2) requests are done.\n"
           "pingpong: two processes taking turns through futexes; CPU time per turn.\n");
 }
 
@@ -498,10 +500,10 @@ int main(int argc, char **argv) {
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
   }
   printf(
-      "pipe threads=%d depth=%d size=%d queues=%s wait=%s: %.0f req/s  cpu_s %.3f  "
+      "pipe threads=%d depth=%d size=%d queues=%s wait=%s batch-div=%d: %.0f req/s  cpu_s %.3f  "
       "%.0f req/cpu_s  client cpu_s %.3f  client wake-ups %.0f/s\n",
       o.threads, o.depth, o.size, o.per_thread ? "per-thread" : "shared",
-      o.yield ? "yield" : "futex", (double)n / secs, cpu, (double)n / cpu, mine,
+      o.yield ? "yield" : "futex", o.batch_div, (double)n / secs, cpu, (double)n / cpu, mine,
       (double)atomic_load(&S->cwakes) / secs);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     fprintf(stderr, "ocf-ipc-ceiling: the server process failed\n");
