@@ -388,6 +388,11 @@ run_alg() {
       ok "$name: the TCP segments A cut from the kernel's large packets: tshark finds $good checksums right, none wrong"
     else
       fail "$name: tshark on B's TUN: $good packets with right checksums, $bad with wrong ones"
+      # which ones: frame, lengths, the two statuses, TCP flags and checksum, direction
+      TMO=60 ina tshark -n -r $T/tun.pcap -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+        -T fields -e frame.number -e frame.len -e ip.src -e ip.len -e ip.checksum.status \
+        -e tcp.checksum.status -e tcp.len -e tcp.flags -e tcp.checksum -e tcp.seq_raw 2>/dev/null |
+        awk -F'\t' '$6 != 1 || ($5 != "" && $5 != 1)' | head -5 | sed 's/^/    /'
     fi
   fi
   esp_only $T/bulk.pcap "$name transfers"
