@@ -25,12 +25,14 @@ run --mode inproc --threads 3 --depth 9 --size 1
 run
 run --queues shared
 run --wait yield
+run --wait socket
+run --wait socket --queues shared --threads 3 --depth 5 --size 1 --batch-div 1
 run --queues shared --threads 3 --depth 7 --size 100 --batch-div 1
 run --threads 1 --depth 1 --size 64
 run --depth 1024 --size 256 --spin 100
 run --mode pingpong
 # refused: a clear message and exit 2, nothing run
-for bad in "--depth 0" "--depth 2000" "--threads 9" "--mode x" "--seconds -1" "--size 1x" "extra"; do
+for bad in "--depth 0" "--depth 2000" "--threads 9" "--mode x" "--wait pipe" "--seconds -1" "--size 1x" "extra"; do
   # shellcheck disable=SC2086
   timeout 10 "$BIN" $bad >/dev/null 2>&1
   rc=$?

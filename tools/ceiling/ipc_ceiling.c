@@ -28,13 +28,16 @@
  * Options: --queues shared|per-thread (one submission queue that every
  * server thread takes from, or one per thread with the client spreading the
  * buffers over them: each buffer always stays with the same thread's
- * caches); --wait futex|yield (the client sleeps until woken, or never
- * sleeps and calls sched_yield, which no real client should do: it shows
- * what the wake-ups cost). */
+ * caches); --wait futex|yield|socket (the client sleeps on a futex until
+ * woken; or never sleeps and calls sched_yield, which no real client should
+ * do, to show what the wake-ups cost; or sleeps in poll() on a socket the
+ * server threads write a byte to, as ocfd's clients are woken). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <linux/futex.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -47,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,9 +64,11 @@
 struct opts {
   double seconds;
   int depth, size, threads, batch_div, spin;
-  bool inproc, pingpong, per_thread, yield;
+  bool inproc, pingpong, per_thread;
+  enum { WAIT_FUTEX, WAIT_YIELD, WAIT_SOCKET } wait;
 };
-static struct opts o = {1.0, 64, 16384, 2, 2, 0, false, false, true, false};
+static struct opts o = {1.0, 64, 16384, 2, 2, 0, false, false, true, WAIT_FUTEX};
+static int wake_fd[2] = {-1, -1}; /* --wait socket: [0] the client's end, [1] the server's */
 
 /* A submission queue.  The client alone writes slots and tail; server
  * threads claim positions by compare-and-swap on head, reading the slot
@@ -155,8 +161,13 @@ static void complete(struct sq *q, uint32_t idx) {
    * thread has nothing left to do until the client refills it). */
   if (atomic_load(&S->cwait) && (ready >= (uint32_t)(o.depth / o.batch_div) || sq_empty(q)) &&
       atomic_exchange(&S->cwait, 0)) {
-    atomic_fetch_add(&S->cseq, 1);
-    futex_wake(&S->cseq, 1);
+    if (o.wait == WAIT_SOCKET) {
+      while (write(wake_fd[1], "w", 1) < 0 && errno == EINTR) {
+      }
+    } else {
+      atomic_fetch_add(&S->cseq, 1);
+      futex_wake(&S->cseq, 1);
+    }
   }
 }
 
@@ -242,7 +253,7 @@ static uint64_t client(double *secs) {
       publish();
       continue;
     }
-    if (o.yield) {
+    if (o.wait == WAIT_YIELD) {
       sched_yield();
       continue;
     }
@@ -252,7 +263,16 @@ static uint64_t client(double *secs) {
       atomic_store(&S->cwait, 0);
       continue;
     }
-    futex_wait(&S->cseq, seq);
+    if (o.wait == WAIT_SOCKET) {
+      /* as a client of ocfd waits: poll on the socket, then drain it (a
+       * wake-up raced by our own look at the ring leaves a byte: one
+       * spurious return, no lost one) */
+      struct pollfd pfd = {.fd = wake_fd[0], .events = POLLIN};
+      char drain[64];
+      if (poll(&pfd, 1, -1) > 0) (void)!read(wake_fd[0], drain, sizeof(drain));
+    } else {
+      futex_wait(&S->cseq, seq);
+    }
     atomic_fetch_add(&S->cwakes, 1);
   }
   *secs = (double)(now_ns() - t0) / 1e9;
@@ -357,7 +377,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: ocf-ipc-ceiling [--mode pipe|inproc|pingpong] [--seconds S] [--depth N]\n"
           "                       [--size B] [--threads N] [--queues shared|per-thread]\n"
-          "                       [--wait futex|yield] [--batch-div D] [--spin N]\n"
+          "                       [--wait futex|yield|socket] [--batch-div D] [--spin N]\n"
           "AES-128-GCM requests of --size bytes (default 16384), --depth in flight (64),\n"
           "served by --threads threads (2) of another process (pipe) or of this one\n"
           "(inproc).  Prints one line: requests/s, CPU seconds of both processes,\n"
@@ -412,8 +432,14 @@ static int parse(int argc, char **argv) {
         o.per_thread = strcmp(optarg, "per-thread") == 0;
         break;
       case 'w':
-        if (strcmp(optarg, "futex") && strcmp(optarg, "yield")) goto bad;
-        o.yield = strcmp(optarg, "yield") == 0;
+        if (!strcmp(optarg, "futex"))
+          o.wait = WAIT_FUTEX;
+        else if (!strcmp(optarg, "yield"))
+          o.wait = WAIT_YIELD;
+        else if (!strcmp(optarg, "socket"))
+          o.wait = WAIT_SOCKET;
+        else
+          goto bad;
         break;
       case 'h':
         usage(stdout);
@@ -467,15 +493,22 @@ int main(int argc, char **argv) {
            (double)n / (cpu_s(RUSAGE_SELF) - cpu0));
     return verify() ? 0 : 1;
   }
+  if (o.wait == WAIT_SOCKET && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wake_fd) != 0) {
+    perror("ocf-ipc-ceiling: socketpair");
+    return 1;
+  }
+  if (wake_fd[0] >= 0) fcntl(wake_fd[0], F_SETFL, O_NONBLOCK);
   pid_t pid = fork();
   if (pid < 0) {
     perror("ocf-ipc-ceiling: fork");
     return 1;
   }
   if (pid == 0) {
+    if (wake_fd[0] >= 0) close(wake_fd[0]);
     if (o.pingpong) pingpong_server();
     server();
   }
+  if (wake_fd[1] >= 0) close(wake_fd[1]);
   n = o.pingpong ? pingpong_client(&secs) : client(&secs);
   double mine = cpu_s(RUSAGE_SELF) - cpu0;
   atomic_store(&S->stop, 1);
@@ -503,7 +536,10 @@ int main(int argc, char **argv) {
       "pipe threads=%d depth=%d size=%d queues=%s wait=%s batch-div=%d: %.0f req/s  cpu_s %.3f  "
       "%.0f req/cpu_s  client cpu_s %.3f  client wake-ups %.0f/s\n",
       o.threads, o.depth, o.size, o.per_thread ? "per-thread" : "shared",
-      o.yield ? "yield" : "futex", o.batch_div, (double)n / secs, cpu, (double)n / cpu, mine,
+      o.wait == WAIT_YIELD    ? "yield"
+      : o.wait == WAIT_SOCKET ? "socket"
+                              : "futex",
+      o.batch_div, (double)n / secs, cpu, (double)n / cpu, mine,
       (double)atomic_load(&S->cwakes) / secs);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     fprintf(stderr, "ocf-ipc-ceiling: the server process failed\n");
