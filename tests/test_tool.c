@@ -322,6 +322,15 @@ static void test_ocfd_modes(void **state) {
   assert_int_equal(rc, 0);
   assert_non_null(strstr(out, "through ocfd at /tmp/ocf-bench."));
   assert_non_null(strstr(out, "(a private daemon for this run)"));
+  /* --only one daemon path: that path's row and no other */
+  rc = run(out, sizeof(out), err, sizeof(err),
+           "'%s' bench --via ocfd --only ocfd-shm --alg aes-128-gcm --sizes 1024 --seconds 0.1 "
+           "--rounds 1 --window 4 -q --json - | python3 -c 'import json,sys; d=json.load(sys.stdin); "
+           "assert [x[\"path\"] for x in d] == [\"ocfd-shm\"], d; "
+           "assert d[0][\"ops_per_s\"] > 0 and d[0][\"producer\"] == \"soft\", d'",
+           ocf_bin);
+  if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
+  assert_int_equal(rc, 0);
   /* a daemon that is not there */
   rc = run(out, sizeof(out), err, sizeof(err), "'%s' stat --ocfd '%s/none'", ocf_bin, tmpdir);
   assert_int_equal(rc, 1);
@@ -348,6 +357,8 @@ static void test_bad_options(void **state) {
       {"drivers --bogus", "unknown option"},
       {"drivers --ocfd /x --devices y", "--ocfd"},
       {"bench --via nowhere", "--via"},
+      {"bench --only ocfd-shm", "with --via ocfd or --ocfd"},
+      {"bench --only ocfd-nothing", "--only: expected"},
       {"nosuch", "unknown command"},
   };
   static char err[1 << 14];

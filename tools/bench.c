@@ -77,7 +77,8 @@ void bench_usage(FILE *f) {
           "                     drifting machine load hits all alike; ratios are the\n"
           "                     medians of the rounds' ratios (default 4)\n"
           "  --no-verify        skip the one-request output check against OpenSSL\n"
-          "  --only ocf|direct  run one path only (for profiling; no ratio)\n"
+          "  --only PATH        run one path only (for profiling; no ratio): ocf, direct,\n"
+          "                     or with --via ocfd / --ocfd ocfd, ocfd-async, ocfd-shm, cdev\n"
           "  --no-same-core     skip the framework's same-core run (the direct path then\n"
           "                     runs unpinned)\n"
           "  --list             print all algorithm names and exit\n"
@@ -239,12 +240,16 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         rc = parse_int("--workers", optarg, 1, 256, &o->workers);
         break;
       case O_ONLY:
+        o->only = 0;
         if (strcmp(optarg, "ocf") == 0)
           o->only = 1;
         else if (strcmp(optarg, "direct") == 0)
           o->only = 2;
-        else
-          return bad("--only: expected 'ocf' or 'direct', got '%s'%s", optarg, "");
+        for (int k = P_DEV_SYNC; k < NPATH && o->only == 0; k++)
+          if (strcmp(optarg, bench_paths[k].name) == 0) o->only = ONLY_DEV + k;
+        if (o->only == 0)
+          return bad("--only: expected ocf, direct, ocfd, ocfd-async, ocfd-shm or cdev, got '%s'%s",
+                     optarg, "");
         break;
       case O_DBUFS:
         rc = parse_int("--direct-bufs", optarg, 1, 1 << 20, &o->p.direct_bufs);
@@ -342,6 +347,9 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
 #ifndef OCF_HAVE_OCFDEV
   if (o->via_ocfd) return bad("--ocfd / --via ocfd: built without libocfdev%s%s", "", "");
 #endif
+  if (o->only >= ONLY_DEV && !o->via_ocfd)
+    return bad("--only %s: a path through ocfd, with --via ocfd or --ocfd%s",
+               bench_paths[o->only - ONLY_DEV].name, "");
   if (o->paper.out && !o->paper.paper) return bad("--out goes with --paper%s%s", "", "");
   if (optind < argc) return bad("unexpected argument '%s'%s", argv[optind], "");
   if (o->json && o->csv && strcmp(o->json, "-") == 0 && strcmp(o->csv, "-") == 0)
@@ -797,14 +805,16 @@ static void choose_paths(struct opts *o) {
   }
   o->ncpus = CPU_COUNT(&o->all);
   o->same_cpu = -1;
-  o->active[P_OCF] = o->only != 2;
-  o->active[P_DIRECT] = o->only != 1;
+  int dev_only = o->only >= ONLY_DEV;
+  o->active[P_OCF] = o->only != 2 && !dev_only;
+  o->active[P_DIRECT] = o->only != 1 && !dev_only;
   /* the same-core run only differs from the other when there are others */
-  if (o->ncpus > 1 && !o->no_same_core && o->only != 2) {
+  if (o->ncpus > 1 && !o->no_same_core && o->only != 2 && !dev_only) {
     o->active[P_OCF1] = 1;
     o->same_cpu = bench_first_cpu(&o->all);
   }
-  for (int k = P_DEV_SYNC; k < NPATH; k++) o->active[k] = o->via_ocfd && o->only != 2;
+  for (int k = P_DEV_SYNC; k < NPATH; k++)
+    o->active[k] = o->via_ocfd && (dev_only ? o->only == ONLY_DEV + k : o->only != 2);
 }
 
 int cmd_bench(int argc, char **argv) {

@@ -23,6 +23,7 @@ enum path_id {
   P_DEV_CDEV, /* a /dev/crypto program under the preload shim, CIOCCRYPT */
   NPATH
 };
+#define ONLY_DEV 100 /* opts.only: ONLY_DEV + a daemon path (P_DEV_SYNC...) */
 
 struct path_info {
   const char *name;  /* "path" in JSON and CSV */
@@ -37,7 +38,7 @@ struct opts {
   int workers, quiet, list, verify, rounds;
   struct paper_opts paper; /* --figure / --table / --paper */
   int seconds_set;
-  int only;         /* 0 both paths, 1 framework only, 2 direct only (for profiling) */
+  int only; /* 0 all paths, 1 framework only, 2 direct only, ONLY_DEV + k: path k of ocfd only */
   int via_ocfd;     /* measure through the daemon too */
   const char *ocfd; /* its socket (NULL with via_ocfd: a private daemon) */
   pid_t priv_pid;   /* the private daemon */
