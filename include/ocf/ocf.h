@@ -381,7 +381,9 @@ int ocf_run(struct ocf_req *req);
  * the symmetric requests waiting for a worker thread (oldest first, none
  * whose buffer is longer than max_len; 0 = any length), and their callbacks
  * run on this thread before it returns.  Returns how many it ran; 0 when
- * nothing was waiting, or when called from a callback or a framework thread.
+ * nothing was waiting, when a worker was taking from the queue at that
+ * instant (the caller does not wait for it), or when called from a callback
+ * or a framework thread.
  * An event loop that would otherwise sleep calls it between its events, so
  * that it does crypto instead of waking a worker (ocfd does).  Once a thread
  * has polled, the workers leave it a share of the queue. */
