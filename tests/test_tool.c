@@ -325,8 +325,8 @@ static void test_ocfd_modes(void **state) {
   /* --only one daemon path: that path's row and no other */
   rc = run(out, sizeof(out), err, sizeof(err),
            "'%s' bench --via ocfd --only ocfd-shm --alg aes-128-gcm --sizes 1024 --seconds 0.1 "
-           "--rounds 1 --window 4 -q --json - | python3 -c 'import json,sys; d=json.load(sys.stdin); "
-           "assert [x[\"path\"] for x in d] == [\"ocfd-shm\"], d; "
+           "--rounds 1 --window 4 -q --json - | python3 -c 'import json,sys; "
+           "d=json.load(sys.stdin); assert [x[\"path\"] for x in d] == [\"ocfd-shm\"], d; "
            "assert d[0][\"ops_per_s\"] > 0 and d[0][\"producer\"] == \"soft\", d'",
            ocf_bin);
   if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err);
