@@ -259,7 +259,8 @@ struct ocfdev_bench_result {
 /* ocfdev_bench measures requests of size bytes on alg (cipher: encrypt; AEAD:
  * seal; MAC: compute) with a key of a typical length, through the daemon at
  * socket (NULL = default) for about seconds, with depth requests in flight
- * (async modes; 0 = 256). */
+ * (async modes; 0 = 256).  The run's first tenth, at most 20 ms, is not
+ * measured: a new connection's start-up is not what a connected client sees. */
 int ocfdev_bench(const char *socket, enum ocf_alg alg, size_t size, enum ocfdev_bench_mode mode,
                  int depth, double seconds, struct ocfdev_bench_result *res);
 
